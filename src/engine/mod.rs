@@ -1,0 +1,26 @@
+//! Pure decisions: how healthy each model is, and what each slot should hold (SPEC §6).
+//!
+//! Nothing here does IO or reads the clock: the quota book, the policy and "now" come in as
+//! values, so every rule is tested as a table of scenarios.
+
+mod book;
+mod decide;
+mod health;
+mod policy;
+mod velocity;
+
+pub use book::{QuotaBook, Sample, SourceEntry};
+pub use decide::{Decision, SlotCase, advance_streak, decide};
+pub use health::{Health, Judge, State};
+pub use policy::{Overrides, Policy, ProviderOverrides, Thresholds};
+
+/// A duration as output shows it: `45s`, `12m`, `3h05m`, `2d04h`.
+pub fn human_duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86400, s % 86400 / 3600),
+    }
+}

@@ -1,0 +1,124 @@
+//! The user's rules for judging quota: thresholds, when to leave a model, how long to wait.
+
+use std::collections::BTreeMap;
+
+use crate::quota::Level;
+
+/// Percent-used levels at which a window turns YELLOW and RED.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Thresholds {
+    pub yellow: f64,
+    pub red: f64,
+}
+
+/// A partial override of [`Thresholds`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Overrides {
+    pub yellow: Option<f64>,
+    pub red: Option<f64>,
+}
+
+/// A provider's overrides, and per-window overrides beneath them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProviderOverrides {
+    pub provider: Overrides,
+    pub windows: BTreeMap<String, Overrides>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    pub thresholds: Thresholds,
+    /// Keyed by canonical provider id.
+    pub provider_thresholds: BTreeMap<String, ProviderOverrides>,
+    /// Leave an original once it reaches this level.
+    pub switch_at: Level,
+    /// Seconds: RED when a window is projected to be spent sooner than this.
+    pub safety_margin: f64,
+    /// Seconds: older data makes a provider UNKNOWN.
+    pub stale_after: f64,
+    /// Consecutive GREEN observations of an original before it is restored.
+    pub recovery_hold: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            thresholds: Thresholds {
+                yellow: 75.0,
+                red: 90.0,
+            },
+            provider_thresholds: BTreeMap::new(),
+            switch_at: Level::Red,
+            safety_margin: 900.0,
+            stale_after: 600.0,
+            recovery_hold: 3,
+        }
+    }
+}
+
+impl Policy {
+    /// The thresholds for one window: the window's override beats the provider's, which beats
+    /// the global ones.
+    pub fn thresholds(&self, provider: &str, window: &str) -> Thresholds {
+        let mut t = self.thresholds;
+        if let Some(p) = self.provider_thresholds.get(provider) {
+            for o in [Some(&p.provider), p.windows.get(window)]
+                .into_iter()
+                .flatten()
+            {
+                t.yellow = o.yellow.unwrap_or(t.yellow);
+                t.red = o.red.unwrap_or(t.red);
+            }
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_beats_provider_beats_global() {
+        let mut policy = Policy::default();
+        let mut windows = BTreeMap::new();
+        windows.insert(
+            "seven_day".to_owned(),
+            Overrides {
+                yellow: Some(80.0),
+                red: Some(95.0),
+            },
+        );
+        policy.provider_thresholds.insert(
+            "anthropic".to_owned(),
+            ProviderOverrides {
+                provider: Overrides {
+                    yellow: None,
+                    red: Some(85.0),
+                },
+                windows,
+            },
+        );
+        assert_eq!(
+            policy.thresholds("anthropic", "seven_day"),
+            Thresholds {
+                yellow: 80.0,
+                red: 95.0
+            }
+        );
+        assert_eq!(
+            policy.thresholds("anthropic", "five_hour"),
+            Thresholds {
+                yellow: 75.0,
+                red: 85.0
+            }
+        );
+        assert_eq!(
+            policy.thresholds("zai", "five_hour"),
+            Thresholds {
+                yellow: 75.0,
+                red: 90.0
+            }
+        );
+    }
+}

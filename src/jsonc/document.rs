@@ -1,0 +1,327 @@
+//! The parsed document: the original text plus an owned tree of byte ranges into it.
+
+use std::ops::Range;
+
+use jsonc_parser::ast;
+use jsonc_parser::{CollectOptions, CommentCollectionStrategy, ParseOptions};
+
+use super::KeyPath;
+
+const BOM: &str = "\u{feff}";
+
+/// A parsed JSONC text that can be read and edited without losing a byte.
+#[derive(Clone, Debug)]
+pub struct Document {
+    bom: bool,
+    /// The text without its BOM; every range in `root` points into it.
+    text: String,
+    root: Node,
+}
+
+/// One value of the tree, with its byte range in the document text.
+#[derive(Clone, Debug)]
+pub enum Node {
+    Object {
+        range: Range<usize>,
+        props: Vec<Prop>,
+    },
+    Array {
+        range: Range<usize>,
+        items: Vec<Node>,
+    },
+    String {
+        range: Range<usize>,
+        value: String,
+    },
+    /// A number, `true`, `false` or `null`: kept as raw text only.
+    Other {
+        range: Range<usize>,
+    },
+}
+
+/// One `"key": value` member of an object.
+#[derive(Clone, Debug)]
+pub struct Prop {
+    pub key: String,
+    pub key_range: Range<usize>,
+    pub value: Node,
+}
+
+/// Why a text is not a valid document, and where (1-based line, column in characters).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct ParseError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Comments and trailing commas are what JSONC adds to JSON; every other leniency the parser
+/// offers (unquoted keys, missing commas, single quotes, hex numbers…) would accept files the
+/// agents themselves reject, so it is off.
+fn parse_options() -> ParseOptions {
+    ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    }
+}
+
+impl Document {
+    /// Parses a whole file's text.
+    pub fn parse(input: &str) -> Result<Document, ParseError> {
+        let (bom, text) = match input.strip_prefix(BOM) {
+            Some(rest) => (true, rest),
+            None => (false, input),
+        };
+        let collect = CollectOptions {
+            comments: CommentCollectionStrategy::Off,
+            tokens: false,
+        };
+        let parsed = jsonc_parser::parse_to_ast(text, &collect, &parse_options()).map_err(|e| {
+            let (line, column) = line_column(text, e.range().start);
+            ParseError {
+                line,
+                column,
+                message: e.kind().to_string(),
+            }
+        })?;
+        let value = parsed.value.ok_or_else(|| {
+            let (line, column) = line_column(text, text.len());
+            ParseError {
+                line,
+                column,
+                message: "the file holds no JSON value".to_owned(),
+            }
+        })?;
+        let root = Node::from_ast(&value);
+        Ok(Document {
+            bom,
+            text: text.to_owned(),
+            root,
+        })
+    }
+
+    /// The full file content, BOM included: what `parse` was given, plus any edits.
+    pub fn render(&self) -> String {
+        if self.bom {
+            format!("{BOM}{}", self.text)
+        } else {
+            self.text.clone()
+        }
+    }
+
+    /// The text without its BOM, which node ranges index.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub(super) fn has_bom(&self) -> bool {
+        self.bom
+    }
+
+    pub fn root(&self) -> &Node {
+        &self.root
+    }
+
+    /// The value at `path`. Of duplicate keys the last one counts, as in every JSON reader.
+    pub fn get(&self, path: &KeyPath) -> Option<&Node> {
+        let mut node = &self.root;
+        for key in path.keys() {
+            node = &node.prop(key)?.value;
+        }
+        Some(node)
+    }
+
+    /// The value's exact source text (for a string, with its quotes and escapes).
+    pub fn raw(&self, node: &Node) -> &str {
+        &self.text[node.range()]
+    }
+
+    /// The raw text at `path`, if there is a value there.
+    pub fn raw_at(&self, path: &KeyPath) -> Option<&str> {
+        self.get(path).map(|node| self.raw(node))
+    }
+
+    /// The decoded string at `path`, if a string is there.
+    pub fn string_at(&self, path: &KeyPath) -> Option<&str> {
+        self.get(path).and_then(Node::as_str)
+    }
+}
+
+impl Node {
+    fn from_ast(value: &ast::Value<'_>) -> Node {
+        let range = |r: &jsonc_parser::common::Range| r.start..r.end;
+        match value {
+            ast::Value::Object(obj) => Node::Object {
+                range: range(&obj.range),
+                props: obj
+                    .properties
+                    .iter()
+                    .map(|p| {
+                        let (key, key_range) = match &p.name {
+                            ast::ObjectPropName::String(s) => {
+                                (s.value.to_string(), range(&s.range))
+                            }
+                            ast::ObjectPropName::Word(w) => (w.value.to_owned(), range(&w.range)),
+                        };
+                        Prop {
+                            key,
+                            key_range,
+                            value: Node::from_ast(&p.value),
+                        }
+                    })
+                    .collect(),
+            },
+            ast::Value::Array(arr) => Node::Array {
+                range: range(&arr.range),
+                items: arr.elements.iter().map(Node::from_ast).collect(),
+            },
+            ast::Value::StringLit(s) => Node::String {
+                range: range(&s.range),
+                value: s.value.to_string(),
+            },
+            ast::Value::NumberLit(n) => Node::Other {
+                range: range(&n.range),
+            },
+            ast::Value::BooleanLit(b) => Node::Other {
+                range: range(&b.range),
+            },
+            ast::Value::NullKeyword(n) => Node::Other {
+                range: range(&n.range),
+            },
+        }
+    }
+
+    pub fn range(&self) -> Range<usize> {
+        match self {
+            Node::Object { range, .. }
+            | Node::Array { range, .. }
+            | Node::String { range, .. }
+            | Node::Other { range } => range.clone(),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::String { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    pub fn props(&self) -> &[Prop] {
+        match self {
+            Node::Object { props, .. } => props,
+            _ => &[],
+        }
+    }
+
+    pub fn is_object(&self) -> bool {
+        matches!(self, Node::Object { .. })
+    }
+
+    /// The member named `key`; the last one when the key is duplicated.
+    pub fn prop(&self, key: &str) -> Option<&Prop> {
+        self.props().iter().rev().find(|p| p.key == key)
+    }
+
+    /// The strings of an array, or `None` when this is not an array of strings only.
+    pub fn string_items(&self) -> Option<Vec<String>> {
+        match self {
+            Node::Array { items, .. } => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+            _ => None,
+        }
+    }
+}
+
+/// 1-based line and character column of a byte offset.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(keys: &[&str]) -> KeyPath {
+        KeyPath::new(keys.iter().copied())
+    }
+
+    #[test]
+    fn reads_values_and_raw_text() {
+        let doc =
+            Document::parse("{\n  // c\n  \"agent\": {\"b\": {\"model\": \"z\\u00e9/x\",},},\n}")
+                .unwrap();
+        let node = doc.get(&path(&["agent", "b", "model"])).unwrap();
+        assert_eq!(node.as_str(), Some("zé/x"));
+        assert_eq!(doc.raw(node), "\"z\\u00e9/x\"");
+    }
+
+    #[test]
+    fn last_duplicate_key_wins() {
+        let doc = Document::parse(r#"{"model": "a", "model": "b"}"#).unwrap();
+        assert_eq!(doc.string_at(&path(&["model"])), Some("b"));
+    }
+
+    #[test]
+    fn bom_is_kept_out_of_ranges_and_rendered_back() {
+        let input = "\u{feff}{\"model\": \"a\"}";
+        let doc = Document::parse(input).unwrap();
+        assert_eq!(doc.raw_at(&path(&["model"])), Some("\"a\""));
+        assert_eq!(doc.render(), input);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let err = Document::parse("{\n  \"a\": 1,\n  \"b\" 2\n}").unwrap_err();
+        assert_eq!((err.line, err.column), (3, 7), "{err}");
+        let err = Document::parse("{\"a\": 1").unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(Document::parse("").is_err());
+    }
+
+    #[test]
+    fn lenient_syntax_beyond_jsonc_is_rejected() {
+        for bad in [
+            "{a: 1}",
+            "{'a': 1}",
+            "{\"a\": 1 \"b\": 2}",
+            "{\"a\": 0x1}",
+            "{\"a\": +1}",
+        ] {
+            assert!(Document::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn string_items_of_arrays() {
+        let doc = Document::parse(r#"{"f": ["a", "b"], "g": ["a", 1]}"#).unwrap();
+        assert_eq!(
+            doc.get(&path(&["f"])).unwrap().string_items(),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(doc.get(&path(&["g"])).unwrap().string_items(), None);
+    }
+}

@@ -1,0 +1,436 @@
+//! Edits to a document, applied as splices of its text.
+//!
+//! Each edit changes the smallest span it can: a replaced value's own bytes; an inserted member
+//! with the comma and line break it needs, indented like its siblings; a removed member with
+//! exactly what its insertion added, so inserting then removing a key gives the input back.
+
+use std::ops::Range;
+
+use super::document::{Document, Node};
+use super::layout::{
+    indent_of_line, indent_unit, line_break_before, newline, skip_trivia, skip_trivia_on_line,
+};
+use super::{KeyPath, ParseError};
+
+/// A value to insert: raw JSON text, or an object built from `(key, raw value)` members and laid
+/// out to match the document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NewValue {
+    Raw(String),
+    Object(Vec<(String, String)>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Edit {
+    /// Replace the value at a path with raw JSON text.
+    Replace { path: KeyPath, raw: String },
+    /// Append a member to the object at `object`.
+    Insert {
+        object: KeyPath,
+        key: String,
+        value: NewValue,
+    },
+    /// Remove the member at a path (the last one, if the key is duplicated).
+    Remove { path: KeyPath },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    #[error("no value at {0}")]
+    Missing(KeyPath),
+    #[error("{0} is not an object")]
+    NotObject(KeyPath),
+    #[error("{0} already exists")]
+    Exists(KeyPath),
+    /// The edited text no longer parses: a bug in an edit, caught before anything is written.
+    #[error("edit produced invalid JSON ({0})")]
+    Broken(ParseError),
+}
+
+struct Splice {
+    range: Range<usize>,
+    text: String,
+}
+
+impl Document {
+    /// Applies edits in order and returns the new document. Nothing is applied if one fails.
+    pub fn apply(&self, edits: &[Edit]) -> Result<Document, EditError> {
+        let mut doc = self.clone();
+        let mut rest = edits;
+        while !rest.is_empty() {
+            // Replacements of distinct values never overlap, so a run of them is one splice pass.
+            let run = rest
+                .iter()
+                .take_while(|e| matches!(e, Edit::Replace { .. }))
+                .count()
+                .max(1);
+            let mut splices = Vec::new();
+            for edit in &rest[..run] {
+                splices.extend(doc.splices(edit)?);
+            }
+            doc = doc.spliced(splices)?;
+            rest = &rest[run..];
+        }
+        Ok(doc)
+    }
+
+    fn splices(&self, edit: &Edit) -> Result<Vec<Splice>, EditError> {
+        match edit {
+            Edit::Replace { path, raw } => {
+                let node = self
+                    .get(path)
+                    .ok_or_else(|| EditError::Missing(path.clone()))?;
+                Ok(vec![Splice {
+                    range: node.range(),
+                    text: raw.clone(),
+                }])
+            }
+            Edit::Insert { object, key, value } => {
+                let node = self.object_at(object)?;
+                if node.prop(key).is_some() {
+                    return Err(EditError::Exists(object.child(key)));
+                }
+                Ok(insert_member(self.text(), node, key, value))
+            }
+            Edit::Remove { path } => {
+                let parent = path.parent();
+                let key = path
+                    .last()
+                    .ok_or_else(|| EditError::Missing(path.clone()))?;
+                let node = self.object_at(&parent)?;
+                let index = node
+                    .props()
+                    .iter()
+                    .rposition(|p| p.key == key)
+                    .ok_or_else(|| EditError::Missing(path.clone()))?;
+                Ok(remove_member(self.text(), node, index))
+            }
+        }
+    }
+
+    fn object_at(&self, path: &KeyPath) -> Result<&Node, EditError> {
+        let node = self
+            .get(path)
+            .ok_or_else(|| EditError::Missing(path.clone()))?;
+        if node.is_object() {
+            Ok(node)
+        } else {
+            Err(EditError::NotObject(path.clone()))
+        }
+    }
+
+    fn spliced(&self, mut splices: Vec<Splice>) -> Result<Document, EditError> {
+        splices.sort_by_key(|s| (s.range.start, s.range.end));
+        let text = self.text();
+        let mut out = String::with_capacity(text.len() + 64);
+        if self.has_bom() {
+            out.push('\u{feff}');
+        }
+        let mut at = 0;
+        for s in &splices {
+            debug_assert!(s.range.start >= at, "overlapping splices");
+            out.push_str(&text[at..s.range.start]);
+            out.push_str(&s.text);
+            at = s.range.end;
+        }
+        out.push_str(&text[at..]);
+        Document::parse(&out).map_err(EditError::Broken)
+    }
+}
+
+fn json_key(key: &str) -> String {
+    serde_json::to_string(key).expect("a string always serialises")
+}
+
+/// `"key": value`, with an object value laid out for a member indented by `indent`.
+fn member(text: &str, key: &str, value: &NewValue, indent: Option<&str>) -> String {
+    let value = match value {
+        NewValue::Raw(raw) => raw.clone(),
+        NewValue::Object(entries) if entries.is_empty() => "{}".to_owned(),
+        NewValue::Object(entries) => match indent {
+            Some(indent) => {
+                let nl = newline(text);
+                let inner = format!("{indent}{}", indent_unit(text));
+                let body: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("{inner}{}: {v}", json_key(k)))
+                    .collect();
+                format!("{{{nl}{}{nl}{indent}}}", body.join(&format!(",{nl}")))
+            }
+            None => {
+                let body: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("{}: {v}", json_key(k)))
+                    .collect();
+                format!("{{{}}}", body.join(", "))
+            }
+        },
+    };
+    format!("{}: {value}", json_key(key))
+}
+
+fn insert_member(text: &str, object: &Node, key: &str, value: &NewValue) -> Vec<Splice> {
+    let range = object.range();
+    let (open, close) = (range.start, range.end - 1);
+    let nl = newline(text);
+    let at = |pos: usize, s: String| Splice {
+        range: pos..pos,
+        text: s,
+    };
+    let Some(last) = object.props().last() else {
+        let interior = &text[open + 1..close];
+        let outer = indent_of_line(text, open);
+        let inner = format!("{outer}{}", indent_unit(text));
+        let m = member(text, key, value, Some(&inner));
+        return vec![if interior.is_empty() {
+            at(open + 1, format!("{nl}{inner}{m}{nl}{outer}"))
+        } else if interior.contains('\n') {
+            at(open + 1, format!("{nl}{inner}{m}"))
+        } else {
+            at(open + 1, format!(" {}", member(text, key, value, None)))
+        }];
+    };
+    let value_end = last.value.range().end;
+    let next = skip_trivia(text, value_end);
+    let trailing_comma = text.as_bytes()[next] == b',';
+    let multiline = text[open..last.key_range.start].contains('\n');
+    if !multiline {
+        let m = member(text, key, value, None);
+        return vec![if trailing_comma {
+            at(next + 1, format!(" {m},"))
+        } else {
+            at(value_end, format!(", {m}"))
+        }];
+    }
+    let indent = match line_break_before(text, last.key_range.start) {
+        Some(_) => indent_of_line(text, last.key_range.start).to_owned(),
+        None => format!("{}{}", indent_of_line(text, open), indent_unit(text)),
+    };
+    let m = member(text, key, value, Some(&indent));
+    let anchor = if trailing_comma { next + 1 } else { value_end };
+    // Keep a comment that ends the last member's line with that member.
+    let line_end = skip_trivia_on_line(text, anchor);
+    let ip = if line_end == text.len() || matches!(text.as_bytes()[line_end], b'\r' | b'\n') {
+        line_end
+    } else {
+        anchor
+    };
+    if trailing_comma {
+        vec![at(ip, format!("{nl}{indent}{m},"))]
+    } else {
+        vec![
+            at(value_end, ",".to_owned()),
+            at(ip, format!("{nl}{indent}{m}")),
+        ]
+    }
+}
+
+fn remove_member(text: &str, object: &Node, index: usize) -> Vec<Splice> {
+    let range = object.range();
+    let props = object.props();
+    let prop = &props[index];
+    let (key_start, value_end) = (prop.key_range.start, prop.value.range().end);
+    let after = skip_trivia(text, value_end);
+    let comma_after = text.as_bytes()[after] == b',';
+    let line_break = line_break_before(text, key_start);
+    let cut = |r: Range<usize>| Splice {
+        range: r,
+        text: String::new(),
+    };
+    if props.len() == 1 {
+        return vec![cut(range.start + 1..range.end - 1)];
+    }
+    if index + 1 < props.len() {
+        let next_key = props[index + 1].key_range.start;
+        if let Some(lb) = line_break {
+            let end = skip_trivia_on_line(text, after + 1);
+            if end == text.len() || matches!(text.as_bytes()[end], b'\r' | b'\n') {
+                return vec![cut(lb..end)];
+            }
+        }
+        return vec![cut(key_start..next_key)];
+    }
+    // The last member: the separator before it goes too, unless it keeps a trailing comma.
+    let separator = skip_trivia(text, props[index - 1].value.range().end);
+    if comma_after {
+        return vec![cut(line_break.unwrap_or(separator + 1)..after + 1)];
+    }
+    match line_break {
+        Some(lb) if separator < lb => vec![cut(separator..separator + 1), cut(lb..value_end)],
+        _ => vec![cut(separator..value_end)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(keys: &[&str]) -> KeyPath {
+        KeyPath::new(keys.iter().copied())
+    }
+
+    fn insert(text: &str, object: &[&str], key: &str, value: NewValue) -> String {
+        let doc = Document::parse(text).unwrap();
+        let edit = Edit::Insert {
+            object: path(object),
+            key: key.into(),
+            value,
+        };
+        doc.apply(&[edit]).unwrap().render()
+    }
+
+    fn remove(text: &str, p: &[&str]) -> String {
+        let doc = Document::parse(text).unwrap();
+        doc.apply(&[Edit::Remove { path: path(p) }])
+            .unwrap()
+            .render()
+    }
+
+    fn raw(s: &str) -> NewValue {
+        NewValue::Raw(format!("\"{s}\""))
+    }
+
+    #[test]
+    fn replace_changes_only_the_value() {
+        let text = "{\r\n    // keep\r\n    \"model\": \"a\", /* x */\r\n    \"n\": 1.50,\r\n}";
+        let doc = Document::parse(text).unwrap();
+        let out = doc
+            .apply(&[Edit::Replace {
+                path: path(&["model"]),
+                raw: "\"zé\"".into(),
+            }])
+            .unwrap();
+        assert_eq!(out.render(), text.replace("\"a\"", "\"zé\""));
+    }
+
+    #[test]
+    fn batched_replacements() {
+        let doc = Document::parse(r#"{"a": "1", "b": {"c": "2"}}"#).unwrap();
+        let out = doc
+            .apply(&[
+                Edit::Replace {
+                    path: path(&["b", "c"]),
+                    raw: "\"y\"".into(),
+                },
+                Edit::Replace {
+                    path: path(&["a"]),
+                    raw: "\"x\"".into(),
+                },
+            ])
+            .unwrap();
+        assert_eq!(out.render(), r#"{"a": "x", "b": {"c": "y"}}"#);
+    }
+
+    #[test]
+    fn insert_matches_layout_and_remove_inverts_it() {
+        let cases = [
+            ("{\n  \"a\": 1\n}", "{\n  \"a\": 1,\n  \"k\": \"v\"\n}"),
+            ("{\n  \"a\": 1,\n}", "{\n  \"a\": 1,\n  \"k\": \"v\",\n}"),
+            (
+                "{\n    \"a\": 1 // c\n}",
+                "{\n    \"a\": 1, // c\n    \"k\": \"v\"\n}",
+            ),
+            (
+                "{\n  \"a\": 1, // c\n}",
+                "{\n  \"a\": 1, // c\n  \"k\": \"v\",\n}",
+            ),
+            (
+                "{\r\n\t\"a\": 1\r\n}",
+                "{\r\n\t\"a\": 1,\r\n\t\"k\": \"v\"\r\n}",
+            ),
+            ("{\"a\": 1}", "{\"a\": 1, \"k\": \"v\"}"),
+            ("{\"a\": 1,}", "{\"a\": 1, \"k\": \"v\",}"),
+            ("{}", "{\n  \"k\": \"v\"\n}"),
+            ("{ }", "{ \"k\": \"v\" }"),
+            ("{\n  \"a\": 1 }", "{\n  \"a\": 1,\n  \"k\": \"v\" }"),
+        ];
+        for (input, expected) in cases {
+            let inserted = insert(input, &[], "k", raw("v"));
+            assert_eq!(inserted, expected, "insert into {input:?}");
+            if input != "{ }" && input != "{}" {
+                assert_eq!(remove(&inserted, &["k"]), input, "remove from {inserted:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn insert_into_nested_empty_object_uses_its_indent() {
+        let text = "{\n  \"env\": {}\n}";
+        assert_eq!(
+            insert(text, &["env"], "K", raw("v")),
+            "{\n  \"env\": {\n    \"K\": \"v\"\n  }\n}"
+        );
+    }
+
+    #[test]
+    fn insert_object_value_is_laid_out() {
+        let text = "{\r\n    \"model\": \"opus\"\r\n}";
+        let out = insert(
+            text,
+            &[],
+            "env",
+            NewValue::Object(vec![
+                ("A".into(), "\"1\"".into()),
+                ("B".into(), "\"2\"".into()),
+            ]),
+        );
+        assert_eq!(
+            out,
+            "{\r\n    \"model\": \"opus\",\r\n    \"env\": {\r\n        \"A\": \"1\",\r\n        \"B\": \"2\"\r\n    }\r\n}"
+        );
+        assert_eq!(remove(&out, &["env"]), text);
+    }
+
+    #[test]
+    fn remove_middle_and_first_members() {
+        assert_eq!(
+            remove(
+                "{\n  \"a\": 1,\n  \"k\": 2, // about k\n  // about b\n  \"b\": 3\n}",
+                &["k"]
+            ),
+            "{\n  \"a\": 1,\n  // about b\n  \"b\": 3\n}"
+        );
+        assert_eq!(remove("{\"k\": 2, \"b\": 3}", &["k"]), "{\"b\": 3}");
+        assert_eq!(
+            remove("{\"a\": 1, \"k\": 2, \"b\": 3}", &["k"]),
+            "{\"a\": 1, \"b\": 3}"
+        );
+        assert_eq!(remove("{\n  \"k\": 2\n}", &["k"]), "{}");
+    }
+
+    #[test]
+    fn errors() {
+        let doc = Document::parse(r#"{"a": 1, "o": {}}"#).unwrap();
+        let missing = Edit::Replace {
+            path: path(&["x"]),
+            raw: "1".into(),
+        };
+        assert_eq!(
+            doc.apply(&[missing]).unwrap_err(),
+            EditError::Missing(path(&["x"]))
+        );
+        let not_object = Edit::Insert {
+            object: path(&["a"]),
+            key: "k".into(),
+            value: raw("v"),
+        };
+        assert_eq!(
+            doc.apply(&[not_object]).unwrap_err(),
+            EditError::NotObject(path(&["a"]))
+        );
+        let exists = Edit::Insert {
+            object: path(&[]),
+            key: "a".into(),
+            value: raw("v"),
+        };
+        assert_eq!(
+            doc.apply(&[exists]).unwrap_err(),
+            EditError::Exists(path(&["a"]))
+        );
+        let broken = Edit::Replace {
+            path: path(&["a"]),
+            raw: "nope".into(),
+        };
+        assert!(matches!(doc.apply(&[broken]), Err(EditError::Broken(_))));
+    }
+}

@@ -1,0 +1,89 @@
+//! Key paths: where a value sits in a document, and how users see that place.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A sequence of object keys from the root to a value (`["agent", "build", "model"]`).
+///
+/// It displays as the dotted form users read in output (`agent.build.model`); a key that contains
+/// a dot, a quote or nothing at all is written in double quotes (`agent."my.agent".model`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyPath(Vec<String>);
+
+impl KeyPath {
+    pub fn new<I, S>(keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        KeyPath(keys.into_iter().map(Into::into).collect())
+    }
+
+    pub fn keys(&self) -> &[String] {
+        &self.0
+    }
+
+    /// The path of the object that holds this value (empty for a top-level key).
+    pub fn parent(&self) -> KeyPath {
+        KeyPath(self.0[..self.0.len().saturating_sub(1)].to_vec())
+    }
+
+    /// The last key, if any.
+    pub fn last(&self) -> Option<&str> {
+        self.0.last().map(String::as_str)
+    }
+
+    /// This path extended by one key.
+    pub fn child(&self, key: &str) -> KeyPath {
+        let mut keys = self.0.clone();
+        keys.push(key.to_owned());
+        KeyPath(keys)
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, key) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            if key.is_empty() || key.contains(['.', '"']) {
+                write!(f, "\"{}\"", key.replace('"', "\\\""))?;
+            } else {
+                f.write_str(key)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn displays_dotted_with_quoted_segments() {
+        assert_eq!(
+            KeyPath::new(["agent", "build", "model"]).to_string(),
+            "agent.build.model"
+        );
+        assert_eq!(
+            KeyPath::new(["agent", "my.agent", "model"]).to_string(),
+            "agent.\"my.agent\".model"
+        );
+        assert_eq!(KeyPath::new(["a", ""]).to_string(), "a.\"\"");
+    }
+
+    #[test]
+    fn parent_and_child() {
+        let p = KeyPath::new(["env", "ANTHROPIC_MODEL"]);
+        assert_eq!(p.parent(), KeyPath::new(["env"]));
+        assert_eq!(p.parent().child("X"), KeyPath::new(["env", "X"]));
+        assert_eq!(
+            KeyPath::new(["model"]).parent(),
+            KeyPath::new(Vec::<String>::new())
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! Provider names: normalisation and the alias table (SPEC §5.3).
+//!
+//! Agents, status files and users name the same account differently (`zai-coding-plan`, `zhipuai`,
+//! `zai`). Every name is lower-cased and mapped through the aliases once, where it enters, so the
+//! rest of the program compares plain strings.
+
+use std::collections::BTreeMap;
+
+const BUILT_IN: &[(&str, &str)] = &[
+    ("alibaba-coding-plan", "alibaba"),
+    ("bailian-coding-plan", "alibaba"),
+    ("chatgpt", "openai"),
+    ("claude", "anthropic"),
+    ("codex", "openai"),
+    ("dashscope", "alibaba"),
+    ("github-copilot", "copilot"),
+    ("google", "gemini"),
+    ("kimi-for-coding", "kimi"),
+    ("minimax-coding-plan", "minimax"),
+    ("moonshotai", "moonshot"),
+    ("zai-coding-plan", "zai"),
+    ("zhipuai", "zai"),
+];
+
+/// The alias table: built-in entries plus the user's `aliases`, which win.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Aliases(BTreeMap<String, String>);
+
+impl Default for Aliases {
+    fn default() -> Self {
+        Aliases::new(&BTreeMap::new())
+    }
+}
+
+impl Aliases {
+    pub fn new(extra: &BTreeMap<String, String>) -> Aliases {
+        let mut map: BTreeMap<String, String> = BUILT_IN
+            .iter()
+            .map(|(from, to)| ((*from).to_owned(), (*to).to_owned()))
+            .collect();
+        for (from, to) in extra {
+            map.insert(from.to_lowercase(), to.to_lowercase());
+        }
+        Aliases(map)
+    }
+
+    /// The canonical provider id for a name.
+    pub fn resolve(&self, name: &str) -> String {
+        let name = name.trim().to_lowercase();
+        match self.0.get(&name) {
+            // One hop through the user's table may land on a built-in alias.
+            Some(to) => self.0.get(to).cloned().unwrap_or_else(|| to.clone()),
+            None => name,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_and_user_aliases() {
+        let mut extra = BTreeMap::new();
+        extra.insert("My-ZAI".to_owned(), "zai-coding-plan".to_owned());
+        let aliases = Aliases::new(&extra);
+        assert_eq!(aliases.resolve("github-copilot"), "copilot");
+        assert_eq!(aliases.resolve("Claude"), "anthropic");
+        assert_eq!(aliases.resolve("my-zai"), "zai");
+        assert_eq!(aliases.resolve("deepseek"), "deepseek");
+    }
+}

@@ -1,0 +1,120 @@
+//! What quota sources report: per provider a status and usage windows, as data.
+//!
+//! Every source — a status file, a provider's usage API, a command — is normalised to these
+//! types, so the engine judges them all the same way.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// How close a provider or window is to exhaustion. Ordered: GREEN < YELLOW < RED.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    Green,
+    Yellow,
+    Red,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Green => "GREEN",
+            Level::Yellow => "YELLOW",
+            Level::Red => "RED",
+        }
+    }
+}
+
+/// One usage window of a provider (`five_hour`, `seven_day_opus`, `balance`…).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// Percent used, 0–100.
+    pub utilization: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resets_at: Option<Timestamp>,
+    /// A status given by the source, used instead of the computed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Level>,
+    /// The models this window applies to (substring match); `None` means every model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+}
+
+impl Window {
+    /// Whether this window governs `model` (case-insensitive substring of a scope entry).
+    pub fn applies_to(&self, model: &str) -> bool {
+        let model = model.to_lowercase();
+        self.models.as_ref().is_none_or(|scope| {
+            scope
+                .iter()
+                .any(|entry| model.contains(&entry.to_lowercase()))
+        })
+    }
+}
+
+/// One provider's state as one source reported it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Level>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub windows: BTreeMap<String, Window>,
+    /// Set when the source could not tell this provider's state: the provider is UNKNOWN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Report {
+    pub fn failed(error: impl Into<String>) -> Report {
+        Report {
+            error: Some(error.into()),
+            ..Report::default()
+        }
+    }
+}
+
+/// One answer of a source: the providers it covers, as of `at`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observation {
+    pub source: String,
+    pub at: Timestamp,
+    pub providers: BTreeMap<String, Report>,
+}
+
+/// Formats a percentage as output shows it: no decimals when whole, else one.
+pub fn percent(value: f64) -> String {
+    let rounded = (value * 10.0).round() / 10.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}%")
+    } else {
+        format!("{rounded:.1}%")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_formatting() {
+        assert_eq!(percent(92.0), "92%");
+        assert_eq!(percent(92.25), "92.3%");
+        assert_eq!(percent(89.96), "90%");
+        assert_eq!(percent(0.5), "0.5%");
+    }
+
+    #[test]
+    fn window_scope_is_a_case_insensitive_substring() {
+        let w = Window {
+            utilization: 99.0,
+            resets_at: None,
+            status: None,
+            models: Some(vec!["opus".into()]),
+        };
+        assert!(w.applies_to("claude-OPUS-4-1"));
+        assert!(!w.applies_to("sonnet"));
+        assert!(Window { models: None, ..w }.applies_to("sonnet"));
+    }
+}
