@@ -1,0 +1,266 @@
+//! Running plans against real target files (SPEC §7–§8).
+//!
+//! A pass reads the target, plans from it, saves the records that must exist if the write lands,
+//! writes with the compare-and-swap helper, and re-plans from the new content when the file
+//! changed in between, so an edit made by the user or the agent is never overwritten.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::engine::Judge;
+use crate::error::TargetError;
+use crate::fsx::{self, FileLock, WriteOutcome};
+use crate::jsonc::Document;
+use crate::plan::{Change, Plan, Planner, SlotView, advance_streaks};
+use crate::settings::{Settings, TargetSpec};
+use crate::state::{StateDir, TargetState};
+use crate::target::Kind;
+
+/// Re-plans allowed when the target keeps changing under us before giving up for this pass.
+const MAX_ATTEMPTS: usize = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Apply the switching rules.
+    Switch,
+    /// Put originals back.
+    Restore,
+}
+
+/// A target opened for passes: kind known, path resolved, lock held when it will be written.
+#[derive(Debug)]
+pub struct Target {
+    pub display: String,
+    pub kind: Kind,
+    /// The canonical path (symlinks resolved): the state key and the file written.
+    pub path: PathBuf,
+    _lock: Option<FileLock>,
+}
+
+/// What one pass did to one target.
+#[derive(Clone, Debug)]
+pub struct TargetRun {
+    pub target: String,
+    pub changes: Vec<Change>,
+    pub slots: Vec<SlotView>,
+    /// For a dry run: the unified diff of what would be written.
+    pub diff: Option<String>,
+    pub ends_red: bool,
+}
+
+/// What a pass needs besides the target.
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub state_dir: &'a StateDir,
+    pub judge: &'a Judge<'a>,
+    /// Providers observed since the previous pass: each advances recovery streaks once.
+    pub observed: &'a BTreeSet<String>,
+}
+
+impl Target {
+    /// Resolves the target and, unless `read_only`, takes its lock and clears temp files a killed
+    /// run left beside it.
+    pub fn open(
+        spec: &TargetSpec,
+        state_dir: &StateDir,
+        read_only: bool,
+    ) -> Result<Target, TargetError> {
+        let invalid = |message: String| TargetError::Invalid {
+            target: spec.display.clone(),
+            message,
+        };
+        let kind = spec.kind.clone().map_err(invalid)?;
+        if kind == Kind::Claude {
+            return Err(invalid("Claude Code targets are not supported yet".into()));
+        }
+        let path = canonical(&spec.path).map_err(|source| TargetError::Read {
+            target: spec.display.clone(),
+            source,
+        })?;
+        let lock = if read_only {
+            None
+        } else {
+            let holder = format!(
+                "pid {}: {}",
+                std::process::id(),
+                std::env::args().collect::<Vec<_>>().join(" ")
+            );
+            let lock =
+                state_dir
+                    .lock_target(&path, &holder)
+                    .map_err(|source| TargetError::State {
+                        target: spec.display.clone(),
+                        source,
+                    })?;
+            let lock = lock.map_err(|holder| TargetError::Locked {
+                target: spec.display.clone(),
+                holder,
+            })?;
+            if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
+                fsx::remove_stale_temps(dir, &name.to_string_lossy());
+            }
+            Some(lock)
+        };
+        Ok(Target {
+            display: spec.display.clone(),
+            kind,
+            path,
+            _lock: lock,
+        })
+    }
+
+    fn read(&self) -> Result<(String, Document), TargetError> {
+        let text =
+            fsx::read_limited(&self.path, fsx::MAX_FILE).map_err(|source| TargetError::Read {
+                target: self.display.clone(),
+                source,
+            })?;
+        let doc = Document::parse(&text).map_err(|error| TargetError::Parse {
+            target: self.display.clone(),
+            error,
+        })?;
+        if !doc.root().is_object() {
+            return Err(TargetError::Invalid {
+                target: self.display.clone(),
+                message: "expected a JSON object at the top level".into(),
+            });
+        }
+        Ok((text, doc))
+    }
+
+    /// One pass: plan, record, write; re-plan if the file changed meanwhile.
+    pub fn pass(
+        &self,
+        ctx: &Context<'_>,
+        mode: Mode,
+        dry_run: bool,
+    ) -> Result<TargetRun, TargetError> {
+        let state_err = |source| TargetError::State {
+            target: self.display.clone(),
+            source,
+        };
+        let mut base = ctx
+            .state_dir
+            .load_target(&self.path)
+            .map_err(state_err)?
+            .unwrap_or_else(|| {
+                TargetState::new(self.path.clone(), self.display.clone(), self.kind)
+            });
+        let mut on_disk = base.clone();
+        base.display = self.display.clone();
+        if mode == Mode::Switch {
+            advance_streaks(&mut base, ctx.observed, ctx.judge);
+        }
+        let planner = Planner {
+            kind: self.kind,
+            policy: &ctx.settings.policy,
+            judge: ctx.judge,
+            aliases: &ctx.settings.aliases,
+            fallbacks: &ctx.settings.fallbacks,
+            now: ctx.judge.now,
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let (text, doc) = self.read()?;
+            let plan = match mode {
+                Mode::Switch => planner.switch_pass(&doc, &base),
+                Mode::Restore => planner.restore(&doc, &base),
+            };
+            let new_text = doc
+                .apply(&plan.edits)
+                .map_err(|e| TargetError::Invalid {
+                    target: self.display.clone(),
+                    message: format!("internal error: {e}"),
+                })?
+                .render();
+            if dry_run {
+                let diff = (new_text != text)
+                    .then(|| crate::report::diff(&self.display, &text, &new_text));
+                return Ok(self.finish(plan, diff));
+            }
+            if plan.edits.is_empty() {
+                if plan.state != on_disk {
+                    ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
+                }
+                return Ok(self.finish(plan, None));
+            }
+            on_disk = plan.state_before_write(&base);
+            ctx.state_dir.save_target(&on_disk).map_err(state_err)?;
+            match fsx::write_atomic(&self.path, Some(&text), &new_text) {
+                Ok(WriteOutcome::Written) => {
+                    ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
+                    return Ok(self.finish(plan, None));
+                }
+                Ok(WriteOutcome::Conflict(_)) => {
+                    tracing::info!(target = %self.display, "changed while being planned; planning again");
+                }
+                Err(source) => {
+                    return Err(TargetError::Write {
+                        target: self.display.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        Err(TargetError::Invalid {
+            target: self.display.clone(),
+            message: format!(
+                "kept changing while being written; gave up after {MAX_ATTEMPTS} attempts"
+            ),
+        })
+    }
+
+    /// The slots as they stand, for `status`.
+    pub fn view(&self, ctx: &Context<'_>) -> Result<Vec<SlotView>, TargetError> {
+        let state = ctx
+            .state_dir
+            .load_target(&self.path)
+            .map_err(|source| TargetError::State {
+                target: self.display.clone(),
+                source,
+            })?
+            .unwrap_or_else(|| {
+                TargetState::new(self.path.clone(), self.display.clone(), self.kind)
+            });
+        let (_, doc) = self.read()?;
+        let planner = Planner {
+            kind: self.kind,
+            policy: &ctx.settings.policy,
+            judge: ctx.judge,
+            aliases: &ctx.settings.aliases,
+            fallbacks: &ctx.settings.fallbacks,
+            now: ctx.judge.now,
+        };
+        Ok(planner.view(&doc, &state))
+    }
+
+    fn finish(&self, plan: Plan, diff: Option<String>) -> TargetRun {
+        for note in &plan.notes {
+            tracing::warn!("{}: {note}", self.display);
+        }
+        TargetRun {
+            target: self.display.clone(),
+            ends_red: plan.ends_red(),
+            changes: plan.changes,
+            slots: plan.slots,
+            diff,
+        }
+    }
+}
+
+/// The path with symlinks resolved; for a missing file, its resolved directory joined with its
+/// name (so a target can be locked and reported before it exists).
+fn canonical(path: &Path) -> std::io::Result<PathBuf> {
+    match fs::canonicalize(path) {
+        Ok(p) => Ok(p),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path.file_name().ok_or(e)?;
+            Ok(fs::canonicalize(parent)?.join(name))
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,150 @@
+//! The command line (SPEC §1), as plain clap data. Resolving it against the environment and the
+//! config happens in `settings`.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::target::Kind;
+
+/// Switches AI coding agents to a fallback model when a provider's quota runs low, and back when
+/// it recovers.
+///
+/// switcher watches agent config files (OpenCode's opencode.json, Claude Code's settings.json),
+/// learns each provider's remaining quota from status files and usage APIs, and rewrites each
+/// model setting to the first healthy fallback, editing only the bytes of the value.
+#[derive(Debug, Parser)]
+#[command(name = "switcher", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub global: Global,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Watch targets and quota sources and switch as needed (or one pass with --once)
+    ///
+    /// Without --once or --restore, runs until interrupted. With no TARGET, the targets come from
+    /// the config's `targets`, else from discovery: ./opencode.jsonc, ./opencode.json, the
+    /// OpenCode user config and Claude Code's user settings, each if it exists.
+    Watch(Watch),
+    /// Show each provider's health and every slot's current and original model
+    ///
+    /// Reads quota sources and targets; writes nothing and takes no lock.
+    Status(Status),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("mode").multiple(false))]
+pub struct Watch {
+    /// Agent config files to manage
+    pub targets: Vec<PathBuf>,
+
+    /// Make one pass (read quota once, decide, apply), then exit
+    ///
+    /// Exits 0 when no managed slot ends on a RED model, 3 when one must stay on a RED model
+    /// because no candidate is healthy, 1 on an error.
+    #[arg(long, group = "mode")]
+    pub once: bool,
+
+    /// Put every slot this tool changed back to its original, then exit
+    ///
+    /// A slot changed by someone else since the switch is kept and reported. With no TARGET,
+    /// restores every target recorded in the state dir. Needs no network.
+    #[arg(long, group = "mode")]
+    pub restore: bool,
+
+    /// With --once or --restore: print what would change and a diff, write nothing
+    ///
+    /// Takes no lock and records nothing in the state dir; exits as the real pass would.
+    #[arg(long, requires = "mode")]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Status {
+    /// Agent config files to show (default: as for `watch`)
+    pub targets: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Switcher config file (JSON5)
+    ///
+    /// Default: $SWITCHER_CONFIG, else $XDG_CONFIG_HOME/switcher/config.json5 (a missing default
+    /// file means all defaults; a missing file named here is an error).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Add a status file as a quota source (repeatable)
+    ///
+    /// A JSON document of providers with `status`, `windows` and `error` fields, the shape a
+    /// quota-sentinel daemon serves on /v1/providers.
+    #[arg(long = "quota-file", global = true, value_name = "PATH", action = ArgAction::Append)]
+    pub quota_files: Vec<PathBuf>,
+
+    /// Where originals, streaks and quota history are kept
+    ///
+    /// Default: $SWITCHER_STATE_DIR, else $XDG_STATE_HOME/switcher (~/.local/state/switcher).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Treat every TARGET as this kind of agent config instead of recognising it by name
+    #[arg(long, global = true, value_enum)]
+    pub kind: Option<Kind>,
+
+    /// Machine-readable output: one JSON object (daemon: one JSON object per log line)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// More log output on stderr (repeatable); SWITCHER_LOG overrides
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Less log output on stderr (repeatable)
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn usage_errors() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .map(|_| ())
+                .map_err(|e| e.exit_code())
+        };
+        assert_eq!(parse(&["switcher", "watch", "--once", "--restore"]), Err(2));
+        assert_eq!(parse(&["switcher", "watch", "--dry-run"]), Err(2));
+        assert_eq!(parse(&["switcher", "watch", "--dry-run", "--once"]), Ok(()));
+        assert_eq!(
+            parse(&[
+                "switcher", "watch", "x.json", "--kind", "opencode", "--json"
+            ]),
+            Ok(())
+        );
+        assert_eq!(
+            parse(&[
+                "switcher",
+                "status",
+                "--quota-file",
+                "a",
+                "--quota-file",
+                "b"
+            ]),
+            Ok(())
+        );
+    }
+}

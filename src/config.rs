@@ -1,0 +1,478 @@
+//! The switcher config file (SPEC §4): JSON5, every field optional, unknown fields rejected at
+//! any depth with the field's path and position, so typos never pass silently.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+
+use crate::quota::Level;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub targets: Option<Vec<String>>,
+    pub poll_interval: Option<f64>,
+    pub recovery_hold: Option<u32>,
+    pub switch_at: Option<SwitchAt>,
+    pub thresholds: Option<ThresholdsConfig>,
+    pub provider_thresholds: Option<BTreeMap<String, ProviderThresholds>>,
+    pub safety_margin: Option<f64>,
+    pub stale_after: Option<f64>,
+    pub aliases: Option<BTreeMap<String, String>>,
+    pub fallbacks: Option<BTreeMap<String, Vec<String>>>,
+    pub profiles: Option<BTreeMap<String, ProfileConfig>>,
+    pub sources: Option<Vec<SourceConfig>>,
+    pub on_switch: Option<Vec<String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SwitchAt {
+    Yellow,
+    Red,
+}
+
+impl From<SwitchAt> for Level {
+    fn from(s: SwitchAt) -> Level {
+        match s {
+            SwitchAt::Yellow => Level::Yellow,
+            SwitchAt::Red => Level::Red,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdsConfig {
+    pub yellow: Option<f64>,
+    pub red: Option<f64>,
+}
+
+/// `{yellow?, red?, <window>: {yellow?, red?}}`: the provider's own levels beside per-window ones.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProviderThresholds {
+    pub provider: ThresholdsConfig,
+    pub windows: BTreeMap<String, ThresholdsConfig>,
+}
+
+impl<'de> Deserialize<'de> for ProviderThresholds {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ProviderThresholds;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of `yellow`, `red` and per-window `{yellow, red}` objects")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = ProviderThresholds::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "yellow" => out.provider.yellow = Some(map.next_value()?),
+                        "red" => out.provider.red = Some(map.next_value()?),
+                        _ => {
+                            out.windows.insert(key, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    pub provider: String,
+    pub model: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Region {
+    Global,
+    China,
+}
+
+/// One entry of `sources`. Fields are validated against the kind after parsing, so an error can
+/// say that a field exists but not for this kind.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub kind: String,
+    pub interval: Option<f64>,
+    pub timeout: Option<f64>,
+    pub base_url: Option<String>,
+    pub path: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub api_key: Option<String>,
+    pub api_key_env: Option<String>,
+    pub region: Option<Region>,
+    pub credentials_file: Option<String>,
+    pub budget: Option<f64>,
+    pub ignore_status: Option<bool>,
+}
+
+/// Every source kind, and the fields each takes beyond `kind`, `interval`, `timeout`, `base_url`.
+pub const SOURCE_KINDS: &[(&str, &[&str])] = &[
+    ("claude", &["credentials_file"]),
+    ("codex", &["credentials_file"]),
+    ("command", &["command"]),
+    ("copilot", &["credentials_file"]),
+    ("deepseek", &["api_key", "api_key_env", "budget"]),
+    ("file", &["path"]),
+    ("gemini", &["credentials_file"]),
+    ("kimi", &["api_key", "api_key_env", "credentials_file"]),
+    ("minimax", &["api_key", "api_key_env", "region"]),
+    ("moonshot", &["api_key", "api_key_env", "budget", "region"]),
+    ("openrouter", &["api_key", "api_key_env", "budget"]),
+    (
+        "quota-sentinel",
+        &["api_key", "api_key_env", "ignore_status"],
+    ),
+    ("zai", &["api_key", "api_key_env", "region"]),
+];
+
+impl SourceConfig {
+    /// The names of the optional fields that are set.
+    fn set_fields(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        let mut add = |name, present: bool| {
+            if present {
+                set.push(name);
+            }
+        };
+        add("path", self.path.is_some());
+        add("command", self.command.is_some());
+        add("api_key", self.api_key.is_some());
+        add("api_key_env", self.api_key_env.is_some());
+        add("region", self.region.is_some());
+        add("credentials_file", self.credentials_file.is_some());
+        add("budget", self.budget.is_some());
+        add("ignore_status", self.ignore_status.is_some());
+        set
+    }
+}
+
+/// A config that cannot be used, located as precisely as possible.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based line and column, when known.
+    pub position: Option<(usize, usize)>,
+    /// The field's path (`thresholds.yelow`, `sources[1].region`), when known.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config {}", self.file.display())?;
+        if let Some((line, column)) = self.position {
+            write!(f, ":{line}:{column}")?;
+        }
+        f.write_str(": ")?;
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl Config {
+    /// Parses and validates a config file's text.
+    pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        let mut de = json5::Deserializer::from_str(text);
+        let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let position = inner.position().map(|p| (p.line + 1, p.column + 1));
+            let message = inner.to_string();
+            let message = match message.rfind(" at line ") {
+                Some(i) => message[..i].to_owned(),
+                None => message,
+            };
+            ConfigError {
+                file: file.to_owned(),
+                position,
+                field: (path != "?" && path != ".").then_some(path),
+                message,
+            }
+        })?;
+        config.validate().map_err(|(field, message)| ConfigError {
+            file: file.to_owned(),
+            position: None,
+            field: Some(field),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Checks what the types alone cannot: ranges, required fields, fields valid for a kind.
+    fn validate(&self) -> Result<(), (String, String)> {
+        let err = |field: &str, message: &str| Err((field.to_owned(), message.to_owned()));
+        for (name, value) in [
+            ("poll_interval", self.poll_interval),
+            ("safety_margin", self.safety_margin),
+            ("stale_after", self.stale_after),
+        ] {
+            check_seconds(name, value, name == "poll_interval")?;
+        }
+        if let Some(t) = &self.thresholds {
+            check_thresholds("thresholds", t)?;
+        }
+        for (provider, p) in self.provider_thresholds.iter().flatten() {
+            check_thresholds(&format!("provider_thresholds.{provider}"), &p.provider)?;
+            for (window, t) in &p.windows {
+                check_thresholds(&format!("provider_thresholds.{provider}.{window}"), t)?;
+            }
+        }
+        for (from, to) in self.aliases.iter().flatten() {
+            if from.trim().is_empty() || to.trim().is_empty() {
+                return err(&format!("aliases.{from}"), "alias names must not be empty");
+            }
+        }
+        for (model, chain) in self.fallbacks.iter().flatten() {
+            for (i, candidate) in chain.iter().enumerate() {
+                let field = format!("fallbacks.{model}[{i}]");
+                if candidate.trim().is_empty() {
+                    return err(&field, "a fallback must not be empty");
+                }
+                if let Some(name) = candidate.strip_prefix("profile:")
+                    && !self.profiles.as_ref().is_some_and(|p| p.contains_key(name))
+                {
+                    return err(&field, &format!("no profile named `{name}` in `profiles`"));
+                }
+            }
+        }
+        for (name, profile) in self.profiles.iter().flatten() {
+            if profile.provider.trim().is_empty() {
+                return err(&format!("profiles.{name}.provider"), "must not be empty");
+            }
+            if profile.env.is_empty() && profile.model.is_none() {
+                return err(
+                    &format!("profiles.{name}"),
+                    "a profile must set `env` or `model`",
+                );
+            }
+        }
+        for (i, source) in self.sources.iter().flatten().enumerate() {
+            check_source(i, source)?;
+        }
+        if self
+            .on_switch
+            .as_ref()
+            .is_some_and(|argv| argv.first().is_none_or(|c| c.is_empty()))
+        {
+            return err("on_switch", "must name a command: [\"program\", \"arg\"…]");
+        }
+        Ok(())
+    }
+}
+
+fn check_seconds(field: &str, value: Option<f64>, positive: bool) -> Result<(), (String, String)> {
+    match value {
+        Some(v) if !v.is_finite() || v < 0.0 || (positive && v == 0.0) => Err((
+            field.to_owned(),
+            format!(
+                "expected a {} number of seconds, got {v}",
+                if positive { "positive" } else { "non-negative" }
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_thresholds(field: &str, t: &ThresholdsConfig) -> Result<(), (String, String)> {
+    for (name, value) in [("yellow", t.yellow), ("red", t.red)] {
+        if let Some(v) = value
+            && !(0.0..=100.0).contains(&v)
+        {
+            return Err((
+                format!("{field}.{name}"),
+                format!("expected a percentage 0-100, got {v}"),
+            ));
+        }
+    }
+    if let (Some(y), Some(r)) = (t.yellow, t.red)
+        && y > r
+    {
+        return Err((
+            field.to_owned(),
+            format!("yellow ({y}) must not be above red ({r})"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_source(i: usize, s: &SourceConfig) -> Result<(), (String, String)> {
+    let field = |name: &str| format!("sources[{i}].{name}");
+    let Some((_, allowed)) = SOURCE_KINDS.iter().find(|(k, _)| *k == s.kind) else {
+        let kinds: Vec<&str> = SOURCE_KINDS.iter().map(|(k, _)| *k).collect();
+        return Err((
+            field("kind"),
+            format!(
+                "unknown source kind `{}`; expected one of {}",
+                s.kind,
+                kinds.join(", ")
+            ),
+        ));
+    };
+    for name in s.set_fields() {
+        if !allowed.contains(&name) {
+            return Err((
+                field(name),
+                format!("not a field of source kind `{}`", s.kind),
+            ));
+        }
+    }
+    check_seconds(&field("interval"), s.interval, true)?;
+    check_seconds(&field("timeout"), s.timeout, true)?;
+    let require = |name: &str, present: bool| {
+        if present {
+            Ok(())
+        } else {
+            Err((
+                field(name),
+                format!("required for source kind `{}`", s.kind),
+            ))
+        }
+    };
+    match s.kind.as_str() {
+        "file" => require("path", s.path.is_some()),
+        "command" => require("command", s.command.as_ref().is_some_and(|c| !c.is_empty())),
+        "quota-sentinel" => require("base_url", s.base_url.is_some()),
+        _ => Ok(()),
+    }?;
+    if s.api_key.is_some() && s.api_key_env.is_some() {
+        return Err((
+            field("api_key"),
+            "give `api_key` or `api_key_env`, not both".to_owned(),
+        ));
+    }
+    if let Some(budget) = s.budget
+        && !(budget.is_finite() && budget > 0.0)
+    {
+        return Err((
+            field("budget"),
+            format!("expected a positive amount, got {budget}"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("c.json5")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn parses_the_spec_example() {
+        let config = parse(
+            r#"{
+              targets: ["~/.claude/settings.json", "~/src/app/opencode.json"],
+              poll_interval: 60, recovery_hold: 3, switch_at: "red",
+              thresholds: { yellow: 75, red: 90 },
+              provider_thresholds: { anthropic: { red: 85, seven_day: { yellow: 80, red: 95 } } },
+              safety_margin: 900, stale_after: 600,
+              aliases: { "my-zai": "zai" },
+              fallbacks: {
+                "zai-coding-plan/glm-4.6": ["deepseek/deepseek-chat", "openrouter/qwen/qwen3-coder"],
+                "opus": ["sonnet", "profile:glm"],
+              },
+              profiles: {
+                glm: { provider: "zai", model: "opus",
+                       env: { ANTHROPIC_BASE_URL: "https://api.z.ai/api/anthropic",
+                              ANTHROPIC_AUTH_TOKEN: "${ZAI_API_KEY}" } },
+              },
+              sources: [ { kind: "file", path: "~/quota.json" }, { kind: "claude" }, { kind: "zai", region: "global" } ],
+              on_switch: ["notify-send", "switcher"],
+            }"#,
+        )
+        .unwrap();
+        let pt = &config.provider_thresholds.unwrap()["anthropic"];
+        assert_eq!(pt.provider.red, Some(85.0));
+        assert_eq!(pt.windows["seven_day"].yellow, Some(80.0));
+    }
+
+    #[test]
+    fn unknown_fields_are_named_at_any_depth() {
+        let e = parse("{thresholds: {yelow: 3}}").unwrap_err();
+        assert_eq!(
+            e,
+            "config c.json5:1:15: thresholds.yelow: unknown field `yelow`, expected `yellow` or `red`"
+        );
+        let e = parse("{provider_thresholds: {anthropic: {seven_day: {rd: 3}}}}").unwrap_err();
+        assert!(
+            e.contains("provider_thresholds.anthropic.seven_day.rd: unknown field `rd`"),
+            "{e}"
+        );
+        let e = parse("{profiles: {glm: {provider: 'zai', envv: {}}}}").unwrap_err();
+        assert!(e.contains("profiles.glm.envv: unknown field"), "{e}");
+        let e = parse("{pol_interval: 3}").unwrap_err();
+        assert!(e.contains("pol_interval: unknown field"), "{e}");
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let cases = [
+            (
+                "{thresholds: {yellow: 95, red: 90}}",
+                "thresholds: yellow (95) must not be above red (90)",
+            ),
+            (
+                "{thresholds: {red: 190}}",
+                "thresholds.red: expected a percentage",
+            ),
+            (
+                "{poll_interval: 0}",
+                "poll_interval: expected a positive number",
+            ),
+            (
+                "{switch_at: 'orange'}",
+                "switch_at: unknown variant `orange`",
+            ),
+            (
+                "{sources: [{kind: 'claude', region: 'china'}]}",
+                "sources[0].region: not a field of source kind `claude`",
+            ),
+            (
+                "{sources: [{kind: 'nope'}]}",
+                "sources[0].kind: unknown source kind `nope`",
+            ),
+            (
+                "{sources: [{kind: 'file'}]}",
+                "sources[0].path: required for source kind `file`",
+            ),
+            (
+                "{sources: [{kind: 'file', path: 'q', pth: 1}]}",
+                "sources[0].pth: unknown field",
+            ),
+            (
+                "{fallbacks: {opus: ['profile:nope']}}",
+                "fallbacks.opus[0]: no profile named `nope`",
+            ),
+            ("{on_switch: []}", "on_switch: must name a command"),
+            ("{recovery_hold: -1}", "recovery_hold: invalid value"),
+        ];
+        for (text, expected) in cases {
+            let e = parse(text).unwrap_err();
+            assert!(e.contains(expected), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let e = parse("{\n  recovery_hold: 1\n  bad}").unwrap_err();
+        assert!(e.starts_with("config c.json5:3:"), "{e}");
+    }
+}

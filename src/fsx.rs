@@ -1,0 +1,330 @@
+//! Filesystem primitives every write goes through: the one atomic compare-and-swap write, bounded
+//! reads, leftover-temp cleanup, and advisory locks (SPEC §8).
+//!
+//! A write goes to a uniquely and recognisably named temp file beside the destination, is synced,
+//! and renamed over it; the directory is synced after. Just before the rename the destination is
+//! re-read, and if it no longer holds what the caller planned from, nothing is written and the
+//! caller re-plans. On Linux the rename is an atomic exchange: the displaced file is compared
+//! with the planned-from content once more and swapped back if a writer slipped in between, which
+//! closes the check-to-rename window.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Targets and status files above this size are refused rather than read.
+pub const MAX_FILE: u64 = 64 * 1024 * 1024;
+
+/// Marks temp files as ours: `.<name>.switcher-tmp.<pid>.<n>`.
+const TEMP_TAG: &str = ".switcher-tmp.";
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// How a compare-and-swap write ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// The destination changed since it was read; it now holds this content. Nothing was written.
+    Conflict(String),
+}
+
+/// Reads a UTF-8 file, refusing one larger than `limit` bytes without reading it.
+pub fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Err(too_large(size, limit));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    // The file may grow after the size check: read one byte past the limit to notice.
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64, limit));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "file is not valid UTF-8"))
+}
+
+fn too_large(size: u64, limit: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "file is {} MiB, above the {} MiB limit",
+            size.div_ceil(1 << 20),
+            limit >> 20
+        ),
+    )
+}
+
+/// Atomically replaces `path` with `content`, if it still holds `expected` (`None`: write
+/// unconditionally). A symlink is followed: its destination is replaced and the link stays. The
+/// destination's mode and, where permitted, owner are kept; a new file is created mode 0600.
+pub fn write_atomic(
+    path: &Path,
+    expected: Option<&str>,
+    content: &str,
+) -> io::Result<WriteOutcome> {
+    let real = match fs::canonicalize(path) {
+        Ok(real) => real,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => path.to_owned(),
+        Err(e) => return Err(e),
+    };
+    let dir = real
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = real
+        .file_name()
+        .ok_or_else(|| io::Error::other("not a file path"))?;
+    let (temp, mut file) = create_temp(dir, &name.to_string_lossy())?;
+    let prepared = (|| {
+        file.write_all(content.as_bytes())?;
+        if let Ok(meta) = fs::metadata(&real) {
+            file.set_permissions(meta.permissions())?;
+            // Keeping the owner needs privileges we rarely have; the mode is what matters.
+            let _ = rustix::fs::fchown(
+                &file,
+                Some(rustix::fs::Uid::from_raw(meta.uid())),
+                Some(rustix::fs::Gid::from_raw(meta.gid())),
+            );
+        }
+        file.sync_all()
+    })();
+    drop(file);
+    let outcome = prepared.and_then(|()| swap_in(&temp, &real, expected));
+    if !matches!(outcome, Ok(WriteOutcome::Written)) || temp.exists() {
+        let _ = fs::remove_file(&temp);
+    }
+    let outcome = outcome?;
+    if outcome == WriteOutcome::Written {
+        sync_dir(dir);
+    }
+    Ok(outcome)
+}
+
+fn swap_in(temp: &Path, real: &Path, expected: Option<&str>) -> io::Result<WriteOutcome> {
+    let Some(expected) = expected else {
+        fs::rename(temp, real)?;
+        return Ok(WriteOutcome::Written);
+    };
+    let current = read_limited(real, MAX_FILE)?;
+    if current != expected {
+        return Ok(WriteOutcome::Conflict(current));
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        match renameat_with(CWD, temp, CWD, real, RenameFlags::EXCHANGE) {
+            Ok(()) => {
+                // `temp` now names what was displaced: it must be what we planned from.
+                let displaced = read_limited(temp, MAX_FILE)?;
+                if displaced == expected {
+                    fs::remove_file(temp)?;
+                    return Ok(WriteOutcome::Written);
+                }
+                renameat_with(CWD, temp, CWD, real, RenameFlags::EXCHANGE)?;
+                return Ok(WriteOutcome::Conflict(displaced));
+            }
+            // Filesystems without exchange support fall back to a plain rename.
+            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    fs::rename(temp, real)?;
+    Ok(WriteOutcome::Written)
+}
+
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    loop {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(".{name}{TEMP_TAG}{}.{n}", std::process::id()));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Syncs a directory so a rename in it survives a crash. Best effort: some filesystems refuse.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Removes temp files for `name` in `dir` that a killed run left behind: those whose process no
+/// longer exists. Returns how many were removed.
+pub fn remove_stale_temps(dir: &Path, name: &str) -> usize {
+    let prefix = format!(".{name}{TEMP_TAG}");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let pid = rest.split('.').next().and_then(|p| p.parse::<i32>().ok());
+        if pid.is_some_and(|pid| !process_alive(pid)) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+fn process_alive(pid: i32) -> bool {
+    if pid == std::process::id() as i32 {
+        return true;
+    }
+    match rustix::process::Pid::from_raw(pid) {
+        Some(pid) => !matches!(
+            rustix::process::test_kill_process(pid),
+            Err(rustix::io::Errno::SRCH)
+        ),
+        None => false,
+    }
+}
+
+/// An exclusive advisory lock on a lock file, held until dropped.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Takes the lock if it is free and records `holder` in the file; if another process holds it,
+/// returns what that process recorded.
+pub fn try_lock(path: &Path, holder: &str) -> io::Result<Result<FileLock, String>> {
+    let mut file = open_lock_file(path)?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.write_all(holder.as_bytes())?;
+            Ok(Ok(FileLock { _file: file }))
+        }
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut recorded = String::new();
+            let _ = file.read_to_string(&mut recorded);
+            Ok(Err(recorded.trim().to_owned()))
+        }
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// Waits for the lock.
+pub fn lock(path: &Path) -> io::Result<FileLock> {
+    let file = open_lock_file(path)?;
+    file.lock()?;
+    Ok(FileLock { _file: file })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn writes_keep_mode_and_follow_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        fs::write(&real, "old").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(
+            write_atomic(&link, Some("old"), "new").unwrap(),
+            WriteOutcome::Written
+        );
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        assert_eq!(
+            fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 2, "no temp file left");
+    }
+
+    #[test]
+    fn refuses_to_overwrite_changed_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        fs::write(&path, "theirs").unwrap();
+        assert_eq!(
+            write_atomic(&path, Some("mine"), "new").unwrap(),
+            WriteOutcome::Conflict("theirs".into())
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "theirs");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn new_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write_atomic(&path, None, "{}").unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn read_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        fs::write(&path, vec![b' '; 2048]).unwrap();
+        let err = read_limited(&path, 1024).unwrap_err();
+        assert!(err.to_string().contains("above the"), "{err}");
+        assert_eq!(read_limited(&path, 4096).unwrap().len(), 2048);
+    }
+
+    #[test]
+    fn stale_temps_of_dead_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = dir.path().join(format!(".t.json{TEMP_TAG}999999999.0"));
+        let mine = dir
+            .path()
+            .join(format!(".t.json{TEMP_TAG}{}.0", std::process::id()));
+        fs::write(&dead, "x").unwrap();
+        fs::write(&mine, "x").unwrap();
+        assert_eq!(remove_stale_temps(dir.path(), "t.json"), 1);
+        assert!(!dead.exists() && mine.exists());
+    }
+
+    #[test]
+    fn lock_names_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let held = try_lock(&path, "pid 1: switcher watch").unwrap().unwrap();
+        assert_eq!(
+            try_lock(&path, "other").unwrap().unwrap_err(),
+            "pid 1: switcher watch"
+        );
+        drop(held);
+        assert!(try_lock(&path, "other").unwrap().is_ok());
+    }
+}

@@ -1,0 +1,82 @@
+//! Diagnostics on stderr with `tracing`: `warning: …` lines for one-shot runs, timestamped lines
+//! for the daemon, JSON objects with `--json` in the daemon. stdout stays for the answer.
+
+use std::fmt;
+
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// Crates whose own logs stay at info at most, whatever the filter asks: their debug output can
+/// carry request headers.
+const CAPPED: &[&str] = &["hyper", "reqwest", "rustls", "h2", "tower", "hyper_util"];
+
+struct Plain {
+    timestamps: bool,
+}
+
+impl<S, N> FormatEvent<S, N> for Plain
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        if self.timestamps {
+            write!(
+                writer,
+                "{} ",
+                jiff::Timestamp::now()
+                    .round(jiff::Unit::Millisecond)
+                    .unwrap_or_default()
+            )?;
+        }
+        let level = match *event.metadata().level() {
+            Level::ERROR => "error",
+            Level::WARN => "warning",
+            Level::INFO => "info",
+            Level::DEBUG => "debug",
+            Level::TRACE => "trace",
+        };
+        write!(writer, "{level}: ")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// Installs the global subscriber. `daemon` raises the default level to info and adds
+/// timestamps; `json` (daemon only) emits JSON objects.
+pub fn init(verbosity: i8, filter: Option<&str>, daemon: bool, json: bool) {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let base = if daemon { 3 } else { 2 };
+    let index = (base + i32::from(verbosity)).clamp(0, 5) as usize;
+    let filter = filter
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(LEVELS[index]));
+    let cap = tracing_subscriber::filter::filter_fn(|meta| {
+        let capped = CAPPED.iter().any(|c| meta.target().starts_with(c));
+        !capped || *meta.level() <= Level::INFO
+    });
+    let layer = if daemon && json {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed()
+    } else {
+        tracing_subscriber::fmt::layer()
+            .event_format(Plain { timestamps: daemon })
+            .with_writer(std::io::stderr)
+            .boxed()
+    };
+    let _ = tracing_subscriber::registry()
+        .with(layer.with_filter(filter).with_filter(cap))
+        .try_init();
+}

@@ -1,0 +1,256 @@
+//! What users and scripts read: change lines, diffs, the `--json` object and the status view.
+//! Everything goes to a string here; the run modes decide where it is printed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::apply::TargetRun;
+use crate::engine::{Health, Judge, human_duration};
+use crate::plan::ChangeKind;
+use crate::quota::{Level, Window, percent};
+
+/// `<target>: <slot>: <from> -> <to> (<reason>)`, or the `kept` line of `--restore`.
+pub fn change_lines(runs: &[TargetRun]) -> String {
+    let mut out = String::new();
+    for run in runs {
+        for c in &run.changes {
+            let _ = match c.kind {
+                ChangeKind::Kept => writeln!(
+                    out,
+                    "{}: {}: kept {} (changed since switch)",
+                    run.target, c.slot, c.from
+                ),
+                _ => writeln!(
+                    out,
+                    "{}: {}: {} -> {} ({})",
+                    run.target, c.slot, c.from, c.to, c.reason
+                ),
+            };
+        }
+    }
+    out
+}
+
+/// A unified diff of a target's content before and after.
+pub fn diff(target: &str, before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(2)
+        .header(&format!("{target} (before)"), &format!("{target} (after)"))
+        .to_string()
+}
+
+/// One provider as `status` and `--json` show it.
+pub struct ProviderView {
+    pub health: Health,
+    pub windows: Vec<WindowView>,
+    /// Seconds since the freshest source's data.
+    pub age: Option<f64>,
+    pub error: Option<String>,
+}
+
+pub struct WindowView {
+    pub name: String,
+    pub window: Window,
+    pub level: Level,
+}
+
+/// Every provider some source covers, judged now.
+pub fn providers(judge: &Judge<'_>) -> BTreeMap<String, ProviderView> {
+    let mut out = BTreeMap::new();
+    for provider in judge.book.providers() {
+        let mut windows: BTreeMap<&str, &Window> = BTreeMap::new();
+        let mut age: Option<f64> = None;
+        let mut errors = Vec::new();
+        for (_, entry, report) in judge.book.reports(provider) {
+            for (name, w) in &report.windows {
+                if windows
+                    .get(name.as_str())
+                    .is_none_or(|old| w.utilization > old.utilization)
+                {
+                    windows.insert(name, w);
+                }
+            }
+            if let Some(at) = entry.at {
+                let a = judge.now.duration_since(at).as_secs_f64();
+                age = Some(age.map_or(a, |b: f64| b.min(a)));
+            }
+            errors.extend(report.error.clone().or_else(|| entry.error.clone()));
+        }
+        let health = judge.health(provider, None);
+        let windows = windows
+            .into_iter()
+            .map(|(name, w)| WindowView {
+                name: name.to_owned(),
+                level: judge.window_level(provider, name, w).0,
+                window: w.clone(),
+            })
+            .collect();
+        let error = (!errors.is_empty()).then(|| errors.join("; "));
+        out.insert(
+            provider.to_owned(),
+            ProviderView {
+                health,
+                windows,
+                age,
+                error,
+            },
+        );
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    changes: Vec<JsonChange<'a>>,
+    slots: Vec<JsonSlot<'a>>,
+    providers: BTreeMap<String, JsonProvider>,
+}
+
+#[derive(Serialize)]
+struct JsonChange<'a> {
+    target: &'a str,
+    slot: String,
+    from: &'a str,
+    to: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonSlot<'a> {
+    target: &'a str,
+    slot: String,
+    current: &'a str,
+    original: &'a str,
+    provider: &'a str,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonProvider {
+    status: &'static str,
+    windows: BTreeMap<String, JsonWindow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonWindow {
+    utilization: f64,
+    resets_at: Option<Timestamp>,
+    status: &'static str,
+}
+
+/// The `--json` object of SPEC §1.
+pub fn json(runs: &[TargetRun], judge: &Judge<'_>) -> String {
+    let report = JsonReport {
+        changes: runs
+            .iter()
+            .flat_map(|r| {
+                r.changes.iter().map(|c| JsonChange {
+                    target: &r.target,
+                    slot: c.slot.to_string(),
+                    from: &c.from,
+                    to: &c.to,
+                    reason: &c.reason,
+                })
+            })
+            .collect(),
+        slots: runs
+            .iter()
+            .flat_map(|r| {
+                r.slots.iter().map(|s| JsonSlot {
+                    target: &r.target,
+                    slot: s.slot.to_string(),
+                    current: &s.current,
+                    original: &s.original,
+                    provider: &s.health.provider,
+                    status: s.health.name(),
+                })
+            })
+            .collect(),
+        providers: providers(judge)
+            .into_iter()
+            .map(|(name, p)| {
+                let windows = p
+                    .windows
+                    .into_iter()
+                    .map(|w| {
+                        let json = JsonWindow {
+                            utilization: w.window.utilization,
+                            resets_at: w.window.resets_at,
+                            status: w.level.name(),
+                        };
+                        (w.name, json)
+                    })
+                    .collect();
+                let error = (p.health.level().is_none())
+                    .then(|| p.health.why.clone())
+                    .or(p.error);
+                (
+                    name,
+                    JsonProvider {
+                        status: p.health.name(),
+                        windows,
+                        error,
+                    },
+                )
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&report).expect("report serialises");
+    text.push('\n');
+    text
+}
+
+/// The human view of `status`.
+pub fn status_text(runs: &[TargetRun], judge: &Judge<'_>) -> String {
+    let mut out = String::new();
+    let providers = providers(judge);
+    if providers.is_empty() {
+        out.push_str("No quota source covers any provider: every model is unmonitored.\n");
+    } else {
+        out.push_str("Providers\n");
+    }
+    for (name, p) in &providers {
+        let _ = write!(out, "  {name:<12} {:<8}", p.health.name());
+        if let Some(age) = p.age {
+            let _ = write!(out, " data {} old", human_duration(age));
+        }
+        out.push('\n');
+        for w in &p.windows {
+            let _ = write!(
+                out,
+                "    {:<16} {:>6} {:<6}",
+                w.name,
+                percent(w.window.utilization),
+                w.level.name()
+            );
+            if let Some(reset) = w.window.resets_at {
+                let _ = write!(
+                    out,
+                    " resets in {}",
+                    human_duration(reset.duration_since(judge.now).as_secs_f64())
+                );
+            }
+            out.push('\n');
+        }
+        if p.health.level().is_none() {
+            let _ = writeln!(out, "    {}", p.health.why);
+        }
+    }
+    for run in runs {
+        let _ = writeln!(out, "\n{}", run.target);
+        for s in &run.slots {
+            let _ = write!(out, "  {}: {} [{}]", s.slot, s.current, s.health.name());
+            if s.current != s.original {
+                let _ = write!(out, " (original {})", s.original);
+            }
+            out.push('\n');
+        }
+    }
+    out
+}

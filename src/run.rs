@@ -1,0 +1,268 @@
+//! The run modes: one pass, restore, status. Each resolves what it needs, acts on every target
+//! (one failing target does not stop the others) and returns the outcome the exit code reports.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::apply::{Context, Mode, Target, TargetRun};
+use crate::cli::{Cli, Command};
+use crate::engine::{Judge, QuotaBook};
+use crate::error::{Error, Outcome};
+use crate::logging;
+use crate::report;
+use crate::settings::{Env, Settings, TargetSpec};
+use crate::source::Answer;
+use crate::state::StateDir;
+
+/// The program: parse the command line, run, map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    run(cli).exit_code()
+}
+
+fn run(cli: Cli) -> Outcome {
+    let (targets, daemon) = match &cli.command {
+        Command::Watch(w) => (&w.targets, !w.once && !w.restore),
+        Command::Status(s) => (&s.targets, false),
+    };
+    let settings = match Env::capture().and_then(|env| {
+        logging::init(
+            cli.global.verbose as i8 - cli.global.quiet as i8,
+            env.var("SWITCHER_LOG"),
+            daemon,
+            cli.global.json,
+        );
+        Settings::resolve(&cli.global, targets, env)
+    }) {
+        Ok(settings) => settings,
+        Err(e) => return fail(&e),
+    };
+    let result = match &cli.command {
+        Command::Watch(w) if w.restore => restore(&settings, w.targets.is_empty(), w.dry_run),
+        Command::Watch(w) if w.once => once(&settings, w.dry_run),
+        Command::Watch(_) => Err(Error::Setup(
+            "`watch` without --once or --restore is not supported yet".into(),
+        )),
+        Command::Status(_) => status(&settings),
+    };
+    result.unwrap_or_else(|e| fail(&e))
+}
+
+fn fail(e: &Error) -> Outcome {
+    eprintln!("error: {e}");
+    Outcome::Error
+}
+
+fn no_target(settings: &Settings) -> Error {
+    let looked: Vec<String> = settings
+        .discovery
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    Error::Setup(format!(
+        "no target: give a path, list `targets` in the config, or create one of {}",
+        looked.join(", ")
+    ))
+}
+
+/// Reads every source once and records the answers (in memory only when `read_only`).
+/// Returns the book and the providers observed.
+fn observe(
+    settings: &Settings,
+    state_dir: &StateDir,
+    read_only: bool,
+) -> Result<(QuotaBook, BTreeSet<String>), Error> {
+    let now = settings.now();
+    let answers: Vec<_> = settings
+        .sources
+        .iter()
+        .map(|s| (s, s.read(&settings.aliases, now)))
+        .collect();
+    let mut observed = BTreeSet::new();
+    for (source, answer) in &answers {
+        match answer {
+            Answer::Observed(o) => {
+                observed.extend(o.providers.keys().cloned());
+                for (provider, report) in &o.providers {
+                    if let Some(error) = report
+                        .error
+                        .as_deref()
+                        .filter(|e| e.starts_with("malformed"))
+                    {
+                        tracing::warn!("{}: {provider}: {error}; it is UNKNOWN", source.label);
+                    }
+                }
+            }
+            Answer::Failed { error, .. } => {
+                tracing::warn!(
+                    "{}: {error}; the providers it covered are UNKNOWN",
+                    source.label
+                );
+            }
+        }
+    }
+    let record = |book: &mut QuotaBook| {
+        for (source, answer) in &answers {
+            match answer {
+                Answer::Observed(o) => book.record(o),
+                Answer::Failed { error, forget_data } => {
+                    book.record_failure(&source.id, error, *forget_data)
+                }
+            }
+        }
+    };
+    let book = if read_only {
+        let mut book = state_dir.load_quota();
+        record(&mut book);
+        book
+    } else {
+        state_dir.update_quota(record)?
+    };
+    Ok((book, observed))
+}
+
+/// Runs `each` over the targets, reporting errors as they come; the outcome is the worst seen.
+fn for_targets(
+    targets: &[TargetSpec],
+    mut each: impl FnMut(&TargetSpec) -> Result<TargetRun, crate::error::TargetError>,
+) -> (Vec<TargetRun>, Outcome) {
+    let mut runs = Vec::new();
+    let mut outcome = Outcome::Ok;
+    for spec in targets {
+        match each(spec) {
+            Ok(run) => {
+                if run.ends_red {
+                    outcome = outcome.max(Outcome::Red);
+                }
+                runs.push(run);
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                outcome = Outcome::Error;
+            }
+        }
+    }
+    (runs, outcome)
+}
+
+fn print(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+fn print_runs(settings: &Settings, runs: &[TargetRun], judge: &Judge<'_>, dry_run: bool) {
+    if settings.json {
+        return print(&report::json(runs, judge));
+    }
+    let mut out = report::change_lines(runs);
+    if dry_run {
+        for diff in runs.iter().filter_map(|r| r.diff.as_deref()) {
+            out.push_str(diff);
+        }
+    }
+    print(&out);
+}
+
+/// `watch --once`: read quota once, decide, apply.
+fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
+    if settings.targets.is_empty() {
+        return Err(no_target(settings));
+    }
+    let state_dir = StateDir::new(settings.state_dir.clone());
+    let (book, observed) = observe(settings, &state_dir, dry_run)?;
+    let judge = Judge {
+        policy: &settings.policy,
+        book: &book,
+        now: settings.now(),
+    };
+    let ctx = Context {
+        settings,
+        state_dir: &state_dir,
+        judge: &judge,
+        observed: &observed,
+    };
+    let (runs, outcome) = for_targets(&settings.targets, |spec| {
+        Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Switch, dry_run)
+    });
+    print_runs(settings, &runs, &judge, dry_run);
+    Ok(outcome)
+}
+
+/// `watch --restore`: put originals back; with no TARGET, in every target the state dir knows.
+fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outcome, Error> {
+    let state_dir = StateDir::new(settings.state_dir.clone());
+    let targets: Vec<TargetSpec> = if from_state {
+        state_dir
+            .all_targets()?
+            .into_iter()
+            .map(|s| TargetSpec {
+                display: s.display,
+                path: PathBuf::from(&s.target),
+                kind: Ok(s.kind),
+            })
+            .collect()
+    } else {
+        settings.targets.clone()
+    };
+    let book = QuotaBook::default();
+    let judge = Judge {
+        policy: &settings.policy,
+        book: &book,
+        now: settings.now(),
+    };
+    let observed = BTreeSet::new();
+    let ctx = Context {
+        settings,
+        state_dir: &state_dir,
+        judge: &judge,
+        observed: &observed,
+    };
+    let (mut runs, outcome) = for_targets(&targets, |spec| {
+        Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Restore, dry_run)
+    });
+    // A restore reports its changes, not the slots' health.
+    for run in &mut runs {
+        run.ends_red = false;
+    }
+    print_runs(settings, &runs, &judge, dry_run);
+    Ok(outcome)
+}
+
+/// `status`: read quota and targets, change nothing.
+fn status(settings: &Settings) -> Result<Outcome, Error> {
+    let state_dir = StateDir::new(settings.state_dir.clone());
+    let (book, _) = observe(settings, &state_dir, true)?;
+    let judge = Judge {
+        policy: &settings.policy,
+        book: &book,
+        now: settings.now(),
+    };
+    let observed = BTreeSet::new();
+    let ctx = Context {
+        settings,
+        state_dir: &state_dir,
+        judge: &judge,
+        observed: &observed,
+    };
+    let (runs, outcome) = for_targets(&settings.targets, |spec| {
+        let target = Target::open(spec, &state_dir, true)?;
+        Ok(TargetRun {
+            target: spec.display.clone(),
+            changes: Vec::new(),
+            slots: target.view(&ctx)?,
+            diff: None,
+            ends_red: false,
+        })
+    });
+    if settings.json {
+        print(&report::json(&runs, &judge));
+    } else {
+        print(&report::status_text(&runs, &judge));
+    }
+    Ok(outcome)
+}

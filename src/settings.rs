@@ -1,0 +1,441 @@
+//! One resolved view of the command line, the environment and the switcher config.
+//!
+//! The environment is read here once and handed down as data; nothing below reads it again.
+//! Paths are expanded (`~`, `$VAR`) and made absolute, the config is validated, and every target
+//! gets its kind, so the run modes only act.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use etcetera::BaseStrategy;
+use jiff::Timestamp;
+
+use crate::cli::Global;
+use crate::config::{Config, ConfigError, ProfileConfig};
+use crate::engine::{Overrides, Policy, ProviderOverrides, Thresholds};
+use crate::error::Error;
+use crate::fsx;
+use crate::provider::Aliases;
+use crate::source::SourceSpec;
+use crate::target::Kind;
+
+/// The process environment, captured once.
+#[derive(Clone, Debug)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+    pub cwd: PathBuf,
+    pub home: Option<PathBuf>,
+    pub config_home: Option<PathBuf>,
+    pub state_home: Option<PathBuf>,
+    pub data_home: Option<PathBuf>,
+}
+
+impl Env {
+    pub fn capture() -> Result<Env, Error> {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let cwd = std::env::current_dir()
+            .map_err(|e| Error::Setup(format!("cannot read the current directory: {e}")))?;
+        let xdg = etcetera::base_strategy::Xdg::new().ok();
+        Ok(Env {
+            vars,
+            cwd,
+            home: xdg.as_ref().map(|x| x.home_dir().to_owned()),
+            config_home: xdg.as_ref().map(|x| x.config_dir()),
+            state_home: xdg.as_ref().and_then(|x| x.state_dir()),
+            data_home: xdg.as_ref().map(|x| x.data_dir()),
+        })
+    }
+
+    /// A variable's value; an empty one counts as unset.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Claude Code's config dir: `$CLAUDE_CONFIG_DIR`, else `~/.claude`.
+    pub fn claude_dir(&self) -> Option<PathBuf> {
+        match self.var("CLAUDE_CONFIG_DIR") {
+            Some(dir) => Some(self.cwd.join(dir)),
+            None => self.home.as_ref().map(|h| h.join(".claude")),
+        }
+    }
+
+    /// Expands `${VAR}` and `$VAR` from this environment; fails naming the first unset variable.
+    pub fn expand_vars(&self, text: &str) -> Result<String, String> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let (name, consumed) = if let Some(braced) = after.strip_prefix('{') {
+                let end = braced
+                    .find('}')
+                    .ok_or_else(|| format!("unclosed `${{` in `{text}`"))?;
+                (&braced[..end], end + 2)
+            } else {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
+            };
+            if name.is_empty() {
+                out.push('$');
+                rest = after;
+                continue;
+            }
+            out.push_str(
+                self.var(name)
+                    .ok_or_else(|| format!("${{{name}}} is not set"))?,
+            );
+            rest = &after[consumed..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// Expands `~` and variables, and makes the path absolute against `base`.
+    pub fn expand_path(&self, text: &str, base: &Path) -> Result<PathBuf, String> {
+        let expanded = self.expand_vars(text)?;
+        let path = match expanded.strip_prefix('~') {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                let home = self
+                    .home
+                    .as_ref()
+                    .ok_or("`~` used but the home directory is unknown")?;
+                home.join(rest.trim_start_matches('/'))
+            }
+            _ => PathBuf::from(expanded),
+        };
+        Ok(base.join(path))
+    }
+}
+
+/// A target to manage: the path as the user gave it, where it is, and what kind it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetSpec {
+    pub display: String,
+    pub path: PathBuf,
+    /// The kind, or why it could not be told.
+    pub kind: Result<Kind, String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub env: Env,
+    pub state_dir: PathBuf,
+    pub targets: Vec<TargetSpec>,
+    pub policy: Policy,
+    pub aliases: Aliases,
+    pub fallbacks: BTreeMap<String, Vec<String>>,
+    pub profiles: BTreeMap<String, ProfileConfig>,
+    pub sources: Vec<SourceSpec>,
+    pub poll_interval: f64,
+    /// `SWITCHER_NOW`, for one-shot runs.
+    pub now: Option<Timestamp>,
+    pub json: bool,
+    /// Verbosity steps: positive for `-v`, negative for `-q`.
+    pub verbosity: i8,
+    pub log_filter: Option<String>,
+    /// Where target discovery looked, for the "no target" message.
+    pub discovery: Vec<PathBuf>,
+}
+
+impl Settings {
+    /// Resolves everything. `targets` are the command line's TARGETs.
+    pub fn resolve(global: &Global, targets: &[PathBuf], env: Env) -> Result<Settings, Error> {
+        let (config, config_file) = load_config(global, &env)?;
+        let config_dir = config_file
+            .as_ref()
+            .and_then(|f| f.parent().map(Path::to_owned))
+            .unwrap_or_else(|| env.cwd.clone());
+        let config_err = |field: &str, message: String| ConfigError {
+            file: config_file.clone().unwrap_or_default(),
+            position: None,
+            field: Some(field.to_owned()),
+            message,
+        };
+        if config.on_switch.is_some() {
+            return Err(config_err(
+                "on_switch",
+                "running a command on switch is not supported yet".into(),
+            )
+            .into());
+        }
+
+        let state_dir = match (&global.state_dir, env.var("SWITCHER_STATE_DIR")) {
+            (Some(dir), _) => env.cwd.join(dir),
+            (None, Some(dir)) => env.cwd.join(dir),
+            (None, None) => env
+                .state_home
+                .as_ref()
+                .map(|d| d.join("switcher"))
+                .ok_or_else(|| {
+                    Error::Setup(
+                        "cannot locate a state dir: set HOME, XDG_STATE_HOME or --state-dir".into(),
+                    )
+                })?,
+        };
+
+        let now = env
+            .var("SWITCHER_NOW")
+            .map(|text| {
+                text.parse::<Timestamp>().map_err(|e| {
+                    Error::Setup(format!(
+                        "SWITCHER_NOW: expected an RFC 3339 time, got `{text}` ({e})"
+                    ))
+                })
+            })
+            .transpose()?;
+
+        let poll_interval = config.poll_interval.unwrap_or(60.0);
+        let aliases = Aliases::new(&config.aliases.clone().unwrap_or_default());
+        let mut sources = Vec::new();
+        for path in &global.quota_files {
+            sources.push(SourceSpec::file(
+                env.cwd.join(path),
+                path.display().to_string(),
+                poll_interval,
+            ));
+        }
+        for (i, source) in config.sources.iter().flatten().enumerate() {
+            if source.kind != "file" {
+                return Err(config_err(
+                    &format!("sources[{i}].kind"),
+                    format!("source kind `{}` is not supported yet", source.kind),
+                )
+                .into());
+            }
+            let raw = source.path.as_deref().unwrap_or_default();
+            let path = env
+                .expand_path(raw, &config_dir)
+                .map_err(|m| config_err(&format!("sources[{i}].path"), m))?;
+            sources.push(SourceSpec::file(
+                path,
+                raw.to_owned(),
+                source.interval.unwrap_or(poll_interval),
+            ));
+        }
+
+        let mut discovery = Vec::new();
+        let specs: Vec<(String, PathBuf)> = if !targets.is_empty() {
+            targets
+                .iter()
+                .map(|t| (t.display().to_string(), env.cwd.join(t)))
+                .collect()
+        } else if let Some(list) = &config.targets {
+            list.iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let path = env
+                        .expand_path(t, &config_dir)
+                        .map_err(|m| config_err(&format!("targets[{i}]"), m))?;
+                    Ok((t.clone(), path))
+                })
+                .collect::<Result<_, Error>>()?
+        } else {
+            discovery = discovery_paths(&env);
+            discovery
+                .iter()
+                .filter(|p| p.is_file())
+                .map(|p| {
+                    (
+                        p.strip_prefix(&env.cwd).unwrap_or(p).display().to_string(),
+                        p.clone(),
+                    )
+                })
+                .collect()
+        };
+        let claude_dir = env.claude_dir();
+        let targets = specs
+            .into_iter()
+            .map(|(display, path)| {
+                let kind = match global.kind {
+                    Some(kind) => Ok(kind),
+                    None => Kind::detect(&path, claude_dir.as_deref()).ok_or_else(|| {
+                        "cannot tell which agent this config belongs to; name it opencode.json(c) or \
+                         .claude/settings.json, or pass --kind opencode|claude"
+                            .to_owned()
+                    }),
+                };
+                TargetSpec { display, path, kind }
+            })
+            .collect();
+
+        Ok(Settings {
+            policy: policy(&config, &aliases),
+            aliases,
+            fallbacks: config.fallbacks.clone().unwrap_or_default(),
+            profiles: config.profiles.clone().unwrap_or_default(),
+            sources,
+            poll_interval,
+            now,
+            json: global.json,
+            verbosity: global.verbose as i8 - global.quiet as i8,
+            log_filter: env.var("SWITCHER_LOG").map(str::to_owned),
+            state_dir,
+            targets,
+            discovery,
+            env,
+        })
+    }
+
+    /// "now" for a one-shot run: `SWITCHER_NOW` if set.
+    pub fn now(&self) -> Timestamp {
+        self.now.unwrap_or_else(Timestamp::now)
+    }
+}
+
+/// Candidate targets when none is given: OpenCode's project and user configs, Claude Code's
+/// user settings.
+fn discovery_paths(env: &Env) -> Vec<PathBuf> {
+    let mut paths = vec![
+        env.cwd.join("opencode.jsonc"),
+        env.cwd.join("opencode.json"),
+    ];
+    if let Some(config) = &env.config_home {
+        paths.push(config.join("opencode/opencode.jsonc"));
+        paths.push(config.join("opencode/opencode.json"));
+    }
+    if let Some(claude) = env.claude_dir() {
+        paths.push(claude.join("settings.json"));
+    }
+    paths
+}
+
+/// Finds and parses the config: `--config`, `$SWITCHER_CONFIG` (both must exist), else the
+/// default location (all defaults if absent).
+fn load_config(global: &Global, env: &Env) -> Result<(Config, Option<PathBuf>), Error> {
+    let explicit = global
+        .config
+        .as_ref()
+        .map(|p| env.cwd.join(p))
+        .or_else(|| env.var("SWITCHER_CONFIG").map(|p| env.cwd.join(p)));
+    let (path, required) = match explicit {
+        Some(path) => (path, true),
+        None => match &env.config_home {
+            Some(dir) => (dir.join("switcher/config.json5"), false),
+            None => return Ok((Config::default(), None)),
+        },
+    };
+    let text = match fsx::read_limited(&path, fsx::MAX_FILE) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            return Ok((Config::default(), None));
+        }
+        Err(e) => {
+            return Err(ConfigError {
+                file: path,
+                position: None,
+                field: None,
+                message: format!("cannot read: {e}"),
+            }
+            .into());
+        }
+    };
+    Ok((Config::parse(&text, &path)?, Some(path)))
+}
+
+fn policy(config: &Config, aliases: &Aliases) -> Policy {
+    let defaults = Policy::default();
+    let overrides = |t: &crate::config::ThresholdsConfig| Overrides {
+        yellow: t.yellow,
+        red: t.red,
+    };
+    let provider_thresholds = config
+        .provider_thresholds
+        .iter()
+        .flatten()
+        .map(|(provider, p)| {
+            let windows = p
+                .windows
+                .iter()
+                .map(|(w, t)| (w.clone(), overrides(t)))
+                .collect();
+            (
+                aliases.resolve(provider),
+                ProviderOverrides {
+                    provider: overrides(&p.provider),
+                    windows,
+                },
+            )
+        })
+        .collect();
+    let t = config.thresholds.unwrap_or_default();
+    Policy {
+        thresholds: Thresholds {
+            yellow: t.yellow.unwrap_or(defaults.thresholds.yellow),
+            red: t.red.unwrap_or(defaults.thresholds.red),
+        },
+        provider_thresholds,
+        switch_at: config.switch_at.map_or(defaults.switch_at, Into::into),
+        safety_margin: config.safety_margin.unwrap_or(defaults.safety_margin),
+        stale_after: config.stale_after.unwrap_or(defaults.stale_after),
+        recovery_hold: config.recovery_hold.unwrap_or(defaults.recovery_hold),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Env {
+        Env {
+            vars: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            cwd: PathBuf::from("/work"),
+            home: Some(PathBuf::from("/home/u")),
+            config_home: Some(PathBuf::from("/home/u/.config")),
+            state_home: Some(PathBuf::from("/home/u/.local/state")),
+            data_home: Some(PathBuf::from("/home/u/.local/share")),
+        }
+    }
+
+    #[test]
+    fn expands_home_and_variables() {
+        let env = env(&[("XDG_CONFIG_HOME", "/cfg"), ("EMPTY", "")]);
+        let base = Path::new("/etc/switcher");
+        assert_eq!(
+            env.expand_path("~/q.json", base).unwrap(),
+            PathBuf::from("/home/u/q.json")
+        );
+        assert_eq!(
+            env.expand_path("$XDG_CONFIG_HOME/o.json", base).unwrap(),
+            PathBuf::from("/cfg/o.json")
+        );
+        assert_eq!(
+            env.expand_path("${XDG_CONFIG_HOME}/o.json", base).unwrap(),
+            PathBuf::from("/cfg/o.json")
+        );
+        assert_eq!(
+            env.expand_path("rel/o.json", base).unwrap(),
+            PathBuf::from("/etc/switcher/rel/o.json")
+        );
+        assert_eq!(
+            env.expand_path("${EMPTY}/x", base).unwrap_err(),
+            "${EMPTY} is not set"
+        );
+        assert_eq!(
+            env.expand_vars("cost $5 and $ alone").unwrap_err(),
+            "${5} is not set"
+        );
+        assert_eq!(env.expand_vars("a $ b").unwrap(), "a $ b");
+    }
+
+    #[test]
+    fn claude_dir_honours_the_variable() {
+        assert_eq!(
+            env(&[]).claude_dir(),
+            Some(PathBuf::from("/home/u/.claude"))
+        );
+        assert_eq!(
+            env(&[("CLAUDE_CONFIG_DIR", "/c")]).claude_dir(),
+            Some(PathBuf::from("/c"))
+        );
+    }
+}

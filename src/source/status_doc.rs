@@ -1,0 +1,189 @@
+//! The status document (SPEC §5.1): the shape status files, commands and a quota-sentinel daemon
+//! share. Lenient where the spec is (unknown fields ignored, an optional `providers` wrapper),
+//! strict about the fields it names: a provider whose entry is malformed becomes UNKNOWN with the
+//! reason, without blinding the others.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::provider::Aliases;
+use crate::quota::{Level, Report, Window};
+use crate::time::parse_instant;
+
+/// Parses a status document into reports keyed by canonical provider id. Fails only when the
+/// text is not a JSON object at all.
+pub fn parse(text: &str, aliases: &Aliases) -> Result<BTreeMap<String, Report>, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let Value::Object(mut top) = value else {
+        return Err("expected a JSON object of providers".to_owned());
+    };
+    if let Some(Value::Object(inner)) = top.get("providers") {
+        top = inner.clone();
+    }
+    let mut out = BTreeMap::new();
+    for (name, entry) in top {
+        let report = provider(&entry)
+            .unwrap_or_else(|why| Report::failed(format!("malformed entry: {why}")));
+        out.insert(aliases.resolve(&name), report);
+    }
+    Ok(out)
+}
+
+fn provider(entry: &Value) -> Result<Report, String> {
+    let obj = entry.as_object().ok_or("expected an object")?;
+    let mut report = Report::default();
+    if let Some(error) = obj.get("error").filter(|v| !v.is_null()) {
+        let text = error
+            .as_str()
+            .map_or_else(|| error.to_string(), str::to_owned);
+        return Ok(Report::failed(text));
+    }
+    match status(obj.get("status"))? {
+        Some(Status::Level(level)) => report.status = Some(level),
+        Some(Status::Unknown) => return Ok(Report::failed("status UNKNOWN")),
+        None => {}
+    }
+    match obj.get("windows") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(windows)) => {
+            for (name, w) in windows {
+                let window = window(w).map_err(|why| format!("window `{name}`: {why}"))?;
+                report.windows.insert(name.clone(), window);
+            }
+        }
+        Some(_) => return Err("`windows` must be an object".to_owned()),
+    }
+    Ok(report)
+}
+
+enum Status {
+    Level(Level),
+    Unknown,
+}
+
+fn status(value: Option<&Value>) -> Result<Option<Status>, String> {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let text = value.as_str().ok_or("`status` must be a string")?;
+    Ok(Some(match text.to_ascii_uppercase().as_str() {
+        "GREEN" => Status::Level(Level::Green),
+        "YELLOW" => Status::Level(Level::Yellow),
+        "RED" => Status::Level(Level::Red),
+        "UNKNOWN" => Status::Unknown,
+        _ => return Err(format!("unknown status `{text}`")),
+    }))
+}
+
+fn window(value: &Value) -> Result<Window, String> {
+    let obj: &Map<String, Value> = value.as_object().ok_or("expected an object")?;
+    let utilization = match obj.get("utilization") {
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .ok_or("`utilization` out of range")?,
+        None | Some(Value::Null) => 0.0,
+        Some(_) => return Err("`utilization` must be a number (percent used)".to_owned()),
+    };
+    let resets_at = match obj.get("resets_at") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            Some(parse_instant(s).ok_or_else(|| format!("`resets_at` is not a time: {s}"))?)
+        }
+        Some(_) => return Err("`resets_at` must be an RFC 3339 string or null".to_owned()),
+    };
+    let status = match status(obj.get("status"))? {
+        Some(Status::Level(level)) => Some(level),
+        Some(Status::Unknown) => return Err("a window cannot be UNKNOWN".to_owned()),
+        None => None,
+    };
+    let models = match obj.get("models") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|m| {
+                    m.as_str()
+                        .map(str::to_owned)
+                        .ok_or("`models` must be strings")
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(_) => return Err("`models` must be an array of strings".to_owned()),
+    };
+    if obj.get("utilization").is_none() && status.is_none() {
+        return Err("needs `utilization` or `status`".to_owned());
+    }
+    Ok(Window {
+        utilization,
+        resets_at,
+        status,
+        models,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_spec_example() {
+        let text = r#"{
+          "zai":       { "status": "RED" },
+          "claude": { "windows": {
+              "five_hour":      { "utilization": 92.0, "resets_at": "2026-11-21T20:00:00Z" },
+              "seven_day":      { "utilization": 40.5, "resets_at": "2026-11-25T09:00:00+00:00" },
+              "seven_day_opus": { "utilization": 99.0, "models": ["opus"] } } },
+          "deepseek":  { "windows": { "balance": { "utilization": 10 } }, "extra": 1 },
+          "minimax":   { "error": "HTTP 401" }
+        }"#;
+        let reports = parse(text, &Aliases::default()).unwrap();
+        assert_eq!(reports["zai"].status, Some(Level::Red));
+        let anthropic = &reports["anthropic"];
+        assert_eq!(anthropic.windows["five_hour"].utilization, 92.0);
+        assert_eq!(
+            anthropic.windows["seven_day"]
+                .resets_at
+                .unwrap()
+                .to_string(),
+            "2026-11-25T09:00:00Z"
+        );
+        assert_eq!(
+            anthropic.windows["seven_day_opus"].models,
+            Some(vec!["opus".to_owned()])
+        );
+        assert_eq!(reports["deepseek"].windows["balance"].utilization, 10.0);
+        assert_eq!(reports["minimax"].error.as_deref(), Some("HTTP 401"));
+    }
+
+    #[test]
+    fn accepts_the_providers_wrapper() {
+        let reports = parse(
+            r#"{"providers": {"github-copilot": {"status": "green"}}}"#,
+            &Aliases::default(),
+        )
+        .unwrap();
+        assert_eq!(reports["copilot"].status, Some(Level::Green));
+    }
+
+    #[test]
+    fn a_malformed_entry_fails_only_its_provider() {
+        let text = r#"{"zai": {"windows": {"w": {"utilization": "92"}}}, "ds": {"status": "RED"}}"#;
+        let reports = parse(text, &Aliases::default()).unwrap();
+        assert!(
+            reports["zai"]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("`utilization` must be a number")
+        );
+        assert_eq!(reports["ds"].status, Some(Level::Red));
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_document() {
+        assert!(parse("[1]", &Aliases::default()).is_err());
+        assert!(parse("{\"zai\": ", &Aliases::default()).is_err());
+    }
+}

@@ -1,0 +1,339 @@
+//! The state dir (SPEC §7): per target, the switches this tool made (originals as raw JSON text,
+//! what it wrote, why, and the recovery streak); shared by all, the quota book. Files are 0600
+//! and never hold credentials.
+//!
+//! Layout: `targets/<key>.json` is written only by the switcher holding that target's lock
+//! (`locks/<key>.lock`); `quota.json` is shared and updated under the short `quota.lock`.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::engine::QuotaBook;
+use crate::fsx;
+use crate::jsonc::KeyPath;
+use crate::target::Kind;
+
+const VERSION: u32 = 1;
+
+/// What this tool changed in one target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetState {
+    pub version: u32,
+    /// The target's canonical path.
+    pub target: PathBuf,
+    /// The path as the user gave it, for output.
+    pub display: String,
+    pub kind: Kind,
+    #[serde(default)]
+    pub switches: Vec<SwitchRecord>,
+}
+
+/// One slot this tool switched away from its original.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SwitchRecord {
+    pub slot: KeyPath,
+    /// The original value's raw JSON text, so restoring is byte-exact.
+    pub original: String,
+    /// The provider that governs the original, fixed when it was switched.
+    pub provider: String,
+    /// The raw JSON text this tool wrote.
+    pub written: String,
+    /// While a move from one fallback to another is being written: the fallback it replaces. A
+    /// crash before the target is written leaves the slot holding this, which is still ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    pub at: Timestamp,
+    pub reason: String,
+    /// Consecutive GREEN observations of the original since the switch.
+    #[serde(default)]
+    pub streak: u32,
+}
+
+impl SwitchRecord {
+    /// The original model id, decoded.
+    pub fn original_model(&self) -> String {
+        decode(&self.original)
+    }
+}
+
+/// A raw JSON string decoded, or the raw text itself if it is not a string.
+pub fn decode(raw: &str) -> String {
+    serde_json::from_str(raw).unwrap_or_else(|_| raw.to_owned())
+}
+
+impl TargetState {
+    pub fn new(target: PathBuf, display: String, kind: Kind) -> TargetState {
+        TargetState {
+            version: VERSION,
+            target,
+            display,
+            kind,
+            switches: Vec::new(),
+        }
+    }
+
+    pub fn record(&self, slot: &KeyPath) -> Option<&SwitchRecord> {
+        self.switches.iter().find(|r| &r.slot == slot)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state dir {}: {source}", dir.display())]
+    Io { dir: PathBuf, source: io::Error },
+    #[error("state file {} is unreadable ({message}); move it away to start over, losing the originals it records", path.display())]
+    Corrupt { path: PathBuf, message: String },
+}
+
+/// The state dir, opened for reading (and created for writing on demand).
+#[derive(Clone, Debug)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    pub fn new(root: PathBuf) -> StateDir {
+        StateDir { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn io_err(&self, source: io::Error) -> StateError {
+        StateError::Io {
+            dir: self.root.clone(),
+            source,
+        }
+    }
+
+    /// Creates the dir and its subdirs, private to the user.
+    fn ensure(&self, sub: &str) -> Result<PathBuf, StateError> {
+        let dir = self.root.join(sub);
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| self.io_err(e))?;
+        Ok(dir)
+    }
+
+    /// A stable file name for a target: a digest of its canonical path, plus its name to help a
+    /// person looking at the dir.
+    pub fn key(target: &Path) -> String {
+        let digest = Sha256::digest(target.as_os_str().as_encoded_bytes());
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let name: String = target
+            .file_name()
+            .map(|n| {
+                n.to_string_lossy()
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+                    .collect()
+            })
+            .unwrap_or_default();
+        format!("{hex}-{name}")
+    }
+
+    fn target_file(&self, target: &Path) -> PathBuf {
+        self.root
+            .join("targets")
+            .join(format!("{}.json", Self::key(target)))
+    }
+
+    /// Takes the target's lock, or names the switcher that holds it.
+    pub fn lock_target(
+        &self,
+        target: &Path,
+        holder: &str,
+    ) -> Result<Result<fsx::FileLock, String>, StateError> {
+        let dir = self.ensure("locks")?;
+        fsx::try_lock(&dir.join(format!("{}.lock", Self::key(target))), holder)
+            .map_err(|e| self.io_err(e))
+    }
+
+    /// The target's recorded switches; none if it has no state file.
+    pub fn load_target(&self, target: &Path) -> Result<Option<TargetState>, StateError> {
+        load_json(&self.target_file(target))
+    }
+
+    /// Saves a target's state, or removes its file when nothing is switched any more.
+    pub fn save_target(&self, state: &TargetState) -> Result<(), StateError> {
+        let path = self.target_file(&state.target);
+        if state.switches.is_empty() {
+            return match fs::remove_file(&path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(self.io_err(e)),
+                _ => Ok(()),
+            };
+        }
+        let dir = self.ensure("targets")?;
+        fsx::remove_stale_temps(
+            &dir,
+            &path.file_name().unwrap_or_default().to_string_lossy(),
+        );
+        write_json(&path, state).map_err(|e| self.io_err(e))
+    }
+
+    /// Every target with recorded switches.
+    pub fn all_targets(&self) -> Result<Vec<TargetState>, StateError> {
+        let dir = self.root.join("targets");
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.io_err(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "json")
+                && !entry.file_name().to_string_lossy().starts_with('.')
+            {
+                out.extend(load_json::<TargetState>(&path)?);
+            }
+        }
+        out.sort_by(|a, b| a.display.cmp(&b.display));
+        Ok(out)
+    }
+
+    fn quota_file(&self) -> PathBuf {
+        self.root.join("quota.json")
+    }
+
+    /// The shared quota book as last saved; an unreadable one is reported and replaced by an
+    /// empty book (it holds only observations, which the next polls bring back).
+    pub fn load_quota(&self) -> QuotaBook {
+        match load_json(&self.quota_file()) {
+            Ok(book) => book.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!("{e}; starting with no quota history");
+                QuotaBook::default()
+            }
+        }
+    }
+
+    /// Applies `update` to the latest saved book under the state dir's lock, saves it, and
+    /// returns it. Concurrent switchers never lose each other's updates.
+    pub fn update_quota(
+        &self,
+        update: impl FnOnce(&mut QuotaBook),
+    ) -> Result<QuotaBook, StateError> {
+        self.ensure("")?;
+        let _lock = fsx::lock(&self.root.join("quota.lock")).map_err(|e| self.io_err(e))?;
+        let mut book = self.load_quota();
+        update(&mut book);
+        fsx::remove_stale_temps(&self.root, "quota.json");
+        write_json(&self.quota_file(), &book).map_err(|e| self.io_err(e))?;
+        Ok(book)
+    }
+}
+
+fn load_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, StateError> {
+    let text = match fsx::read_limited(path, fsx::MAX_FILE) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(StateError::Corrupt {
+                path: path.to_owned(),
+                message: e.to_string(),
+            });
+        }
+    };
+    tighten(path);
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| StateError::Corrupt {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+}
+
+/// State written by an older or careless process may be readable by others: make it private.
+fn tighten(path: &Path) {
+    if let Ok(meta) = fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+    text.push('\n');
+    fsx::write_atomic(path, None, &text).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(slot: &str) -> SwitchRecord {
+        SwitchRecord {
+            slot: KeyPath::new([slot]),
+            original: "\"zai/glm\"".into(),
+            provider: "zai".into(),
+            written: "\"ds/chat\"".into(),
+            previous: None,
+            at: Timestamp::UNIX_EPOCH,
+            reason: "zai status RED".into(),
+            streak: 0,
+        }
+    }
+
+    #[test]
+    fn target_state_round_trips_and_empties_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = StateDir::new(dir.path().join("state"));
+        let target = dir.path().join("opencode.json");
+        assert_eq!(state_dir.load_target(&target).unwrap(), None);
+        let mut state = TargetState::new(target.clone(), "opencode.json".into(), Kind::OpenCode);
+        state.switches.push(record("model"));
+        state_dir.save_target(&state).unwrap();
+        assert_eq!(state_dir.load_target(&target).unwrap(), Some(state.clone()));
+        assert_eq!(state_dir.all_targets().unwrap(), vec![state.clone()]);
+        let file = state_dir.target_file(&target);
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        state.switches.clear();
+        state_dir.save_target(&state).unwrap();
+        assert!(!file.exists());
+    }
+
+    #[test]
+    fn corrupt_target_state_is_an_error_and_wide_modes_are_tightened() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = StateDir::new(dir.path().to_owned());
+        let target = dir.path().join("opencode.json");
+        state_dir.ensure("targets").unwrap();
+        let file = state_dir.target_file(&target);
+        fs::write(&file, "{").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = state_dir.load_target(&target).unwrap_err().to_string();
+        assert!(err.contains("move it away"), "{err}");
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn quota_updates_accumulate() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = StateDir::new(dir.path().to_owned());
+        state_dir
+            .update_quota(|b| b.record_failure("a", "x", false))
+            .unwrap();
+        let book = state_dir
+            .update_quota(|b| b.record_failure("b", "y", false))
+            .unwrap();
+        assert_eq!(book.sources.len(), 2);
+        assert_eq!(state_dir.load_quota(), book);
+    }
+}

@@ -1,0 +1,95 @@
+//! OpenCode targets (SPEC §3.1): `model`, `small_model`, and the `model` of every agent under
+//! `agent`, `agents` (V2) and `mode` (legacy).
+
+use crate::jsonc::{Document, KeyPath};
+use crate::provider::Aliases;
+
+use super::{Slot, slot_at};
+
+const AGENT_TABLES: [&str; 3] = ["agent", "agents", "mode"];
+
+pub fn slots(doc: &Document) -> Vec<Slot> {
+    let root = KeyPath::new(Vec::<String>::new());
+    let mut slots = Vec::new();
+    slots.extend(model_slot(doc, &root));
+    slots.extend(slot_at(doc, root.child("small_model"), None));
+    for table in AGENT_TABLES {
+        let Some(agents) = doc.get(&root.child(table)) else {
+            continue;
+        };
+        let mut seen = Vec::new();
+        // The last of duplicate agent names is the one OpenCode reads.
+        for prop in agents.props().iter().rev() {
+            if seen.contains(&&prop.key) {
+                continue;
+            }
+            seen.push(&prop.key);
+            slots.extend(model_slot(doc, &root.child(table).child(&prop.key)));
+        }
+    }
+    slots.sort_by(|a, b| a.path.cmp(&b.path));
+    slots
+}
+
+/// The `model` of an object, with the Agent Caddy `fallback_models` array beside it.
+fn model_slot(doc: &Document, object: &KeyPath) -> Option<Slot> {
+    let fallback_models = doc
+        .get(&object.child("fallback_models"))
+        .and_then(|node| node.string_items());
+    slot_at(doc, object.child("model"), fallback_models)
+}
+
+/// The text before the first `/` names the provider (`openrouter/openai/gpt-5` → `openrouter`).
+pub fn provider(model: &str, aliases: &Aliases) -> String {
+    aliases.resolve(model.split('/').next().unwrap_or(model))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_every_slot_kind() {
+        let doc = Document::parse(
+            r#"{
+              "model": "zai-coding-plan/glm-4.6",
+              "fallback_models": ["deepseek/deepseek-chat"],
+              "small_model": "zai/glm-4.5-air",
+              "agent": {"build": {"model": "a/b"}, "plan": {"temperature": 1}, "my.agent": {"model": "c/d"}},
+              "agents": {"x": {"model": "e/f"}},
+              "mode": {"old": {"model": "g/h"}, "bad": {"model": 3}}
+            }"#,
+        )
+        .unwrap();
+        let found: Vec<String> = slots(&doc).iter().map(|s| s.path.to_string()).collect();
+        assert_eq!(
+            found,
+            [
+                "agent.build.model",
+                "agent.\"my.agent\".model",
+                "agents.x.model",
+                "mode.old.model",
+                "model",
+                "small_model"
+            ]
+        );
+        let model = slots(&doc)
+            .into_iter()
+            .find(|s| s.path.to_string() == "model")
+            .unwrap();
+        assert_eq!(
+            model.fallback_models,
+            Some(vec!["deepseek/deepseek-chat".to_owned()])
+        );
+        assert_eq!(model.raw, "\"zai-coding-plan/glm-4.6\"");
+    }
+
+    #[test]
+    fn provider_is_the_aliased_prefix() {
+        let aliases = Aliases::default();
+        assert_eq!(provider("openrouter/openai/gpt-5", &aliases), "openrouter");
+        assert_eq!(provider("github-copilot/gpt-5", &aliases), "copilot");
+        assert_eq!(provider("ZAI-Coding-Plan/glm-4.6", &aliases), "zai");
+        assert_eq!(provider("local-model", &aliases), "local-model");
+    }
+}

@@ -1,0 +1,202 @@
+//! Bad input gets a clear error and loses nothing.
+
+use crate::harness::{CHAINS, OPENCODE, Sandbox};
+
+#[test]
+fn an_unparsable_target_exits_1_naming_file_line_column_and_is_untouched() {
+    let s = Sandbox::new();
+    let broken = "{\n  \"model\": \"zai/glm\",\n  \"agent\" {}\n}\n";
+    s.write("opencode.json", broken)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let out = s.once("opencode.json");
+    out.code(1)
+        .stderr_has("error: opencode.json:3:11: Expected colon");
+    assert_eq!(s.read("opencode.json"), broken);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn an_invalid_config_exits_1_naming_the_field_before_any_write() {
+    let s = Sandbox::new();
+    s.write("opencode.json", OPENCODE)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.config(
+        r#"{fallbacks: {"zai-coding-plan/glm-4.6": ["deepseek/chat"]}, thresholds: {yelow: 50}}"#,
+    );
+    s.once("opencode.json").code(1).stderr_has(
+        "switcher.json5:1:74: thresholds.yelow: unknown field `yelow`, expected `yellow` or `red`",
+    );
+    assert_eq!(s.read("opencode.json"), OPENCODE);
+    assert!(s.state_files().is_empty());
+    s.config("{recovery_hold: 'three'}");
+    s.once("opencode.json")
+        .code(1)
+        .stderr_has("recovery_hold: expected number");
+    s.config("{sources: [{kind: 'file', path: 'q.json', region: 'china'}]}");
+    s.once("opencode.json")
+        .code(1)
+        .stderr_has("sources[0].region: not a field of source kind `file`");
+}
+
+#[test]
+fn a_missing_explicit_config_is_an_error_and_a_missing_default_is_not() {
+    let s = Sandbox::new();
+    s.write("opencode.json", OPENCODE);
+    s.run_exact(&["watch", "opencode.json", "--once", "--config", "nope.json5"])
+        .code(1)
+        .stderr_has("nope.json5: cannot read");
+    s.run_exact(&["watch", "opencode.json", "--once"]).code(0);
+    let mut s = s;
+    s.env("SWITCHER_CONFIG", "also-nope.json5");
+    s.run_exact(&["watch", "opencode.json", "--once"])
+        .code(1)
+        .stderr_has("also-nope.json5");
+}
+
+#[test]
+fn the_default_config_is_read_from_xdg_config_home() {
+    let s = Sandbox::new();
+    s.write("opencode.json", OPENCODE)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let dir = s.home().join(".config/switcher");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.json5"), CHAINS).unwrap();
+    assert_eq!(s.once("opencode.json").code(0).stdout.lines().count(), 2);
+}
+
+#[test]
+fn a_malformed_status_file_makes_its_providers_unknown_with_a_warning() {
+    let s = Sandbox::new();
+    s.write("opencode.json", r#"{"model": "zai-coding-plan/glm-4.6"}"#)
+        .config(&CHAINS.replace("fallbacks", "recovery_hold: 1, fallbacks"))
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.once("opencode.json").code(0);
+    // Broken: zai is UNKNOWN (named at the last good read), so nothing moves, nothing crashes.
+    s.quota(r#"{"zai": {"status": "GREEN""#);
+    let out = s.once("opencode.json");
+    out.code(0)
+        .stderr_has("warning: status file quota.json:")
+        .stderr_has("the providers it covered are UNKNOWN");
+    assert_eq!(out.stdout, "");
+    let json = s.run(&["status", "--json", "opencode.json"]).json();
+    assert_eq!(json["providers"]["zai"]["status"], "UNKNOWN");
+    // One bad entry blinds only its provider.
+    s.quota(r#"{"zai": {"windows": {"five_hour": {"utilization": "lots"}}}, "deepseek": {"status": "GREEN"}}"#);
+    s.once("opencode.json")
+        .code(0)
+        .stderr_has("zai: malformed entry: window `five_hour`: `utilization` must be a number");
+    // A missing status file is a warning too.
+    std::fs::remove_file(s.path("quota.json")).unwrap();
+    s.run_exact(&[
+        "watch",
+        "opencode.json",
+        "--once",
+        "--quota-file",
+        "quota.json",
+        "--config",
+        "switcher.json5",
+    ])
+    .code(0)
+    .stderr_has("status file quota.json: No such file");
+}
+
+#[test]
+fn an_unknown_target_kind_suggests_kind() {
+    let s = Sandbox::new();
+    s.write("agent.json", OPENCODE)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.once("agent.json")
+        .code(1)
+        .stderr_has("agent.json: cannot tell which agent")
+        .stderr_has("--kind");
+    let out = s.run(&["watch", "agent.json", "--once", "--kind", "opencode"]);
+    out.code(0);
+    assert_eq!(out.stdout.lines().count(), 2);
+}
+
+#[test]
+fn no_target_is_an_error_and_discovery_finds_opencode_json() {
+    let s = Sandbox::new();
+    s.run_exact(&["watch", "--once"])
+        .code(1)
+        .stderr_has("no target");
+    s.write("opencode.json", OPENCODE)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let out = s.run(&["watch", "--once"]);
+    out.code(0);
+    assert!(
+        out.stdout.starts_with("opencode.json: agent.build.model:"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn config_targets_resolve_against_the_config_directory() {
+    let s = Sandbox::new();
+    s.write("proj/opencode.json", OPENCODE)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.write(
+        "conf/switcher.json5",
+        &CHAINS.replace("fallbacks", "targets: ['../proj/opencode.json'], fallbacks"),
+    );
+    let out = s.run_exact(&[
+        "watch",
+        "--once",
+        "--config",
+        "conf/switcher.json5",
+        "--quota-file",
+        "quota.json",
+    ]);
+    out.code(0);
+    assert!(
+        out.stdout
+            .starts_with("../proj/opencode.json: agent.build.model:"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_missing_target_is_an_error() {
+    let s = Sandbox::new();
+    s.once("opencode.json")
+        .code(1)
+        .stderr_has("opencode.json: cannot read: No such file");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let s = Sandbox::new();
+    s.run_exact(&["watch", "--once", "--restore"]).code(2);
+    s.run_exact(&["watch", "--dry-run"]).code(2);
+    s.run_exact(&["frobnicate"]).code(2);
+    s.run_exact(&["watch", "--kind", "vim"]).code(2);
+}
+
+#[test]
+fn a_bad_switcher_now_is_named() {
+    let mut s = Sandbox::new();
+    s.write("opencode.json", OPENCODE);
+    s.env("SWITCHER_NOW", "yesterday");
+    s.run_exact(&["watch", "opencode.json", "--once"])
+        .code(1)
+        .stderr_has("SWITCHER_NOW: expected an RFC 3339 time");
+}
+
+#[test]
+fn unsupported_features_are_refused_not_ignored() {
+    let s = Sandbox::new();
+    s.write("opencode.json", OPENCODE);
+    s.config("{on_switch: ['true']}");
+    s.once("opencode.json")
+        .code(1)
+        .stderr_has("on_switch: running a command on switch is not supported yet");
+    s.config("{sources: [{kind: 'claude'}]}");
+    s.once("opencode.json")
+        .code(1)
+        .stderr_has("sources[0].kind: source kind `claude` is not supported yet");
+}

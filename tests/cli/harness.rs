@@ -1,0 +1,191 @@
+//! A sandbox per test: its own HOME, XDG dirs, state dir and working directory, and a builder
+//! that runs the real `switcher` binary there with a cleared environment.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+pub struct Sandbox {
+    dir: TempDir,
+    env: Vec<(String, String)>,
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["home", "work", "state"] {
+            fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        Sandbox {
+            dir,
+            env: Vec::new(),
+        }
+    }
+
+    /// The working directory, where relative paths point.
+    pub fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.work().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: &str) -> &Self {
+        let path = self.path(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+        self
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    /// Writes `quota.json`, the status file every `run` passes with `--quota-file`.
+    pub fn quota(&self, json: &str) -> &Self {
+        self.write("quota.json", json)
+    }
+
+    /// Writes `switcher.json5`, the config every `run` passes with `--config`.
+    pub fn config(&self, json5: &str) -> &Self {
+        self.write("switcher.json5", json5)
+    }
+
+    /// An environment variable for every later run.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The state dir's files, as relative paths.
+    pub fn state_files(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(&self.state_dir(), &self.state_dir(), &mut out);
+        out.sort();
+        out
+    }
+
+    /// Runs `switcher ARGS`; `quota.json` and `switcher.json5` are passed when they exist.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut full: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        if self.path("quota.json").exists() {
+            full.extend(["--quota-file".into(), "quota.json".into()]);
+        }
+        if self.path("switcher.json5").exists() {
+            full.extend(["--config".into(), "switcher.json5".into()]);
+        }
+        self.run_exact(&full.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// Runs `switcher ARGS` exactly as given.
+    pub fn run_exact(&self, args: &[&str]) -> Output {
+        let home = self.home();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switcher"));
+        cmd.args(args)
+            .current_dir(self.work())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_STATE_HOME", home.join(".local/state"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("SWITCHER_STATE_DIR", self.state_dir());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("switcher runs");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    /// `switcher watch TARGET --once`.
+    pub fn once(&self, target: &str) -> Output {
+        self.run(&["watch", target, "--once"])
+    }
+}
+
+impl Output {
+    /// Asserts the exit code, showing the output when it differs.
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(
+            self.code, expected,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_is(&self, expected: &str) -> &Self {
+        assert_eq!(self.stdout, expected, "stdout (stderr: {})", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else {
+            out.push(path.strip_prefix(root).unwrap().display().to_string());
+        }
+    }
+}
+
+/// An OpenCode config with a main model and two agents.
+pub const OPENCODE: &str = r#"{
+  "model": "zai-coding-plan/glm-4.6",
+  "agent": {
+    "build": { "model": "zai-coding-plan/glm-4.6" },
+    "review": { "model": "github-copilot/gpt-5" }
+  }
+}
+"#;
+
+/// Fallback chains for [`OPENCODE`]'s models.
+pub const CHAINS: &str = r#"{
+  fallbacks: {
+    "zai-coding-plan/glm-4.6": ["deepseek/deepseek-chat", "kimi-for-coding/k2"],
+    "github-copilot/gpt-5": ["openrouter/qwen/qwen3-coder"],
+  },
+}"#;
