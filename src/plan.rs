@@ -4,7 +4,7 @@
 //! A plan is recomputed from scratch whenever the file changed under us, so it must not depend
 //! on anything but its inputs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use jiff::Timestamp;
 
@@ -77,18 +77,22 @@ impl Plan {
     /// the fallback it replaces), and restored ones still present until the restore has landed.
     pub fn state_before_write(&self, before: &TargetState) -> TargetState {
         let mut state = self.state.clone();
+        let old = before.by_slot();
         for record in &mut state.switches {
-            if let Some(old) = before.record(&record.slot)
+            if let Some(old) = old.get(&record.slot)
                 && old.written != record.written
             {
                 record.previous = Some(old.written.clone());
             }
         }
-        for old in &before.switches {
-            if state.record(&old.slot).is_none() {
-                state.switches.push(old.clone());
-            }
-        }
+        let planned: HashSet<&KeyPath> = self.state.switches.iter().map(|r| &r.slot).collect();
+        let restoring: Vec<SwitchRecord> = before
+            .switches
+            .iter()
+            .filter(|r| !planned.contains(&r.slot))
+            .cloned()
+            .collect();
+        state.switches.extend(restoring);
         state
     }
 }
@@ -158,8 +162,10 @@ impl Planner<'_> {
             notes: Vec::new(),
         };
         let mut skipped_profiles = BTreeSet::new();
+        let records = state.by_slot();
         for slot in self.kind.slots(doc) {
-            let standing = self.standing(&slot, state.record(&slot.path), &mut plan.notes);
+            let record = records.get(&slot.path).copied();
+            let standing = self.standing(&slot, record, &mut plan.notes);
             let (original_raw, original, original_provider, switched, streak) = match standing {
                 Standing::Switched(r) => (
                     r.original.clone(),
@@ -265,14 +271,14 @@ impl Planner<'_> {
                 "{profile}: profiles apply to Claude Code targets only; skipped"
             ));
         }
-        for record in &state.switches {
-            if !plan.slots.iter().any(|s| s.slot == record.slot) {
-                plan.notes.push(format!(
-                    "{}: no longer in the file; forgetting its switch",
-                    record.slot
-                ));
-            }
-        }
+        let present: HashSet<&KeyPath> = plan.slots.iter().map(|s| &s.slot).collect();
+        let gone: Vec<String> = state
+            .switches
+            .iter()
+            .filter(|r| !present.contains(&r.slot))
+            .map(|r| format!("{}: no longer in the file; forgetting its switch", r.slot))
+            .collect();
+        plan.notes.extend(gone);
         plan
     }
 
@@ -326,11 +332,13 @@ impl Planner<'_> {
     /// Every slot as it stands, without deciding anything (for `status`).
     pub fn view(&self, doc: &Document, state: &TargetState) -> Vec<SlotView> {
         let mut notes = Vec::new();
+        let records = state.by_slot();
         self.kind
             .slots(doc)
             .into_iter()
             .map(|slot| {
-                let standing = self.standing(&slot, state.record(&slot.path), &mut notes);
+                let record = records.get(&slot.path).copied();
+                let standing = self.standing(&slot, record, &mut notes);
                 let original = match standing {
                     Standing::Switched(r) => r.original_model(),
                     Standing::Own => slot.model.clone(),

@@ -5,6 +5,7 @@
 //! Layout: `targets/<key>.json` is written only by the switcher holding that target's lock
 //! (`locks/<key>.lock`); `quota.json` is shared and updated under the short `quota.lock`.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -78,8 +79,9 @@ impl TargetState {
         }
     }
 
-    pub fn record(&self, slot: &KeyPath) -> Option<&SwitchRecord> {
-        self.switches.iter().find(|r| &r.slot == slot)
+    /// The records keyed by slot.
+    pub fn by_slot(&self) -> HashMap<&KeyPath, &SwitchRecord> {
+        self.switches.iter().map(|r| (&r.slot, r)).collect()
     }
 }
 

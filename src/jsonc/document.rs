@@ -1,5 +1,6 @@
 //! The parsed document: the original text plus an owned tree of byte ranges into it.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use jsonc_parser::ast;
@@ -8,6 +9,9 @@ use jsonc_parser::{CollectOptions, CommentCollectionStrategy, ParseOptions};
 use super::KeyPath;
 
 const BOM: &str = "\u{feff}";
+
+/// Objects with more members than this get a key index.
+const INDEX_ABOVE: usize = 16;
 
 /// A parsed JSONC text that can be read and edited without losing a byte.
 #[derive(Clone, Debug)]
@@ -24,6 +28,8 @@ pub enum Node {
     Object {
         range: Range<usize>,
         props: Vec<Prop>,
+        /// Key → position of its last occurrence, for objects large enough to need it.
+        index: Option<HashMap<String, usize>>,
     },
     Array {
         range: Range<usize>,
@@ -160,9 +166,8 @@ impl Node {
     fn from_ast(value: &ast::Value<'_>) -> Node {
         let range = |r: &jsonc_parser::common::Range| r.start..r.end;
         match value {
-            ast::Value::Object(obj) => Node::Object {
-                range: range(&obj.range),
-                props: obj
+            ast::Value::Object(obj) => {
+                let props: Vec<Prop> = obj
                     .properties
                     .iter()
                     .map(|p| {
@@ -178,8 +183,22 @@ impl Node {
                             value: Node::from_ast(&p.value),
                         }
                     })
-                    .collect(),
-            },
+                    .collect();
+                // Small objects are searched faster than hashed; a large one (thousands of
+                // agents) would make every lookup a scan.
+                let index = (props.len() > INDEX_ABOVE).then(|| {
+                    props
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| (p.key.clone(), i))
+                        .collect()
+                });
+                Node::Object {
+                    range: range(&obj.range),
+                    props,
+                    index,
+                }
+            }
             ast::Value::Array(arr) => Node::Array {
                 range: range(&arr.range),
                 items: arr.elements.iter().map(Node::from_ast).collect(),
@@ -229,7 +248,21 @@ impl Node {
 
     /// The member named `key`; the last one when the key is duplicated.
     pub fn prop(&self, key: &str) -> Option<&Prop> {
-        self.props().iter().rev().find(|p| p.key == key)
+        match self {
+            Node::Object {
+                props,
+                index: Some(index),
+                ..
+            } => index.get(key).map(|&i| &props[i]),
+            _ => self.props().iter().rev().find(|p| p.key == key),
+        }
+    }
+
+    /// The members that count: each key once, its last occurrence, in document order.
+    pub fn unique_props(&self) -> impl Iterator<Item = &Prop> {
+        self.props()
+            .iter()
+            .filter(move |p| self.prop(&p.key).is_some_and(|last| std::ptr::eq(last, *p)))
     }
 
     /// The strings of an array, or `None` when this is not an array of strings only.
@@ -283,6 +316,15 @@ mod tests {
     fn last_duplicate_key_wins() {
         let doc = Document::parse(r#"{"model": "a", "model": "b"}"#).unwrap();
         assert_eq!(doc.string_at(&path(&["model"])), Some("b"));
+        // Also in an indexed object.
+        let mut text = String::from("{\"model\": \"a\"");
+        for i in 0..40 {
+            text.push_str(&format!(", \"k{i}\": {i}"));
+        }
+        text.push_str(", \"model\": \"b\"}");
+        let doc = Document::parse(&text).unwrap();
+        assert_eq!(doc.string_at(&path(&["model"])), Some("b"));
+        assert_eq!(doc.root().unique_props().count(), 41);
     }
 
     #[test]

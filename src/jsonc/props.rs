@@ -146,13 +146,11 @@ fn render(node: &Gen, style: &Style, depth: usize, out: &mut String) {
 /// Every object path in the document, and every string value's path.
 fn paths(node: &Node, at: KeyPath, objects: &mut Vec<KeyPath>, strings: &mut Vec<KeyPath>) {
     match node {
-        Node::Object { props, .. } => {
+        Node::Object { .. } => {
             objects.push(at.clone());
-            for p in props {
-                // Only the last of duplicate keys is addressable.
-                if node.prop(&p.key).is_some_and(|last| std::ptr::eq(last, p)) {
-                    paths(&p.value, at.child(&p.key), objects, strings);
-                }
+            // Only the last of duplicate keys is addressable.
+            for p in node.unique_props() {
+                paths(&p.value, at.child(&p.key), objects, strings);
             }
         }
         Node::String { .. } => strings.push(at),

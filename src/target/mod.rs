@@ -82,18 +82,6 @@ fn same_dir(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
-/// The string value at `path` as a slot, if it is a string.
-fn slot_at(doc: &Document, path: KeyPath, fallback_models: Option<Vec<String>>) -> Option<Slot> {
-    let node = doc.get(&path)?;
-    let model = node.as_str()?.to_owned();
-    Some(Slot {
-        raw: doc.raw(node).to_owned(),
-        model,
-        path,
-        fallback_models,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,30 +1,27 @@
 //! OpenCode targets (SPEC §3.1): `model`, `small_model`, and the `model` of every agent under
 //! `agent`, `agents` (V2) and `mode` (legacy).
 
-use crate::jsonc::{Document, KeyPath};
+use crate::jsonc::{Document, KeyPath, Node};
 use crate::provider::Aliases;
 
-use super::{Slot, slot_at};
+use super::Slot;
 
 const AGENT_TABLES: [&str; 3] = ["agent", "agents", "mode"];
 
 pub fn slots(doc: &Document) -> Vec<Slot> {
-    let root = KeyPath::new(Vec::<String>::new());
+    let root_path = KeyPath::new(Vec::<String>::new());
+    let root = doc.root();
     let mut slots = Vec::new();
-    slots.extend(model_slot(doc, &root));
-    slots.extend(slot_at(doc, root.child("small_model"), None));
+    slots.extend(string_slot(doc, root, &root_path, "small_model", None));
+    slots.extend(model_slot(doc, root, &root_path));
     for table in AGENT_TABLES {
-        let Some(agents) = doc.get(&root.child(table)) else {
+        let Some(agents) = root.prop(table) else {
             continue;
         };
-        let mut seen = Vec::new();
         // The last of duplicate agent names is the one OpenCode reads.
-        for prop in agents.props().iter().rev() {
-            if seen.contains(&&prop.key) {
-                continue;
-            }
-            seen.push(&prop.key);
-            slots.extend(model_slot(doc, &root.child(table).child(&prop.key)));
+        for agent in agents.value.unique_props() {
+            let path = root_path.child(table).child(&agent.key);
+            slots.extend(model_slot(doc, &agent.value, &path));
         }
     }
     slots.sort_by(|a, b| a.path.cmp(&b.path));
@@ -32,11 +29,28 @@ pub fn slots(doc: &Document) -> Vec<Slot> {
 }
 
 /// The `model` of an object, with the Agent Caddy `fallback_models` array beside it.
-fn model_slot(doc: &Document, object: &KeyPath) -> Option<Slot> {
-    let fallback_models = doc
-        .get(&object.child("fallback_models"))
-        .and_then(|node| node.string_items());
-    slot_at(doc, object.child("model"), fallback_models)
+fn model_slot(doc: &Document, object: &Node, path: &KeyPath) -> Option<Slot> {
+    let fallback_models = object
+        .prop("fallback_models")
+        .and_then(|p| p.value.string_items());
+    string_slot(doc, object, path, "model", fallback_models)
+}
+
+/// The string member `key` of `object` as a slot.
+fn string_slot(
+    doc: &Document,
+    object: &Node,
+    path: &KeyPath,
+    key: &str,
+    fallback_models: Option<Vec<String>>,
+) -> Option<Slot> {
+    let node = &object.prop(key)?.value;
+    Some(Slot {
+        path: path.child(key),
+        model: node.as_str()?.to_owned(),
+        raw: doc.raw(node).to_owned(),
+        fallback_models,
+    })
 }
 
 /// The text before the first `/` names the provider (`openrouter/openai/gpt-5` → `openrouter`).
