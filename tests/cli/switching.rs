@@ -293,3 +293,30 @@ fn status_shows_slots_and_writes_nothing() {
     assert_eq!(json["changes"], serde_json::json!([]));
     assert_eq!(json["slots"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn provider_and_window_thresholds_override_the_global_ones() {
+    let s = sandbox(
+        r#"{"zai": {"windows": {"five_hour": {"utilization": 86}, "weekly": {"utilization": 93}}}}"#,
+    );
+    // Global red is 90: the weekly window alone is RED.
+    let out = s.once("opencode.json");
+    assert!(
+        out.stdout.contains("(zai weekly 93% >= 90%)"),
+        "{}",
+        out.stdout
+    );
+    let s = sandbox(
+        r#"{"zai": {"windows": {"five_hour": {"utilization": 86}, "weekly": {"utilization": 93}}}}"#,
+    );
+    s.config(&CHAINS.replace(
+        "fallbacks",
+        "provider_thresholds: {'zai-coding-plan': {red: 85, weekly: {red: 95}}}, fallbacks",
+    ));
+    let out = s.once("opencode.json");
+    assert!(
+        out.stdout.contains("(zai five_hour 86% >= 85%)"),
+        "{}",
+        out.stdout
+    );
+}
