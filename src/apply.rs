@@ -35,6 +35,8 @@ pub struct Target {
     pub kind: Kind,
     /// The canonical path (symlinks resolved): the state key and the file written.
     pub path: PathBuf,
+    /// The absolute path as given, before resolving symlinks.
+    pub given: PathBuf,
     _lock: Option<FileLock>,
 }
 
@@ -46,6 +48,8 @@ pub struct TargetRun {
     pub slots: Vec<SlotView>,
     /// For a dry run: the unified diff of what would be written.
     pub diff: Option<String>,
+    /// The file's content after the pass (as written, or as read when nothing changed).
+    pub text: Option<String>,
     pub ends_red: bool,
 }
 
@@ -106,6 +110,7 @@ impl Target {
             display: spec.display.clone(),
             kind,
             path,
+            given: spec.path.clone(),
             _lock: lock,
         })
     }
@@ -176,20 +181,20 @@ impl Target {
             if dry_run {
                 let diff = (new_text != text)
                     .then(|| crate::report::diff(&self.display, &text, &new_text));
-                return Ok(self.finish(plan, diff));
+                return Ok(self.finish(plan, diff, None));
             }
             if plan.edits.is_empty() {
                 if plan.state != on_disk {
                     ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
                 }
-                return Ok(self.finish(plan, None));
+                return Ok(self.finish(plan, None, Some(text)));
             }
             on_disk = plan.state_before_write(&base);
             ctx.state_dir.save_target(&on_disk).map_err(state_err)?;
             match fsx::write_atomic(&self.path, Some(&text), &new_text) {
                 Ok(WriteOutcome::Written) => {
                     ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
-                    return Ok(self.finish(plan, None));
+                    return Ok(self.finish(plan, None, Some(new_text)));
                 }
                 Ok(WriteOutcome::Conflict(_)) => {
                     tracing::info!(target = %self.display, "changed while being planned; planning again");
@@ -234,7 +239,7 @@ impl Target {
         Ok(planner.view(&doc, &state))
     }
 
-    fn finish(&self, plan: Plan, diff: Option<String>) -> TargetRun {
+    fn finish(&self, plan: Plan, diff: Option<String>, text: Option<String>) -> TargetRun {
         for note in &plan.notes {
             tracing::warn!("{}: {note}", self.display);
         }
@@ -244,6 +249,7 @@ impl Target {
             changes: plan.changes,
             slots: plan.slots,
             diff,
+            text,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! for the daemon, JSON objects with `--json` in the daemon. stdout stays for the answer.
 
 use std::fmt;
+use std::io::IsTerminal;
 
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
@@ -54,7 +55,7 @@ where
 
 /// Installs the global subscriber. `daemon` raises the default level to info and adds
 /// timestamps; `json` (daemon only) emits JSON objects.
-pub fn init(verbosity: i8, filter: Option<&str>, daemon: bool, json: bool) {
+pub fn init(verbosity: i8, filter: Option<&str>, daemon: bool, json: bool, color: bool) {
     const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
     let base = if daemon { 3 } else { 2 };
     let index = (base + i32::from(verbosity)).clamp(0, 5) as usize;
@@ -72,6 +73,7 @@ pub fn init(verbosity: i8, filter: Option<&str>, daemon: bool, json: bool) {
             .boxed()
     } else {
         tracing_subscriber::fmt::layer()
+            .with_ansi(color && std::io::stderr().is_terminal())
             .event_format(Plain { timestamps: daemon })
             .with_writer(std::io::stderr)
             .boxed()

@@ -12,10 +12,11 @@ use crate::apply::{Context, Mode, Target, TargetRun};
 use crate::cli::{Cli, Command};
 use crate::engine::{Judge, QuotaBook};
 use crate::error::{Error, Outcome};
+use crate::hooks;
 use crate::logging;
 use crate::report;
 use crate::settings::{Env, Settings, TargetSpec};
-use crate::source::Answer;
+use crate::source::{self, Answer};
 use crate::state::StateDir;
 
 /// The program: parse the command line, run, map the outcome to an exit code.
@@ -35,6 +36,7 @@ fn run(cli: Cli) -> Outcome {
             env.var("SWITCHER_LOG"),
             daemon,
             cli.global.json,
+            env.var("NO_COLOR").is_none(),
         );
         Settings::resolve(&cli.global, targets, env)
     }) {
@@ -44,9 +46,7 @@ fn run(cli: Cli) -> Outcome {
     let result = match &cli.command {
         Command::Watch(w) if w.restore => restore(&settings, w.targets.is_empty(), w.dry_run),
         Command::Watch(w) if w.once => once(&settings, w.dry_run),
-        Command::Watch(_) => Err(Error::Setup(
-            "`watch` without --once or --restore is not supported yet".into(),
-        )),
+        Command::Watch(_) => crate::daemon::run(&settings),
         Command::Status(_) => status(&settings),
     };
     result.unwrap_or_else(|e| fail(&e))
@@ -57,7 +57,7 @@ fn fail(e: &Error) -> Outcome {
     Outcome::Error
 }
 
-fn no_target(settings: &Settings) -> Error {
+pub(crate) fn no_target(settings: &Settings) -> Error {
     let looked: Vec<String> = settings
         .discovery
         .iter()
@@ -69,7 +69,7 @@ fn no_target(settings: &Settings) -> Error {
     ))
 }
 
-/// Reads every source once and records the answers (in memory only when `read_only`).
+/// Polls every due source once and records the answers (in memory only when `read_only`).
 /// Returns the book and the providers observed.
 fn observe(
     settings: &Settings,
@@ -77,52 +77,78 @@ fn observe(
     read_only: bool,
 ) -> Result<(QuotaBook, BTreeSet<String>), Error> {
     let now = settings.now();
-    let answers: Vec<_> = settings
+    let stored = state_dir.load_quota();
+    let due: Vec<_> = settings
         .sources
         .iter()
-        .map(|s| (s, s.read(&settings.aliases, now)))
+        .filter(|s| {
+            let due = s.due(&stored, now);
+            if !due {
+                tracing::info!(
+                    "{}: not polled before its next allowed time; using its last data",
+                    s.label
+                );
+            }
+            due
+        })
+        .cloned()
         .collect();
+    let answers = if due.is_empty() {
+        Vec::new()
+    } else {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Setup(format!("cannot start the async runtime: {e}")))?;
+        runtime.block_on(source::poll_all(due, &settings.aliases, now))
+    };
     let mut observed = BTreeSet::new();
     for (source, answer) in &answers {
         match answer {
             Answer::Observed(o) => {
                 observed.extend(o.providers.keys().cloned());
-                for (provider, report) in &o.providers {
-                    if let Some(error) = report
-                        .error
-                        .as_deref()
-                        .filter(|e| e.starts_with("malformed"))
-                    {
-                        tracing::warn!("{}: {provider}: {error}; it is UNKNOWN", source.label);
-                    }
-                }
+                warn_malformed(&source.label, o);
             }
-            Answer::Failed { error, .. } => {
-                tracing::warn!(
-                    "{}: {error}; the providers it covered are UNKNOWN",
-                    source.label
-                );
-            }
+            Answer::Failed {
+                error, forget_data, ..
+            } => warn_failed(&source.label, error, *forget_data),
         }
     }
     let record = |book: &mut QuotaBook| {
         for (source, answer) in &answers {
-            match answer {
-                Answer::Observed(o) => book.record(o),
-                Answer::Failed { error, forget_data } => {
-                    book.record_failure(&source.id, error, *forget_data)
-                }
-            }
+            source.record(book, answer, now);
         }
     };
     let book = if read_only {
-        let mut book = state_dir.load_quota();
+        let mut book = stored;
         record(&mut book);
         book
     } else {
         state_dir.update_quota(record)?
     };
     Ok((book, observed))
+}
+
+/// Warns about a failed attempt, saying what it means for the providers.
+pub(crate) fn warn_failed(label: &str, error: &str, forget_data: bool) {
+    if forget_data {
+        tracing::warn!("{label}: {error}; the providers it covered are UNKNOWN");
+    } else {
+        tracing::warn!("{label}: {error}; its providers keep their last data until it is stale");
+    }
+}
+
+/// Warns about providers a source named with a malformed entry.
+pub(crate) fn warn_malformed(label: &str, observation: &crate::quota::Observation) {
+    for (provider, report) in &observation.providers {
+        if let Some(error) = report
+            .error
+            .as_deref()
+            .filter(|e| e.starts_with("malformed"))
+        {
+            tracing::warn!("{label}: {provider}: {error}; it is UNKNOWN");
+        }
+    }
 }
 
 /// Runs `each` over the targets, reporting errors as they come; the outcome is the worst seen.
@@ -190,7 +216,18 @@ fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Switch, dry_run)
     });
     print_runs(settings, &runs, &judge, dry_run);
+    run_hooks(settings, &runs, dry_run);
     Ok(outcome)
+}
+
+/// Runs `on_switch` for a one-shot run's changes, waiting for it at most its timeout.
+fn run_hooks(settings: &Settings, runs: &[TargetRun], dry_run: bool) {
+    if let (Some(argv), false) = (&settings.on_switch, dry_run) {
+        hooks::reap(
+            hooks::spawn(argv, runs),
+            std::time::Instant::now() + hooks::TIMEOUT,
+        );
+    }
 }
 
 /// `watch --restore`: put originals back; with no TARGET, in every target the state dir knows.
@@ -230,6 +267,7 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
         run.ends_red = false;
     }
     print_runs(settings, &runs, &judge, dry_run);
+    run_hooks(settings, &runs, dry_run);
     Ok(outcome)
 }
 
@@ -256,6 +294,7 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
             changes: Vec::new(),
             slots: target.view(&ctx)?,
             diff: None,
+            text: None,
             ends_red: false,
         })
     });

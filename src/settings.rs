@@ -11,12 +11,13 @@ use etcetera::BaseStrategy;
 use jiff::Timestamp;
 
 use crate::cli::Global;
-use crate::config::{Config, ConfigError, ProfileConfig};
+use crate::config::{Config, ConfigError, ProfileConfig, SourceConfig};
 use crate::engine::{Overrides, Policy, ProviderOverrides, Thresholds};
 use crate::error::Error;
 use crate::fsx;
 use crate::provider::Aliases;
-use crate::source::SourceSpec;
+use crate::secret::Secret;
+use crate::source::{QuotaSentinel, SourceKind, SourceSpec, http};
 use crate::target::Kind;
 
 /// The process environment, captured once.
@@ -134,6 +135,8 @@ pub struct Settings {
     pub profiles: BTreeMap<String, ProfileConfig>,
     pub sources: Vec<SourceSpec>,
     pub poll_interval: f64,
+    /// A command run after each switch and restore.
+    pub on_switch: Option<Vec<String>>,
     /// `SWITCHER_NOW`, for one-shot runs.
     pub now: Option<Timestamp>,
     pub json: bool,
@@ -158,13 +161,6 @@ impl Settings {
             field: Some(field.to_owned()),
             message,
         };
-        if config.on_switch.is_some() {
-            return Err(config_err(
-                "on_switch",
-                "running a command on switch is not supported yet".into(),
-            )
-            .into());
-        }
 
         let state_dir = match (&global.state_dir, env.var("SWITCHER_STATE_DIR")) {
             (Some(dir), _) => env.cwd.join(dir),
@@ -193,7 +189,7 @@ impl Settings {
 
         let poll_interval = config.poll_interval.unwrap_or(60.0);
         let aliases = Aliases::new(&config.aliases.clone().unwrap_or_default());
-        let mut sources = Vec::new();
+        let mut sources: Vec<SourceSpec> = Vec::new();
         for path in &global.quota_files {
             sources.push(SourceSpec::file(
                 env.cwd.join(path),
@@ -202,23 +198,14 @@ impl Settings {
             ));
         }
         for (i, source) in config.sources.iter().flatten().enumerate() {
-            if source.kind != "file" {
-                return Err(config_err(
-                    &format!("sources[{i}].kind"),
-                    format!("source kind `{}` is not supported yet", source.kind),
-                )
-                .into());
-            }
-            let raw = source.path.as_deref().unwrap_or_default();
-            let path = env
-                .expand_path(raw, &config_dir)
-                .map_err(|m| config_err(&format!("sources[{i}].path"), m))?;
-            sources.push(SourceSpec::file(
-                path,
-                raw.to_owned(),
-                source.interval.unwrap_or(poll_interval),
-            ));
+            let field = |name: &str| format!("sources[{i}].{name}");
+            let spec = resolve_source(source, poll_interval, &env, &config_dir)
+                .map_err(|(name, message)| config_err(&field(name), message))?;
+            sources.push(spec);
         }
+        // The same source named twice (the CLI and the config, say) is polled once.
+        let mut seen = std::collections::HashSet::new();
+        sources.retain(|s| seen.insert(s.id.clone()));
 
         let mut discovery = Vec::new();
         let specs: Vec<(String, PathBuf)> = if !targets.is_empty() {
@@ -270,6 +257,7 @@ impl Settings {
             aliases,
             fallbacks: config.fallbacks.clone().unwrap_or_default(),
             profiles: config.profiles.clone().unwrap_or_default(),
+            on_switch: config.on_switch.clone(),
             sources,
             poll_interval,
             now,
@@ -287,6 +275,54 @@ impl Settings {
     pub fn now(&self) -> Timestamp {
         self.now.unwrap_or_else(Timestamp::now)
     }
+}
+
+/// Resolves one `sources` entry; an error names the field (relative to the entry) at fault.
+fn resolve_source(
+    source: &SourceConfig,
+    poll_interval: f64,
+    env: &Env,
+    config_dir: &Path,
+) -> Result<SourceSpec, (&'static str, String)> {
+    let interval = source.interval.unwrap_or(poll_interval);
+    let timeout = source.timeout.unwrap_or(10.0);
+    let api_key = match (&source.api_key, &source.api_key_env) {
+        (Some(key), _) => Some(Secret::new(key.clone())),
+        (None, Some(var)) => Some(Secret::new(
+            env.var(var)
+                .ok_or(("api_key_env", format!("${var} is not set")))?,
+        )),
+        (None, None) => None,
+    };
+    let spec = match source.kind.as_str() {
+        "file" => {
+            let raw = source.path.as_deref().unwrap_or_default();
+            let path = env.expand_path(raw, config_dir).map_err(|m| ("path", m))?;
+            SourceSpec::file(path, raw.to_owned(), interval)
+        }
+        "quota-sentinel" => {
+            let raw = source.base_url.as_deref().unwrap_or_default();
+            let base_url = http::base_url(raw).map_err(|m| ("base_url", m))?;
+            SourceSpec {
+                id: format!("quota-sentinel:{base_url}"),
+                label: format!("quota-sentinel {base_url}"),
+                interval,
+                timeout,
+                kind: SourceKind::QuotaSentinel(QuotaSentinel {
+                    base_url,
+                    api_key,
+                    ignore_status: source.ignore_status.unwrap_or(false),
+                }),
+            }
+        }
+        other => {
+            return Err((
+                "kind",
+                format!("source kind `{other}` is not supported yet"),
+            ));
+        }
+    };
+    Ok(SourceSpec { timeout, ..spec })
 }
 
 /// Candidate targets when none is given: OpenCode's project and user configs, Claude Code's

@@ -191,10 +191,6 @@ fn a_bad_switcher_now_is_named() {
 fn unsupported_features_are_refused_not_ignored() {
     let s = Sandbox::new();
     s.write("opencode.json", OPENCODE);
-    s.config("{on_switch: ['true']}");
-    s.once("opencode.json")
-        .code(1)
-        .stderr_has("on_switch: running a command on switch is not supported yet");
     s.config("{sources: [{kind: 'claude'}]}");
     s.once("opencode.json")
         .code(1)

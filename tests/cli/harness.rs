@@ -189,3 +189,141 @@ pub const CHAINS: &str = r#"{
     "github-copilot/gpt-5": ["openrouter/qwen/qwen3-coder"],
   },
 }"#;
+
+/// How long a daemon test waits for something before failing.
+pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A running `switcher watch`, with its stderr collected line by line.
+pub struct Daemon {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Sandbox {
+    /// Starts `switcher watch ARGS -v` (with `quota.json` and `switcher.json5` when they exist)
+    /// and waits until it watches.
+    pub fn daemon(&self, args: &[&str]) -> Daemon {
+        let mut full: Vec<String> = vec!["watch".into(), "-v".into()];
+        full.extend(args.iter().map(|s| (*s).to_owned()));
+        if self.path("quota.json").exists() {
+            full.extend(["--quota-file".into(), "quota.json".into()]);
+        }
+        if self.path("switcher.json5").exists() {
+            full.extend(["--config".into(), "switcher.json5".into()]);
+        }
+        let daemon = self.spawn(&full);
+        daemon.wait_line("watching", 1);
+        daemon
+    }
+
+    /// Starts `switcher ARGS` in the background without waiting for anything.
+    pub fn spawn(&self, args: &[String]) -> Daemon {
+        let home = self.home();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switcher"));
+        cmd.args(args)
+            .current_dir(self.work())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_STATE_HOME", home.join(".local/state"))
+            .env("SWITCHER_STATE_DIR", self.state_dir())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("switcher starts");
+        let stderr = child.stderr.take().unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Daemon { child, lines }
+    }
+
+    /// Replaces a file the way editors do: write a new file, rename it over the old one.
+    pub fn rename_over(&self, rel: &str, content: &str) {
+        let tmp = self.path(&format!("{rel}.editor-tmp"));
+        fs::write(&tmp, content).unwrap();
+        fs::rename(tmp, self.path(rel)).unwrap();
+    }
+}
+
+impl Daemon {
+    /// The log so far.
+    pub fn log(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// How many log lines contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
+    /// Waits until at least `n` log lines contain `needle`.
+    #[track_caller]
+    pub fn wait_line(&self, needle: &str, n: usize) -> &Self {
+        self.wait(&format!("{n} line(s) with {needle:?}"), || {
+            self.count(needle) >= n
+        })
+    }
+
+    /// Waits until `done` holds, failing with the log after [`DEADLINE`].
+    #[track_caller]
+    pub fn wait(&self, what: &str, done: impl Fn() -> bool) -> &Self {
+        let start = std::time::Instant::now();
+        while !done() {
+            if start.elapsed() > DEADLINE {
+                panic!("timed out waiting for {what}; log:\n{}", self.log());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        self
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and returns the exit code.
+    pub fn stop(mut self) -> i32 {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        self.exit_code()
+    }
+
+    /// Waits for the process to end by itself.
+    pub fn exit_code(&mut self) -> i32 {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            if start.elapsed() > DEADLINE {
+                panic!("did not exit; log:\n{}", self.log());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,222 @@
+//! `switcher watch`: the sidecar that runs next to agent sessions (SPEC §9).
+//!
+//! Three kinds of worker joined over one channel: the watcher reports changed targets and status
+//! files, one poller per source reports answers on its schedule, and the applier — the only one
+//! that writes — turns both into passes. Everything runs on one thread; passes are short and
+//! happen one at a time, so a signal is acted on between passes, never inside a write.
+
+mod applier;
+mod poller;
+mod watcher;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+
+use crate::apply::Target;
+use crate::error::{Error, Outcome};
+use crate::settings::Settings;
+use crate::source::{Answer, SourceKind, http};
+use crate::state::StateDir;
+
+use applier::Applier;
+
+enum Event {
+    Changed(PathBuf),
+    Answered {
+        source: usize,
+        answer: Answer,
+        delay: f64,
+    },
+}
+
+/// A path's events closer than this count as one change…
+const DEBOUNCE: Duration = Duration::from_millis(10);
+/// …but a path that keeps changing is handled at least this often.
+const MAX_DELAY: Duration = Duration::from_millis(100);
+
+/// Handles a changed path: a status file is read right away (each read is an observation); a
+/// target is re-planned from the latest quota data.
+async fn changed(
+    applier: &mut Applier<'_>,
+    status_files: &[(usize, Vec<PathBuf>)],
+    client: &reqwest::Client,
+    settings: &Settings,
+    path: &Path,
+) {
+    if let Some((source, _)) = status_files
+        .iter()
+        .find(|(_, names)| names.iter().any(|n| n == path))
+    {
+        let spec = &settings.sources[*source];
+        let answer = spec.poll(client, &settings.aliases, Timestamp::now).await;
+        applier.answered(spec, answer, spec.interval);
+    }
+    for i in applier.targets_named(path) {
+        applier.target_changed(i);
+    }
+}
+
+/// Runs until SIGINT or SIGTERM; returns once every lock is released.
+pub fn run(settings: &Settings) -> Result<Outcome, Error> {
+    if settings.targets.is_empty() {
+        return Err(crate::run::no_target(settings));
+    }
+    let state_dir = StateDir::new(settings.state_dir.clone());
+    let mut targets = Vec::new();
+    for spec in &settings.targets {
+        match Target::open(spec, &state_dir, false) {
+            Ok(target) => targets.push(target),
+            Err(e) => {
+                tracing::error!("{e}");
+                return Ok(Outcome::Error);
+            }
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Setup(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(serve(settings, state_dir, targets))
+}
+
+async fn serve(
+    settings: &Settings,
+    state_dir: StateDir,
+    targets: Vec<Target>,
+) -> Result<Outcome, Error> {
+    let names: Vec<String> = targets.iter().map(|t| t.display.clone()).collect();
+    let signal_err = |e: std::io::Error| Error::Setup(format!("cannot handle signals: {e}"));
+    let mut terminate = signal(SignalKind::terminate()).map_err(signal_err)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_err)?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+
+    let mut watched: Vec<PathBuf> = targets.iter().map(|t| t.given.clone()).collect();
+    watched.extend(settings.sources.iter().filter_map(|s| match &s.kind {
+        SourceKind::File { path } => Some(path.clone()),
+        _ => None,
+    }));
+    let _watcher = {
+        let tx = tx.clone();
+        watcher::start(&watched, move |path| {
+            let _ = tx.send(Event::Changed(path));
+        })
+        .map_err(Error::Setup)?
+    };
+
+    // Status files under every name their change events may use.
+    let status_files: Vec<(usize, Vec<PathBuf>)> = settings
+        .sources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &s.kind {
+            SourceKind::File { path } => Some((i, watcher::aliases_of(path))),
+            _ => None,
+        })
+        .collect();
+
+    let mut applier = Applier::new(settings, state_dir, targets);
+    applier.pass_all();
+
+    let client = http::client();
+    let mut pollers = tokio::task::JoinSet::new();
+    for (index, spec) in settings.sources.iter().enumerate() {
+        let now = Timestamp::now();
+        let first_delay = applier
+            .book()
+            .sources
+            .get(&spec.id)
+            .and_then(|e| e.next_poll)
+            .filter(|_| !matches!(spec.kind, SourceKind::File { .. }))
+            .map_or(0.0, |at| at.duration_since(now).as_secs_f64());
+        let (spec, client, aliases, tx) = (
+            spec.clone(),
+            client.clone(),
+            settings.aliases.clone(),
+            tx.clone(),
+        );
+        pollers.spawn(async move {
+            poller::run(
+                spec.interval,
+                first_delay,
+                || spec.poll(&client, &aliases, Timestamp::now),
+                |answer, delay| {
+                    tx.send(Event::Answered {
+                        source: index,
+                        answer,
+                        delay,
+                    })
+                    .is_ok()
+                },
+                || fastrand::f64() * 2.0 - 1.0,
+            )
+            .await;
+        });
+    }
+    drop(tx);
+    let labels: Vec<String> = settings.sources.iter().map(|s| s.label.clone()).collect();
+    // Said once the watches are in place: from here on, every change is seen.
+    tracing::info!(
+        "watching {} target(s): {}; {} source(s): {}",
+        names.len(),
+        names.join(", "),
+        labels.len(),
+        if labels.is_empty() {
+            "none, every provider is unmonitored".to_owned()
+        } else {
+            labels.join(", ")
+        }
+    );
+
+    // Changed paths wait here until their burst of events is over.
+    let mut pending: HashMap<PathBuf, (Instant, Instant)> = HashMap::new();
+    loop {
+        let due_at = pending
+            .values()
+            .map(|&(first, last)| (last + DEBOUNCE).min(first + MAX_DELAY))
+            .min();
+        let event = tokio::select! {
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+            () = sleep_until(due_at.unwrap_or_else(Instant::now)), if due_at.is_some() => {
+                let now = Instant::now();
+                let due: Vec<PathBuf> = pending
+                    .iter()
+                    .filter(|(_, (first, last))| (*last + DEBOUNCE).min(*first + MAX_DELAY) <= now)
+                    .map(|(path, _)| path.clone())
+                    .collect();
+                for path in due {
+                    pending.remove(&path);
+                    changed(&mut applier, &status_files, &client, settings, &path).await;
+                }
+                continue;
+            }
+            event = rx.recv() => match event {
+                Some(event) => event,
+                None => break,
+            },
+        };
+        match event {
+            Event::Answered {
+                source,
+                answer,
+                delay,
+            } => applier.answered(&settings.sources[source], answer, delay),
+            Event::Changed(path) => {
+                let now = Instant::now();
+                pending
+                    .entry(path)
+                    .and_modify(|(_, last)| *last = now)
+                    .or_insert((now, now));
+            }
+        }
+    }
+    pollers.abort_all();
+    tracing::info!("stopping");
+    Ok(Outcome::Ok)
+}

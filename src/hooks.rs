@@ -1,0 +1,76 @@
+//! `on_switch`: the user's command, run after each switch and restore (SPEC §9) with what changed
+//! in its environment. A hook never blocks a pass: the daemon does not wait for it, a one-shot run
+//! waits at most [`TIMEOUT`] for all of them, and a failure is only logged.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::apply::TargetRun;
+use crate::plan::ChangeKind;
+
+/// How long a hook may run before it is killed.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Starts the hook once per switch or restore in `runs`.
+pub fn spawn(argv: &[String], runs: &[TargetRun]) -> Vec<(String, Child)> {
+    let mut children = Vec::new();
+    for run in runs {
+        for change in run.changes.iter().filter(|c| c.kind != ChangeKind::Kept) {
+            let what = format!("{}: {}", run.target, change.slot);
+            let started = Command::new(&argv[0])
+                .args(&argv[1..])
+                .env("SWITCHER_TARGET", &run.target)
+                .env("SWITCHER_SLOT", change.slot.to_string())
+                .env("SWITCHER_FROM", &change.from)
+                .env("SWITCHER_TO", &change.to)
+                .env("SWITCHER_REASON", &change.reason)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .spawn();
+            match started {
+                Ok(child) => children.push((what, child)),
+                Err(e) => tracing::warn!("on_switch for {what}: cannot run {}: {e}", argv[0]),
+            }
+        }
+    }
+    children
+}
+
+/// Waits for hooks until `deadline`, then kills what still runs; logs failures.
+pub fn reap(mut children: Vec<(String, Child)>, deadline: Instant) {
+    while !children.is_empty() {
+        children.retain_mut(|(what, child)| match child.try_wait() {
+            Ok(Some(status)) => {
+                if !status.success() {
+                    tracing::warn!("on_switch for {what} failed: {status}");
+                }
+                false
+            }
+            Ok(None) => true,
+            Err(e) => {
+                tracing::warn!("on_switch for {what}: {e}");
+                false
+            }
+        });
+        if Instant::now() >= deadline {
+            for (what, child) in &mut children {
+                tracing::warn!(
+                    "on_switch for {what} still running after {}s; killed",
+                    TIMEOUT.as_secs()
+                );
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs the hook for `runs` in the background: nothing waits for it.
+pub fn detach(argv: &[String], runs: &[TargetRun]) {
+    let children = spawn(argv, runs);
+    if !children.is_empty() {
+        std::thread::spawn(move || reap(children, Instant::now() + TIMEOUT));
+    }
+}

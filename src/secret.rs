@@ -1,0 +1,44 @@
+//! Tokens and keys: a string that never prints.
+//!
+//! Credentials are wrapped as soon as they are read, and only `expose` hands out the text — where
+//! a request header is built. `Debug` and `Display` print `***`, so a token cannot reach a log
+//! line, an error or `--json` by accident.
+
+use std::fmt;
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_prints() {
+        let s = Secret::new("sk-canary-123");
+        assert_eq!(format!("{s} {s:?} {:?}", Some(&s)), "*** *** Some(***)");
+        assert_eq!(s.expose(), "sk-canary-123");
+    }
+}

@@ -1,0 +1,207 @@
+//! HTTP for the provider sources: one client, bounded bodies, and the mapping of failures to
+//! short reasons users can act on (SPEC §5.2).
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+
+use crate::secret::Secret;
+
+/// Provider answers above this size are refused.
+pub const MAX_BODY: usize = 4 << 20;
+
+/// Why a request gave no usable answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub error: String,
+    /// Seconds the server asked us to wait before asking again.
+    pub retry_after: Option<f64>,
+}
+
+impl Failure {
+    pub fn new(error: impl Into<String>) -> Failure {
+        Failure {
+            error: error.into(),
+            retry_after: None,
+        }
+    }
+}
+
+/// The client every source shares: a `User-Agent`, rustls, no cookies.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("switcher/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client builds")
+}
+
+/// Parses a source's `base_url`: plain `http` is accepted only for loopback hosts, so a token
+/// never crosses a network in clear text.
+pub fn base_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if !loopback {
+                return Err("plain http is allowed only for loopback hosts; use https".into());
+            }
+        }
+        other => return Err(format!("unsupported scheme `{other}`")),
+    }
+    if url.host().is_none() {
+        return Err("no host".into());
+    }
+    Ok(url)
+}
+
+/// `base` with its path replaced by `path` (SPEC: a base URL keeps the endpoints' paths).
+pub fn endpoint(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let prefix = base.path().trim_end_matches('/');
+    url.set_path(&format!("{prefix}{path}"));
+    url
+}
+
+/// A header value holding a credential: marked sensitive so no HTTP-layer log prints it.
+pub fn secret_header(prefix: &str, secret: &Secret) -> HeaderValue {
+    let mut value = HeaderValue::from_str(&format!("{prefix}{}", secret.expose()))
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    value.set_sensitive(true);
+    value
+}
+
+/// Sends a request and returns its body, or a failure with a short reason. `hint` names what
+/// fixes a rejected credential (`log in again with claude`).
+pub async fn send(
+    request: reqwest::RequestBuilder,
+    timeout: f64,
+    hint: &str,
+) -> Result<String, Failure> {
+    let response = request
+        .timeout(Duration::from_secs_f64(timeout))
+        .send()
+        .await
+        .map_err(|e| Failure::new(describe(&e, timeout)))?;
+    let status = response.status();
+    let retry_after = retry_after(response.headers(), Timestamp::now());
+    if !status.is_success() {
+        let error = match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                format!("HTTP {}: {hint}", status.as_u16())
+            }
+            StatusCode::TOO_MANY_REQUESTS => "HTTP 429: rate limited".to_owned(),
+            s => format!("HTTP {}", s.as_u16()),
+        };
+        return Err(Failure { error, retry_after });
+    }
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_BODY as u64)
+    {
+        return Err(Failure::new(too_large()));
+    }
+    let mut body = Vec::new();
+    let mut response = response;
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Failure::new(describe(&e, timeout)))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_BODY {
+            return Err(Failure::new(too_large()));
+        }
+    }
+    String::from_utf8(body).map_err(|_| Failure::new("the answer is not UTF-8"))
+}
+
+fn too_large() -> String {
+    format!("the answer is larger than {} MiB", MAX_BODY >> 20)
+}
+
+/// A transport error in a few words, without the URL or anything from the request.
+fn describe(e: &reqwest::Error, timeout: f64) -> String {
+    if e.is_timeout() {
+        format!("no answer within {timeout}s")
+    } else if e.is_connect() {
+        "cannot connect".to_owned()
+    } else if e.is_body() || e.is_decode() {
+        "the answer broke off".to_owned()
+    } else {
+        "request failed".to_owned()
+    }
+}
+
+/// `Retry-After` as seconds from `now`: delta-seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap, now: Timestamp) -> Option<f64> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then_some(seconds);
+    }
+    let date = jiff::fmt::rfc2822::parse(text).ok()?.timestamp();
+    Some(date.duration_since(now).as_secs_f64().max(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls() {
+        assert!(base_url("https://api.z.ai").is_ok());
+        assert!(base_url("http://127.0.0.1:8080").is_ok());
+        assert!(base_url("http://localhost:1").is_ok());
+        assert!(base_url("http://[::1]:9").is_ok());
+        assert!(
+            base_url("http://example.com")
+                .unwrap_err()
+                .contains("loopback")
+        );
+        assert!(base_url("ftp://x").is_err());
+        assert!(base_url("nope").is_err());
+    }
+
+    #[test]
+    fn endpoints_keep_the_base_path_prefix() {
+        let base = base_url("http://127.0.0.1:8080").unwrap();
+        assert_eq!(
+            endpoint(&base, "/v1/providers").as_str(),
+            "http://127.0.0.1:8080/v1/providers"
+        );
+        let base = base_url("https://proxy.example/quota/").unwrap();
+        assert_eq!(
+            endpoint(&base, "/v1/providers").as_str(),
+            "https://proxy.example/quota/v1/providers"
+        );
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now: Timestamp = "2026-11-21T12:00:00Z".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("120"));
+        assert_eq!(retry_after(&headers, now), Some(120.0));
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Sat, 21 Nov 2026 12:05:00 GMT"),
+        );
+        assert_eq!(retry_after(&headers, now), Some(300.0));
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&headers, now), None);
+    }
+
+    #[test]
+    fn secret_headers_are_sensitive() {
+        let value = secret_header("Bearer ", &Secret::new("t"));
+        assert!(value.is_sensitive());
+        assert_eq!(format!("{value:?}"), "Sensitive");
+    }
+}
