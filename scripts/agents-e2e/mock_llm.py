@@ -14,7 +14,8 @@ Subcommands:
       It is also an HTTP(S) proxy trap: CONNECT and absolute-URI requests (what a client sends
       when HTTPS_PROXY/HTTP_PROXY point here) are logged with their destination and refused, so
       any attempt of an agent to reach the internet shows up in the log instead of leaving the
-      machine.
+      machine. GET /npm-registry/... (point npm_config_registry there) is logged and answered 404,
+      so a package install an agent starts on its own stays on the machine too.
 
       Every request is logged as one JSON object per line: time, method, path, a few headers
       (credentials masked), the body's `model` and `stream`, and the reply. The reply text names

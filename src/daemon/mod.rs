@@ -25,9 +25,10 @@ use crate::source::{Answer, SourceKind, http};
 use crate::state::StateDir;
 
 use applier::Applier;
+use watcher::Change;
 
 enum Event {
-    Changed(PathBuf),
+    Changed(PathBuf, Change),
     Answered {
         source: usize,
         answer: Answer,
@@ -103,8 +104,8 @@ async fn serve(
     }));
     let _watcher = {
         let tx = tx.clone();
-        watcher::start(&watched, move |path| {
-            let _ = tx.send(Event::Changed(path));
+        watcher::start(&watched, move |path, change| {
+            let _ = tx.send(Event::Changed(path, change));
         })
         .map_err(Error::Setup)?
     };
@@ -207,12 +208,19 @@ async fn serve(
                 answer,
                 delay,
             } => applier.answered(&settings.sources[source], answer, delay),
-            Event::Changed(path) => {
+            Event::Changed(path, change) => {
                 let now = Instant::now();
+                // A finished write needs no waiting; the loop still takes every event already
+                // queued before it acts, so a burst is handled once.
+                let last = if change == Change::Complete {
+                    now - DEBOUNCE
+                } else {
+                    now
+                };
                 pending
                     .entry(path)
-                    .and_modify(|(_, last)| *last = now)
-                    .or_insert((now, now));
+                    .and_modify(|(_, l)| *l = last)
+                    .or_insert((now, last));
             }
         }
     }

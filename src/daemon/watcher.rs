@@ -4,12 +4,13 @@
 //! new file and renaming it over the old one, and a watch on the old file would die with it. It
 //! reports only the paths it was asked about, and only events that can change content — opening
 //! or reading a file is an event too, and our own reads must not look like changes. Bursts are
-//! debounced by the daemon loop; whether a change is real (and not our own write) is the
+//! debounced by the daemon loop, except when the event itself says the writer is done; whether a change is real (and not our own write) is the
 //! applier's call, by content.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 
 /// Watches until dropped.
@@ -34,11 +35,32 @@ pub fn aliases_of(path: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// What an event says about a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The writer is done: a file was renamed into place or closed after writing.
+    Complete,
+    /// Content changed, and more may follow.
+    Ongoing,
+}
+
+fn classify(kind: &EventKind) -> Option<Change> {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write))
+        | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both)) => {
+            Some(Change::Complete)
+        }
+        // Opening or reading a file (our own reads included) changes nothing.
+        EventKind::Access(_) => None,
+        _ => Some(Change::Ongoing),
+    }
+}
+
 /// Starts watching the directories of `files`; `changed` gets each changed path among them, once
 /// per raw event.
 pub fn start(
     files: &[PathBuf],
-    changed: impl Fn(PathBuf) + Send + 'static,
+    changed: impl Fn(PathBuf, Change) + Send + 'static,
 ) -> Result<Watcher, String> {
     let wanted: HashSet<PathBuf> = files.iter().flat_map(|f| aliases_of(f)).collect();
     let dirs: BTreeSet<PathBuf> = wanted
@@ -46,14 +68,16 @@ pub fn start(
         .filter_map(|f| f.parent().and_then(|d| d.canonicalize().ok()))
         .collect();
     let handler = move |result: notify::Result<notify::Event>| match result {
-        Ok(event) if !matches!(event.kind, EventKind::Access(_)) => {
+        Ok(event) => {
             for path in event.paths {
                 if wanted.contains(&path) {
-                    changed(path);
+                    tracing::trace!(kind = ?event.kind, path = %path.display(), "file event");
+                    if let Some(change) = classify(&event.kind) {
+                        changed(path, change);
+                    }
                 }
             }
         }
-        Ok(_) => {}
         Err(e) => tracing::warn!("file watching: {e}"),
     };
     let mut watcher =

@@ -7,4 +7,5 @@ mod daemon;
 mod errors;
 mod recovery;
 mod restore;
+mod scheduler;
 mod switching;
