@@ -57,6 +57,23 @@ impl Env {
             .filter(|v| !v.is_empty())
     }
 
+    /// An environment rooted at `dir` (home `dir/home`, data `dir/data`…) with only `vars`: for
+    /// tests that must never see the real home.
+    #[doc(hidden)]
+    pub fn for_tests(dir: &Path, vars: &[(&str, &str)]) -> Env {
+        Env {
+            vars: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            cwd: dir.to_owned(),
+            home: Some(dir.join("home")),
+            config_home: Some(dir.join("config")),
+            state_home: Some(dir.join("state")),
+            data_home: Some(dir.join("data")),
+        }
+    }
+
     /// Claude Code's config dir: `$CLAUDE_CONFIG_DIR`, else `~/.claude`.
     pub fn claude_dir(&self) -> Option<PathBuf> {
         match self.var("CLAUDE_CONFIG_DIR") {

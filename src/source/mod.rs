@@ -4,6 +4,7 @@
 //! Every source has the same shape: a pure `parse` of what it reads, and a thin `fetch` that reads
 //! it. [`SourceSpec::poll`] runs one attempt of any of them.
 
+pub mod credentials;
 pub mod file;
 pub mod http;
 pub mod quota_sentinel;
