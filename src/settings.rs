@@ -16,8 +16,7 @@ use crate::engine::{Overrides, Policy, ProviderOverrides, Thresholds};
 use crate::error::Error;
 use crate::fsx;
 use crate::provider::Aliases;
-use crate::secret::Secret;
-use crate::source::{QuotaSentinel, SourceKind, SourceSpec, http};
+use crate::source::{self, Build, Fault, SourceSpec};
 use crate::target::Kind;
 
 /// The process environment, captured once.
@@ -154,6 +153,8 @@ pub struct Settings {
     pub poll_interval: f64,
     /// A command run after each switch and restore.
     pub on_switch: Option<Vec<String>>,
+    /// The sources were auto-detected, not configured.
+    pub sources_detected: bool,
     /// `SWITCHER_NOW`, for one-shot runs.
     pub now: Option<Timestamp>,
     pub json: bool,
@@ -220,6 +221,17 @@ impl Settings {
                 .map_err(|(name, message)| config_err(&field(name), message))?;
             sources.push(spec);
         }
+        // With no source configured at all, every built-in one whose credentials are found.
+        let detected = config.sources.is_none() && global.quota_files.is_empty();
+        if detected {
+            sources = SourceSpec::detected(
+                &Build {
+                    env: &env,
+                    config_dir: &config_dir,
+                },
+                poll_interval,
+            );
+        }
         // The same source named twice (the CLI and the config, say) is polled once.
         let mut seen = std::collections::HashSet::new();
         sources.retain(|s| seen.insert(s.id.clone()));
@@ -275,6 +287,7 @@ impl Settings {
             fallbacks: config.fallbacks.clone().unwrap_or_default(),
             profiles: config.profiles.clone().unwrap_or_default(),
             on_switch: config.on_switch.clone(),
+            sources_detected: detected,
             sources,
             poll_interval,
             now,
@@ -300,46 +313,20 @@ fn resolve_source(
     poll_interval: f64,
     env: &Env,
     config_dir: &Path,
-) -> Result<SourceSpec, (&'static str, String)> {
-    let interval = source.interval.unwrap_or(poll_interval);
-    let timeout = source.timeout.unwrap_or(10.0);
-    let api_key = match (&source.api_key, &source.api_key_env) {
-        (Some(key), _) => Some(Secret::new(key.clone())),
-        (None, Some(var)) => Some(Secret::new(
-            env.var(var)
-                .ok_or(("api_key_env", format!("${var} is not set")))?,
-        )),
-        (None, None) => None,
-    };
-    let spec = match source.kind.as_str() {
-        "file" => {
-            let raw = source.path.as_deref().unwrap_or_default();
-            let path = env.expand_path(raw, config_dir).map_err(|m| ("path", m))?;
-            SourceSpec::file(path, raw.to_owned(), interval)
-        }
-        "quota-sentinel" => {
-            let raw = source.base_url.as_deref().unwrap_or_default();
-            let base_url = http::base_url(raw).map_err(|m| ("base_url", m))?;
-            SourceSpec {
-                id: format!("quota-sentinel:{base_url}"),
-                label: format!("quota-sentinel {base_url}"),
-                interval,
-                timeout,
-                kind: SourceKind::QuotaSentinel(QuotaSentinel {
-                    base_url,
-                    api_key,
-                    ignore_status: source.ignore_status.unwrap_or(false),
-                }),
-            }
-        }
-        other => {
-            return Err((
-                "kind",
-                format!("source kind `{other}` is not supported yet"),
-            ));
-        }
-    };
-    Ok(SourceSpec { timeout, ..spec })
+) -> Result<SourceSpec, Fault> {
+    if source.kind == "file" {
+        let raw = source.path.as_deref().unwrap_or_default();
+        let path = env.expand_path(raw, config_dir).map_err(|m| ("path", m))?;
+        let interval = source.interval.unwrap_or(poll_interval);
+        return Ok(SourceSpec::file(path, raw.to_owned(), interval));
+    }
+    if !source::BUILTIN.iter().any(|b| b.kind == source.kind) {
+        return Err((
+            "kind",
+            format!("source kind `{}` is not supported yet", source.kind),
+        ));
+    }
+    SourceSpec::builtin(source, &Build { env, config_dir }, poll_interval)
 }
 
 /// Candidate targets when none is given: OpenCode's project and user configs, Claude Code's

@@ -21,7 +21,7 @@ use tokio::time::{Instant, sleep_until};
 use crate::apply::Target;
 use crate::error::{Error, Outcome};
 use crate::settings::Settings;
-use crate::source::{Answer, SourceKind, http};
+use crate::source::{Answer, http};
 use crate::state::StateDir;
 
 use applier::Applier;
@@ -98,10 +98,12 @@ async fn serve(
     let (tx, mut rx) = mpsc::unbounded_channel();
 
     let mut watched: Vec<PathBuf> = targets.iter().map(|t| t.given.clone()).collect();
-    watched.extend(settings.sources.iter().filter_map(|s| match &s.kind {
-        SourceKind::File { path } => Some(path.clone()),
-        _ => None,
-    }));
+    watched.extend(
+        settings
+            .sources
+            .iter()
+            .filter_map(|s| s.file_path().map(Path::to_owned)),
+    );
     let _watcher = {
         let tx = tx.clone();
         watcher::start(&watched, move |path, change| {
@@ -115,10 +117,7 @@ async fn serve(
         .sources
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| match &s.kind {
-            SourceKind::File { path } => Some((i, watcher::aliases_of(path))),
-            _ => None,
-        })
+        .filter_map(|(i, s)| s.file_path().map(|path| (i, watcher::aliases_of(path))))
         .collect();
 
     let mut applier = Applier::new(settings, state_dir, targets);
@@ -133,7 +132,7 @@ async fn serve(
             .sources
             .get(&spec.id)
             .and_then(|e| e.next_poll)
-            .filter(|_| !matches!(spec.kind, SourceKind::File { .. }))
+            .filter(|_| spec.file_path().is_none())
             .map_or(0.0, |at| at.duration_since(now).as_secs_f64());
         let (spec, client, aliases, tx) = (
             spec.clone(),

@@ -1,8 +1,10 @@
 //! Quota sources: where provider health comes from. Each source answers with an observation of
 //! the providers it covers, or fails; a failing source never takes the others down.
 //!
-//! Every source has the same shape: a pure `parse` of what it reads, and a thin `fetch` that reads
-//! it. [`SourceSpec::poll`] runs one attempt of any of them.
+//! A status file (`file`) is special: the daemon watches it. Every other source is a
+//! [`Provider`]: one module with the same shape — a pure `parse` of the answer, a `build` that
+//! resolves its config entry and credentials, and a thin `fetch` — registered once in
+//! [`BUILTIN`].
 
 pub mod credentials;
 pub mod file;
@@ -10,22 +12,96 @@ pub mod http;
 pub mod quota_sentinel;
 pub mod schedule;
 pub mod status_doc;
+pub mod zai;
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use crate::config::SourceConfig;
 use crate::engine::QuotaBook;
 use crate::provider::Aliases;
-use crate::quota::Observation;
+use crate::quota::{Observation, Report};
+use crate::settings::Env;
 
-pub use quota_sentinel::QuotaSentinel;
+pub use credentials::Fault;
+pub use http::Failure;
+
+/// What one answer says, keyed by canonical provider id.
+pub type Reports = BTreeMap<String, Report>;
+
+/// A future a [`Provider`] returns from `fetch`.
+pub type Fetch<'a> = Pin<Box<dyn Future<Output = Result<Reports, Failure>> + Send + 'a>>;
+
+/// What a poll needs besides the source itself.
+pub struct Poll<'a> {
+    pub client: &'a reqwest::Client,
+    /// Seconds the attempt may take.
+    pub timeout: f64,
+    pub aliases: &'a Aliases,
+    /// When the answer counts as observed (`SWITCHER_NOW` in one-shot runs).
+    pub now: Timestamp,
+}
+
+/// A source that answers for providers when polled.
+pub trait Provider: fmt::Debug + Send + Sync {
+    /// Identity in the quota book: one account configured twice is one source, polled once.
+    fn id(&self) -> String;
+    /// What messages call it (`zai (global)`).
+    fn label(&self) -> String;
+    /// Whether its credentials were found; auto-detection uses only sources whose were.
+    fn found(&self) -> bool {
+        true
+    }
+    /// One attempt.
+    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a>;
+}
+
+/// What building a source needs: the captured environment and where relative paths start.
+pub struct Build<'a> {
+    pub env: &'a Env,
+    pub config_dir: &'a Path,
+}
+
+/// One built-in kind of source.
+pub struct Builtin {
+    pub kind: &'static str,
+    /// Seconds between polls unless the entry's `interval` says otherwise; `None` takes
+    /// `poll_interval`.
+    pub interval: Option<f64>,
+    /// Whether auto-detection considers it (a source that needs configuration cannot be found).
+    pub detect: bool,
+    pub build: BuildFn,
+}
+
+/// Builds a source from its config entry, resolving its credentials; errors name the field.
+pub type BuildFn = fn(&SourceConfig, &Build<'_>) -> Result<Box<dyn Provider>, Fault>;
+
+/// Every built-in source, alphabetically.
+pub const BUILTIN: &[Builtin] = &[
+    Builtin {
+        kind: "quota-sentinel",
+        interval: None,
+        detect: false,
+        build: quota_sentinel::build,
+    },
+    Builtin {
+        kind: "zai",
+        interval: None,
+        detect: true,
+        build: zai::build,
+    },
+];
 
 /// A configured source, resolved.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct SourceSpec {
-    /// Stable identity in the quota book: the same account polled through two entries is one
-    /// source, polled once.
+    /// Stable identity in the quota book.
     pub id: String,
     /// What messages call it (`status file ~/quota.json`).
     pub label: String,
@@ -36,10 +112,10 @@ pub struct SourceSpec {
     pub kind: SourceKind,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum SourceKind {
     File { path: PathBuf },
-    QuotaSentinel(QuotaSentinel),
+    Provider(Arc<dyn Provider>),
 }
 
 /// How one attempt to read a source ended.
@@ -67,9 +143,54 @@ impl SourceSpec {
         }
     }
 
-    /// Whether this source is the status file at `path`.
-    pub fn is_file(&self, path: &std::path::Path) -> bool {
-        matches!(&self.kind, SourceKind::File { path: p } if p == path)
+    /// A built-in source from its config entry; errors name the entry's field.
+    pub fn builtin(
+        config: &SourceConfig,
+        build: &Build<'_>,
+        poll_interval: f64,
+    ) -> Result<SourceSpec, Fault> {
+        let builtin = BUILTIN
+            .iter()
+            .find(|b| b.kind == config.kind)
+            .ok_or(("kind", format!("unknown source kind `{}`", config.kind)))?;
+        let provider = (builtin.build)(config, build)?;
+        Ok(SourceSpec {
+            id: provider.id(),
+            label: provider.label(),
+            interval: config
+                .interval
+                .or(builtin.interval)
+                .unwrap_or(poll_interval),
+            timeout: config.timeout.unwrap_or(10.0),
+            kind: SourceKind::Provider(Arc::from(provider)),
+        })
+    }
+
+    /// Every auto-detectable source whose credentials are found (SPEC §5.2).
+    pub fn detected(build: &Build<'_>, poll_interval: f64) -> Vec<SourceSpec> {
+        BUILTIN
+            .iter()
+            .filter(|b| b.detect)
+            .filter_map(|b| {
+                let config = SourceConfig {
+                    kind: b.kind.to_owned(),
+                    ..SourceConfig::default()
+                };
+                let spec = SourceSpec::builtin(&config, build, poll_interval).ok()?;
+                match &spec.kind {
+                    SourceKind::Provider(p) if p.found() => Some(spec),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// The status file's path, for a `file` source.
+    pub fn file_path(&self) -> Option<&Path> {
+        match &self.kind {
+            SourceKind::File { path } => Some(path),
+            SourceKind::Provider(_) => None,
+        }
     }
 
     /// One attempt to read the source; `now` is when its data counts as observed.
@@ -90,7 +211,15 @@ impl SourceSpec {
                     },
                 };
             }
-            SourceKind::QuotaSentinel(q) => q.fetch(client, self.timeout, aliases).await,
+            SourceKind::Provider(provider) => {
+                let poll = Poll {
+                    client,
+                    timeout: self.timeout,
+                    aliases,
+                    now: now(),
+                };
+                provider.fetch(&poll).await
+            }
         };
         match result {
             Ok(providers) => self.observed(now(), providers),
@@ -102,11 +231,7 @@ impl SourceSpec {
         }
     }
 
-    fn observed(
-        &self,
-        at: Timestamp,
-        providers: std::collections::BTreeMap<String, crate::quota::Report>,
-    ) -> Answer {
+    fn observed(&self, at: Timestamp, providers: Reports) -> Answer {
         Answer::Observed(Observation {
             source: self.id.clone(),
             at,
@@ -117,7 +242,7 @@ impl SourceSpec {
     /// Whether a one-shot run should poll it now: status files always; others once any
     /// `Retry-After` or backoff recorded in the book has passed.
     pub fn due(&self, book: &QuotaBook, now: Timestamp) -> bool {
-        matches!(self.kind, SourceKind::File { .. })
+        self.file_path().is_some()
             || book
                 .sources
                 .get(&self.id)
@@ -172,4 +297,54 @@ pub async fn poll_all(
         .into_iter()
         .map(|(_, spec, answer)| (spec, answer))
         .collect()
+}
+
+/// Unit-test helpers shared by the source modules.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Builds a source from a JSON5 config entry in an environment rooted at `dir`.
+    pub fn build(
+        entry: &str,
+        dir: &Path,
+        vars: &[(&str, &str)],
+    ) -> Result<Box<dyn Provider>, Fault> {
+        let config: SourceConfig = json5::from_str(entry).expect("valid entry");
+        let env = Env::for_tests(dir, vars);
+        let builtin = BUILTIN
+            .iter()
+            .find(|b| b.kind == config.kind)
+            .expect("known kind");
+        (builtin.build)(
+            &config,
+            &Build {
+                env: &env,
+                config_dir: dir,
+            },
+        )
+    }
+
+    /// Polls a source once, as the daemon would.
+    pub async fn fetch(provider: &dyn Provider, now: Timestamp) -> Result<Reports, Failure> {
+        let client = http::client();
+        let aliases = Aliases::default();
+        provider
+            .fetch(&Poll {
+                client: &client,
+                timeout: 5.0,
+                aliases: &aliases,
+                now,
+            })
+            .await
+    }
+
+    /// A fixture body from `fixtures/providers/<kind>/<name>`.
+    pub fn fixture(kind: &str, name: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/providers")
+            .join(kind)
+            .join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
 }

@@ -2,30 +2,47 @@
 //! status document. With `ignore_status`, the daemon's own verdicts are dropped and statuses are
 //! recomputed from its windows with our thresholds.
 
-use std::collections::BTreeMap;
-
 use reqwest::Url;
 
+use crate::config::SourceConfig;
 use crate::provider::Aliases;
-use crate::quota::Report;
 use crate::secret::Secret;
 
 use super::http::{self, Failure};
-use super::status_doc;
+use super::{Build, Fault, Fetch, Poll, Provider, Reports, status_doc};
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub struct QuotaSentinel {
-    pub base_url: Url,
-    pub api_key: Option<Secret>,
-    pub ignore_status: bool,
+    base_url: Url,
+    api_key: Option<Secret>,
+    ignore_status: bool,
+}
+
+pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
+    let raw = config.base_url.as_deref().ok_or((
+        "base_url",
+        "required for source kind `quota-sentinel`".to_owned(),
+    ))?;
+    let base_url = http::base_url(raw).map_err(|m| ("base_url", m))?;
+    let api_key = match (&config.api_key, &config.api_key_env) {
+        (Some(key), _) => Some(Secret::new(key.clone())),
+        (None, Some(var)) => Some(Secret::new(
+            build
+                .env
+                .var(var)
+                .ok_or(("api_key_env", format!("${var} is not set")))?,
+        )),
+        (None, None) => None,
+    };
+    Ok(Box::new(QuotaSentinel {
+        base_url,
+        api_key,
+        ignore_status: config.ignore_status.unwrap_or(false),
+    }))
 }
 
 /// Parses an answer of `/v1/providers`.
-pub fn parse(
-    body: &str,
-    aliases: &Aliases,
-    ignore_status: bool,
-) -> Result<BTreeMap<String, Report>, String> {
+pub fn parse(body: &str, aliases: &Aliases, ignore_status: bool) -> Result<Reports, String> {
     let mut reports = status_doc::parse(body, aliases)?;
     if ignore_status {
         for report in reports.values_mut() {
@@ -38,20 +55,28 @@ pub fn parse(
     Ok(reports)
 }
 
-impl QuotaSentinel {
-    pub async fn fetch(
-        &self,
-        client: &reqwest::Client,
-        timeout: f64,
-        aliases: &Aliases,
-    ) -> Result<BTreeMap<String, Report>, Failure> {
-        let mut request = client.get(http::endpoint(&self.base_url, "/v1/providers"));
-        if let Some(key) = &self.api_key {
-            request = request.header("X-API-Key", http::secret_header("", key));
-        }
-        let body = http::send(request, timeout, "check the quota-sentinel api_key").await?;
-        parse(&body, aliases, self.ignore_status)
-            .map_err(|e| Failure::new(format!("unreadable answer: {e}")))
+impl Provider for QuotaSentinel {
+    fn id(&self) -> String {
+        format!("quota-sentinel:{}", self.base_url)
+    }
+
+    fn label(&self) -> String {
+        format!("quota-sentinel {}", self.base_url)
+    }
+
+    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
+        Box::pin(async move {
+            let mut request = poll
+                .client
+                .get(http::endpoint(&self.base_url, "/v1/providers"));
+            if let Some(key) = &self.api_key {
+                request = request.header("X-API-Key", http::secret_header("", key));
+            }
+            let body =
+                http::send(request, poll.timeout, "check the quota-sentinel api_key").await?;
+            parse(&body, poll.aliases, self.ignore_status)
+                .map_err(|e| Failure::new(format!("unreadable answer: {e}")))
+        })
     }
 }
 

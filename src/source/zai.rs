@@ -1,0 +1,239 @@
+//! The `zai` source: the GLM coding plan of Z.ai (global) or BigModel (China), from its quota
+//! monitor endpoint. Its token limits are the five-hour and weekly windows; `TIME_LIMIT` entries
+//! count web-search and MCP calls, not coding, and are left out.
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use crate::config::{Region, SourceConfig};
+use crate::quota::{Report, Window};
+
+use super::credentials::ApiKey;
+use super::http::{self, Failure};
+use super::{Build, Fault, Fetch, Poll, Provider, Reports};
+
+const PATH: &str = "/api/monitor/usage/quota/limit";
+
+#[derive(Debug)]
+pub struct Zai {
+    base_url: Url,
+    region: Region,
+    key: ApiKey,
+}
+
+pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
+    let region = config.region.unwrap_or(Region::Global);
+    let (default_url, vars): (&str, &[&str]) = match region {
+        Region::Global => ("https://api.z.ai", &["Z_AI_API_KEY"]),
+        Region::China => (
+            "https://open.bigmodel.cn",
+            &["ZHIPU_API_KEY", "BIGMODEL_API_KEY"],
+        ),
+    };
+    let base_url = http::base_url(config.base_url.as_deref().unwrap_or(default_url))
+        .map_err(|m| ("base_url", m))?;
+    let key = ApiKey::resolve(config, build.env, vars, &["zai-coding-plan", "zai"])?;
+    Ok(Box::new(Zai {
+        base_url,
+        region,
+        key,
+    }))
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    success: Option<bool>,
+    msg: Option<String>,
+    code: Option<i64>,
+    data: Option<Data>,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    #[serde(default)]
+    limits: Vec<Limit>,
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    #[serde(rename = "type")]
+    kind: String,
+    unit: Option<i64>,
+    number: Option<i64>,
+    percentage: Option<f64>,
+    #[serde(rename = "nextResetTime")]
+    next_reset_ms: Option<i64>,
+}
+
+/// Parses an answer of the quota endpoint.
+pub fn parse(body: &str) -> Result<Reports, String> {
+    let answer: Answer =
+        serde_json::from_str(body).map_err(|e| format!("unexpected answer ({e})"))?;
+    if answer.success != Some(true) {
+        let code = answer.code.map_or_else(String::new, |c| format!(" {c}"));
+        return Err(format!(
+            "error{code}: {}",
+            answer.msg.as_deref().unwrap_or("no message")
+        ));
+    }
+    let data = answer.data.ok_or("no `data` in the answer")?;
+    let mut report = Report::default();
+    for limit in data.limits.iter().filter(|l| l.kind == "TOKENS_LIMIT") {
+        let name = match (limit.unit, limit.number) {
+            (Some(3), Some(5)) => "five_hour".to_owned(),
+            (Some(6), Some(1)) => "weekly".to_owned(),
+            (unit, number) => format!("tokens_{}_{}", unit.unwrap_or(0), number.unwrap_or(0)),
+        };
+        let utilization = limit
+            .percentage
+            .ok_or_else(|| format!("no `percentage` for {name}"))?;
+        let resets_at = limit
+            .next_reset_ms
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+        report.windows.insert(
+            name,
+            Window {
+                utilization,
+                resets_at,
+                status: None,
+                models: None,
+            },
+        );
+    }
+    if report.windows.is_empty() {
+        return Err("no token limits in the answer".to_owned());
+    }
+    Ok(Reports::from([("zai".to_owned(), report)]))
+}
+
+impl Provider for Zai {
+    fn id(&self) -> String {
+        format!("zai:{}:{}", self.base_url, self.key.origin())
+    }
+
+    fn label(&self) -> String {
+        match self.region {
+            Region::Global => "zai".to_owned(),
+            Region::China => "zai (china)".to_owned(),
+        }
+    }
+
+    fn found(&self) -> bool {
+        self.key.found()
+    }
+
+    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
+        Box::pin(async move {
+            let key = self.key.get().map_err(Failure::new)?;
+            let request = poll
+                .client
+                .get(http::endpoint(&self.base_url, PATH))
+                .header(
+                    reqwest::header::AUTHORIZATION,
+                    http::secret_header("Bearer ", &key),
+                );
+            let body =
+                http::send(request, poll.timeout, "check the API key (Z_AI_API_KEY)").await?;
+            parse(&body).map_err(Failure::new)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::source::testing::{build, fetch, fixture};
+
+    fn now() -> jiff::Timestamp {
+        "2026-11-21T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn parses_every_fixture() {
+        let ok = parse(&fixture("zai", "ok.json")).unwrap();
+        let zai = &ok["zai"];
+        assert_eq!(zai.windows.len(), 2, "TIME_LIMIT is not a coding window");
+        assert_eq!(zai.windows["five_hour"].utilization, 21.0);
+        assert_eq!(
+            zai.windows["five_hour"].resets_at.unwrap().to_string(),
+            "2026-11-21T15:00:00Z"
+        );
+        assert_eq!(zai.windows["weekly"].utilization, 35.0);
+        assert_eq!(
+            parse(&fixture("zai", "near_limit.json")).unwrap()["zai"].windows["five_hour"]
+                .utilization,
+            92.0
+        );
+        assert_eq!(
+            parse(&fixture("zai", "exhausted.json")).unwrap()["zai"].windows["weekly"].utilization,
+            100.0
+        );
+        assert_eq!(
+            parse(&fixture("zai", "error.json")).unwrap_err(),
+            "error 1001: Authorization token is invalid"
+        );
+        assert!(
+            parse(&fixture("zai", "malformed.json"))
+                .unwrap_err()
+                .starts_with("unexpected answer")
+        );
+        assert!(parse("<html>").is_err());
+    }
+
+    #[tokio::test]
+    async fn fetches_with_a_bearer_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(PATH))
+            .and(header("authorization", "Bearer zai-key"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_string(fixture("zai", "near_limit.json")),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let entry = format!("{{kind: 'zai', base_url: '{}'}}", server.uri());
+        let source = build(&entry, dir.path(), &[("Z_AI_API_KEY", "zai-key")]).unwrap();
+        assert!(source.found());
+        let reports = fetch(source.as_ref(), now()).await.unwrap();
+        assert_eq!(reports["zai"].windows["five_hour"].utilization, 92.0);
+    }
+
+    #[tokio::test]
+    async fn a_rejected_key_names_the_fix_and_a_missing_one_says_where_to_put_it() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(401))
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let entry = format!(
+            "{{kind: 'zai', base_url: '{}', api_key: 'bad'}}",
+            server.uri()
+        );
+        let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
+            .await
+            .unwrap_err();
+        assert_eq!(err.error, "HTTP 401: check the API key (Z_AI_API_KEY)");
+        let missing = build("{kind: 'zai', region: 'china'}", dir.path(), &[]).unwrap();
+        assert!(!missing.found());
+        let err = fetch(missing.as_ref(), now()).await.unwrap_err();
+        assert!(err.error.contains("$ZHIPU_API_KEY"), "{}", err.error);
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = build(
+            "{kind: 'zai', base_url: 'http://zai.example'}",
+            dir.path(),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(err.0, "base_url");
+    }
+}
