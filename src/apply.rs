@@ -13,6 +13,7 @@ use crate::error::TargetError;
 use crate::fsx::{self, FileLock, WriteOutcome};
 use crate::jsonc::Document;
 use crate::plan::{Change, Plan, Planner, SlotView, advance_streaks};
+use crate::report;
 use crate::settings::{Settings, TargetSpec};
 use crate::state::{StateDir, TargetState};
 use crate::target::Kind;
@@ -75,9 +76,6 @@ impl Target {
             message,
         };
         let kind = spec.kind.clone().map_err(invalid)?;
-        if kind == Kind::Claude {
-            return Err(invalid("Claude Code targets are not supported yet".into()));
-        }
         let path = canonical(&spec.path).map_err(|source| TargetError::Read {
             target: spec.display.clone(),
             source,
@@ -157,44 +155,48 @@ impl Target {
         if mode == Mode::Switch {
             advance_streaks(&mut base, ctx.observed, ctx.judge);
         }
-        let planner = Planner {
-            kind: self.kind,
-            policy: &ctx.settings.policy,
-            judge: ctx.judge,
-            aliases: &ctx.settings.aliases,
-            fallbacks: &ctx.settings.fallbacks,
-            now: ctx.judge.now,
-        };
-        for _ in 0..MAX_ATTEMPTS {
+        let planner = self.planner(ctx);
+        // Changes of earlier passes of this call that landed (leaving a profile for another).
+        let mut landed = Vec::new();
+        let mut attempts = 0;
+        while attempts < MAX_ATTEMPTS {
+            attempts += 1;
             let (text, doc) = self.read()?;
             let plan = match mode {
                 Mode::Switch => planner.switch_pass(&doc, &base),
                 Mode::Restore => planner.restore(&doc, &base),
             };
-            let new_text = doc
-                .apply(&plan.edits)
-                .map_err(|e| TargetError::Invalid {
-                    target: self.display.clone(),
-                    message: format!("internal error: {e}"),
-                })?
-                .render();
+            let new_doc = doc.apply(&plan.edits).map_err(|e| TargetError::Invalid {
+                target: self.display.clone(),
+                message: format!("internal error: {e}"),
+            })?;
+            let new_text = new_doc.render();
             if dry_run {
-                let diff = (new_text != text)
-                    .then(|| crate::report::diff(&self.display, &text, &new_text));
-                return Ok(self.finish(plan, diff, None));
+                let diff = (new_text != text).then(|| {
+                    let secrets = report::secrets(&[&doc, &new_doc], &ctx.settings.profiles);
+                    report::diff(&self.display, &text, &new_text, &secrets)
+                });
+                return Ok(self.finish(plan, landed, diff, None));
             }
             if plan.edits.is_empty() {
                 if plan.state != on_disk {
                     ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
                 }
-                return Ok(self.finish(plan, None, Some(text)));
+                return Ok(self.finish(plan, landed, None, Some(text)));
             }
             on_disk = plan.state_before_write(&base);
             ctx.state_dir.save_target(&on_disk).map_err(state_err)?;
             match fsx::write_atomic(&self.path, Some(&text), &new_text) {
                 Ok(WriteOutcome::Written) => {
                     ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
-                    return Ok(self.finish(plan, None, Some(new_text)));
+                    on_disk = plan.state.clone();
+                    if !plan.again {
+                        return Ok(self.finish(plan, landed, None, Some(new_text)));
+                    }
+                    self.note(&plan.notes);
+                    landed.extend(plan.changes);
+                    base = plan.state;
+                    attempts = 0;
                 }
                 Ok(WriteOutcome::Conflict(_)) => {
                     tracing::info!(target = %self.display, "changed while being planned; planning again");
@@ -215,6 +217,18 @@ impl Target {
         })
     }
 
+    fn planner<'a>(&self, ctx: &'a Context<'a>) -> Planner<'a> {
+        Planner {
+            kind: self.kind,
+            policy: &ctx.settings.policy,
+            judge: ctx.judge,
+            aliases: &ctx.settings.aliases,
+            fallbacks: &ctx.settings.fallbacks,
+            profiles: &ctx.settings.profiles,
+            now: ctx.judge.now,
+        }
+    }
+
     /// The slots as they stand, for `status`.
     pub fn view(&self, ctx: &Context<'_>) -> Result<Vec<SlotView>, TargetError> {
         let state = ctx
@@ -228,28 +242,33 @@ impl Target {
                 TargetState::new(self.path.clone(), self.display.clone(), self.kind)
             });
         let (_, doc) = self.read()?;
-        let planner = Planner {
-            kind: self.kind,
-            policy: &ctx.settings.policy,
-            judge: ctx.judge,
-            aliases: &ctx.settings.aliases,
-            fallbacks: &ctx.settings.fallbacks,
-            now: ctx.judge.now,
-        };
+        let planner = self.planner(ctx);
         Ok(planner.view(&doc, &state))
     }
 
-    fn finish(&self, plan: Plan, diff: Option<String>, text: Option<String>) -> TargetRun {
-        for note in &plan.notes {
-            tracing::warn!("{}: {note}", self.display);
-        }
+    fn finish(
+        &self,
+        plan: Plan,
+        mut changes: Vec<Change>,
+        diff: Option<String>,
+        text: Option<String>,
+    ) -> TargetRun {
+        self.note(&plan.notes);
+        let ends_red = plan.ends_red();
+        changes.extend(plan.changes);
         TargetRun {
             target: self.display.clone(),
-            ends_red: plan.ends_red(),
-            changes: plan.changes,
+            ends_red,
+            changes,
             slots: plan.slots,
             diff,
             text,
+        }
+    }
+
+    fn note(&self, notes: &[String]) {
+        for note in notes {
+            tracing::warn!("{}: {note}", self.display);
         }
     }
 }

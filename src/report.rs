@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::apply::TargetRun;
 use crate::engine::{Health, Judge, human_duration};
+use crate::jsonc::{Document, Node};
 use crate::plan::ChangeKind;
+use crate::plan::profile::{self, Profile};
 use crate::quota::{Level, Window, percent};
 
 /// `<target>: <slot>: <from> -> <to> (<reason>)`, or the `kept` line of `--restore`.
@@ -34,13 +36,68 @@ pub fn change_lines(runs: &[TargetRun]) -> String {
     out
 }
 
-/// A unified diff of a target's content before and after.
-pub fn diff(target: &str, before: &str, after: &str) -> String {
-    similar::TextDiff::from_lines(before, after)
+/// A unified diff of a target's content before and after, with every secret masked.
+pub fn diff(target: &str, before: &str, after: &str, secrets: &[String]) -> String {
+    let diff = similar::TextDiff::from_lines(before, after)
         .unified_diff()
         .context_radius(2)
         .header(&format!("{target} (before)"), &format!("{target} (after)"))
-        .to_string()
+        .to_string();
+    mask(diff, secrets)
+}
+
+/// Replaces every occurrence of the secrets, longest first, with `***`.
+pub fn mask(mut text: String, secrets: &[String]) -> String {
+    let mut secrets: Vec<&String> = secrets.iter().collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for secret in secrets {
+        text = text.replace(secret.as_str(), "***");
+    }
+    text
+}
+
+/// Keys whose string values are credentials wherever they appear: `*_TOKEN`, `*_KEY`, `apiKey`…
+fn credential_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase().replace(['-', '_'], "");
+    profile::is_credential_key(key)
+        || ["apikey", "token", "secret", "password", "authorization"]
+            .iter()
+            .any(|c| k.ends_with(c))
+}
+
+/// The secrets that output must never show: values of credential keys in these documents (raw
+/// and decoded), and every profile value that is secret. Values shorter than 4 characters are
+/// left alone: masking them would garble everything else.
+pub fn secrets(docs: &[&Document], profiles: &BTreeMap<String, Profile>) -> Vec<String> {
+    fn walk(doc: &Document, node: &Node, out: &mut Vec<String>) {
+        for prop in node.props() {
+            if credential_key(&prop.key)
+                && let Some(value) = prop.value.as_str()
+            {
+                out.push(value.to_owned());
+                let raw = doc.raw(&prop.value);
+                out.push(raw[1..raw.len() - 1].to_owned());
+            }
+            walk(doc, &prop.value, out);
+        }
+    }
+    let mut out = Vec::new();
+    for doc in docs {
+        walk(doc, doc.root(), &mut out);
+    }
+    for value in profiles
+        .values()
+        .flat_map(|p| &p.env)
+        .filter(|v| v.secret || profile::is_credential_key(&v.key))
+    {
+        if let Ok(v) = &value.value {
+            out.push(v.clone());
+        }
+    }
+    out.retain(|s| s.chars().count() >= 4);
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// One provider as `status` and `--json` show it.

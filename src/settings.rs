@@ -11,10 +11,11 @@ use etcetera::BaseStrategy;
 use jiff::Timestamp;
 
 use crate::cli::Global;
-use crate::config::{Config, ConfigError, ProfileConfig, SourceConfig};
+use crate::config::{Config, ConfigError, SourceConfig};
 use crate::engine::{Overrides, Policy, ProviderOverrides, Thresholds};
 use crate::error::Error;
 use crate::fsx;
+use crate::plan::profile::{Profile, ProfileValue, is_credential_key};
 use crate::provider::Aliases;
 use crate::source::{self, Build, Fault, SourceSpec};
 use crate::target::Kind;
@@ -114,6 +115,26 @@ impl Env {
         Ok(out)
     }
 
+    /// Expands `${VAR}` (only the braced form: a lone `$` is kept) from this environment.
+    pub fn expand_braced(&self, text: &str) -> Result<String, String> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            let end = rest[i..]
+                .find('}')
+                .ok_or_else(|| format!("unclosed `${{` in `{text}`"))?;
+            let name = &rest[i + 2..i + end];
+            out.push_str(
+                self.var(name)
+                    .ok_or_else(|| format!("${{{name}}} is not set"))?,
+            );
+            rest = &rest[i + end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
     /// Expands `~` and variables, and makes the path absolute against `base`.
     pub fn expand_path(&self, text: &str, base: &Path) -> Result<PathBuf, String> {
         let expanded = self.expand_vars(text)?;
@@ -148,7 +169,7 @@ pub struct Settings {
     pub policy: Policy,
     pub aliases: Aliases,
     pub fallbacks: BTreeMap<String, Vec<String>>,
-    pub profiles: BTreeMap<String, ProfileConfig>,
+    pub profiles: BTreeMap<String, Profile>,
     pub sources: Vec<SourceSpec>,
     pub poll_interval: f64,
     /// A command run after each switch and restore.
@@ -281,11 +302,12 @@ impl Settings {
             })
             .collect();
 
+        let profiles = resolve_profiles(&config, &aliases, &env);
         Ok(Settings {
             policy: policy(&config, &aliases),
             aliases,
             fallbacks: config.fallbacks.clone().unwrap_or_default(),
-            profiles: config.profiles.clone().unwrap_or_default(),
+            profiles,
             on_switch: config.on_switch.clone(),
             sources_detected: detected,
             sources,
@@ -327,6 +349,33 @@ fn resolve_source(
         ));
     }
     SourceSpec::builtin(source, &Build { env, config_dir }, poll_interval)
+}
+
+/// Profiles with `${VAR}` expanded from the environment; a value whose variable is unset keeps
+/// the reason, and the profile is skipped (with a warning) when it would be used.
+fn resolve_profiles(config: &Config, aliases: &Aliases, env: &Env) -> BTreeMap<String, Profile> {
+    config
+        .profiles
+        .iter()
+        .flatten()
+        .map(|(name, p)| {
+            let values = p
+                .env
+                .iter()
+                .map(|(key, raw)| ProfileValue {
+                    key: key.clone(),
+                    value: env.expand_braced(raw),
+                    secret: raw.contains("${") || is_credential_key(key),
+                })
+                .collect();
+            let profile = Profile {
+                provider: aliases.resolve(&p.provider),
+                model: p.model.clone(),
+                env: values,
+            };
+            (name.clone(), profile)
+        })
+        .collect()
 }
 
 /// Candidate targets when none is given: OpenCode's project and user configs, Claude Code's
@@ -465,6 +514,15 @@ mod tests {
             "${5} is not set"
         );
         assert_eq!(env.expand_vars("a $ b").unwrap(), "a $ b");
+        let env = super::Env::for_tests(Path::new("/t"), &[("ZAI_API_KEY", "k-1")]);
+        assert_eq!(
+            env.expand_braced("Bearer ${ZAI_API_KEY} $5").unwrap(),
+            "Bearer k-1 $5"
+        );
+        assert_eq!(
+            env.expand_braced("${NOPE}").unwrap_err(),
+            "${NOPE} is not set"
+        );
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct TargetState {
     pub kind: Kind,
     #[serde(default)]
     pub switches: Vec<SwitchRecord>,
+    /// The endpoint profile switched to, if one is active (Claude Code targets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<ProfileRecord>,
 }
 
 /// One slot this tool switched away from its original.
@@ -56,6 +59,77 @@ pub struct SwitchRecord {
     pub streak: u32,
 }
 
+/// A switch of a whole target to an endpoint profile (SPEC §3.2): every key it touched, with
+/// its original raw text or absence, so leaving it is byte-exact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProfileRecord {
+    pub profile: String,
+    /// The slot whose chain chose the profile.
+    pub slot: KeyPath,
+    /// That slot's original model, raw.
+    pub original: String,
+    /// The provider that governs the original, fixed before the switch.
+    pub provider: String,
+    pub keys: Vec<TouchedKey>,
+    /// What `env` was before the switch, so leaving can put back an absent or empty one exactly.
+    pub env_before: EnvBefore,
+    pub at: Timestamp,
+    pub reason: String,
+    #[serde(default)]
+    pub streak: u32,
+}
+
+/// One key a profile set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TouchedKey {
+    pub path: KeyPath,
+    /// Its raw text before the switch; `None` when the profile added it.
+    pub original: Option<String>,
+    pub written: Written,
+}
+
+/// What was written: the raw text, or for a secret only a digest of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Written {
+    Raw(String),
+    Sha256(String),
+}
+
+impl Written {
+    /// Whether `raw` is what was written.
+    pub fn is(&self, raw: &str) -> bool {
+        match self {
+            Written::Raw(text) => text == raw,
+            Written::Sha256(digest) => *digest == sha256(raw),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvBefore {
+    Absent,
+    /// It had no keys: its raw text (`{}`, `{ }`…).
+    Empty(String),
+    Present,
+}
+
+/// Hex SHA-256 of a text.
+pub fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl ProfileRecord {
+    /// The original model id, decoded.
+    pub fn original_model(&self) -> String {
+        decode(&self.original)
+    }
+}
+
 impl SwitchRecord {
     /// The original model id, decoded.
     pub fn original_model(&self) -> String {
@@ -76,6 +150,7 @@ impl TargetState {
             display,
             kind,
             switches: Vec::new(),
+            profile: None,
         }
     }
 
@@ -168,7 +243,7 @@ impl StateDir {
     /// Saves a target's state, or removes its file when nothing is switched any more.
     pub fn save_target(&self, state: &TargetState) -> Result<(), StateError> {
         let path = self.target_file(&state.target);
-        if state.switches.is_empty() {
+        if state.switches.is_empty() && state.profile.is_none() {
             return match fs::remove_file(&path) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => Err(self.io_err(e)),
                 _ => Ok(()),

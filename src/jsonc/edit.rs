@@ -58,7 +58,8 @@ impl Document {
         let mut doc = self.clone();
         let mut rest = edits;
         while !rest.is_empty() {
-            // Replacements of distinct values never overlap, so a run of them is one splice pass.
+            // Replacements of distinct values never overlap, so a run of them is one splice pass;
+            // a run that touches one value twice is applied edit by edit.
             let run = rest
                 .iter()
                 .take_while(|e| matches!(e, Edit::Replace { .. }))
@@ -68,7 +69,18 @@ impl Document {
             for edit in &rest[..run] {
                 splices.extend(doc.splices(edit)?);
             }
-            doc = doc.spliced(splices)?;
+            splices.sort_by_key(|s| (s.range.start, s.range.end));
+            let overlapping = splices
+                .windows(2)
+                .any(|w| w[1].range.start < w[0].range.end);
+            if overlapping {
+                for edit in &rest[..run] {
+                    let splices = doc.splices(edit)?;
+                    doc = doc.spliced(splices)?;
+                }
+            } else {
+                doc = doc.spliced(splices)?;
+            }
             rest = &rest[run..];
         }
         Ok(doc)
@@ -119,6 +131,7 @@ impl Document {
         }
     }
 
+    /// The document with non-overlapping splices applied.
     fn spliced(&self, mut splices: Vec<Splice>) -> Result<Document, EditError> {
         splices.sort_by_key(|s| (s.range.start, s.range.end));
         let text = self.text();
@@ -128,7 +141,6 @@ impl Document {
         }
         let mut at = 0;
         for s in &splices {
-            debug_assert!(s.range.start >= at, "overlapping splices");
             out.push_str(&text[at..s.range.start]);
             out.push_str(&s.text);
             at = s.range.end;
@@ -396,6 +408,28 @@ mod tests {
             "{\"a\": 1, \"b\": 3}"
         );
         assert_eq!(remove("{\n  \"k\": 2\n}", &["k"]), "{}");
+    }
+
+    #[test]
+    fn the_same_value_replaced_twice_takes_the_last() {
+        let doc = Document::parse(r#"{"a": "1", "b": "2"}"#).unwrap();
+        let out = doc
+            .apply(&[
+                Edit::Replace {
+                    path: path(&["a"]),
+                    raw: "\"x\"".into(),
+                },
+                Edit::Replace {
+                    path: path(&["b"]),
+                    raw: "\"y\"".into(),
+                },
+                Edit::Replace {
+                    path: path(&["a"]),
+                    raw: "\"zz\"".into(),
+                },
+            ])
+            .unwrap();
+        assert_eq!(out.render(), r#"{"a": "zz", "b": "y"}"#);
     }
 
     #[test]

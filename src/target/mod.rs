@@ -1,6 +1,7 @@
 //! Agent config files: which kind a path is, where its model slots are, which provider serves a
 //! model, and which fallback chain applies. Pure: works on parsed documents only.
 
+pub mod claude;
 mod opencode;
 
 use std::fmt;
@@ -65,15 +66,15 @@ impl Kind {
     pub fn slots(self, doc: &Document) -> Vec<Slot> {
         match self {
             Kind::OpenCode => opencode::slots(doc),
-            Kind::Claude => Vec::new(),
+            Kind::Claude => claude::slots(doc),
         }
     }
 
     /// The canonical provider serving `model` in this document.
-    pub fn provider(self, _doc: &Document, model: &str, aliases: &Aliases) -> String {
+    pub fn provider(self, doc: &Document, model: &str, aliases: &Aliases) -> String {
         match self {
             Kind::OpenCode => opencode::provider(model, aliases),
-            Kind::Claude => aliases.resolve("anthropic"),
+            Kind::Claude => claude::provider(doc, aliases),
         }
     }
 }

@@ -3,6 +3,7 @@
 mod harness;
 
 mod bytes;
+mod claude;
 mod daemon;
 mod errors;
 mod recovery;

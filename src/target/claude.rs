@@ -1,0 +1,130 @@
+//! Claude Code targets (SPEC §3.2): `settings.json` / `settings.local.json`. Slots are the
+//! top-level `model` and the model keys of `env`; every slot's provider is the endpoint's, from
+//! `env.ANTHROPIC_BASE_URL` (Anthropic itself when unset).
+
+use crate::jsonc::{Document, KeyPath};
+use crate::provider::Aliases;
+
+use super::Slot;
+
+/// The `env` keys that name models.
+pub const ENV_SLOTS: [&str; 6] = [
+    "ANTHROPIC_MODEL",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "ANTHROPIC_SMALL_FAST_MODEL",
+    "CLAUDE_CODE_SUBAGENT_MODEL",
+];
+
+/// Env keys that carry a credential: a profile never overwrites or leaves one behind.
+pub const CREDENTIALS: [&str; 2] = ["ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY"];
+
+pub fn slots(doc: &Document) -> Vec<Slot> {
+    let root = doc.root();
+    let mut slots = Vec::new();
+    let mut add = |path: KeyPath| {
+        if let Some(node) = doc.get(&path)
+            && let Some(model) = node.as_str()
+        {
+            slots.push(Slot {
+                raw: doc.raw(node).to_owned(),
+                model: model.to_owned(),
+                path,
+                fallback_models: None,
+            });
+        }
+    };
+    add(KeyPath::new(["model"]));
+    if root.prop("env").is_some_and(|env| env.value.is_object()) {
+        for key in ENV_SLOTS {
+            add(KeyPath::new(["env", key]));
+        }
+    }
+    slots
+}
+
+/// The provider serving every slot of this document: mapped from the base URL's host.
+pub fn provider(doc: &Document, aliases: &Aliases) -> String {
+    match doc.string_at(&KeyPath::new(["env", "ANTHROPIC_BASE_URL"])) {
+        Some(url) => host_provider(url).map_or_else(
+            || host(url).unwrap_or_else(|| url.to_owned()),
+            str::to_owned,
+        ),
+        None => aliases.resolve("anthropic"),
+    }
+}
+
+fn host(url: &str) -> Option<String> {
+    reqwest::Url::parse(url.trim())
+        .ok()?
+        .host_str()
+        .map(str::to_lowercase)
+}
+
+/// The provider behind an Anthropic-compatible endpoint's host, if it is a known one; an unknown
+/// host is its own (unmonitored) provider.
+pub fn host_provider(url: &str) -> Option<&'static str> {
+    let host = host(url)?;
+    let provider = match host.as_str() {
+        "api.anthropic.com" => "anthropic",
+        "api.z.ai" | "open.bigmodel.cn" => "zai",
+        "api.kimi.com" => "kimi",
+        "api.moonshot.ai" | "api.moonshot.cn" => "moonshot",
+        "api.deepseek.com" => "deepseek",
+        "api.minimax.io" | "api.minimaxi.com" => "minimax",
+        "openrouter.ai" => "openrouter",
+        h if h == "dashscope.aliyuncs.com" || h.ends_with(".dashscope.aliyuncs.com") => "alibaba",
+        _ => return None,
+    };
+    Some(provider)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_model_and_env_model_keys() {
+        let doc = Document::parse(
+            r#"{"model": "opus", "env": {"ANTHROPIC_MODEL": "glm-4.6", "ANTHROPIC_SMALL_FAST_MODEL": "glm-4.5-air",
+                "ANTHROPIC_BASE_URL": "https://api.z.ai/api/anthropic", "OTHER": "x"}, "hooks": {}}"#,
+        )
+        .unwrap();
+        let found: Vec<String> = slots(&doc).iter().map(|s| s.path.to_string()).collect();
+        assert_eq!(
+            found,
+            [
+                "model",
+                "env.ANTHROPIC_MODEL",
+                "env.ANTHROPIC_SMALL_FAST_MODEL"
+            ]
+        );
+    }
+
+    #[test]
+    fn provider_from_the_base_url_host() {
+        let aliases = Aliases::default();
+        let with = |url: &str| {
+            let doc = Document::parse(&format!(r#"{{"env": {{"ANTHROPIC_BASE_URL": "{url}"}}}}"#))
+                .unwrap();
+            provider(&doc, &aliases)
+        };
+        assert_eq!(
+            provider(&Document::parse("{}").unwrap(), &aliases),
+            "anthropic"
+        );
+        assert_eq!(with("https://api.z.ai/api/anthropic"), "zai");
+        assert_eq!(with("https://open.bigmodel.cn/api/anthropic"), "zai");
+        assert_eq!(with("https://api.kimi.com/coding/"), "kimi");
+        assert_eq!(with("https://api.moonshot.cn/anthropic"), "moonshot");
+        assert_eq!(with("https://api.deepseek.com/anthropic"), "deepseek");
+        assert_eq!(with("https://api.minimaxi.com/anthropic"), "minimax");
+        assert_eq!(
+            with("https://dashscope-intl.dashscope.aliyuncs.com/apps/anthropic"),
+            "alibaba"
+        );
+        assert_eq!(with("https://openrouter.ai/api"), "openrouter");
+        assert_eq!(with("https://LLM.Example.com/v1"), "llm.example.com");
+    }
+}
