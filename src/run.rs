@@ -301,7 +301,12 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
     if settings.json {
         print(&report::json(&runs, &judge));
     } else {
-        print(&report::status_text(&runs, &judge));
+        let sources = report::Sources {
+            labels: settings.sources.iter().map(|s| s.label.as_str()).collect(),
+            detected: settings.sources_detected,
+        };
+        let color = settings.color && std::io::IsTerminal::is_terminal(&std::io::stdout());
+        print(&report::status_text(&runs, &judge, &sources, color));
     }
     Ok(outcome)
 }

@@ -176,6 +176,8 @@ pub struct Settings {
     pub on_switch: Option<Vec<String>>,
     /// The sources were auto-detected, not configured.
     pub sources_detected: bool,
+    /// Colour is wanted (`NO_COLOR` is unset); it is used only on a terminal.
+    pub color: bool,
     /// `SWITCHER_NOW`, for one-shot runs.
     pub now: Option<Timestamp>,
     pub json: bool,
@@ -310,6 +312,7 @@ impl Settings {
             profiles,
             on_switch: config.on_switch.clone(),
             sources_detected: detected,
+            color: env.var("NO_COLOR").is_none(),
             sources,
             poll_interval,
             now,

@@ -121,19 +121,30 @@ async fn serve(
         .collect();
 
     let mut applier = Applier::new(settings, state_dir, targets);
-    applier.pass_all();
-
     let client = http::client();
+    // Status files are read before anything else, so the first passes see them and their
+    // pollers start one interval later; other sources answer when they answer.
+    if status_files.is_empty() {
+        applier.pass_all();
+    }
+    for (source, _) in &status_files {
+        let spec = &settings.sources[*source];
+        let answer = spec.poll(&client, &settings.aliases, Timestamp::now).await;
+        applier.answered(spec, answer, spec.interval);
+    }
+
     let mut pollers = tokio::task::JoinSet::new();
     for (index, spec) in settings.sources.iter().enumerate() {
         let now = Timestamp::now();
-        let first_delay = applier
-            .book()
-            .sources
-            .get(&spec.id)
-            .and_then(|e| e.next_poll)
-            .filter(|_| spec.file_path().is_none())
-            .map_or(0.0, |at| at.duration_since(now).as_secs_f64());
+        let first_delay = match spec.file_path() {
+            Some(_) => spec.interval,
+            None => applier
+                .book()
+                .sources
+                .get(&spec.id)
+                .and_then(|e| e.next_poll)
+                .map_or(0.0, |at| at.duration_since(now).as_secs_f64()),
+        };
         let (spec, client, aliases, tx) = (
             spec.clone(),
             client.clone(),
@@ -166,10 +177,13 @@ async fn serve(
         names.len(),
         names.join(", "),
         labels.len(),
-        if labels.is_empty() {
-            "none, every provider is unmonitored".to_owned()
-        } else {
-            labels.join(", ")
+        match (labels.is_empty(), settings.sources_detected) {
+            (true, _) => "none, every provider is unmonitored".to_owned(),
+            (false, true) => format!(
+                "{} (auto-detected: no source is configured)",
+                labels.join(", ")
+            ),
+            (false, false) => labels.join(", "),
         }
     );
 

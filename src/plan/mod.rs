@@ -59,6 +59,8 @@ pub struct SlotView {
     pub health: Health,
     /// Has a fallback chain or a switch record.
     pub managed: bool,
+    /// Why the slot is on a fallback, when it is.
+    pub reason: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -356,6 +358,7 @@ impl Planner<'_> {
                 current,
                 original,
                 managed,
+                reason: record.as_ref().map(|r| r.reason.clone()),
             });
             plan.state.switches.extend(record);
         }
@@ -607,8 +610,10 @@ impl Planner<'_> {
                 Standing::Switched(r) => r.original_model(),
                 Standing::Own => slot.model.clone(),
             };
-            let managed = matches!(standing, Standing::Switched(_))
-                || !self.chain(Some(&slot), &original).is_empty();
+            let (managed, reason) = match standing {
+                Standing::Switched(r) => (true, Some(r.reason.clone())),
+                Standing::Own => (!self.chain(Some(&slot), &original).is_empty(), None),
+            };
             views.push(SlotView {
                 health: self
                     .judge
@@ -617,6 +622,7 @@ impl Planner<'_> {
                 current: slot.model,
                 original,
                 managed,
+                reason,
             });
         }
         if let Some(record) = active
@@ -638,6 +644,7 @@ impl Planner<'_> {
             original: record.original_model(),
             health,
             managed: true,
+            reason: Some(record.reason.clone()),
         }
     }
 }

@@ -299,6 +299,31 @@ pub async fn poll_all(
         .collect()
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detection_uses_only_sources_whose_credentials_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let build = |vars: &[(&str, &str)]| {
+            let env = Env::for_tests(dir.path(), vars);
+            SourceSpec::detected(
+                &Build {
+                    env: &env,
+                    config_dir: dir.path(),
+                },
+                60.0,
+            )
+            .into_iter()
+            .map(|s| s.label)
+            .collect::<Vec<_>>()
+        };
+        assert!(!build(&[]).contains(&"zai".to_owned()));
+        assert!(build(&[("Z_AI_API_KEY", "k")]).contains(&"zai".to_owned()));
+    }
+}
+
 /// Unit-test helpers shared by the source modules.
 #[cfg(test)]
 pub(crate) mod testing {

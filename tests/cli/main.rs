@@ -9,4 +9,5 @@ mod errors;
 mod recovery;
 mod restore;
 mod scheduler;
+mod status;
 mod switching;

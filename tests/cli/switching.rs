@@ -279,7 +279,7 @@ fn status_shows_slots_and_writes_nothing() {
     assert!(out.stdout.contains("zai"), "{}", out.stdout);
     assert!(
         out.stdout.contains(
-            "model: deepseek/deepseek-chat [UNMONITORED] (original zai-coding-plan/glm-4.6)"
+            "model               deepseek/deepseek-chat  UNMONITORED  on a fallback since zai five_hour 95% >= 90%; original zai-coding-plan/glm-4.6"
         ),
         "{}",
         out.stdout

@@ -1,6 +1,10 @@
 //! What users and scripts read: change lines, diffs, the `--json` object and the status view.
 //! Everything goes to a string here; the run modes decide where it is printed.
 
+mod status;
+
+pub use status::{Sources, status_text};
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -8,11 +12,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::apply::TargetRun;
-use crate::engine::{Health, Judge, human_duration};
+use crate::engine::{Health, Judge};
 use crate::jsonc::{Document, Node};
 use crate::plan::ChangeKind;
 use crate::plan::profile::{self, Profile};
-use crate::quota::{Level, Window, percent};
+use crate::quota::{Level, Window};
 
 /// `<target>: <slot>: <from> -> <to> (<reason>)`, or the `kept` line of `--restore`.
 pub fn change_lines(runs: &[TargetRun]) -> String {
@@ -261,53 +265,4 @@ pub fn json(runs: &[TargetRun], judge: &Judge<'_>) -> String {
     let mut text = serde_json::to_string_pretty(&report).expect("report serialises");
     text.push('\n');
     text
-}
-
-/// The human view of `status`.
-pub fn status_text(runs: &[TargetRun], judge: &Judge<'_>) -> String {
-    let mut out = String::new();
-    let providers = providers(judge);
-    if providers.is_empty() {
-        out.push_str("No quota source covers any provider: every model is unmonitored.\n");
-    } else {
-        out.push_str("Providers\n");
-    }
-    for (name, p) in &providers {
-        let _ = write!(out, "  {name:<12} {:<8}", p.health.name());
-        if let Some(age) = p.age {
-            let _ = write!(out, " data {} old", human_duration(age));
-        }
-        out.push('\n');
-        for w in &p.windows {
-            let _ = write!(
-                out,
-                "    {:<16} {:>6} {:<6}",
-                w.name,
-                percent(w.window.utilization),
-                w.level.name()
-            );
-            if let Some(reset) = w.window.resets_at {
-                let _ = write!(
-                    out,
-                    " resets in {}",
-                    human_duration(reset.duration_since(judge.now).as_secs_f64())
-                );
-            }
-            out.push('\n');
-        }
-        if p.health.level().is_none() {
-            let _ = writeln!(out, "    {}", p.health.why);
-        }
-    }
-    for run in runs {
-        let _ = writeln!(out, "\n{}", run.target);
-        for s in &run.slots {
-            let _ = write!(out, "  {}: {} [{}]", s.slot, s.current, s.health.name());
-            if s.current != s.original {
-                let _ = write!(out, " (original {})", s.original);
-            }
-            out.push('\n');
-        }
-    }
-    out
 }

@@ -1,0 +1,210 @@
+//! The human view of `switcher status`: which sources answer, each provider's status with its
+//! windows as bars (used percent, reset countdown), the data's age or the error, and every slot
+//! of every target with its original and why it holds what it holds.
+
+use std::fmt::Write as _;
+
+use super::{ProviderView, providers};
+use crate::apply::TargetRun;
+use crate::engine::{Health, Judge, State, human_duration};
+use crate::quota::{Level, percent};
+
+const BAR: usize = 20;
+
+/// What `status` says about the sources themselves.
+pub struct Sources<'a> {
+    pub labels: Vec<&'a str>,
+    /// They were found by auto-detection rather than configured.
+    pub detected: bool,
+}
+
+/// Paints words when the output is a terminal that wants colour.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    /// The status word, padded so what follows lines up.
+    fn state(self, health: &Health) -> String {
+        let code = match health.state {
+            State::Known(level) => level_code(level),
+            State::Unknown => "35",
+            State::Unmonitored => "2",
+        };
+        let name = health.name();
+        format!(
+            "{}{}",
+            self.wrap(code, name),
+            " ".repeat(7usize.saturating_sub(name.len()))
+        )
+    }
+
+    fn level(self, level: Level, text: &str) -> String {
+        self.wrap(level_code(level), text)
+    }
+
+    fn dim(self, text: &str) -> String {
+        self.wrap("2", text)
+    }
+
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn level_code(level: Level) -> &'static str {
+    match level {
+        Level::Green => "32",
+        Level::Yellow => "33",
+        Level::Red => "31",
+    }
+}
+
+/// Pads to a width, by characters (names may be non-ASCII).
+fn pad(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    format!("{text}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+fn bar(utilization: f64) -> String {
+    let filled = ((utilization.clamp(0.0, 100.0) / 100.0) * BAR as f64).round() as usize;
+    format!("{}{}", "█".repeat(filled), "░".repeat(BAR - filled))
+}
+
+pub fn status_text(
+    runs: &[TargetRun],
+    judge: &Judge<'_>,
+    sources: &Sources<'_>,
+    color: bool,
+) -> String {
+    let paint = Paint(color);
+    let mut out = String::new();
+    match (sources.labels.is_empty(), sources.detected) {
+        (true, true) => out.push_str(
+            "Sources: none configured and none detected; every provider is unmonitored\n",
+        ),
+        (true, false) => out.push_str("Sources: none; every provider is unmonitored\n"),
+        (false, detected) => {
+            let how = if detected {
+                " (auto-detected: no source is configured)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "Sources{how}: {}", sources.labels.join(", "));
+        }
+    }
+    let providers = providers(judge);
+    let name_width = providers
+        .keys()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    for (name, p) in &providers {
+        out.push('\n');
+        provider(&mut out, name, p, name_width, judge, paint);
+    }
+    for run in runs {
+        let _ = writeln!(out, "\n{}", run.target);
+        if run.slots.is_empty() {
+            out.push_str("  no model slots\n");
+        }
+        let slot_width = run
+            .slots
+            .iter()
+            .map(|s| s.slot.to_string().chars().count())
+            .max()
+            .unwrap_or(0);
+        let current_width = run
+            .slots
+            .iter()
+            .map(|s| s.current.chars().count())
+            .max()
+            .unwrap_or(0);
+        for s in &run.slots {
+            let _ = write!(
+                out,
+                "  {}  {}  ",
+                pad(&s.slot.to_string(), slot_width),
+                pad(&s.current, current_width)
+            );
+            let why = match &s.reason {
+                Some(reason) => format!("on a fallback since {reason}; original {}", s.original),
+                None if !s.managed => format!("{}; no fallback chain", s.health.why),
+                None => s.health.why.clone(),
+            };
+            let _ = writeln!(out, "{}  {}", paint.state(&s.health), paint.dim(&why));
+        }
+    }
+    // Padding leaves spaces at line ends; trim them.
+    out.lines().map(|l| format!("{}\n", l.trim_end())).collect()
+}
+
+fn provider(
+    out: &mut String,
+    name: &str,
+    p: &ProviderView,
+    width: usize,
+    judge: &Judge<'_>,
+    paint: Paint,
+) {
+    let _ = write!(out, "{}  {}", pad(name, width), paint.state(&p.health));
+    match (&p.health.state, p.age) {
+        (State::Unknown, _) => {
+            let _ = write!(out, "  {}", p.health.why);
+        }
+        (_, Some(age)) => {
+            let _ = write!(
+                out,
+                "  {}",
+                paint.dim(&format!("observed {} ago", human_duration(age)))
+            );
+            if let Some(error) = &p.error {
+                let _ = write!(
+                    out,
+                    "  {}",
+                    paint.dim(&format!("(last attempt failed: {error})"))
+                );
+            }
+        }
+        _ => {}
+    }
+    out.push('\n');
+    let window_width = p
+        .windows
+        .iter()
+        .map(|w| w.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for w in &p.windows {
+        let used = percent(w.window.utilization);
+        let _ = write!(
+            out,
+            "  {}  {}  {:>6}  {:<6}",
+            pad(&w.name, window_width),
+            paint.level(w.level, &bar(w.window.utilization)),
+            used,
+            paint.level(w.level, w.level.name()),
+        );
+        if let Some(reset) = w.window.resets_at {
+            let left = reset.duration_since(judge.now).as_secs_f64();
+            let when = if left > 0.0 {
+                format!("resets in {}", human_duration(left))
+            } else {
+                "has reset".to_owned()
+            };
+            let _ = write!(out, "  {when}");
+        }
+        if let Some(models) = &w.window.models {
+            let _ = write!(
+                out,
+                "  {}",
+                paint.dim(&format!("({} only)", models.join(", ")))
+            );
+        }
+        out.push('\n');
+    }
+}
