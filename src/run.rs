@@ -119,13 +119,16 @@ fn observe(
             source.record(book, answer, now);
         }
     };
-    let book = if read_only {
+    let mut book = if read_only {
         let mut book = stored;
         record(&mut book);
         book
     } else {
         state_dir.update_quota(record)?
     };
+    for source in &settings.sources {
+        source.expect(&mut book, None);
+    }
     Ok((book, observed))
 }
 

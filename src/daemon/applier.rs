@@ -38,7 +38,10 @@ pub struct Applier<'a> {
 
 impl<'a> Applier<'a> {
     pub fn new(settings: &'a Settings, state_dir: StateDir, targets: Vec<Target>) -> Applier<'a> {
-        let book = state_dir.load_quota();
+        let mut book = state_dir.load_quota();
+        for source in &settings.sources {
+            source.expect(&mut book, None);
+        }
         let targets = targets
             .into_iter()
             .map(|target| Watched {
@@ -89,6 +92,10 @@ impl<'a> Applier<'a> {
                 tracing::error!("{e}; keeping quota data in memory only");
                 source.record(&mut self.book, &answer, now);
             }
+        }
+        // Sources that have not answered yet keep their providers UNKNOWN, not unmonitored.
+        for source in &self.settings.sources {
+            source.expect(&mut self.book, None);
         }
         for i in 0..self.targets.len() {
             self.pass(i, &observed);

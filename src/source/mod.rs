@@ -58,6 +58,11 @@ pub trait Provider: fmt::Debug + Send + Sync {
     fn found(&self) -> bool {
         true
     }
+    /// The providers it reports on, when known before it answers: until it does, and while it
+    /// fails without earlier data, they are UNKNOWN rather than unmonitored.
+    fn covers(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// One attempt.
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a>;
 }
@@ -103,6 +108,8 @@ pub const BUILTIN: &[Builtin] = &[
 pub struct SourceSpec {
     /// Stable identity in the quota book.
     pub id: String,
+    /// The providers it covers, when known before it answers.
+    pub covers: Vec<String>,
     /// What messages call it (`status file ~/quota.json`).
     pub label: String,
     /// Seconds between polls.
@@ -136,6 +143,7 @@ impl SourceSpec {
     pub fn file(path: PathBuf, label: String, interval: f64) -> SourceSpec {
         SourceSpec {
             id: format!("file:{}", path.display()),
+            covers: Vec::new(),
             label: format!("status file {label}"),
             interval,
             timeout: 10.0,
@@ -156,6 +164,7 @@ impl SourceSpec {
         let provider = (builtin.build)(config, build)?;
         Ok(SourceSpec {
             id: provider.id(),
+            covers: provider.covers(),
             label: provider.label(),
             interval: config
                 .interval
@@ -250,6 +259,27 @@ impl SourceSpec {
                 .is_none_or(|t| t <= now)
     }
 
+    /// Makes the providers it covers known to the book before it has data for them: with `error`,
+    /// as failed; without, as not answered yet. Either way they are UNKNOWN, not unmonitored.
+    pub fn expect(&self, book: &mut QuotaBook, error: Option<&str>) {
+        if self.covers.is_empty() {
+            return;
+        }
+        let entry = book.sources.entry(self.id.clone()).or_default();
+        let placeholder = || error.map_or_else(Report::default, Report::failed);
+        for provider in &self.covers {
+            if entry.at.is_none() {
+                // Never answered: whatever is there is a placeholder too.
+                entry.providers.insert(provider.clone(), placeholder());
+            } else {
+                entry
+                    .providers
+                    .entry(provider.clone())
+                    .or_insert_with(placeholder);
+            }
+        }
+    }
+
     /// Records an answer in the book, with the earliest time the source may be polled again.
     pub fn record(&self, book: &mut QuotaBook, answer: &Answer, now: Timestamp) {
         let (failures, retry_after) = match answer {
@@ -321,6 +351,58 @@ mod tests {
         };
         assert!(!build(&[]).contains(&"zai".to_owned()));
         assert!(build(&[("Z_AI_API_KEY", "k")]).contains(&"zai".to_owned()));
+    }
+
+    #[test]
+    fn covered_providers_are_unknown_until_answered_and_keep_data_through_failures() {
+        use crate::engine::{Judge, Policy, State};
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::for_tests(dir.path(), &[("Z_AI_API_KEY", "k")]);
+        let config = SourceConfig {
+            kind: "zai".into(),
+            ..SourceConfig::default()
+        };
+        let spec = SourceSpec::builtin(
+            &config,
+            &Build {
+                env: &env,
+                config_dir: dir.path(),
+            },
+            60.0,
+        )
+        .unwrap();
+        let now: Timestamp = "2026-11-21T12:00:00Z".parse().unwrap();
+        let policy = Policy::default();
+        let state = |book: &QuotaBook| {
+            Judge {
+                policy: &policy,
+                book,
+                now,
+            }
+            .health("zai", None)
+        };
+        let mut book = QuotaBook::default();
+        assert_eq!(state(&book).state, State::Unmonitored);
+        spec.expect(&mut book, None);
+        assert_eq!(state(&book).state, State::Unknown);
+        let failed = Answer::Failed {
+            error: "HTTP 500".into(),
+            forget_data: false,
+            retry_after: None,
+        };
+        spec.record(&mut book, &failed, now);
+        assert_eq!(state(&book).why, "zai: HTTP 500");
+        let ok = Answer::Observed(Observation {
+            source: spec.id.clone(),
+            at: now,
+            providers: Reports::from([("zai".into(), Report::default())]),
+        });
+        spec.record(&mut book, &ok, now);
+        spec.record(&mut book, &failed, now);
+        assert!(
+            state(&book).is(crate::quota::Level::Green),
+            "earlier data is kept until stale"
+        );
     }
 }
 

@@ -122,6 +122,10 @@ impl Provider for Zai {
         self.key.found()
     }
 
+    fn covers(&self) -> Vec<String> {
+        vec!["zai".to_owned()]
+    }
+
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
             let key = self.key.get().map_err(Failure::new)?;

@@ -6,6 +6,7 @@ mod bytes;
 mod claude;
 mod daemon;
 mod errors;
+mod providers;
 mod recovery;
 mod restore;
 mod scheduler;
