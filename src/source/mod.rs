@@ -268,14 +268,20 @@ impl SourceSpec {
         let entry = book.sources.entry(self.id.clone()).or_default();
         let placeholder = || error.map_or_else(Report::default, Report::failed);
         for provider in &self.covers {
-            if entry.at.is_none() {
-                // Never answered: whatever is there is a placeholder too.
-                entry.providers.insert(provider.clone(), placeholder());
-            } else {
-                entry
-                    .providers
-                    .entry(provider.clone())
-                    .or_insert_with(placeholder);
+            match error {
+                // A failure before any answer replaces a "not answered yet" placeholder…
+                Some(error) if entry.at.is_none() => {
+                    entry
+                        .providers
+                        .insert(provider.clone(), Report::failed(error));
+                }
+                // …but a placeholder never replaces a failure or data.
+                _ => {
+                    entry
+                        .providers
+                        .entry(provider.clone())
+                        .or_insert_with(placeholder);
+                }
             }
         }
     }
@@ -293,6 +299,7 @@ impl SourceSpec {
                 retry_after,
             } => {
                 book.record_failure(&self.id, error, *forget_data);
+                self.expect(book, Some(error.as_str()));
                 (book.sources[&self.id].failures, *retry_after)
             }
         };

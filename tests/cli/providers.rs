@@ -192,6 +192,14 @@ async fn failures_leave_the_provider_unknown_with_one_warning() {
                 "{} {what}",
                 case.kind
             );
+            let error = json["providers"][case.provider]["error"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                error.contains(expected) && !error.contains("no data yet"),
+                "{} {what}: {error}",
+                case.kind
+            );
             assert_no_token(&s, &[&out]);
             if what == "429" {
                 // The next allowed poll is kept: a second run uses the last data, asks nothing.
