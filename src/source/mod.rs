@@ -6,8 +6,12 @@
 //! resolves its config entry and credentials, and a thin `fetch` — registered once in
 //! [`BUILTIN`].
 
+pub mod claude;
+pub mod codex;
+pub mod copilot;
 pub mod credentials;
 pub mod file;
+pub mod gemini;
 pub mod http;
 pub mod quota_sentinel;
 pub mod schedule;
@@ -89,6 +93,30 @@ pub type BuildFn = fn(&SourceConfig, &Build<'_>) -> Result<Box<dyn Provider>, Fa
 
 /// Every built-in source, alphabetically.
 pub const BUILTIN: &[Builtin] = &[
+    Builtin {
+        kind: "claude",
+        interval: Some(120.0),
+        detect: true,
+        build: claude::build,
+    },
+    Builtin {
+        kind: "codex",
+        interval: None,
+        detect: true,
+        build: codex::build,
+    },
+    Builtin {
+        kind: "copilot",
+        interval: None,
+        detect: true,
+        build: copilot::build,
+    },
+    Builtin {
+        kind: "gemini",
+        interval: None,
+        detect: true,
+        build: gemini::build,
+    },
     Builtin {
         kind: "quota-sentinel",
         interval: None,

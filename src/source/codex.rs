@@ -1,0 +1,475 @@
+//! The `codex` source: the ChatGPT plan's Codex limits (a five-hour and a weekly window; on free
+//! plans a weekly one only) from ChatGPT's usage endpoint, with the login Codex keeps in
+//! `$CODEX_HOME/auth.json` (default `~/.codex`). A Codex run on an API key has no plan limits:
+//! that login is not found.
+
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::{SignedDuration, Timestamp};
+use reqwest::Url;
+use reqwest::header::AUTHORIZATION;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::SourceConfig;
+use crate::quota::{Level, Report, Window};
+use crate::secret::Secret;
+
+use super::credentials;
+use super::http::{self, Failure};
+use super::{Build, Fault, Fetch, Poll, Provider, Reports};
+
+const PATH: &str = "/backend-api/wham/usage";
+const LOGIN: &str = "log in again with `codex login`";
+const NO_CHATGPT_LOGIN: &str = "no ChatGPT login in Codex's auth.json (an API key has no plan \
+                                limits): log in with `codex login`";
+/// Where the id token keeps OpenAI's claims.
+const AUTH_CLAIMS: &str = "https://api.openai.com/auth";
+
+#[derive(Debug)]
+pub struct Codex {
+    base_url: Url,
+    /// `auth.json`; `None` when no home directory is known.
+    file: Option<PathBuf>,
+}
+
+pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
+    let base_url = http::base_url(config.base_url.as_deref().unwrap_or("https://chatgpt.com"))
+        .map_err(|m| ("base_url", m))?;
+    let env = build.env;
+    let home = match env.var("CODEX_HOME") {
+        Some(dir) => Some(env.cwd.join(dir)),
+        None => env.home.as_ref().map(|h| h.join(".codex")),
+    };
+    let default = home.map(|d| d.join("auth.json"));
+    let file = credentials::credentials_path(config, env, build.config_dir, default)?;
+    Ok(Box::new(Codex { base_url, file }))
+}
+
+/// A ChatGPT login: the access token and, when known, the account it acts for.
+#[derive(Debug)]
+pub struct Login {
+    pub token: Secret,
+    pub account: Option<Secret>,
+}
+
+/// The ChatGPT login in Codex's `auth.json`: `tokens.access_token`, and `tokens.account_id` or
+/// else the `chatgpt_account_id` claim of `tokens.id_token`. Errors never quote the file.
+pub fn login(auth: &Value) -> Result<Login, String> {
+    let tokens = auth
+        .get("tokens")
+        .filter(|t| t.is_object())
+        .ok_or(NO_CHATGPT_LOGIN)?;
+    let text = |key| {
+        tokens
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+    };
+    let token = text("access_token")
+        .map(Secret::new)
+        .ok_or("no access token in Codex's auth.json: log in with `codex login`")?;
+    let account = text("account_id")
+        .map(str::to_owned)
+        .or_else(|| text("id_token").and_then(account_claim))
+        .map(Secret::new);
+    Ok(Login { token, account })
+}
+
+/// The `chatgpt_account_id` claim of a JWT, under OpenAI's claims or at the top level. The
+/// signature is not checked: the token is only read back to the server that issued it.
+fn account_claim(jwt: &str) -> Option<String> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    [claims.get(AUTH_CLAIMS), Some(&claims)]
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.get("chatgpt_account_id")?.as_str())
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    rate_limit: Option<RateLimit>,
+    detail: Option<Value>,
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct RateLimit {
+    allowed: Option<bool>,
+    limit_reached: Option<bool>,
+    primary_window: Option<Limit>,
+    secondary_window: Option<Limit>,
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    used_percent: Option<f64>,
+    limit_window_seconds: Option<f64>,
+    /// Unix seconds.
+    reset_at: Option<f64>,
+    reset_after_seconds: Option<f64>,
+}
+
+/// Parses an answer of the usage endpoint; `now` dates a reset given only as
+/// `reset_after_seconds`.
+pub fn parse(body: &str, now: Timestamp) -> Result<Reports, String> {
+    let answer: Answer =
+        serde_json::from_str(body).map_err(|e| format!("unexpected answer ({e})"))?;
+    let Some(rate_limit) = answer.rate_limit else {
+        return Err(match error_message(answer.detail.or(answer.error)) {
+            Some(message) => format!("error: {message}"),
+            None => "no `rate_limit` in the answer".to_owned(),
+        });
+    };
+    let mut report = Report::default();
+    let slots = [
+        ("primary", rate_limit.primary_window),
+        ("secondary", rate_limit.secondary_window),
+    ];
+    for (slot, limit) in slots {
+        let Some(limit) = limit else { continue };
+        let utilization = limit
+            .used_percent
+            .ok_or_else(|| format!("no `used_percent` in the {slot} window"))?;
+        let mut name = match limit.limit_window_seconds.map(|s| s.round() as i64) {
+            Some(18_000) => "five_hour".to_owned(),
+            Some(604_800) => "weekly".to_owned(),
+            Some(seconds) => format!("window_{seconds}s"),
+            None => slot.to_owned(),
+        };
+        if report.windows.contains_key(&name) {
+            name = format!("{name}_{slot}");
+        }
+        let resets_at = match (limit.reset_at, limit.reset_after_seconds) {
+            (Some(at), _) => Some(
+                Timestamp::from_second(at as i64)
+                    .map_err(|_| format!("`reset_at` of the {slot} window is out of range"))?,
+            ),
+            (None, Some(after)) => SignedDuration::try_from_secs_f64(after)
+                .ok()
+                .and_then(|d| now.checked_add(d).ok()),
+            (None, None) => None,
+        };
+        report.windows.insert(
+            name,
+            Window {
+                utilization,
+                resets_at,
+                status: None,
+                models: None,
+            },
+        );
+    }
+    if rate_limit.limit_reached == Some(true) || rate_limit.allowed == Some(false) {
+        report.status = Some(Level::Red);
+    }
+    if report.windows.is_empty() && report.status.is_none() {
+        return Err("no usage windows in the answer".to_owned());
+    }
+    Ok(Reports::from([("openai".to_owned(), report)]))
+}
+
+/// The message of an error body: `{"detail": "…"}`, `{"detail": {"message": "…"}}` or
+/// `{"error": {"message": "…"}}`.
+fn error_message(error: Option<Value>) -> Option<String> {
+    match error? {
+        Value::String(text) => Some(text),
+        Value::Object(fields) => fields
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
+impl Codex {
+    /// The login as it is now in `auth.json`.
+    fn login(&self) -> Result<Login, String> {
+        let path = self
+            .file
+            .as_ref()
+            .ok_or("cannot locate Codex's auth.json: set HOME or CODEX_HOME")?;
+        if !path.exists() {
+            return Err(format!(
+                "no Codex login ({} is absent): log in with `codex login`",
+                path.display()
+            ));
+        }
+        login(&credentials::read_json(path)?)
+    }
+}
+
+impl Provider for Codex {
+    fn id(&self) -> String {
+        let file = self
+            .file
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |p| p.display().to_string());
+        format!("codex:{}:{file}", self.base_url)
+    }
+
+    fn label(&self) -> String {
+        "codex".to_owned()
+    }
+
+    fn found(&self) -> bool {
+        self.login().is_ok()
+    }
+
+    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
+        Box::pin(async move {
+            let login = self.login().map_err(Failure::new)?;
+            let mut request = poll
+                .client
+                .get(http::endpoint(&self.base_url, PATH))
+                .header(AUTHORIZATION, http::secret_header("Bearer ", &login.token));
+            if let Some(account) = &login.account {
+                request = request.header("ChatGPT-Account-Id", http::secret_header("", account));
+            }
+            let body = http::send(request, poll.timeout, LOGIN).await?;
+            parse(&body, poll.now).map_err(Failure::new)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::source::testing::{build, fetch, fixture};
+
+    const TOKEN: &str = "codex-canary-access-token";
+
+    fn now() -> Timestamp {
+        "2026-11-21T12:00:00Z".parse().unwrap()
+    }
+
+    fn entry(server: &MockServer) -> String {
+        format!("{{kind: 'codex', base_url: '{}'}}", server.uri())
+    }
+
+    /// An `auth.json` in the default place under `dir`'s test home.
+    fn login_file(dir: &Path, text: &str) -> PathBuf {
+        let codex = dir.join("home/.codex");
+        std::fs::create_dir_all(&codex).unwrap();
+        let file = codex.join("auth.json");
+        std::fs::write(&file, text).unwrap();
+        file
+    }
+
+    fn jwt(claims: &str) -> String {
+        format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
+            URL_SAFE_NO_PAD.encode(claims)
+        )
+    }
+
+    #[test]
+    fn parses_every_fixture() {
+        let ok = parse(&fixture("codex", "ok.json"), now()).unwrap();
+        let openai = &ok["openai"];
+        assert_eq!(openai.status, None);
+        assert_eq!(openai.windows.len(), 2, "code review limits are not coding");
+        let five = &openai.windows["five_hour"];
+        assert_eq!(five.utilization, 12.0);
+        assert_eq!(five.resets_at.unwrap().to_string(), "2026-11-21T15:00:00Z");
+        let weekly = &openai.windows["weekly"];
+        assert_eq!(weekly.utilization, 30.0);
+        assert_eq!(
+            weekly.resets_at.unwrap().to_string(),
+            "2026-11-24T00:00:00Z"
+        );
+
+        let near = &parse(&fixture("codex", "near_limit.json"), now()).unwrap()["openai"];
+        assert_eq!(near.windows["five_hour"].utilization, 91.0);
+        assert_eq!(
+            near.windows["weekly"].resets_at.unwrap().to_string(),
+            "2026-11-24T00:00:00Z",
+            "without `reset_at`, now + `reset_after_seconds`"
+        );
+
+        let spent = &parse(&fixture("codex", "exhausted.json"), now()).unwrap()["openai"];
+        assert_eq!(spent.status, Some(Level::Red), "limit_reached");
+        assert_eq!(spent.windows.len(), 1, "a free plan has one, weekly window");
+        assert_eq!(spent.windows["weekly"].utilization, 100.0);
+
+        assert_eq!(
+            parse(&fixture("codex", "error.json"), now()).unwrap_err(),
+            "error: Could not parse your authentication token. Please try signing in again."
+        );
+        assert!(
+            parse(&fixture("codex", "malformed.json"), now())
+                .unwrap_err()
+                .starts_with("unexpected answer")
+        );
+        assert!(parse("<html>", now()).is_err());
+    }
+
+    #[test]
+    fn odd_answers() {
+        let one = |window: &str| {
+            parse(
+                &format!(r#"{{"rate_limit": {{"primary_window": {window}}}}}"#),
+                now(),
+            )
+        };
+        let daily = one(r#"{"used_percent": 5.5, "limit_window_seconds": 86400}"#).unwrap();
+        let window = &daily["openai"].windows["window_86400s"];
+        assert_eq!(window.utilization, 5.5);
+        assert_eq!(window.resets_at, None);
+        assert!(
+            one(r#"{"used_percent": 5}"#).unwrap()["openai"].windows["primary"].utilization == 5.0
+        );
+        assert_eq!(
+            one(r#"{"limit_window_seconds": 18000}"#).unwrap_err(),
+            "no `used_percent` in the primary window"
+        );
+        assert_eq!(one("null").unwrap_err(), "no usage windows in the answer");
+        let blocked = parse(r#"{"rate_limit": {"limit_reached": true}}"#, now()).unwrap();
+        assert_eq!(blocked["openai"].status, Some(Level::Red));
+        assert_eq!(
+            parse(
+                r#"{"detail": {"code": "token_expired", "message": "Token expired"}}"#,
+                now()
+            )
+            .unwrap_err(),
+            "error: Token expired"
+        );
+        assert_eq!(
+            parse("{}", now()).unwrap_err(),
+            "no `rate_limit` in the answer"
+        );
+        let both = parse(
+            r#"{"rate_limit": {
+                "primary_window": {"used_percent": 1, "limit_window_seconds": 604800},
+                "secondary_window": {"used_percent": 2, "limit_window_seconds": 604800}}}"#,
+            now(),
+        )
+        .unwrap();
+        assert_eq!(both["openai"].windows["weekly_secondary"].utilization, 2.0);
+    }
+
+    #[test]
+    fn the_account_comes_from_the_file_or_the_id_token() {
+        let auth: Value = serde_json::from_str(&fixture("codex", "auth.json")).unwrap();
+        let found = login(&auth).unwrap();
+        assert_eq!(found.token.expose(), TOKEN);
+        assert_eq!(found.account.unwrap().expose(), "acct-1234-abcd");
+
+        let with_claims = |claims: &str| {
+            let auth = serde_json::json!({
+                "tokens": {"access_token": "t", "id_token": jwt(claims), "account_id": null}
+            });
+            login(&auth).unwrap().account.map(|a| a.expose().to_owned())
+        };
+        assert_eq!(
+            with_claims(
+                r#"{"https://api.openai.com/auth":
+                    {"chatgpt_account_id": "acct-jwt", "chatgpt_plan_type": "plus"}}"#
+            )
+            .as_deref(),
+            Some("acct-jwt")
+        );
+        assert_eq!(
+            with_claims(r#"{"chatgpt_account_id": "acct-top"}"#).as_deref(),
+            Some("acct-top")
+        );
+        assert_eq!(with_claims(r#"{"sub": "x"}"#), None);
+        assert_eq!(account_claim("not-a-jwt"), None);
+        assert_eq!(account_claim("a.!!!.c"), None);
+
+        let api_key_only = serde_json::json!({"OPENAI_API_KEY": "sk-canary", "tokens": null});
+        let err = login(&api_key_only).unwrap_err();
+        assert!(err.contains("codex login"), "{err}");
+        assert!(!err.contains("canary"));
+    }
+
+    #[tokio::test]
+    async fn fetches_with_the_account_header() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(PATH))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+            .and(header("chatgpt-account-id", "acct-1234-abcd"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_string(fixture("codex", "near_limit.json")),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = login_file(dir.path(), &fixture("codex", "auth.json"));
+        let source = build(&entry(&server), dir.path(), &[]).unwrap();
+        assert!(source.found());
+        assert_eq!(
+            source.id(),
+            format!("codex:{}/:{}", server.uri(), file.display())
+        );
+        let reports = fetch(source.as_ref(), now()).await.unwrap();
+        assert_eq!(reports["openai"].windows["five_hour"].utilization, 91.0);
+    }
+
+    #[tokio::test]
+    async fn codex_home_and_the_id_token_claim() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(PATH))
+            .and(header("authorization", "Bearer fresh"))
+            .and(header("chatgpt-account-id", "acct-jwt"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(fixture("codex", "ok.json")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("codex-home")).unwrap();
+        let auth = serde_json::json!({"tokens": {
+            "access_token": "fresh",
+            "id_token": jwt(r#"{"https://api.openai.com/auth":
+                {"chatgpt_account_id": "acct-jwt"}}"#)
+        }});
+        std::fs::write(dir.path().join("codex-home/auth.json"), auth.to_string()).unwrap();
+        let source = build(&entry(&server), dir.path(), &[("CODEX_HOME", "codex-home")]).unwrap();
+        assert!(source.found());
+        fetch(source.as_ref(), now()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_rejected_or_missing_login_names_the_fix() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(401).set_body_string(fixture("codex", "error.json")),
+            )
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let source = build(&entry(&server), dir.path(), &[]).unwrap();
+        assert!(!source.found());
+        let err = fetch(source.as_ref(), now()).await.unwrap_err();
+        assert!(err.error.starts_with("no Codex login"), "{}", err.error);
+        assert!(err.error.contains("`codex login`"), "{}", err.error);
+
+        login_file(
+            dir.path(),
+            r#"{"OPENAI_API_KEY": "sk-canary", "tokens": null}"#,
+        );
+        assert!(!source.found(), "an API key has no plan usage");
+
+        login_file(dir.path(), &fixture("codex", "auth.json"));
+        assert!(source.found());
+        let err = fetch(source.as_ref(), now()).await.unwrap_err();
+        assert_eq!(err.error, "HTTP 401: log in again with `codex login`");
+        assert!(!err.error.contains(TOKEN));
+    }
+}
