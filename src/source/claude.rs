@@ -64,8 +64,13 @@ pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provide
 }
 
 /// The Keychain item holds the default login: an explicit file or config dir names another one.
+/// `SWITCHER_NO_KEYCHAIN` keeps it out entirely (tests set it: a sandboxed HOME does not hide the
+/// user's Keychain).
 fn keychain(config: &SourceConfig, env: &Env) -> Option<Keychain> {
-    if config.credentials_file.is_none() && env.var("CLAUDE_CONFIG_DIR").is_none() {
+    if config.credentials_file.is_none()
+        && env.var("CLAUDE_CONFIG_DIR").is_none()
+        && env.var("SWITCHER_NO_KEYCHAIN").is_none()
+    {
         KEYCHAIN
     } else {
         None
@@ -226,6 +231,10 @@ impl Provider for Claude {
     fn found(&self) -> bool {
         self.file.as_ref().is_some_and(|p| p.is_file())
             || self.keychain.is_some_and(|read| read().is_some())
+    }
+
+    fn covers(&self) -> Vec<String> {
+        vec!["anthropic".to_owned()]
     }
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {

@@ -222,6 +222,10 @@ impl Provider for Codex {
         self.login().is_ok()
     }
 
+    fn covers(&self) -> Vec<String> {
+        vec!["openai".to_owned()]
+    }
+
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
             let login = self.login().map_err(Failure::new)?;

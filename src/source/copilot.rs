@@ -276,6 +276,10 @@ impl Provider for Copilot {
         self.token().is_ok()
     }
 
+    fn covers(&self) -> Vec<String> {
+        vec!["copilot".to_owned()]
+    }
+
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
             let (token, hint) = self.token().map_err(Failure::new)?;

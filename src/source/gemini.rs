@@ -244,6 +244,10 @@ impl Provider for Gemini {
         self.file.as_ref().is_some_and(|p| p.is_file())
     }
 
+    fn covers(&self) -> Vec<String> {
+        vec!["gemini".to_owned()]
+    }
+
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
             let token = self.token(poll.now).map_err(Failure::new)?;

@@ -186,13 +186,3 @@ fn a_bad_switcher_now_is_named() {
         .code(1)
         .stderr_has("SWITCHER_NOW: expected an RFC 3339 time");
 }
-
-#[test]
-fn unsupported_features_are_refused_not_ignored() {
-    let s = Sandbox::new();
-    s.write("opencode.json", OPENCODE);
-    s.config("{sources: [{kind: 'claude'}]}");
-    s.once("opencode.json")
-        .code(1)
-        .stderr_has("sources[0].kind: source kind `claude` is not supported yet");
-}

@@ -106,7 +106,8 @@ impl Sandbox {
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env("XDG_STATE_HOME", home.join(".local/state"))
             .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("SWITCHER_STATE_DIR", self.state_dir());
+            .env("SWITCHER_STATE_DIR", self.state_dir())
+            .env("SWITCHER_NO_KEYCHAIN", "1");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -228,6 +229,7 @@ impl Sandbox {
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env("XDG_STATE_HOME", home.join(".local/state"))
             .env("SWITCHER_STATE_DIR", self.state_dir())
+            .env("SWITCHER_NO_KEYCHAIN", "1")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
