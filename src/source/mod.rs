@@ -6,9 +6,11 @@
 //! resolves its config entry and credentials, and a thin `fetch` — registered once in
 //! [`BUILTIN`].
 
+pub mod balance;
 pub mod credentials;
 pub mod file;
 pub mod http;
+pub mod number;
 pub mod quota_sentinel;
 pub mod schedule;
 pub mod status_doc;
