@@ -8,9 +8,14 @@
 
 pub mod balance;
 pub mod credentials;
+pub mod deepseek;
 pub mod file;
 pub mod http;
+pub mod kimi;
+pub mod minimax;
+pub mod moonshot;
 pub mod number;
+pub mod openrouter;
 pub mod quota_sentinel;
 pub mod schedule;
 pub mod status_doc;
@@ -86,6 +91,36 @@ pub type BuildFn = fn(&SourceConfig, &Build<'_>) -> Result<Box<dyn Provider>, Fa
 
 /// Every built-in source, alphabetically.
 pub const BUILTIN: &[Builtin] = &[
+    Builtin {
+        kind: "deepseek",
+        interval: None,
+        detect: true,
+        build: deepseek::build,
+    },
+    Builtin {
+        kind: "kimi",
+        interval: None,
+        detect: true,
+        build: kimi::build,
+    },
+    Builtin {
+        kind: "minimax",
+        interval: None,
+        detect: true,
+        build: minimax::build,
+    },
+    Builtin {
+        kind: "moonshot",
+        interval: None,
+        detect: true,
+        build: moonshot::build,
+    },
+    Builtin {
+        kind: "openrouter",
+        interval: None,
+        detect: true,
+        build: openrouter::build,
+    },
     Builtin {
         kind: "quota-sentinel",
         interval: None,
