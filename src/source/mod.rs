@@ -7,6 +7,7 @@
 //! [`BUILTIN`].
 
 pub mod balance;
+pub mod command;
 pub mod credentials;
 pub mod deepseek;
 pub mod file;
@@ -91,6 +92,12 @@ pub type BuildFn = fn(&SourceConfig, &Build<'_>) -> Result<Box<dyn Provider>, Fa
 
 /// Every built-in source, alphabetically.
 pub const BUILTIN: &[Builtin] = &[
+    Builtin {
+        kind: "command",
+        interval: None,
+        detect: false,
+        build: command::build,
+    },
     Builtin {
         kind: "deepseek",
         interval: None,
