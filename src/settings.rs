@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::fsx;
 use crate::plan::profile::{Profile, ProfileValue, is_credential_key};
 use crate::provider::Aliases;
-use crate::source::{self, Build, Fault, SourceSpec};
+use crate::source::{Build, Fault, SourceSpec};
 use crate::target::Kind;
 
 /// The process environment, captured once.
@@ -344,12 +344,6 @@ fn resolve_source(
         let path = env.expand_path(raw, config_dir).map_err(|m| ("path", m))?;
         let interval = source.interval.unwrap_or(poll_interval);
         return Ok(SourceSpec::file(path, raw.to_owned(), interval));
-    }
-    if !source::BUILTIN.iter().any(|b| b.kind == source.kind) {
-        return Err((
-            "kind",
-            format!("source kind `{}` is not supported yet", source.kind),
-        ));
     }
     SourceSpec::builtin(source, &Build { env, config_dir }, poll_interval)
 }

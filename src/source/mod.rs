@@ -6,13 +6,21 @@
 //! resolves its config entry and credentials, and a thin `fetch` — registered once in
 //! [`BUILTIN`].
 
+pub mod balance;
 pub mod claude;
 pub mod codex;
+pub mod command;
 pub mod copilot;
 pub mod credentials;
+pub mod deepseek;
 pub mod file;
 pub mod gemini;
 pub mod http;
+pub mod kimi;
+pub mod minimax;
+pub mod moonshot;
+pub mod number;
+pub mod openrouter;
 pub mod quota_sentinel;
 pub mod schedule;
 pub mod status_doc;
@@ -106,16 +114,52 @@ pub const BUILTIN: &[Builtin] = &[
         build: codex::build,
     },
     Builtin {
+        kind: "command",
+        interval: None,
+        detect: false,
+        build: command::build,
+    },
+    Builtin {
         kind: "copilot",
         interval: None,
         detect: true,
         build: copilot::build,
     },
     Builtin {
+        kind: "deepseek",
+        interval: None,
+        detect: true,
+        build: deepseek::build,
+    },
+    Builtin {
         kind: "gemini",
         interval: None,
         detect: true,
         build: gemini::build,
+    },
+    Builtin {
+        kind: "kimi",
+        interval: None,
+        detect: true,
+        build: kimi::build,
+    },
+    Builtin {
+        kind: "minimax",
+        interval: None,
+        detect: true,
+        build: minimax::build,
+    },
+    Builtin {
+        kind: "moonshot",
+        interval: None,
+        detect: true,
+        build: moonshot::build,
+    },
+    Builtin {
+        kind: "openrouter",
+        interval: None,
+        detect: true,
+        build: openrouter::build,
     },
     Builtin {
         kind: "quota-sentinel",

@@ -1,0 +1,276 @@
+//! The `deepseek` source: the prepaid balance of a DeepSeek platform account. DeepSeek says
+//! itself whether the account can be used (`is_available`); the amount becomes the `balance`
+//! window through [`balance::window`].
+
+use reqwest::Url;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::SourceConfig;
+use crate::quota::Report;
+
+use super::credentials::ApiKey;
+use super::http::{self, Failure};
+use super::{Build, Fault, Fetch, Poll, Provider, Reports, balance, number};
+
+const PATH: &str = "/user/balance";
+
+#[derive(Debug)]
+pub struct DeepSeek {
+    base_url: Url,
+    key: ApiKey,
+    budget: Option<f64>,
+}
+
+pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
+    let base_url = http::base_url(
+        config
+            .base_url
+            .as_deref()
+            .unwrap_or("https://api.deepseek.com"),
+    )
+    .map_err(|m| ("base_url", m))?;
+    let key = ApiKey::resolve(config, build.env, &["DEEPSEEK_API_KEY"], &["deepseek"])?;
+    Ok(Box::new(DeepSeek {
+        base_url,
+        key,
+        budget: config.budget,
+    }))
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    is_available: Option<bool>,
+    balance_infos: Option<Vec<BalanceInfo>>,
+    /// OpenAI-style `{"error": {"message", "type", "code"}}`.
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct BalanceInfo {
+    currency: Option<String>,
+    #[serde(default, deserialize_with = "number::optional")]
+    total_balance: Option<f64>,
+}
+
+/// Parses an answer of the balance endpoint; `budget` is the amount that counts as 0% used, in
+/// the currency of the first wallet.
+pub fn parse(body: &str, budget: Option<f64>) -> Result<Reports, String> {
+    let answer: Answer =
+        serde_json::from_str(body).map_err(|e| format!("unexpected answer ({e})"))?;
+    if let Some(error) = answer.error.filter(|e| !e.is_null()) {
+        let what = error
+            .get("message")
+            .and_then(Value::as_str)
+            .or(error.as_str())
+            .unwrap_or("no message");
+        return Err(format!("error: {what}"));
+    }
+    let unavailable = answer.is_available == Some(false);
+    // One entry per wallet currency (CNY, USD). Amounts in different currencies cannot be
+    // compared, and a budget is one amount: the first wallet, the one DeepSeek lists for the
+    // account's billing currency, is the one judged.
+    let first = answer.balance_infos.unwrap_or_default().into_iter().next();
+    let amount = match first {
+        Some(info) => info.total_balance.ok_or_else(|| {
+            format!(
+                "no `total_balance` for {}",
+                info.currency.as_deref().unwrap_or("the first currency")
+            )
+        })?,
+        // Nothing to measure, but DeepSeek's own verdict still counts.
+        None if unavailable => 0.0,
+        None if answer.is_available.is_none() => return Err("no balance in the answer".into()),
+        None => return Err("no `balance_infos` in the answer".into()),
+    };
+    let mut report = Report::default();
+    report.windows.insert(
+        balance::WINDOW.to_owned(),
+        balance::window(amount, budget, unavailable),
+    );
+    Ok(Reports::from([("deepseek".to_owned(), report)]))
+}
+
+impl Provider for DeepSeek {
+    fn id(&self) -> String {
+        format!("deepseek:{}:{}", self.base_url, self.key.origin())
+    }
+
+    fn label(&self) -> String {
+        "deepseek".to_owned()
+    }
+
+    fn found(&self) -> bool {
+        self.key.found()
+    }
+
+    fn covers(&self) -> Vec<String> {
+        vec!["deepseek".to_owned()]
+    }
+
+    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
+        Box::pin(async move {
+            let key = self.key.get().map_err(Failure::new)?;
+            let request = poll
+                .client
+                .get(http::endpoint(&self.base_url, PATH))
+                .header(
+                    reqwest::header::AUTHORIZATION,
+                    http::secret_header("Bearer ", &key),
+                );
+            let body = http::send(
+                request,
+                poll.timeout,
+                "check the API key (DEEPSEEK_API_KEY)",
+            )
+            .await?;
+            // DeepSeek's errors quote the key (masked); never let the whole of it through.
+            parse(&body, self.budget).map_err(|e| Failure::new(e.replace(key.expose(), "***")))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::quota::{Level, Window};
+    use crate::source::testing::{build, fetch, fixture};
+
+    fn now() -> jiff::Timestamp {
+        "2026-11-21T12:00:00Z".parse().unwrap()
+    }
+
+    fn balance(name: &str, budget: Option<f64>) -> Window {
+        parse(&fixture("deepseek", name), budget).unwrap()["deepseek"].windows["balance"].clone()
+    }
+
+    #[test]
+    fn parses_every_fixture() {
+        let ok = balance("ok.json", None);
+        assert_eq!((ok.utilization, ok.status), (0.0, Some(Level::Green)));
+        let ok = balance("ok.json", Some(200.0));
+        assert!((ok.utilization - 45.0).abs() < 1e-9, "110 of 200 CNY left");
+        assert_eq!(ok.status, None);
+        let near = balance("near_limit.json", Some(50.0));
+        assert!(
+            (near.utilization - 91.0).abs() < 1e-9,
+            "{}",
+            near.utilization
+        );
+        assert_eq!(
+            balance("near_limit.json", None).status,
+            Some(Level::Green),
+            "the first wallet is judged, not the larger USD one"
+        );
+        let spent = balance("exhausted.json", None);
+        assert_eq!((spent.utilization, spent.status), (0.0, Some(Level::Red)));
+        let spent = balance("exhausted.json", Some(50.0));
+        assert_eq!((spent.utilization, spent.status), (100.0, Some(Level::Red)));
+        assert_eq!(
+            parse(&fixture("deepseek", "error.json"), None).unwrap_err(),
+            "error: Authentication Fails, Your api key: ****a1b2 is invalid"
+        );
+        assert!(
+            parse(&fixture("deepseek", "malformed.json"), None)
+                .unwrap_err()
+                .starts_with("unexpected answer")
+        );
+        assert_eq!(
+            parse(
+                r#"{"is_available": true, "balance_infos": [{"currency": "CNY", "total_balance": null}]}"#,
+                None
+            )
+            .unwrap_err(),
+            "no `total_balance` for CNY"
+        );
+        assert_eq!(
+            parse(r#"{"is_available": true, "balance_infos": []}"#, None).unwrap_err(),
+            "no `balance_infos` in the answer"
+        );
+        assert!(parse("{}", None).is_err());
+        assert!(parse("<html>", None).is_err());
+    }
+
+    #[test]
+    fn unavailable_without_wallets_is_red() {
+        let reports = parse(r#"{"is_available": false, "balance_infos": []}"#, None).unwrap();
+        assert_eq!(
+            reports["deepseek"].windows["balance"].status,
+            Some(Level::Red)
+        );
+    }
+
+    #[tokio::test]
+    async fn fetches_with_a_bearer_key_from_opencode() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(PATH))
+            .and(header("authorization", "Bearer ds-from-opencode"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_string(fixture("deepseek", "exhausted.json")),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let auth = dir.path().join("data/opencode/auth.json");
+        std::fs::create_dir_all(auth.parent().unwrap()).unwrap();
+        std::fs::write(
+            &auth,
+            r#"{"deepseek": {"type": "api", "key": "ds-from-opencode"}}"#,
+        )
+        .unwrap();
+        let entry = format!("{{kind: 'deepseek', base_url: '{}'}}", server.uri());
+        let source = build(&entry, dir.path(), &[]).unwrap();
+        assert!(source.found());
+        assert!(source.id().ends_with(":opencode"), "{}", source.id());
+        let reports = fetch(source.as_ref(), now()).await.unwrap();
+        assert_eq!(
+            reports["deepseek"].windows["balance"].status,
+            Some(Level::Red)
+        );
+    }
+
+    #[tokio::test]
+    async fn body_errors_fail_the_poll_without_the_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(
+                r#"{"error": {"message": "Your api key: sk-canary-2 is invalid", "type": "authentication_error"}}"#,
+            ))
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let entry = format!("{{kind: 'deepseek', base_url: '{}'}}", server.uri());
+        let source = build(&entry, dir.path(), &[("DEEPSEEK_API_KEY", "sk-canary-2")]).unwrap();
+        let err = fetch(source.as_ref(), now()).await.unwrap_err();
+        assert_eq!(err.error, "error: Your api key: *** is invalid");
+        assert!(!format!("{source:?}").contains("canary"));
+    }
+
+    #[tokio::test]
+    async fn a_rejected_key_names_the_fix_and_a_missing_one_says_where_to_put_it() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(401))
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let entry = format!(
+            "{{kind: 'deepseek', base_url: '{}', api_key: 'bad'}}",
+            server.uri()
+        );
+        let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
+            .await
+            .unwrap_err();
+        assert_eq!(err.error, "HTTP 401: check the API key (DEEPSEEK_API_KEY)");
+        let missing = build("{kind: 'deepseek'}", dir.path(), &[]).unwrap();
+        assert!(!missing.found());
+        let err = fetch(missing.as_ref(), now()).await.unwrap_err();
+        assert!(err.error.contains("$DEEPSEEK_API_KEY"), "{}", err.error);
+        assert!(err.error.contains("OpenCode"), "{}", err.error);
+    }
+}

@@ -1,0 +1,471 @@
+//! The `kimi` source: the Kimi For Coding subscription, from its usage endpoint. The top-level
+//! `usage` is the weekly quota; `limits[]` hold the short rate windows (five hours). Counters
+//! arrive as strings.
+//!
+//! The credential is an API key (`KIMI_CODE_API_KEY`, `api_key`) or the Kimi Code CLI's OAuth
+//! login, `$KIMI_CODE_HOME/credentials/kimi-code.json` (default `~/.kimi-code`). That file is the
+//! CLI's: it is read at every poll, so a token the CLI refreshed is picked up, and never written.
+
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use reqwest::Url;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::SourceConfig;
+use crate::quota::{Report, Window};
+use crate::secret::Secret;
+use crate::settings::Env;
+use crate::time::parse_instant;
+
+use super::credentials::{self, ApiKey};
+use super::http::{self, Failure};
+use super::{Build, Fault, Fetch, Poll, Provider, Reports, number};
+
+const PATH: &str = "/coding/v1/usages";
+const VAR: &str = "KIMI_CODE_API_KEY";
+
+#[derive(Debug)]
+pub struct Kimi {
+    base_url: Url,
+    credential: Credential,
+}
+
+#[derive(Debug)]
+enum Credential {
+    Key(ApiKey),
+    /// The CLI's login file, read at each poll.
+    File(PathBuf),
+}
+
+pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
+    let base_url = http::base_url(config.base_url.as_deref().unwrap_or("https://api.kimi.com"))
+        .map_err(|m| ("base_url", m))?;
+    let default_file = kimi_home(build.env).map(|h| h.join("credentials/kimi-code.json"));
+    let file = credentials::credentials_path(config, build.env, build.config_dir, default_file)?;
+    // What the entry names beats what the environment happens to hold.
+    let named = config.api_key.is_some() || config.api_key_env.is_some();
+    let credential = match file {
+        _ if named => Credential::Key(ApiKey::resolve(config, build.env, &[], &[])?),
+        Some(path) if config.credentials_file.is_some() => Credential::File(path),
+        _ if build.env.var(VAR).is_some() => {
+            Credential::Key(ApiKey::resolve(config, build.env, &[VAR], &[])?)
+        }
+        Some(path) if path.is_file() => Credential::File(path),
+        path => Credential::Key(ApiKey::Missing(format!(
+            "no Kimi Code credentials: set ${VAR} or `api_key_env`, or log in with the kimi CLI{}",
+            path.map_or_else(String::new, |p| format!(" ({})", p.display()))
+        ))),
+    };
+    Ok(Box::new(Kimi {
+        base_url,
+        credential,
+    }))
+}
+
+/// The Kimi Code CLI's home: `$KIMI_CODE_HOME`, else `~/.kimi-code`.
+fn kimi_home(env: &Env) -> Option<PathBuf> {
+    match env.var("KIMI_CODE_HOME") {
+        Some(dir) => Some(env.cwd.join(dir)),
+        None => env.home.as_ref().map(|h| h.join(".kimi-code")),
+    }
+}
+
+/// The access token in the CLI's login file, unless it has expired by `now`.
+fn file_token(path: &Path, now: Timestamp) -> Result<Secret, String> {
+    let login = credentials::read_json(path)?;
+    let token = login
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "no access_token in {}: log in with the kimi CLI",
+                path.display()
+            )
+        })?;
+    // `expires_at` is unix seconds (a float); take milliseconds too, should it change.
+    let expires_ms = login.get("expires_at").and_then(Value::as_f64).map(|t| {
+        if t < 1e11 {
+            (t * 1000.0) as i64
+        } else {
+            t as i64
+        }
+    });
+    if credentials::expired(expires_ms, now) {
+        return Err(format!(
+            "the Kimi Code login in {} has expired: run kimi to refresh it",
+            path.display()
+        ));
+    }
+    Ok(Secret::new(token))
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    usage: Option<Detail>,
+    limits: Option<Vec<Limit>>,
+    /// OpenAI-style `{"error": {"message", "type"}}`.
+    error: Option<Value>,
+    /// Connect-style errors: `{"code": "unauthenticated", "message": …}`.
+    code: Option<Value>,
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    window: Option<Span>,
+    detail: Option<Detail>,
+}
+
+#[derive(Deserialize)]
+struct Span {
+    #[serde(default, deserialize_with = "number::optional")]
+    duration: Option<f64>,
+    #[serde(rename = "timeUnit")]
+    time_unit: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Detail {
+    #[serde(default, deserialize_with = "number::optional")]
+    limit: Option<f64>,
+    #[serde(default, deserialize_with = "number::optional")]
+    used: Option<f64>,
+    #[serde(default, deserialize_with = "number::optional")]
+    remaining: Option<f64>,
+    #[serde(rename = "resetTime")]
+    reset_time: Option<String>,
+}
+
+/// Parses an answer of the usages endpoint.
+pub fn parse(body: &str) -> Result<Reports, String> {
+    let answer: Answer =
+        serde_json::from_str(body).map_err(|e| format!("unexpected answer ({e})"))?;
+    if let Some(error) = answer.error.as_ref().filter(|e| !e.is_null()) {
+        let what = error.get("message").and_then(Value::as_str);
+        return Err(format!(
+            "error: {}",
+            what.or(error.as_str()).unwrap_or("no message")
+        ));
+    }
+    if answer.usage.is_none() && answer.limits.is_none() {
+        return Err(match (&answer.code, &answer.message) {
+            (Some(code), Some(message)) => format!("error {code}: {message}"),
+            (None, Some(message)) => format!("error: {message}"),
+            _ => "no `usage` or `limits` in the answer".to_owned(),
+        });
+    }
+    let mut report = Report::default();
+    if let Some(detail) = &answer.usage
+        && let Some(window) = detail.window("weekly")?
+    {
+        report.windows.insert("weekly".to_owned(), window);
+    }
+    for limit in answer.limits.iter().flatten() {
+        let mut name = window_name(limit.window.as_ref());
+        if report.windows.contains_key(&name) {
+            name = format!("{name}_{}", report.windows.len());
+        }
+        let Some(detail) = &limit.detail else {
+            continue;
+        };
+        if let Some(window) = detail.window(&name)? {
+            report.windows.insert(name, window);
+        }
+    }
+    if report.windows.is_empty() {
+        return Err("no usage windows in the answer".to_owned());
+    }
+    Ok(Reports::from([("kimi".to_owned(), report)]))
+}
+
+/// `five_hour` for the 300-minute window (and a limit that does not say), else its length.
+fn window_name(span: Option<&Span>) -> String {
+    let minutes = span.and_then(|s| {
+        let unit = s
+            .time_unit
+            .as_deref()
+            .unwrap_or("MINUTE")
+            .to_ascii_uppercase();
+        let factor = if unit.contains("SECOND") {
+            1.0 / 60.0
+        } else if unit.contains("MINUTE") {
+            1.0
+        } else if unit.contains("HOUR") {
+            60.0
+        } else if unit.contains("DAY") {
+            1440.0
+        } else {
+            return None;
+        };
+        s.duration.map(|d| (d * factor).round() as i64)
+    });
+    match minutes {
+        None | Some(300) => "five_hour".to_owned(),
+        Some(m) if m > 0 && m % 1440 == 0 => format!("{}_day", m / 1440),
+        Some(m) if m > 0 && m % 60 == 0 => format!("{}_hour", m / 60),
+        Some(m) => format!("{m}_minute"),
+    }
+}
+
+impl Detail {
+    /// The window, or `None` for a quota without a limit (0: nothing to measure against).
+    fn window(&self, name: &str) -> Result<Option<Window>, String> {
+        let limit = self.limit.ok_or_else(|| format!("no `limit` for {name}"))?;
+        if limit <= 0.0 {
+            return Ok(None);
+        }
+        let used = match (self.used, self.remaining) {
+            (Some(used), _) => used,
+            (None, Some(remaining)) => limit - remaining,
+            (None, None) => return Err(format!("no `used` or `remaining` for {name}")),
+        };
+        let resets_at = match self.reset_time.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(
+                parse_instant(text)
+                    .ok_or_else(|| format!("`resetTime` of {name} is not a time: {text}"))?,
+            ),
+        };
+        Ok(Some(Window {
+            utilization: (used / limit * 100.0).clamp(0.0, 100.0),
+            resets_at,
+            status: None,
+            models: None,
+        }))
+    }
+}
+
+impl Provider for Kimi {
+    fn id(&self) -> String {
+        let origin = match &self.credential {
+            Credential::Key(key) => key.origin(),
+            Credential::File(path) => format!("file:{}", path.display()),
+        };
+        format!("kimi:{}:{origin}", self.base_url)
+    }
+
+    fn label(&self) -> String {
+        "kimi".to_owned()
+    }
+
+    fn found(&self) -> bool {
+        match &self.credential {
+            Credential::Key(key) => key.found(),
+            Credential::File(path) => path.is_file(),
+        }
+    }
+
+    fn covers(&self) -> Vec<String> {
+        vec!["kimi".to_owned()]
+    }
+
+    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
+        Box::pin(async move {
+            let (token, hint) = match &self.credential {
+                Credential::Key(key) => (key.get(), "check the API key (KIMI_CODE_API_KEY)"),
+                Credential::File(path) => {
+                    (file_token(path, poll.now), "log in again with the kimi CLI")
+                }
+            };
+            let token = token.map_err(Failure::new)?;
+            let request = poll
+                .client
+                .get(http::endpoint(&self.base_url, PATH))
+                .header(
+                    reqwest::header::AUTHORIZATION,
+                    http::secret_header("Bearer ", &token),
+                );
+            let body = http::send(request, poll.timeout, hint).await?;
+            parse(&body).map_err(|e| Failure::new(e.replace(token.expose(), "***")))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::source::testing::{build, fetch, fixture};
+
+    fn now() -> Timestamp {
+        "2026-11-21T12:00:00Z".parse().unwrap()
+    }
+
+    fn kimi(name: &str) -> Report {
+        parse(&fixture("kimi", name)).unwrap()["kimi"].clone()
+    }
+
+    /// Writes the CLI's login file under `dir`'s test home.
+    fn login(dir: &Path, token: &str, expires_at: f64) -> PathBuf {
+        let path = dir.join("home/.kimi-code/credentials/kimi-code.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let body = serde_json::json!({
+            "access_token": token, "refresh_token": "refresh-canary",
+            "expires_at": expires_at, "scope": "kimi-code", "token_type": "Bearer"
+        });
+        std::fs::write(&path, body.to_string()).unwrap();
+        path
+    }
+
+    #[test]
+    fn parses_every_fixture() {
+        let ok = kimi("ok.json");
+        assert_eq!(ok.windows.len(), 2);
+        let weekly = &ok.windows["weekly"];
+        assert!((weekly.utilization - 214.0 / 2048.0 * 100.0).abs() < 1e-9);
+        let reset = weekly.resets_at.unwrap();
+        assert_eq!(reset.to_string(), "2026-11-24T00:00:00.7168393Z");
+        assert_eq!(reset.subsec_nanosecond(), 716_839_300, "nanoseconds kept");
+        let five = &ok.windows["five_hour"];
+        assert_eq!(
+            five.utilization, 20.0,
+            "(limit - remaining) / limit without `used`"
+        );
+        assert_eq!(
+            five.resets_at.unwrap().to_string(),
+            "2026-11-21T15:00:00.123456789Z"
+        );
+        let near = kimi("near_limit.json");
+        assert_eq!(near.windows["five_hour"].utilization, 92.0);
+        assert_eq!(near.windows["weekly"].utilization, 60.0);
+        assert_eq!(
+            near.windows["1_hour"].utilization, 10.0,
+            "other windows are named by their length"
+        );
+        let spent = kimi("exhausted.json");
+        assert_eq!(spent.windows["five_hour"].utilization, 100.0);
+        assert_eq!(spent.windows["weekly"].utilization, 100.0);
+        assert_eq!(
+            parse(&fixture("kimi", "error.json")).unwrap_err(),
+            "error: The API Key appears to be invalid or may have expired. Please verify your credentials and try again."
+        );
+        assert!(
+            parse(&fixture("kimi", "malformed.json"))
+                .unwrap_err()
+                .starts_with("unexpected answer")
+        );
+        assert_eq!(
+            parse(r#"{"code": "unauthenticated", "message": "token expired"}"#).unwrap_err(),
+            r#"error "unauthenticated": token expired"#
+        );
+        assert_eq!(
+            parse(r#"{"usage": {"limit": "100", "resetTime": null}}"#).unwrap_err(),
+            "no `used` or `remaining` for weekly"
+        );
+        assert_eq!(
+            parse(r#"{"usage": {"used": "1", "limit": "10", "resetTime": "soon"}}"#).unwrap_err(),
+            "`resetTime` of weekly is not a time: soon"
+        );
+        assert_eq!(
+            parse(r#"{"usage": null, "limits": []}"#).unwrap_err(),
+            "no usage windows in the answer"
+        );
+        assert!(parse("<html>").is_err());
+    }
+
+    #[tokio::test]
+    async fn fetches_with_the_cli_login_read_at_each_poll() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(PATH))
+            .and(header("authorization", "Bearer first-token"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(fixture("kimi", "ok.json")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(PATH))
+            .and(header("authorization", "Bearer refreshed-token"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_string(fixture("kimi", "near_limit.json")),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = login(dir.path(), "first-token", 1_795_263_300.5);
+        let before = std::fs::read(&file).unwrap();
+        let entry = format!("{{kind: 'kimi', base_url: '{}'}}", server.uri());
+        let source = build(&entry, dir.path(), &[]).unwrap();
+        assert!(source.found());
+        assert!(source.id().contains("file:"), "{}", source.id());
+        let reports = fetch(source.as_ref(), now()).await.unwrap();
+        assert_eq!(reports["kimi"].windows["five_hour"].utilization, 20.0);
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            before,
+            "the CLI's file is never written"
+        );
+        login(dir.path(), "refreshed-token", 1_795_263_300.5);
+        let reports = fetch(source.as_ref(), now()).await.unwrap();
+        assert_eq!(reports["kimi"].windows["five_hour"].utilization, 92.0);
+    }
+
+    #[tokio::test]
+    async fn an_api_key_beats_the_login_file() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(header("authorization", "Bearer kimi-key"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(fixture("kimi", "ok.json")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        login(dir.path(), "file-token", 1_795_263_300.0);
+        let entry = format!("{{kind: 'kimi', base_url: '{}'}}", server.uri());
+        let source = build(&entry, dir.path(), &[("KIMI_CODE_API_KEY", "kimi-key")]).unwrap();
+        assert!(!source.id().contains("file:"));
+        fetch(source.as_ref(), now()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_expired_login_is_not_sent_and_says_what_to_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("elsewhere/kimi.json");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &file,
+            r#"{"access_token": "stale-canary", "expires_at": 1795262000}"#,
+        )
+        .unwrap();
+        let source = build(
+            "{kind: 'kimi', credentials_file: 'elsewhere/kimi.json', base_url: 'http://127.0.0.1:9'}",
+            dir.path(),
+            &[("KIMI_CODE_API_KEY", "ignored")],
+        )
+        .unwrap();
+        let err = fetch(source.as_ref(), now()).await.unwrap_err();
+        assert!(err.error.contains("has expired: run kimi"), "{}", err.error);
+        assert!(!err.error.contains("canary"));
+    }
+
+    #[tokio::test]
+    async fn a_rejected_token_names_the_fix_and_a_missing_one_says_where_to_put_it() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(401))
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let entry = format!("{{kind: 'kimi', base_url: '{}'}}", server.uri());
+        let source = build(&entry, dir.path(), &[("KIMI_CODE_API_KEY", "bad")]).unwrap();
+        let err = fetch(source.as_ref(), now()).await.unwrap_err();
+        assert_eq!(err.error, "HTTP 401: check the API key (KIMI_CODE_API_KEY)");
+        login(dir.path(), "revoked", 1_795_263_300.0);
+        let source = build(&entry, dir.path(), &[]).unwrap();
+        let err = fetch(source.as_ref(), now()).await.unwrap_err();
+        assert_eq!(err.error, "HTTP 401: log in again with the kimi CLI");
+
+        let empty = tempfile::tempdir().unwrap();
+        let missing = build("{kind: 'kimi'}", empty.path(), &[]).unwrap();
+        assert!(!missing.found());
+        let err = fetch(missing.as_ref(), now()).await.unwrap_err();
+        assert!(err.error.contains("$KIMI_CODE_API_KEY"), "{}", err.error);
+        assert!(err.error.contains("kimi CLI"), "{}", err.error);
+    }
+}

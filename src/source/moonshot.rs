@@ -1,0 +1,264 @@
+//! The `moonshot` source: the prepaid balance of a Moonshot (Kimi) open-platform account, global
+//! (`api.moonshot.ai`, USD) or China (`api.moonshot.cn`, CNY). A balance has no reset and no
+//! percentage of its own: it becomes the `balance` window through [`balance::window`].
+
+use reqwest::Url;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::{Region, SourceConfig};
+use crate::quota::Report;
+
+use super::credentials::ApiKey;
+use super::http::{self, Failure};
+use super::{Build, Fault, Fetch, Poll, Provider, Reports, balance, number};
+
+const PATH: &str = "/v1/users/me/balance";
+const VAR: &str = "MOONSHOT_API_KEY";
+
+#[derive(Debug)]
+pub struct Moonshot {
+    base_url: Url,
+    region: Region,
+    key: ApiKey,
+    budget: Option<f64>,
+}
+
+pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
+    let region = config.region.unwrap_or(Region::Global);
+    let default_url = match region {
+        Region::Global => "https://api.moonshot.ai",
+        Region::China => "https://api.moonshot.cn",
+    };
+    let base_url = http::base_url(config.base_url.as_deref().unwrap_or(default_url))
+        .map_err(|m| ("base_url", m))?;
+    let key = ApiKey::resolve(config, build.env, &[VAR], &[])?;
+    Ok(Box::new(Moonshot {
+        base_url,
+        region,
+        key,
+        budget: config.budget,
+    }))
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    #[serde(default, deserialize_with = "number::optional")]
+    code: Option<f64>,
+    /// A short error name (`url.not_found`) beside `code`, or an OpenAI-style error object.
+    error: Option<Value>,
+    message: Option<String>,
+    data: Option<Data>,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    #[serde(default, deserialize_with = "number::optional")]
+    available_balance: Option<f64>,
+}
+
+/// Parses an answer of the balance endpoint; `budget` is the amount that counts as 0% used.
+pub fn parse(body: &str, budget: Option<f64>) -> Result<Reports, String> {
+    let answer: Answer =
+        serde_json::from_str(body).map_err(|e| format!("unexpected answer ({e})"))?;
+    if let Some(code) = answer.code.filter(|c| *c != 0.0) {
+        let what = answer
+            .message
+            .as_deref()
+            .or(answer.error.as_ref().and_then(Value::as_str))
+            .unwrap_or("no message");
+        return Err(format!("error {code}: {what}"));
+    }
+    if let Some(error) = answer.error.as_ref().filter(|e| e.is_object()) {
+        let what = error.get("message").and_then(Value::as_str);
+        return Err(format!("error: {}", what.unwrap_or("no message")));
+    }
+    let balance = answer
+        .data
+        .and_then(|d| d.available_balance)
+        .ok_or("no `data.available_balance` in the answer")?;
+    let mut report = Report::default();
+    report.windows.insert(
+        balance::WINDOW.to_owned(),
+        balance::window(balance, budget, false),
+    );
+    Ok(Reports::from([("moonshot".to_owned(), report)]))
+}
+
+impl Provider for Moonshot {
+    fn id(&self) -> String {
+        format!("moonshot:{}:{}", self.base_url, self.key.origin())
+    }
+
+    fn label(&self) -> String {
+        match self.region {
+            Region::Global => "moonshot".to_owned(),
+            Region::China => "moonshot (china)".to_owned(),
+        }
+    }
+
+    fn found(&self) -> bool {
+        self.key.found()
+    }
+
+    fn covers(&self) -> Vec<String> {
+        vec!["moonshot".to_owned()]
+    }
+
+    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
+        Box::pin(async move {
+            let key = self.key.get().map_err(Failure::new)?;
+            let request = poll
+                .client
+                .get(http::endpoint(&self.base_url, PATH))
+                .header(
+                    reqwest::header::AUTHORIZATION,
+                    http::secret_header("Bearer ", &key),
+                );
+            let body = http::send(
+                request,
+                poll.timeout,
+                "check the API key (MOONSHOT_API_KEY)",
+            )
+            .await?;
+            // A provider that echoes the key in an error must not carry it into ours.
+            parse(&body, self.budget).map_err(|e| Failure::new(e.replace(key.expose(), "***")))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::quota::Level;
+    use crate::source::testing::{build, fetch, fixture};
+
+    fn now() -> jiff::Timestamp {
+        "2026-11-21T12:00:00Z".parse().unwrap()
+    }
+
+    fn balance(name: &str, budget: Option<f64>) -> crate::quota::Window {
+        parse(&fixture("moonshot", name), budget).unwrap()["moonshot"].windows["balance"].clone()
+    }
+
+    #[test]
+    fn parses_every_fixture() {
+        let ok = balance("ok.json", None);
+        assert_eq!((ok.utilization, ok.status), (0.0, Some(Level::Green)));
+        assert_eq!(ok.resets_at, None);
+        let ok = balance("ok.json", Some(100.0));
+        assert!(
+            (ok.utilization - 50.41106).abs() < 1e-9,
+            "{}",
+            ok.utilization
+        );
+        assert_eq!(ok.status, None);
+        let near = balance("near_limit.json", Some(50.0));
+        assert!(
+            (near.utilization - 92.6).abs() < 1e-9,
+            "{}",
+            near.utilization
+        );
+        let near = balance("near_limit.json", None);
+        assert_eq!(
+            near.status,
+            Some(Level::Green),
+            "money left is GREEN without a budget"
+        );
+        let spent = balance("exhausted.json", None);
+        assert_eq!(spent.status, Some(Level::Red), "a negative balance is RED");
+        assert_eq!(balance("exhausted.json", Some(50.0)).utilization, 100.0);
+        assert_eq!(
+            parse(&fixture("moonshot", "error.json"), None).unwrap_err(),
+            "error 5: 没找到对象"
+        );
+        assert!(
+            parse(&fixture("moonshot", "malformed.json"), None)
+                .unwrap_err()
+                .starts_with("unexpected answer")
+        );
+        assert_eq!(
+            parse(r#"{"code": 0, "data": {}, "status": true}"#, None).unwrap_err(),
+            "no `data.available_balance` in the answer"
+        );
+        assert_eq!(
+            parse(
+                r#"{"error": {"message": "Invalid Authentication", "type": "invalid_authentication_error"}}"#,
+                None
+            )
+            .unwrap_err(),
+            "error: Invalid Authentication"
+        );
+        assert!(parse("<html>", None).is_err());
+    }
+
+    #[tokio::test]
+    async fn fetches_with_a_bearer_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(PATH))
+            .and(header("authorization", "Bearer ms-key"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_string(fixture("moonshot", "ok.json")),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let entry = format!(
+            "{{kind: 'moonshot', region: 'china', budget: 100, base_url: '{}'}}",
+            server.uri()
+        );
+        let source = build(&entry, dir.path(), &[("MOONSHOT_API_KEY", "ms-key")]).unwrap();
+        assert!(source.found());
+        assert_eq!(source.label(), "moonshot (china)");
+        assert!(!source.id().contains("ms-key"));
+        let reports = fetch(source.as_ref(), now()).await.unwrap();
+        assert!(reports["moonshot"].windows["balance"].utilization > 50.0);
+    }
+
+    #[tokio::test]
+    async fn body_errors_fail_the_poll_without_the_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(
+                r#"{"code": 7, "message": "key sk-canary-1 is suspended", "status": false}"#,
+            ))
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let entry = format!(
+            "{{kind: 'moonshot', base_url: '{}', api_key: 'sk-canary-1'}}",
+            server.uri()
+        );
+        let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
+            .await
+            .unwrap_err();
+        assert_eq!(err.error, "error 7: key *** is suspended");
+    }
+
+    #[tokio::test]
+    async fn a_rejected_key_names_the_fix_and_a_missing_one_says_where_to_put_it() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(401))
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let entry = format!(
+            "{{kind: 'moonshot', base_url: '{}', api_key: 'bad'}}",
+            server.uri()
+        );
+        let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
+            .await
+            .unwrap_err();
+        assert_eq!(err.error, "HTTP 401: check the API key (MOONSHOT_API_KEY)");
+        let missing = build("{kind: 'moonshot'}", dir.path(), &[]).unwrap();
+        assert!(!missing.found());
+        let err = fetch(missing.as_ref(), now()).await.unwrap_err();
+        assert!(err.error.contains("$MOONSHOT_API_KEY"), "{}", err.error);
+    }
+}
