@@ -16,8 +16,11 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("github-copilot", "copilot"),
     ("google", "gemini"),
     ("kimi-for-coding", "kimi"),
+    ("minimax-cn", "minimax"),
+    ("minimax-cn-coding-plan", "minimax"),
     ("minimax-coding-plan", "minimax"),
     ("moonshotai", "moonshot"),
+    ("moonshotai-cn", "moonshot"),
     ("zai-coding-plan", "zai"),
     ("zhipuai", "zai"),
 ];

@@ -175,9 +175,9 @@ pub fn parse(body: &str, _now: Timestamp) -> Result<Reports, String> {
 /// What some failures mean here: a 403 is a token without the `user:profile` scope (a
 /// `claude setup-token` token, say), and a 429 that names no delay waits five minutes.
 fn explain(mut failure: Failure) -> Failure {
-    if failure.error.starts_with("HTTP 403") {
+    if failure.status == Some(403) {
         failure.error = format!("HTTP 403: the token lacks scope `user:profile`; {LOGIN}");
-    } else if failure.error.starts_with("HTTP 429") && failure.retry_after.is_none() {
+    } else if failure.status == Some(429) && failure.retry_after.is_none() {
         failure.retry_after = Some(RATE_LIMITED_WAIT);
     }
     failure
@@ -191,7 +191,8 @@ impl Claude {
         }
         if let Some(read) = self.keychain {
             let reading = tokio::task::spawn_blocking(read);
-            let text = tokio::time::timeout(Duration::from_secs_f64(timeout), reading)
+            let limit = Duration::try_from_secs_f64(timeout).unwrap_or(Duration::from_secs(10));
+            let text = tokio::time::timeout(limit, reading)
                 .await
                 .map_err(|_| format!("the Keychain did not answer within {timeout}s"))?
                 .ok()

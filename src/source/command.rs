@@ -169,12 +169,20 @@ async fn kill(child: &mut tokio::process::Child) {
 }
 
 impl Provider for Command {
+    /// The arguments may hold a token: the id, which is persisted, keeps only a digest of them.
     fn id(&self) -> String {
-        format!("command:{}", self.argv.join(" "))
+        let digest = crate::state::sha256(&self.argv.join("\u{0}"));
+        format!("command:{}:{}", self.argv[0], &digest[..16])
     }
 
     fn label(&self) -> String {
         format!("command {}", self.argv[0])
+    }
+
+    /// A command that fails says nothing about its providers any more: they are UNKNOWN at once,
+    /// as with a broken status file.
+    fn forgets_data(&self) -> bool {
+        true
     }
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
@@ -283,7 +291,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(source.label(), "command ./quota.sh");
-        assert_eq!(source.id(), "command:./quota.sh");
+        assert!(
+            source.id().starts_with("command:./quota.sh:"),
+            "{}",
+            source.id()
+        );
+        let with_token = build(
+            "{kind: 'command', command: ['./quota.sh', '--token', 'tok-canary-1']}",
+            dir.path(),
+            &[],
+        )
+        .unwrap();
+        assert!(
+            !with_token.id().contains("tok-canary"),
+            "the id is persisted"
+        );
+        assert_ne!(with_token.id(), source.id());
         assert!(source.found());
         let reports = fetch(source.as_ref(), now()).await.unwrap();
         assert_eq!(reports["zai"].status, Some(Level::Green));

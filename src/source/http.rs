@@ -18,6 +18,8 @@ pub struct Failure {
     pub error: String,
     /// Seconds the server asked us to wait before asking again.
     pub retry_after: Option<f64>,
+    /// The HTTP status, when the server answered with an error status.
+    pub status: Option<u16>,
 }
 
 impl Failure {
@@ -25,6 +27,7 @@ impl Failure {
         Failure {
             error: error.into(),
             retry_after: None,
+            status: None,
         }
     }
 }
@@ -86,7 +89,7 @@ pub async fn send(
     hint: &str,
 ) -> Result<String, Failure> {
     let response = request
-        .timeout(Duration::from_secs_f64(timeout))
+        .timeout(Duration::try_from_secs_f64(timeout).unwrap_or(Duration::from_secs(10)))
         .send()
         .await
         .map_err(|e| Failure::new(describe(&e, timeout)))?;
@@ -100,7 +103,11 @@ pub async fn send(
             StatusCode::TOO_MANY_REQUESTS => "HTTP 429: rate limited".to_owned(),
             s => format!("HTTP {}", s.as_u16()),
         };
-        return Err(Failure { error, retry_after });
+        return Err(Failure {
+            error,
+            retry_after,
+            status: Some(status.as_u16()),
+        });
     }
     if response
         .content_length()

@@ -37,7 +37,12 @@ pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provide
         config,
         build.env,
         &["MINIMAX_CODING_API_KEY", "MINIMAX_API_KEY"],
-        &["minimax-coding-plan", "minimax"],
+        &[
+            "minimax-coding-plan",
+            "minimax",
+            "minimax-cn-coding-plan",
+            "minimax-cn",
+        ],
     )?;
     Ok(Box::new(MiniMax {
         base_url,

@@ -75,6 +75,11 @@ pub trait Provider: fmt::Debug + Send + Sync {
     fn covers(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Whether a failure makes its providers UNKNOWN at once (like a broken status file) rather
+    /// than keeping their last data until it is stale (like an API that failed once).
+    fn forgets_data(&self) -> bool {
+        false
+    }
     /// One attempt.
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a>;
 }
@@ -299,14 +304,14 @@ impl SourceSpec {
                     aliases,
                     now: now(),
                 };
-                provider.fetch(&poll).await
+                (provider.fetch(&poll).await, provider.forgets_data())
             }
         };
         match result {
-            Ok(providers) => self.observed(now(), providers),
-            Err(f) => Answer::Failed {
+            (Ok(providers), _) => self.observed(now(), providers),
+            (Err(f), forget_data) => Answer::Failed {
                 error: f.error,
-                forget_data: false,
+                forget_data,
                 retry_after: f.retry_after,
             },
         }

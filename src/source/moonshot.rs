@@ -32,7 +32,7 @@ pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provide
     };
     let base_url = http::base_url(config.base_url.as_deref().unwrap_or(default_url))
         .map_err(|m| ("base_url", m))?;
-    let key = ApiKey::resolve(config, build.env, &[VAR], &[])?;
+    let key = ApiKey::resolve(config, build.env, &[VAR], &["moonshotai", "moonshotai-cn"])?;
     Ok(Box::new(Moonshot {
         base_url,
         region,

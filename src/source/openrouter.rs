@@ -39,7 +39,7 @@ pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provide
             .unwrap_or("https://openrouter.ai"),
     )
     .map_err(|m| ("base_url", m))?;
-    let key = ApiKey::resolve(config, build.env, &["OPENROUTER_API_KEY"], &[])?;
+    let key = ApiKey::resolve(config, build.env, &["OPENROUTER_API_KEY"], &["openrouter"])?;
     Ok(Box::new(OpenRouter {
         base_url,
         key,
@@ -180,9 +180,7 @@ impl Provider for OpenRouter {
             let credits = match http::send(get(CREDITS_PATH), poll.timeout, KEY_HINT).await {
                 Ok(body) => Some(body),
                 // The key works (it just answered): it only may not read the account's credits.
-                Err(f) if f.error.starts_with("HTTP 401") || f.error.starts_with("HTTP 403") => {
-                    None
-                }
+                Err(f) if matches!(f.status, Some(401 | 403)) => None,
                 Err(f) => return Err(f),
             };
             parse(&key_body, credits.as_deref(), self.budget, poll.now)
