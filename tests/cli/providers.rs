@@ -13,16 +13,16 @@ use crate::harness::Sandbox;
 /// One source: how to give it credentials, what it must send, and a model it governs.
 struct Case {
     kind: &'static str,
-    /// Extra fields of its config entry.
-    entry: &'static str,
-    /// Environment variables to set.
+    /// Environment variables to set (`TOKEN` stands for the canary token).
     env: &'static [(&'static str, &'static str)],
-    /// Credential files to write, relative to HOME.
-    files: &'static [(&'static str, &'static str)],
+    /// Credential files to write under HOME: (path, fixture, the fixture's token to replace).
+    files: &'static [(&'static str, &'static str, &'static str)],
     method: &'static str,
     path: &'static str,
-    /// Headers the request must carry.
+    /// Headers the request must carry (`TOKEN` stands for the canary token).
     headers: &'static [(&'static str, &'static str)],
+    /// Other endpoints the source calls, answered with a fixture: (method, path, fixture).
+    also: &'static [(&'static str, &'static str, &'static str)],
     /// A model the source's provider serves, and the provider's id.
     model: &'static str,
     provider: &'static str,
@@ -32,18 +32,158 @@ struct Case {
 
 const TOKEN: &str = "canary-token-0c4f71";
 
-const CASES: &[Case] = &[Case {
-    kind: "zai",
-    entry: "",
-    env: &[("Z_AI_API_KEY", TOKEN)],
-    files: &[],
-    method: "GET",
-    path: "/api/monitor/usage/quota/limit",
-    headers: &[("authorization", "Bearer canary-token-0c4f71")],
-    model: "zai-coding-plan/glm-4.6",
-    provider: "zai",
-    reason: "zai five_hour 100% >= 90%",
-}];
+const CASES: &[Case] = &[
+    Case {
+        kind: "claude",
+        env: &[],
+        files: &[(
+            ".claude/.credentials.json",
+            "credentials.json",
+            "sk-ant-oat01-canary-access-token",
+        )],
+        method: "GET",
+        path: "/api/oauth/usage",
+        headers: &[
+            ("authorization", "Bearer TOKEN"),
+            ("anthropic-beta", "oauth-2025-04-20"),
+        ],
+        also: &[],
+        model: "anthropic/claude-opus-4-1",
+        provider: "anthropic",
+        reason: "anthropic five_hour 100% >= 90%",
+    },
+    Case {
+        kind: "codex",
+        env: &[],
+        files: &[(".codex/auth.json", "auth.json", "codex-canary-access-token")],
+        method: "GET",
+        path: "/backend-api/wham/usage",
+        headers: &[
+            ("authorization", "Bearer TOKEN"),
+            ("chatgpt-account-id", "acct-1234-abcd"),
+        ],
+        also: &[],
+        model: "openai/gpt-5-codex",
+        provider: "openai",
+        reason: "openai status RED",
+    },
+    Case {
+        kind: "copilot",
+        env: &[],
+        files: &[(
+            ".config/github-copilot/hosts.json",
+            "hosts.json",
+            "gho_copilotcanaryhoststoken",
+        )],
+        method: "GET",
+        path: "/copilot_internal/user",
+        headers: &[
+            ("authorization", "token TOKEN"),
+            ("editor-version", "vscode/1.96.2"),
+            ("x-github-api-version", "2025-04-01"),
+        ],
+        also: &[],
+        model: "github-copilot/gpt-5",
+        provider: "copilot",
+        reason: "copilot chat 100% >= 90%",
+    },
+    Case {
+        kind: "deepseek",
+        env: &[("DEEPSEEK_API_KEY", "TOKEN")],
+        files: &[],
+        method: "GET",
+        path: "/user/balance",
+        headers: &[("authorization", "Bearer TOKEN")],
+        also: &[],
+        model: "deepseek/deepseek-chat",
+        provider: "deepseek",
+        reason: "deepseek balance status RED",
+    },
+    Case {
+        kind: "gemini",
+        env: &[],
+        files: &[(
+            ".gemini/oauth_creds.json",
+            "oauth_creds.json",
+            "ya29.gemini-canary-access-token",
+        )],
+        method: "POST",
+        path: "/v1internal:retrieveUserQuota",
+        headers: &[("authorization", "Bearer TOKEN")],
+        also: &[(
+            "POST",
+            "/v1internal:loadCodeAssist",
+            "load_code_assist.json",
+        )],
+        model: "google/gemini-2.5-pro",
+        provider: "gemini",
+        reason: "gemini gemini-2.5-pro 100% >= 90%",
+    },
+    Case {
+        kind: "kimi",
+        env: &[("KIMI_CODE_API_KEY", "TOKEN")],
+        files: &[],
+        method: "GET",
+        path: "/coding/v1/usages",
+        headers: &[("authorization", "Bearer TOKEN")],
+        also: &[],
+        model: "kimi-for-coding/k2",
+        provider: "kimi",
+        reason: "kimi five_hour 100% >= 90%",
+    },
+    Case {
+        kind: "minimax",
+        env: &[("MINIMAX_API_KEY", "TOKEN")],
+        files: &[],
+        method: "GET",
+        path: "/v1/api/openplatform/coding_plan/remains",
+        headers: &[("authorization", "Bearer TOKEN")],
+        also: &[],
+        model: "minimax/MiniMax-M2",
+        provider: "minimax",
+        reason: "minimax MiniMax-M* 100% >= 90%",
+    },
+    Case {
+        kind: "moonshot",
+        env: &[("MOONSHOT_API_KEY", "TOKEN")],
+        files: &[],
+        method: "GET",
+        path: "/v1/users/me/balance",
+        headers: &[("authorization", "Bearer TOKEN")],
+        also: &[],
+        model: "moonshotai/kimi-k2",
+        provider: "moonshot",
+        reason: "moonshot balance status RED",
+    },
+    Case {
+        kind: "openrouter",
+        env: &[("OPENROUTER_API_KEY", "TOKEN")],
+        files: &[],
+        method: "GET",
+        path: "/api/v1/key",
+        headers: &[("authorization", "Bearer TOKEN")],
+        also: &[("GET", "/api/v1/credits", "credits_exhausted.json")],
+        model: "openrouter/qwen/qwen3-coder",
+        provider: "openrouter",
+        reason: "openrouter balance status RED",
+    },
+    Case {
+        kind: "zai",
+        env: &[("Z_AI_API_KEY", "TOKEN")],
+        files: &[],
+        method: "GET",
+        path: "/api/monitor/usage/quota/limit",
+        headers: &[("authorization", "Bearer TOKEN")],
+        also: &[],
+        model: "zai-coding-plan/glm-4.6",
+        provider: "zai",
+        reason: "zai five_hour 100% >= 90%",
+    },
+];
+
+fn token(text: &str) -> String {
+    text.replace("TOKEN", TOKEN)
+}
 
 fn fixture(kind: &str, name: &str) -> String {
     std::fs::read_to_string(
@@ -59,12 +199,12 @@ fn sandbox(case: &Case, server: &MockServer, timeout: f64) -> Sandbox {
     let mut s = Sandbox::new();
     s.env("SWITCHER_NOW", "2026-11-21T12:00:00Z");
     for (k, v) in case.env {
-        s.env(k, v);
+        s.env(k, &token(v));
     }
-    for (rel, content) in case.files {
+    for (rel, name, original) in case.files {
         let path = s.home().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
+        std::fs::write(path, fixture(case.kind, name).replace(original, TOKEN)).unwrap();
     }
     s.write(
         "opencode.json",
@@ -72,23 +212,36 @@ fn sandbox(case: &Case, server: &MockServer, timeout: f64) -> Sandbox {
     )
     .config(&format!(
         "{{ fallbacks: {{ '{}': ['fallback/model'] }},
-            sources: [{{ kind: '{}', base_url: '{}', timeout: {timeout} {} }}] }}",
+            sources: [{{ kind: '{}', base_url: '{}', timeout: {timeout} }}] }}",
         case.model,
         case.kind,
         server.uri(),
-        case.entry
     ));
     s
 }
 
 async fn serve(case: &Case, response: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
+    for (verb, at, name) in case.also {
+        Mock::given(method(*verb))
+            .and(path(*at))
+            .respond_with(ResponseTemplate::new(200).set_body_string(fixture(case.kind, name)))
+            .mount(&server)
+            .await;
+    }
     let mut mock = Mock::given(method(case.method)).and(path(case.path));
     for (name, value) in case.headers {
-        mock = mock.and(header(*name, *value));
+        mock = mock.and(header(*name, token(value).as_str()));
     }
     mock.respond_with(response).mount(&server).await;
     server
+}
+
+/// Drops a mock server from a fresh scheduling budget: its drop blocks on its own state, which
+/// livelocks once a long test loop has spent tokio's cooperative budget.
+async fn release(server: MockServer) {
+    tokio::task::yield_now().await;
+    drop(server);
 }
 
 fn assert_no_token(s: &Sandbox, outputs: &[&crate::harness::Output]) {
@@ -135,6 +288,7 @@ async fn each_source_decides_a_switch_from_its_answer() {
             case.kind
         );
         assert_no_token(&s, &[&out, &json]);
+        release(server).await;
     }
 }
 
@@ -203,14 +357,16 @@ async fn failures_leave_the_provider_unknown_with_one_warning() {
             assert_no_token(&s, &[&out]);
             if what == "429" {
                 // The next allowed poll is kept: a second run uses the last data, asks nothing.
+                let asked = server.received_requests().await.unwrap().len();
                 s.once("opencode.json").code(0);
                 assert_eq!(
                     server.received_requests().await.unwrap().len(),
-                    1,
+                    asked,
                     "{} {what}",
                     case.kind
                 );
             }
+            release(server).await;
         }
     }
 }
