@@ -370,3 +370,23 @@ async fn failures_leave_the_provider_unknown_with_one_warning() {
         }
     }
 }
+
+#[test]
+fn a_command_source_feeds_a_status_document() {
+    let s = Sandbox::new();
+    s.write("opencode.json", r#"{"model": "zai/glm-4.6"}"#).config(
+        r#"{ fallbacks: { 'zai/glm-4.6': ['deepseek/chat'] },
+             sources: [{ kind: 'command', command: ['printf', '{"zai-coding-plan": {"status": "RED"}}'] }] }"#,
+    );
+    s.once("opencode.json")
+        .code(0)
+        .stdout_is("opencode.json: model: zai/glm-4.6 -> deepseek/chat (zai status RED)\n");
+    // A failing command makes its providers UNKNOWN at once: nothing switches back or forth.
+    s.config(
+        r#"{ fallbacks: { 'zai/glm-4.6': ['deepseek/chat'] }, recovery_hold: 1,
+             sources: [{ kind: 'command', command: ['sh', '-c', 'echo quota service down >&2; exit 2'] }] }"#,
+    );
+    let out = s.once("opencode.json");
+    out.code(0).stdout_is("").stderr_has("quota service down");
+    assert!(s.read("opencode.json").contains("deepseek/chat"));
+}
