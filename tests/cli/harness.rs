@@ -96,6 +96,16 @@ impl Sandbox {
 
     /// Runs `switcher ARGS` exactly as given.
     pub fn run_exact(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().expect("switcher runs");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    /// `switcher ARGS` in the sandbox: cleared environment, its own HOME, XDG dirs and state dir.
+    pub fn command<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Command {
         let home = self.home();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_switcher"));
         cmd.args(args)
@@ -111,12 +121,7 @@ impl Sandbox {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("switcher runs");
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        cmd
     }
 
     /// `switcher watch TARGET --once`.
@@ -198,6 +203,8 @@ pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
 pub struct Daemon {
     child: std::process::Child,
     lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Reads stderr into `lines`; joined once the process has exited, so the log is complete.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Sandbox {
@@ -219,28 +226,17 @@ impl Sandbox {
 
     /// Starts `switcher ARGS` in the background without waiting for anything.
     pub fn spawn(&self, args: &[String]) -> Daemon {
-        let home = self.home();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switcher"));
-        cmd.args(args)
-            .current_dir(self.work())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_STATE_HOME", home.join(".local/state"))
-            .env("SWITCHER_STATE_DIR", self.state_dir())
-            .env("SWITCHER_NO_KEYCHAIN", "1")
+        let mut child = self
+            .command(args)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("switcher starts");
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("switcher starts");
         let stderr = child.stderr.take().unwrap();
         let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = lines.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             use std::io::BufRead;
             for line in std::io::BufReader::new(stderr)
                 .lines()
@@ -249,7 +245,11 @@ impl Sandbox {
                 sink.lock().unwrap().push(line);
             }
         });
-        Daemon { child, lines }
+        Daemon {
+            child,
+            lines,
+            reader: Some(reader),
+        }
     }
 
     /// Replaces a file the way editors do: write a new file, rename it over the old one.
@@ -313,6 +313,9 @@ impl Daemon {
         let start = std::time::Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return status.code().unwrap_or(-1);
             }
             if start.elapsed() > DEADLINE {

@@ -4,6 +4,8 @@ mod harness;
 
 mod bytes;
 mod claude;
+mod concurrent;
+mod crash;
 mod daemon;
 mod errors;
 mod providers;
