@@ -12,5 +12,6 @@ mod providers;
 mod recovery;
 mod restore;
 mod scheduler;
+mod secrets;
 mod status;
 mod switching;
