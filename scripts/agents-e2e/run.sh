@@ -240,7 +240,8 @@ opencode_cmd() { traced env -i "${BASE_ENV[@]}" "${OPENCODE_ENV[@]}" timeout "$A
 claude_cmd() { traced env -i "${BASE_ENV[@]}" "${CLAUDE_ENV[@]}" timeout "$AGENT_TIMEOUT" "$NPM_BIN/claude" "$@"; }
 switcher_cmd() {
     env -i "HOME=$WORK/home" "XDG_CONFIG_HOME=$WORK/home/.config" "XDG_STATE_HOME=$WORK/home/.local/state" \
-        "PATH=/usr/local/bin:/usr/bin:/bin" "NO_COLOR=1" "$SWITCHER_BIN" "$@"
+        "PATH=/usr/local/bin:/usr/bin:/bin" "NO_COLOR=1" "E2E_PROFILE_TOKEN=profile-token-b" \
+        "$SWITCHER_BIN" "$@"
 }
 
 # show_tail FILE: the last lines of an agent's output, indented.
@@ -384,8 +385,8 @@ EOF
 }
 
 # --- Claude Code ----------------------------------------------------------------------------
-# switcher does not manage Claude Code targets yet: this proves only the agent side, editing
-# settings.json the way switcher will (a byte splice of one value).
+# First the agent side alone (settings.json edited by a byte splice of one value), then switcher
+# itself moving the target to an endpoint profile and back.
 
 claude_set() { # claude_set FILE OLD NEW: replace the one JSON string "OLD" with "NEW", bytes otherwise kept
     python3 - "$@" <<'EOF'
@@ -438,6 +439,56 @@ EOF
     claude_run_and_check base-url-b model-b /claude-b/
     info "verified: claude -p reads settings.json's top-level model and env.ANTHROPIC_BASE_URL at"
     info "each start, sends that model to that path, and does not rewrite settings.json"
+    claude_profile_part
+}
+
+claude_profile_part() {
+    log "Claude Code: switcher moves settings.json to an endpoint profile, then restores it"
+    local state="$WORK/switcher-state-cc" rc
+    # Endpoint A's token comes from the process environment: a profile is never applied over a
+    # credential held in the file. The profile brings its own, expanded from ${E2E_PROFILE_TOKEN}.
+    cat >"$CC_SETTINGS" <<EOF
+{
+  "model": "model-a",
+  "permissions": { "allow": ["Read(~/.zshrc)"], "deny": [] },
+  "env": {
+    "ANTHROPIC_BASE_URL": "$MOCK_URL/claude-a",
+    "DISABLE_TELEMETRY": "1"
+  }
+}
+EOF
+    cp -p "$CC_SETTINGS" "$WORK/cc-settings.orig"
+    CLAUDE_ENV+=("ANTHROPIC_AUTH_TOKEN=test-token")
+    claude_run_and_check profile-before model-a /claude-a/
+    # The endpoint's host is its provider (127.0.0.1, unmonitored until a source names it).
+    printf '{"127.0.0.1": {"status": "RED"}}\n' >"$WORK/cc-quota.json"
+    cat >"$WORK/cc-switcher.json5" <<EOF
+{
+  fallbacks: { "model-a": ["profile:b"] },
+  profiles: { b: { provider: "prov-b", model: "model-b",
+                   env: { ANTHROPIC_BASE_URL: "$MOCK_URL/claude-b",
+                          ANTHROPIC_AUTH_TOKEN: "\${E2E_PROFILE_TOKEN}" } } },
+}
+EOF
+    rc=0
+    switcher_cmd watch "$CC_SETTINGS" --kind claude --once --config "$WORK/cc-switcher.json5" \
+        --quota-file "$WORK/cc-quota.json" --state-dir "$state" >"$WORK/cc-sw-once.out" 2>"$WORK/cc-sw-once.err" || rc=$?
+    info "switcher watch --once: exit $rc"
+    show_tail "$WORK/cc-sw-once.out"
+    check "switcher --once (profile) exits 0" is_eq "$rc" 0
+    check "switcher reports model: model-a -> profile:b" contains "$WORK/cc-sw-once.out" "model: model-a -> profile:b"
+    check "settings.json is strict JSON after the switch" json_get "$CC_SETTINGS" 'd["env"]["ANTHROPIC_BASE_URL"]'
+    check "the profile's token is in settings.json, where Claude Code reads it" contains "$CC_SETTINGS" "profile-token-b"
+    check "the profile's token is not in switcher's state dir" bash -c "! grep -rqF profile-token-b '$state'"
+    check "the profile's token is not in switcher's output" bash -c "! grep -qF profile-token-b '$WORK/cc-sw-once.out' '$WORK/cc-sw-once.err'"
+    claude_run_and_check profile-b model-b /claude-b/
+    rc=0
+    switcher_cmd watch --restore --state-dir "$state" >"$WORK/cc-sw-restore.out" 2>"$WORK/cc-sw-restore.err" || rc=$?
+    info "switcher watch --restore: exit $rc"
+    show_tail "$WORK/cc-sw-restore.out"
+    check "switcher --restore (profile) exits 0" is_eq "$rc" 0
+    check "settings.json is byte-identical after --restore" cmp -s "$CC_SETTINGS" "$WORK/cc-settings.orig"
+    claude_run_and_check profile-restored model-a /claude-a/
 }
 
 # --- Optional probes: how a RUNNING agent reacts to an edit (AGENTS_E2E_PROBE_LIVE=1) --------
