@@ -111,21 +111,10 @@ impl Provider for DeepSeek {
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
             let key = self.key.get().map_err(Failure::new)?;
-            let request = poll
-                .client
-                .get(http::endpoint(&self.base_url, PATH))
-                .header(
-                    reqwest::header::AUTHORIZATION,
-                    http::secret_header("Bearer ", &key),
-                );
-            let body = http::send(
-                request,
-                poll.timeout,
-                "check the API key (DEEPSEEK_API_KEY)",
-            )
-            .await?;
+            let hint = "check the API key (DEEPSEEK_API_KEY)";
+            let body = http::get_bearer(poll, &self.base_url, PATH, &key, hint).await?;
             // DeepSeek's errors quote the key (masked); never let the whole of it through.
-            parse(&body, self.budget).map_err(|e| Failure::new(e.replace(key.expose(), "***")))
+            parse(&body, self.budget).map_err(|e| Failure::new(key.redact(&e)))
         })
     }
 }

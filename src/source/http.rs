@@ -147,6 +147,22 @@ fn describe(e: &reqwest::Error, timeout: f64) -> String {
     }
 }
 
+/// GETs `path` under `base` with `key` as a Bearer token (the request most API-key sources make)
+/// and returns the body. `hint` says what fixes a rejected key.
+pub async fn get_bearer(
+    poll: &super::Poll<'_>,
+    base: &Url,
+    path: &str,
+    key: &Secret,
+    hint: &str,
+) -> Result<String, Failure> {
+    let request = poll.client.get(endpoint(base, path)).header(
+        reqwest::header::AUTHORIZATION,
+        secret_header("Bearer ", key),
+    );
+    send(request, poll.timeout, hint).await
+}
+
 /// `Retry-After` as seconds from `now`: delta-seconds or an HTTP date.
 pub fn retry_after(headers: &HeaderMap, now: Timestamp) -> Option<f64> {
     let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();

@@ -271,15 +271,8 @@ impl Provider for Kimi {
                 }
             };
             let token = token.map_err(Failure::new)?;
-            let request = poll
-                .client
-                .get(http::endpoint(&self.base_url, PATH))
-                .header(
-                    reqwest::header::AUTHORIZATION,
-                    http::secret_header("Bearer ", &token),
-                );
-            let body = http::send(request, poll.timeout, hint).await?;
-            parse(&body).map_err(|e| Failure::new(e.replace(token.expose(), "***")))
+            let body = http::get_bearer(poll, &self.base_url, PATH, &token, hint).await?;
+            parse(&body).map_err(|e| Failure::new(token.redact(&e)))
         })
     }
 }

@@ -208,15 +208,8 @@ impl Provider for MiniMax {
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
             let key = self.key.get().map_err(Failure::new)?;
-            let request = poll
-                .client
-                .get(http::endpoint(&self.base_url, PATH))
-                .header(
-                    reqwest::header::AUTHORIZATION,
-                    http::secret_header("Bearer ", &key),
-                );
-            let body = http::send(request, poll.timeout, KEY_HINT).await?;
-            parse(&body, poll.now).map_err(|e| Failure::new(e.replace(key.expose(), "***")))
+            let body = http::get_bearer(poll, &self.base_url, PATH, &key, KEY_HINT).await?;
+            parse(&body, poll.now).map_err(|e| Failure::new(key.redact(&e)))
         })
     }
 }

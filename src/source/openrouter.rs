@@ -168,23 +168,16 @@ impl Provider for OpenRouter {
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
             let key = self.key.get().map_err(Failure::new)?;
-            let get = |path| {
-                poll.client
-                    .get(http::endpoint(&self.base_url, path))
-                    .header(
-                        reqwest::header::AUTHORIZATION,
-                        http::secret_header("Bearer ", &key),
-                    )
-            };
-            let key_body = http::send(get(KEY_PATH), poll.timeout, KEY_HINT).await?;
-            let credits = match http::send(get(CREDITS_PATH), poll.timeout, KEY_HINT).await {
-                Ok(body) => Some(body),
-                // The key works (it just answered): it only may not read the account's credits.
-                Err(f) if matches!(f.status, Some(401 | 403)) => None,
-                Err(f) => return Err(f),
-            };
+            let key_body = http::get_bearer(poll, &self.base_url, KEY_PATH, &key, KEY_HINT).await?;
+            let credits =
+                match http::get_bearer(poll, &self.base_url, CREDITS_PATH, &key, KEY_HINT).await {
+                    Ok(body) => Some(body),
+                    // The key works (it just answered): it only may not read the account's credits.
+                    Err(f) if matches!(f.status, Some(401 | 403)) => None,
+                    Err(f) => return Err(f),
+                };
             parse(&key_body, credits.as_deref(), self.budget, poll.now)
-                .map_err(|e| Failure::new(e.replace(key.expose(), "***")))
+                .map_err(|e| Failure::new(key.redact(&e)))
         })
     }
 }
