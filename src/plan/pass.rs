@@ -1,0 +1,316 @@
+//! The switching passes: slot by slot on a target no profile governs, into a profile, and on an
+//! active profile (SPEC §6.2, §3.2).
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashSet};
+
+use crate::engine::{Decision, Health, SlotCase, decide};
+use crate::jsonc::{Document, Edit, KeyPath};
+use crate::state::{ProfileRecord, SwitchRecord, TargetState};
+use crate::target::Slot;
+
+use super::{Change, ChangeKind, Plan, Planner, SlotView, Standing, json, profile};
+
+impl Planner<'_> {
+    /// One pass of the switching rules over the target.
+    pub fn switch_pass(&self, doc: &Document, state: &TargetState) -> Plan {
+        match &state.profile {
+            Some(record) if profile::landed(doc, record) => self.profile_pass(doc, state, record),
+            Some(record) => {
+                let mut plan = self.slot_pass(
+                    doc,
+                    &TargetState {
+                        profile: None,
+                        ..state.clone()
+                    },
+                );
+                plan.notes.insert(
+                    0,
+                    format!("profile:{}: not in the file (never written, or put back by hand); forgetting it", record.profile),
+                );
+                plan
+            }
+            None => self.slot_pass(doc, state),
+        }
+    }
+
+    /// The rules applied slot by slot, on a target no profile governs.
+    fn slot_pass(&self, doc: &Document, state: &TargetState) -> Plan {
+        let mut plan = Plan::new(&TargetState {
+            switches: Vec::new(),
+            ..state.clone()
+        });
+        let skipped = RefCell::new(BTreeSet::new());
+        let records = state.by_slot();
+        for slot in self.kind.slots(doc) {
+            let standing = self.standing(&slot, records.get(&slot.path).copied(), &mut plan.notes);
+            let (original_raw, original, original_provider, switched, streak) = match standing {
+                Standing::Switched(r) => (
+                    r.original.clone(),
+                    r.original_model(),
+                    r.provider.clone(),
+                    true,
+                    r.streak,
+                ),
+                Standing::Own => (
+                    slot.raw.clone(),
+                    slot.model.clone(),
+                    self.provider(doc, &slot.model),
+                    false,
+                    0,
+                ),
+            };
+            let chain = self.chain(Some(&slot), &original);
+            let health = |candidate: &str| -> Option<Health> {
+                if candidate == original {
+                    return Some(self.judge.health(&original_provider, Some(candidate)));
+                }
+                self.candidate(candidate, &self.provider(doc, candidate), doc, &skipped)
+            };
+            let case = SlotCase {
+                original: &original,
+                current: &slot.model,
+                switched,
+                streak,
+                chain: &chain,
+            };
+            let (current, record) = match decide(&case, self.policy, &health) {
+                Decision::Switch { to, reason } if to.starts_with("profile:") => {
+                    let mut plan = self.to_profile(
+                        doc,
+                        state,
+                        &slot,
+                        &original_raw,
+                        &original_provider,
+                        streak,
+                        &to,
+                        reason,
+                    );
+                    plan.notes.extend(skipped.into_inner());
+                    return plan;
+                }
+                Decision::Switch { to, reason } => {
+                    let written = json(&to);
+                    plan.edits.push(Edit::Replace {
+                        path: slot.path.clone(),
+                        raw: written.clone(),
+                    });
+                    plan.changes.push(Change {
+                        kind: ChangeKind::Switch,
+                        slot: slot.path.clone(),
+                        from: slot.model.clone(),
+                        to: to.clone(),
+                        reason: reason.clone(),
+                    });
+                    let record = SwitchRecord {
+                        slot: slot.path.clone(),
+                        original: original_raw.clone(),
+                        provider: original_provider.clone(),
+                        written,
+                        previous: None,
+                        at: self.now,
+                        reason,
+                        streak,
+                    };
+                    (to, Some(record))
+                }
+                Decision::Restore { reason } => {
+                    plan.edits.push(Edit::Replace {
+                        path: slot.path.clone(),
+                        raw: original_raw.clone(),
+                    });
+                    plan.changes.push(Change {
+                        kind: ChangeKind::Restore,
+                        slot: slot.path.clone(),
+                        from: slot.model.clone(),
+                        to: original.clone(),
+                        reason,
+                    });
+                    (original.clone(), None)
+                }
+                Decision::Stay => match standing {
+                    Standing::Switched(r) => (
+                        slot.model.clone(),
+                        Some(SwitchRecord {
+                            previous: None,
+                            ..r.clone()
+                        }),
+                    ),
+                    Standing::Own => (slot.model.clone(), None),
+                },
+            };
+            let managed = !chain.is_empty() || record.is_some();
+            plan.slots.push(SlotView {
+                health: health(&current)
+                    .unwrap_or_else(|| self.judge.health(&self.provider(doc, &current), None)),
+                slot: slot.path.clone(),
+                current,
+                original,
+                managed,
+                reason: record.as_ref().map(|r| r.reason.clone()),
+            });
+            plan.state.switches.extend(record);
+        }
+        plan.notes.extend(skipped.into_inner());
+        let present: HashSet<&KeyPath> = plan.slots.iter().map(|s| &s.slot).collect();
+        let gone: Vec<String> = state
+            .switches
+            .iter()
+            .filter(|r| !present.contains(&r.slot))
+            .map(|r| format!("{}: no longer in the file; forgetting its switch", r.slot))
+            .collect();
+        plan.notes.extend(gone);
+        plan
+    }
+
+    /// Switches the whole target to a profile, chosen by `slot`'s chain. Other slots keep their
+    /// records; while the profile is active they are not decided.
+    #[allow(clippy::too_many_arguments)]
+    fn to_profile(
+        &self,
+        doc: &Document,
+        state: &TargetState,
+        slot: &Slot,
+        original_raw: &str,
+        original_provider: &str,
+        streak: u32,
+        to: &str,
+        reason: String,
+    ) -> Plan {
+        let name = to.trim_start_matches("profile:");
+        let profile = &self.profiles[name];
+        let applied = profile::apply(doc, profile, &slot.path, original_raw);
+        let mut edits = Vec::new();
+        // A slot on a model fallback goes home first unless the profile sets that key itself.
+        if !profile::owns(&applied.keys, &slot.path) && slot.raw != original_raw {
+            edits.push(Edit::Replace {
+                path: slot.path.clone(),
+                raw: original_raw.to_owned(),
+            });
+        }
+        edits.extend(applied.edits);
+        let mut next = state.clone();
+        next.switches.retain(|r| r.slot != slot.path);
+        next.profile = Some(ProfileRecord {
+            profile: name.to_owned(),
+            slot: slot.path.clone(),
+            original: original_raw.to_owned(),
+            provider: original_provider.to_owned(),
+            keys: applied.keys,
+            env_before: applied.env_before,
+            at: self.now,
+            reason: reason.clone(),
+            streak,
+        });
+        let mut plan = Plan::new(&next);
+        plan.changes.push(Change {
+            kind: ChangeKind::Switch,
+            slot: slot.path.clone(),
+            from: slot.model.clone(),
+            to: to.to_owned(),
+            reason,
+        });
+        plan.slots = self.view(&doc.apply(&edits).unwrap_or_else(|_| doc.clone()), &next);
+        plan.edits = edits;
+        plan
+    }
+
+    /// The rules applied to an active profile: the profile is the fallback of the slot that chose
+    /// it; the original is judged with the provider it had before the switch.
+    fn profile_pass(&self, doc: &Document, state: &TargetState, record: &ProfileRecord) -> Plan {
+        let current = format!("profile:{}", record.profile);
+        let original = record.original_model();
+        let chain = self.chain(None, &original);
+        let left = profile::leave(doc, record);
+        let left_doc = doc.apply(&left.edits).unwrap_or_else(|_| doc.clone());
+        let skipped = RefCell::new(BTreeSet::new());
+        let health = |candidate: &str| -> Option<Health> {
+            if candidate == original {
+                return Some(self.judge.health(&record.provider, Some(candidate)));
+            }
+            if candidate == current {
+                return self
+                    .profiles
+                    .get(&record.profile)
+                    .map(|p| self.profile_health(p));
+            }
+            // Candidates are judged as they would be once the profile is left.
+            self.candidate(candidate, &record.provider, &left_doc, &skipped)
+        };
+        let decision = if self.profiles.contains_key(&record.profile) {
+            let case = SlotCase {
+                original: &original,
+                current: &current,
+                switched: true,
+                streak: record.streak,
+                chain: &chain,
+            };
+            decide(&case, self.policy, &health)
+        } else {
+            Decision::Restore {
+                reason: format!("{current} is no longer configured"),
+            }
+        };
+        let mut next = state.clone();
+        let mut plan = Plan::new(state);
+        plan.notes.extend(skipped.into_inner());
+        if decision != Decision::Stay {
+            next.profile = None;
+            plan.edits = left.edits;
+            plan.notes.extend(
+                left.kept
+                    .iter()
+                    .map(|k| format!("{}: changed to {} since the switch; kept", k.path, k.shown)),
+            );
+        }
+        match decision {
+            Decision::Stay => {}
+            Decision::Restore { reason } => plan.changes.push(Change {
+                kind: ChangeKind::Restore,
+                slot: record.slot.clone(),
+                from: current.clone(),
+                to: original.clone(),
+                reason,
+            }),
+            Decision::Switch { to, reason } if to.starts_with("profile:") => {
+                plan.notes
+                    .push(format!("leaving {current} for {to} ({reason})"));
+                plan.again = true;
+            }
+            Decision::Switch { to, reason } => {
+                let written = json(&to);
+                // Leaving may already put the slot back; the fallback replaces that edit.
+                plan.edits
+                    .retain(|e| !matches!(e, Edit::Replace { path, .. } if *path == record.slot));
+                plan.edits.push(Edit::Replace {
+                    path: record.slot.clone(),
+                    raw: written.clone(),
+                });
+                next.switches.retain(|r| r.slot != record.slot);
+                next.switches.push(SwitchRecord {
+                    slot: record.slot.clone(),
+                    original: record.original.clone(),
+                    provider: record.provider.clone(),
+                    written,
+                    previous: None,
+                    at: self.now,
+                    reason: reason.clone(),
+                    streak: record.streak,
+                });
+                plan.changes.push(Change {
+                    kind: ChangeKind::Switch,
+                    slot: record.slot.clone(),
+                    from: current.clone(),
+                    to,
+                    reason,
+                });
+            }
+        }
+        plan.slots = self.view(
+            &doc.apply(&plan.edits).unwrap_or_else(|_| doc.clone()),
+            &next,
+        );
+        plan.state = next;
+        plan
+    }
+}

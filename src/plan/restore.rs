@@ -1,0 +1,131 @@
+//! Restoring originals, and viewing slots as they stand (for `status` and after a plan).
+
+use crate::jsonc::{Document, Edit};
+use crate::state::{ProfileRecord, TargetState, decode};
+
+use super::{Change, ChangeKind, Plan, Planner, SlotView, Standing, profile};
+
+impl Planner<'_> {
+    /// Puts back every original whose slot still holds what this tool wrote, leaving an active
+    /// profile first; keeps and reports what the user changed since. Forgets every record.
+    pub fn restore(&self, doc: &Document, state: &TargetState) -> Plan {
+        let mut plan = Plan::new(&TargetState {
+            switches: Vec::new(),
+            profile: None,
+            ..state.clone()
+        });
+        let mut working = doc.clone();
+        if let Some(record) = state.profile.as_ref().filter(|r| profile::landed(doc, r)) {
+            let left = profile::leave(doc, record);
+            plan.changes.push(Change {
+                kind: ChangeKind::Restore,
+                slot: record.slot.clone(),
+                from: format!("profile:{}", record.profile),
+                to: record.original_model(),
+                reason: "restored".to_owned(),
+            });
+            plan.changes.extend(left.kept.into_iter().map(|k| Change {
+                kind: ChangeKind::Kept,
+                slot: k.path,
+                from: k.shown.clone(),
+                to: k.shown,
+                reason: "kept".to_owned(),
+            }));
+            working = doc.apply(&left.edits).unwrap_or_else(|_| doc.clone());
+            plan.edits = left.edits;
+        }
+        for record in &state.switches {
+            let Some(raw) = working.raw_at(&record.slot) else {
+                plan.notes.push(format!(
+                    "{}: no longer in the file; nothing to restore",
+                    record.slot
+                ));
+                continue;
+            };
+            let ours = raw == record.written || record.previous.as_deref() == Some(raw);
+            if ours {
+                plan.edits.push(Edit::Replace {
+                    path: record.slot.clone(),
+                    raw: record.original.clone(),
+                });
+                plan.changes.push(Change {
+                    kind: ChangeKind::Restore,
+                    slot: record.slot.clone(),
+                    from: decode(raw),
+                    to: record.original_model(),
+                    reason: "restored".to_owned(),
+                });
+            } else if raw != record.original {
+                plan.changes.push(Change {
+                    kind: ChangeKind::Kept,
+                    slot: record.slot.clone(),
+                    from: decode(raw),
+                    to: decode(raw),
+                    reason: "kept".to_owned(),
+                });
+            }
+        }
+        plan
+    }
+
+    /// Every slot as it stands, without deciding anything (for `status`, and after a plan). While
+    /// a profile is active, the slot that chose it shows the profile, and the keys it set are not
+    /// slots of their own.
+    pub fn view(&self, doc: &Document, state: &TargetState) -> Vec<SlotView> {
+        let mut notes = Vec::new();
+        let records = state.by_slot();
+        let active = state.profile.as_ref().filter(|r| profile::landed(doc, r));
+        let mut views = Vec::new();
+        for slot in self.kind.slots(doc) {
+            if let Some(record) = active {
+                if slot.path == record.slot {
+                    views.push(self.profile_view(record));
+                    continue;
+                }
+                if profile::owns(&record.keys, &slot.path) {
+                    continue;
+                }
+            }
+            let standing = self.standing(&slot, records.get(&slot.path).copied(), &mut notes);
+            let original = match standing {
+                Standing::Switched(r) => r.original_model(),
+                Standing::Own => slot.model.clone(),
+            };
+            let (managed, reason) = match standing {
+                Standing::Switched(r) => (true, Some(r.reason.clone())),
+                Standing::Own => (!self.chain(Some(&slot), &original).is_empty(), None),
+            };
+            views.push(SlotView {
+                health: self
+                    .judge
+                    .health(&self.provider(doc, &slot.model), Some(&slot.model)),
+                slot: slot.path,
+                current: slot.model,
+                original,
+                managed,
+                reason,
+            });
+        }
+        if let Some(record) = active
+            && !views.iter().any(|v| v.slot == record.slot)
+        {
+            views.push(self.profile_view(record));
+        }
+        views
+    }
+
+    fn profile_view(&self, record: &ProfileRecord) -> SlotView {
+        let health = match self.profiles.get(&record.profile) {
+            Some(p) => self.profile_health(p),
+            None => self.judge.health(&record.provider, None),
+        };
+        SlotView {
+            slot: record.slot.clone(),
+            current: format!("profile:{}", record.profile),
+            original: record.original_model(),
+            health,
+            managed: true,
+            reason: Some(record.reason.clone()),
+        }
+    }
+}
