@@ -126,9 +126,7 @@ fn observe(
     } else {
         state_dir.update_quota(record)?
     };
-    for source in &settings.sources {
-        source.expect(&mut book, None);
-    }
+    source::focus(&mut book, &settings.sources);
     Ok((book, observed))
 }
 

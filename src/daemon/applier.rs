@@ -39,9 +39,7 @@ pub struct Applier<'a> {
 impl<'a> Applier<'a> {
     pub fn new(settings: &'a Settings, state_dir: StateDir, targets: Vec<Target>) -> Applier<'a> {
         let mut book = state_dir.load_quota();
-        for source in &settings.sources {
-            source.expect(&mut book, None);
-        }
+        crate::source::focus(&mut book, &settings.sources);
         let targets = targets
             .into_iter()
             .map(|target| Watched {
@@ -64,7 +62,7 @@ impl<'a> Applier<'a> {
     }
 
     /// Records a source's answer and re-plans every target with it.
-    pub fn answered(&mut self, source: &SourceSpec, answer: Answer, delay: f64) {
+    pub fn answered(&mut self, source: &SourceSpec, answer: Answer) {
         let now = Timestamp::now();
         let mut observed = BTreeSet::new();
         match &answer {
@@ -77,15 +75,9 @@ impl<'a> Applier<'a> {
                 error, forget_data, ..
             } => crate::run::warn_failed(&source.label, error, *forget_data),
         }
-        let next_poll = now
-            .checked_add(jiff::SignedDuration::from_secs_f64(delay))
-            .ok();
-        let recorded = self.state_dir.update_quota(|book| {
-            source.record(book, &answer, now);
-            if let Some(entry) = book.sources.get_mut(&source.id) {
-                entry.next_poll = next_poll;
-            }
-        });
+        let recorded = self
+            .state_dir
+            .update_quota(|book| source.record(book, &answer, now));
         match recorded {
             Ok(book) => self.book = book,
             Err(e) => {
@@ -93,10 +85,7 @@ impl<'a> Applier<'a> {
                 source.record(&mut self.book, &answer, now);
             }
         }
-        // Sources that have not answered yet keep their providers UNKNOWN, not unmonitored.
-        for source in &self.settings.sources {
-            source.expect(&mut self.book, None);
-        }
+        crate::source::focus(&mut self.book, &self.settings.sources);
         for i in 0..self.targets.len() {
             self.pass(i, &observed);
         }

@@ -29,11 +29,7 @@ use watcher::Change;
 
 enum Event {
     Changed(PathBuf, Change),
-    Answered {
-        source: usize,
-        answer: Answer,
-        delay: f64,
-    },
+    Answered { source: usize, answer: Answer },
 }
 
 /// A path's events closer than this count as one change…
@@ -56,7 +52,7 @@ async fn changed(
     {
         let spec = &settings.sources[*source];
         let answer = spec.poll(client, &settings.aliases, Timestamp::now).await;
-        applier.answered(spec, answer, spec.interval);
+        applier.answered(spec, answer);
     }
     for i in applier.targets_named(path) {
         applier.target_changed(i);
@@ -130,7 +126,7 @@ async fn serve(
     for (source, _) in &status_files {
         let spec = &settings.sources[*source];
         let answer = spec.poll(&client, &settings.aliases, Timestamp::now).await;
-        applier.answered(spec, answer, spec.interval);
+        applier.answered(spec, answer);
     }
 
     let mut pollers = tokio::task::JoinSet::new();
@@ -156,11 +152,10 @@ async fn serve(
                 spec.interval,
                 first_delay,
                 || spec.poll(&client, &aliases, Timestamp::now),
-                |answer, delay| {
+                |answer, _delay| {
                     tx.send(Event::Answered {
                         source: index,
                         answer,
-                        delay,
                     })
                     .is_ok()
                 },
@@ -216,11 +211,9 @@ async fn serve(
             },
         };
         match event {
-            Event::Answered {
-                source,
-                answer,
-                delay,
-            } => applier.answered(&settings.sources[source], answer, delay),
+            Event::Answered { source, answer } => {
+                applier.answered(&settings.sources[source], answer)
+            }
             Event::Changed(path, change) => {
                 let now = Instant::now();
                 // A finished write needs no waiting; the loop still takes every event already

@@ -213,13 +213,27 @@ impl SourceSpec {
                 (book.sources[&self.id].failures, *retry_after)
             }
         };
-        let delay = schedule::delay(self.interval, failures, retry_after, 0.0);
-        let next = now
-            .checked_add(jiff::SignedDuration::from_secs_f64(delay))
-            .unwrap_or(now);
+        // Only a failure (its backoff, a Retry-After) delays the next poll: a one-shot run after a
+        // success polls again, whenever it comes.
+        let next = (failures > 0).then(|| {
+            let delay = schedule::delay(self.interval, failures, retry_after, 0.0);
+            now.checked_add(jiff::SignedDuration::from_secs_f64(delay))
+                .unwrap_or(now)
+        });
         if let Some(entry) = book.sources.get_mut(&self.id) {
-            entry.next_poll = Some(next);
+            entry.next_poll = next;
         }
+    }
+}
+
+/// Narrows a book read from the shared state dir to `sources`: what other sources left there (an
+/// earlier `--quota-file`, another switcher's sources) is not judged, and the providers of a
+/// source that has not answered yet are UNKNOWN.
+pub fn focus(book: &mut QuotaBook, sources: &[SourceSpec]) {
+    book.sources
+        .retain(|id, _| sources.iter().any(|s| &s.id == id));
+    for source in sources {
+        source.expect(book, None);
     }
 }
 

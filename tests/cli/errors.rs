@@ -186,3 +186,34 @@ fn a_bad_switcher_now_is_named() {
         .code(1)
         .stderr_has("SWITCHER_NOW: expected an RFC 3339 time");
 }
+
+#[test]
+fn quota_data_of_a_source_no_longer_configured_is_not_judged() {
+    let s = Sandbox::new();
+    s.write("opencode.json", OPENCODE)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.once("opencode.json").code(0);
+    s.run(&["watch", "--restore"]).code(0);
+    // The state dir still holds what quota.json said; without that source it says nothing.
+    s.config(&CHAINS.replace("fallbacks", "sources: [], fallbacks"));
+    s.run_exact(&[
+        "watch",
+        "opencode.json",
+        "--once",
+        "--config",
+        "switcher.json5",
+    ])
+    .code(0)
+    .stdout_is("");
+    let json = s
+        .run_exact(&[
+            "status",
+            "opencode.json",
+            "--json",
+            "--config",
+            "switcher.json5",
+        ])
+        .json();
+    assert_eq!(json["providers"], serde_json::json!({}));
+}

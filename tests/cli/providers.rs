@@ -374,19 +374,20 @@ async fn failures_leave_the_provider_unknown_with_one_warning() {
 #[test]
 fn a_command_source_feeds_a_status_document() {
     let s = Sandbox::new();
-    s.write("opencode.json", r#"{"model": "zai/glm-4.6"}"#).config(
-        r#"{ fallbacks: { 'zai/glm-4.6': ['deepseek/chat'] },
-             sources: [{ kind: 'command', command: ['printf', '{"zai-coding-plan": {"status": "RED"}}'] }] }"#,
-    );
+    s.write("opencode.json", r#"{"model": "zai/glm-4.6"}"#)
+        .write("status.json", r#"{"zai-coding-plan": {"status": "RED"}}"#)
+        .config(
+            r#"{ fallbacks: { 'zai/glm-4.6': ['deepseek/chat'] }, recovery_hold: 1,
+                 sources: [{ kind: 'command', command: ['sh', '-c', 'cat status.json || { echo quota service down >&2; exit 2; }'] }] }"#,
+        );
     s.once("opencode.json")
         .code(0)
         .stdout_is("opencode.json: model: zai/glm-4.6 -> deepseek/chat (zai status RED)\n");
-    // A failing command makes its providers UNKNOWN at once: nothing switches back or forth.
-    s.config(
-        r#"{ fallbacks: { 'zai/glm-4.6': ['deepseek/chat'] }, recovery_hold: 1,
-             sources: [{ kind: 'command', command: ['sh', '-c', 'echo quota service down >&2; exit 2'] }] }"#,
-    );
+    // The same command now fails: its providers are UNKNOWN at once, so nothing moves.
+    std::fs::remove_file(s.path("status.json")).unwrap();
     let out = s.once("opencode.json");
-    out.code(0).stdout_is("").stderr_has("quota service down");
+    out.code(0).stdout_is("").stderr_has("sh exited with status 2");
     assert!(s.read("opencode.json").contains("deepseek/chat"));
+    let json = s.run(&["status", "opencode.json", "--json"]).json();
+    assert_eq!(json["providers"]["zai"]["status"], "UNKNOWN");
 }

@@ -124,3 +124,17 @@ async fn a_failing_source_leaves_providers_unknown_and_exits_0_with_one_warning(
     );
     assert!(!out.stderr.contains("canary"), "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_shot_runs_poll_every_time_after_a_success() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"zai": {"status": "GREEN"}}"#))
+        .mount(&server)
+        .await;
+    let s = sandbox(&server.uri(), 3600.0);
+    for n in 1..=3 {
+        s.once("a/opencode.json").code(0);
+        assert_eq!(requests(&server).await, n, "each run reads quota once");
+    }
+}
