@@ -274,6 +274,9 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
 
 /// `status`: read quota and targets, change nothing.
 fn status(settings: &Settings) -> Result<Outcome, Error> {
+    if settings.targets.is_empty() {
+        return Err(no_target(settings));
+    }
     let state_dir = StateDir::new(settings.state_dir.clone());
     let (book, _) = observe(settings, &state_dir, true)?;
     let judge = Judge {

@@ -240,8 +240,11 @@ impl Provider for Claude {
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
-            let credentials = self.credentials(poll.timeout).await.map_err(Failure::new)?;
-            let token = token(&credentials, poll.now).map_err(Failure::new)?;
+            let credentials = self
+                .credentials(poll.timeout)
+                .await
+                .map_err(Failure::credential)?;
+            let token = token(&credentials, poll.now).map_err(Failure::credential)?;
             drop(credentials);
             let request = poll
                 .client

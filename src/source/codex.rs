@@ -228,7 +228,7 @@ impl Provider for Codex {
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
-            let login = self.login().map_err(Failure::new)?;
+            let login = self.login().map_err(Failure::credential)?;
             let mut request = poll
                 .client
                 .get(http::endpoint(&self.base_url, PATH))

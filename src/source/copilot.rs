@@ -282,7 +282,7 @@ impl Provider for Copilot {
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
-            let (token, hint) = self.token().map_err(Failure::new)?;
+            let (token, hint) = self.token().map_err(Failure::credential)?;
             let request = poll
                 .client
                 .get(http::endpoint(&self.base_url, PATH))

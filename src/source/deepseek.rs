@@ -110,7 +110,7 @@ impl Provider for DeepSeek {
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
-            let key = self.key.get().map_err(Failure::new)?;
+            let key = self.key.get().map_err(Failure::credential)?;
             let hint = "check the API key (DEEPSEEK_API_KEY)";
             let body = http::get_bearer(poll, &self.base_url, PATH, &key, hint).await?;
             // DeepSeek's errors quote the key (masked); never let the whole of it through.

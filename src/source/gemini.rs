@@ -250,7 +250,7 @@ impl Provider for Gemini {
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
-            let token = self.token(poll.now).map_err(Failure::new)?;
+            let token = self.token(poll.now).map_err(Failure::credential)?;
             let load = serde_json::json!({"metadata": {"pluginType": "GEMINI"}});
             let body = self.post(poll, &token, LOAD, load).await?;
             let project = parse_project(&body)

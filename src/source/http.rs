@@ -20,6 +20,9 @@ pub struct Failure {
     pub retry_after: Option<f64>,
     /// The HTTP status, when the server answered with an error status.
     pub status: Option<u16>,
+    /// The credentials were missing, expired or rejected: the provider's earlier data no longer
+    /// says anything (it is UNKNOWN until they work again).
+    pub credential: bool,
 }
 
 impl Failure {
@@ -28,6 +31,15 @@ impl Failure {
             error: error.into(),
             retry_after: None,
             status: None,
+            credential: false,
+        }
+    }
+
+    /// A failure of the credentials themselves (none found, expired, unreadable).
+    pub fn credential(error: impl Into<String>) -> Failure {
+        Failure {
+            credential: true,
+            ..Failure::new(error)
         }
     }
 }
@@ -107,6 +119,7 @@ pub async fn send(
             error,
             retry_after,
             status: Some(status.as_u16()),
+            credential: matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
         });
     }
     if response

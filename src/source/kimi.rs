@@ -270,7 +270,7 @@ impl Provider for Kimi {
                     (file_token(path, poll.now), "log in again with the kimi CLI")
                 }
             };
-            let token = token.map_err(Failure::new)?;
+            let token = token.map_err(Failure::credential)?;
             let body = http::get_bearer(poll, &self.base_url, PATH, &token, hint).await?;
             parse(&body).map_err(|e| Failure::new(token.redact(&e)))
         })

@@ -207,7 +207,7 @@ impl Provider for MiniMax {
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
-            let key = self.key.get().map_err(Failure::new)?;
+            let key = self.key.get().map_err(Failure::credential)?;
             let body = http::get_bearer(poll, &self.base_url, PATH, &key, KEY_HINT).await?;
             parse(&body, poll.now).map_err(|e| Failure::new(key.redact(&e)))
         })

@@ -93,9 +93,9 @@ pub struct Build<'a> {
 /// One built-in kind of source.
 pub struct Builtin {
     pub kind: &'static str,
-    /// Seconds between polls unless the entry's `interval` says otherwise; `None` takes
-    /// `poll_interval`.
-    pub interval: Option<f64>,
+    /// The fewest seconds between polls unless the entry's own `interval` says otherwise: a floor
+    /// under `poll_interval` for a source that rate-limits readily.
+    pub min_interval: f64,
     /// Whether auto-detection considers it (a source that needs configuration cannot be found).
     pub detect: bool,
     pub build: BuildFn,
@@ -108,73 +108,73 @@ pub type BuildFn = fn(&SourceConfig, &Build<'_>) -> Result<Box<dyn Provider>, Fa
 pub const BUILTIN: &[Builtin] = &[
     Builtin {
         kind: "claude",
-        interval: Some(120.0),
+        min_interval: 120.0,
         detect: true,
         build: claude::build,
     },
     Builtin {
         kind: "codex",
-        interval: None,
+        min_interval: 0.0,
         detect: true,
         build: codex::build,
     },
     Builtin {
         kind: "command",
-        interval: None,
+        min_interval: 0.0,
         detect: false,
         build: command::build,
     },
     Builtin {
         kind: "copilot",
-        interval: None,
+        min_interval: 0.0,
         detect: true,
         build: copilot::build,
     },
     Builtin {
         kind: "deepseek",
-        interval: None,
+        min_interval: 0.0,
         detect: true,
         build: deepseek::build,
     },
     Builtin {
         kind: "gemini",
-        interval: None,
+        min_interval: 0.0,
         detect: true,
         build: gemini::build,
     },
     Builtin {
         kind: "kimi",
-        interval: None,
+        min_interval: 0.0,
         detect: true,
         build: kimi::build,
     },
     Builtin {
         kind: "minimax",
-        interval: None,
+        min_interval: 0.0,
         detect: true,
         build: minimax::build,
     },
     Builtin {
         kind: "moonshot",
-        interval: None,
+        min_interval: 0.0,
         detect: true,
         build: moonshot::build,
     },
     Builtin {
         kind: "openrouter",
-        interval: None,
+        min_interval: 0.0,
         detect: true,
         build: openrouter::build,
     },
     Builtin {
         kind: "quota-sentinel",
-        interval: None,
+        min_interval: 0.0,
         detect: false,
         build: quota_sentinel::build,
     },
     Builtin {
         kind: "zai",
-        interval: None,
+        min_interval: 0.0,
         detect: true,
         build: zai::build,
     },

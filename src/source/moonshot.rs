@@ -107,7 +107,7 @@ impl Provider for Moonshot {
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
-            let key = self.key.get().map_err(Failure::new)?;
+            let key = self.key.get().map_err(Failure::credential)?;
             let hint = "check the API key (MOONSHOT_API_KEY)";
             let body = http::get_bearer(poll, &self.base_url, PATH, &key, hint).await?;
             // A provider that echoes the key in an error must not carry it into ours.

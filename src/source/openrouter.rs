@@ -167,7 +167,7 @@ impl Provider for OpenRouter {
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
-            let key = self.key.get().map_err(Failure::new)?;
+            let key = self.key.get().map_err(Failure::credential)?;
             let key_body = http::get_bearer(poll, &self.base_url, KEY_PATH, &key, KEY_HINT).await?;
             let credits =
                 match http::get_bearer(poll, &self.base_url, CREDITS_PATH, &key, KEY_HINT).await {

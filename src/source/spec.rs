@@ -78,8 +78,7 @@ impl SourceSpec {
             label: provider.label(),
             interval: config
                 .interval
-                .or(builtin.interval)
-                .unwrap_or(poll_interval),
+                .unwrap_or(poll_interval.max(builtin.min_interval)),
             timeout: config.timeout.unwrap_or(10.0),
             kind: SourceKind::Provider(Arc::from(provider)),
         })
@@ -142,9 +141,9 @@ impl SourceSpec {
         };
         match result {
             (Ok(providers), _) => self.observed(now(), providers),
-            (Err(f), forget_data) => Answer::Failed {
+            (Err(f), forgets) => Answer::Failed {
+                forget_data: forgets || f.credential,
                 error: f.error,
-                forget_data,
                 retry_after: f.retry_after,
             },
         }
@@ -264,6 +263,40 @@ pub async fn poll_all(
 mod tests {
     use super::*;
     use crate::settings::Env;
+
+    #[test]
+    fn claude_is_polled_at_most_every_two_minutes_unless_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::for_tests(dir.path(), &[]);
+        let build = Build {
+            env: &env,
+            config_dir: dir.path(),
+        };
+        let interval = |entry: SourceConfig, poll: f64| {
+            SourceSpec::builtin(&entry, &build, poll).unwrap().interval
+        };
+        let claude = SourceConfig {
+            kind: "claude".into(),
+            ..SourceConfig::default()
+        };
+        assert_eq!(interval(claude.clone(), 60.0), 120.0);
+        assert_eq!(interval(claude.clone(), 600.0), 600.0);
+        assert_eq!(
+            interval(
+                SourceConfig {
+                    interval: Some(30.0),
+                    ..claude
+                },
+                60.0
+            ),
+            30.0
+        );
+        let zai = SourceConfig {
+            kind: "zai".into(),
+            ..SourceConfig::default()
+        };
+        assert_eq!(interval(zai, 60.0), 60.0);
+    }
 
     #[test]
     fn detection_uses_only_sources_whose_credentials_are_found() {

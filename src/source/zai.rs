@@ -128,7 +128,7 @@ impl Provider for Zai {
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
-            let key = self.key.get().map_err(Failure::new)?;
+            let key = self.key.get().map_err(Failure::credential)?;
             let hint = "check the API key (Z_AI_API_KEY)";
             let body = http::get_bearer(poll, &self.base_url, PATH, &key, hint).await?;
             parse(&body).map_err(|e| Failure::new(key.redact(&e)))

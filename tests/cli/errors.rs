@@ -122,6 +122,7 @@ fn no_target_is_an_error_and_discovery_finds_opencode_json() {
     s.run_exact(&["watch", "--once"])
         .code(1)
         .stderr_has("no target");
+    s.run_exact(&["status"]).code(1).stderr_has("no target");
     s.write("opencode.json", OPENCODE)
         .config(CHAINS)
         .quota(r#"{"zai": {"status": "RED"}}"#);

@@ -386,8 +386,47 @@ fn a_command_source_feeds_a_status_document() {
     // The same command now fails: its providers are UNKNOWN at once, so nothing moves.
     std::fs::remove_file(s.path("status.json")).unwrap();
     let out = s.once("opencode.json");
-    out.code(0).stdout_is("").stderr_has("sh exited with status 2");
+    out.code(0)
+        .stdout_is("")
+        .stderr_has("sh exited with status 2");
     assert!(s.read("opencode.json").contains("deepseek/chat"));
     let json = s.run(&["status", "opencode.json", "--json"]).json();
     assert_eq!(json["providers"]["zai"]["status"], "UNKNOWN");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_credentials_forget_earlier_data_but_a_server_error_keeps_it() {
+    let case = CASES.iter().find(|c| c.kind == "zai").unwrap();
+    let server = serve(
+        case,
+        ResponseTemplate::new(200).set_body_string(fixture("zai", "ok.json")),
+    )
+    .await;
+    let mut s = sandbox(case, &server, 5.0);
+    s.once("opencode.json").code(0);
+    let status = |s: &Sandbox| {
+        s.run(&["status", "opencode.json", "--json"]).json()["providers"]["zai"]["status"].clone()
+    };
+    assert_eq!(status(&s), "GREEN");
+    // A server error: the data of a moment ago still stands (until stale_after).
+    server.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    s.once("opencode.json").code(0);
+    assert_eq!(status(&s), "GREEN");
+    // A rejected key (once the backoff after the 503 has passed): nothing that key once said can
+    // be trusted any more.
+    s.env("SWITCHER_NOW", "2026-11-21T12:05:00Z");
+    server.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    s.once("opencode.json")
+        .code(0)
+        .stderr_has("HTTP 401: check the API key");
+    assert_eq!(status(&s), "UNKNOWN");
+    release(server).await;
 }
