@@ -5,8 +5,8 @@
 //! changed in between, so an edit made by the user or the agent is never overwritten.
 
 use std::collections::BTreeSet;
-use std::fs;
-use std::path::{Path, PathBuf};
+
+use std::path::PathBuf;
 
 use crate::engine::Judge;
 use crate::error::TargetError;
@@ -76,7 +76,7 @@ impl Target {
             message,
         };
         let kind = spec.kind.clone().map_err(invalid)?;
-        let path = canonical(&spec.path).map_err(|source| TargetError::Read {
+        let path = fsx::canonical(&spec.path).map_err(|source| TargetError::Read {
             target: spec.display.clone(),
             source,
         })?;
@@ -270,22 +270,5 @@ impl Target {
         for note in notes {
             tracing::warn!("{}: {note}", self.display);
         }
-    }
-}
-
-/// The path with symlinks resolved; for a missing file, its resolved directory joined with its
-/// name (so a target can be locked and reported before it exists).
-fn canonical(path: &Path) -> std::io::Result<PathBuf> {
-    match fs::canonicalize(path) {
-        Ok(p) => Ok(p),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let parent = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let name = path.file_name().ok_or(e)?;
-            Ok(fs::canonicalize(parent)?.join(name))
-        }
-        Err(e) => Err(e),
     }
 }

@@ -194,6 +194,23 @@ fn process_alive(pid: i32) -> bool {
     }
 }
 
+/// The path with symlinks resolved; for a missing file, its resolved directory joined with its
+/// name (so a target can be locked and reported before it exists).
+pub fn canonical(path: &Path) -> io::Result<PathBuf> {
+    match fs::canonicalize(path) {
+        Ok(p) => Ok(p),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let parent = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path.file_name().ok_or(e)?;
+            Ok(fs::canonicalize(parent)?.join(name))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// An exclusive advisory lock on a lock file, held until dropped.
 #[derive(Debug)]
 pub struct FileLock {

@@ -234,16 +234,23 @@ fn run_hooks(settings: &Settings, runs: &[TargetRun], dry_run: bool) {
 /// `watch --restore`: put originals back; with no TARGET, in every target the state dir knows.
 fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outcome, Error> {
     let state_dir = StateDir::new(settings.state_dir.clone());
+    let mut unreadable = Outcome::Ok;
     let targets: Vec<TargetSpec> = if from_state {
-        state_dir
-            .all_targets()?
-            .into_iter()
-            .map(|s| TargetSpec {
-                display: s.display,
-                path: PathBuf::from(&s.target),
-                kind: Ok(s.kind),
-            })
-            .collect()
+        let mut targets = Vec::new();
+        for state in state_dir.all_targets()? {
+            match state {
+                Ok(s) => targets.push(TargetSpec {
+                    display: s.display,
+                    path: PathBuf::from(&s.target),
+                    kind: Ok(s.kind),
+                }),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    unreadable = Outcome::Error;
+                }
+            }
+        }
+        targets
     } else {
         settings.targets.clone()
     };
@@ -269,7 +276,7 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
     }
     print_runs(settings, &runs, &judge, dry_run);
     run_hooks(settings, &runs, dry_run);
-    Ok(outcome)
+    Ok(outcome.max(unreadable))
 }
 
 /// `status`: read quota and targets, change nothing.

@@ -257,8 +257,9 @@ impl StateDir {
         write_json(&path, state).map_err(|e| self.io_err(e))
     }
 
-    /// Every target with recorded switches.
-    pub fn all_targets(&self) -> Result<Vec<TargetState>, StateError> {
+    /// Every target with recorded switches. A state file that cannot be read is returned as its
+    /// own error, so the others are still handled.
+    pub fn all_targets(&self) -> Result<Vec<Result<TargetState, StateError>>, StateError> {
         let dir = self.root.join("targets");
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -271,10 +272,13 @@ impl StateDir {
             if path.extension().is_some_and(|e| e == "json")
                 && !entry.file_name().to_string_lossy().starts_with('.')
             {
-                out.extend(load_json::<TargetState>(&path)?);
+                out.extend(load_json::<TargetState>(&path).transpose());
             }
         }
-        out.sort_by(|a, b| a.display.cmp(&b.display));
+        out.sort_by(|a, b| match (a, b) {
+            (Ok(a), Ok(b)) => a.display.cmp(&b.display),
+            (a, b) => a.is_ok().cmp(&b.is_ok()),
+        });
         Ok(out)
     }
 
@@ -372,7 +376,13 @@ mod tests {
         state.switches.push(record("model"));
         state_dir.save_target(&state).unwrap();
         assert_eq!(state_dir.load_target(&target).unwrap(), Some(state.clone()));
-        assert_eq!(state_dir.all_targets().unwrap(), vec![state.clone()]);
+        let all: Vec<TargetState> = state_dir
+            .all_targets()
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(all, vec![state.clone()]);
         let file = state_dir.target_file(&target);
         assert_eq!(
             fs::metadata(&file).unwrap().permissions().mode() & 0o777,

@@ -160,18 +160,29 @@ impl Settings {
                 .collect()
         };
         let claude_dir = env.claude_dir();
+        let real_claude_dir = claude_dir.as_ref().and_then(|d| d.canonicalize().ok());
+        // One file reached twice (`./opencode.json` inside the OpenCode config dir, a symlink…)
+        // is one target, under the first name it was given.
+        let mut seen = std::collections::HashSet::new();
         let targets = specs
             .into_iter()
-            .map(|(display, path)| {
-                let kind = match global.kind {
-                    Some(kind) => Ok(kind),
-                    None => Kind::detect(&path, claude_dir.as_deref()).ok_or_else(|| {
-                        "cannot tell which agent this config belongs to; name it opencode.json(c) or \
-                         .claude/settings.json, or pass --kind opencode|claude"
-                            .to_owned()
-                    }),
-                };
-                TargetSpec { display, path, kind }
+            .filter_map(|(display, path)| {
+                let real = fsx::canonical(&path).unwrap_or_else(|_| path.clone());
+                if !seen.insert(real.clone()) {
+                    return None;
+                }
+                let detected = Kind::detect(&path, claude_dir.as_deref())
+                    .or_else(|| Kind::detect(&real, real_claude_dir.as_deref()));
+                let kind = global.kind.or(detected).ok_or_else(|| {
+                    "cannot tell which agent this config belongs to; name it opencode.json(c) or \
+                     .claude/settings.json, or pass --kind opencode|claude"
+                        .to_owned()
+                });
+                Some(TargetSpec {
+                    display,
+                    path,
+                    kind,
+                })
             })
             .collect();
 

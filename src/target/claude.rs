@@ -56,7 +56,7 @@ pub fn provider(doc: &Document, aliases: &Aliases) -> String {
 }
 
 fn host(url: &str) -> Option<String> {
-    reqwest::Url::parse(url.trim())
+    url::Url::parse(url.trim())
         .ok()?
         .host_str()
         .map(str::to_lowercase)

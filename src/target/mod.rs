@@ -45,7 +45,8 @@ pub struct Slot {
 }
 
 impl Kind {
-    /// Recognises a target by its name and place. `claude_dir` is `$CLAUDE_CONFIG_DIR` if set.
+    /// Recognises a target by its name and place. `claude_dir` is Claude Code's config dir
+    /// (`$CLAUDE_CONFIG_DIR`), compared as given: callers try resolved paths too.
     pub fn detect(path: &Path, claude_dir: Option<&Path>) -> Option<Kind> {
         let name = path.file_name()?.to_str()?;
         if matches!(name, "opencode.json" | "opencode.jsonc") {
@@ -54,7 +55,7 @@ impl Kind {
         if matches!(name, "settings.json" | "settings.local.json") {
             let parent = path.parent()?;
             let in_dot_claude = parent.file_name().is_some_and(|n| n == ".claude");
-            let in_config_dir = claude_dir.is_some_and(|d| same_dir(d, parent));
+            let in_config_dir = claude_dir.is_some_and(|d| d == parent);
             if in_dot_claude || in_config_dir {
                 return Some(Kind::Claude);
             }
@@ -77,10 +78,6 @@ impl Kind {
             Kind::Claude => claude::provider(doc, aliases),
         }
     }
-}
-
-fn same_dir(a: &Path, b: &Path) -> bool {
-    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 #[cfg(test)]

@@ -218,3 +218,27 @@ fn quota_data_of_a_source_no_longer_configured_is_not_judged() {
         .json();
     assert_eq!(json["providers"], serde_json::json!({}));
 }
+
+#[test]
+fn one_file_reached_twice_is_one_target() {
+    let s = Sandbox::new();
+    s.write("opencode.json", OPENCODE)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let out = s.run(&["watch", "opencode.json", "./opencode.json", "--once"]);
+    out.code(0);
+    assert_eq!(
+        out.stdout.lines().count(),
+        2,
+        "each slot switched once:\n{}",
+        out.stdout
+    );
+    // Discovery inside OpenCode's own config dir finds it as ./opencode.json and under
+    // $XDG_CONFIG_HOME: the daemon must not lock itself out.
+    std::fs::create_dir_all(s.home().join(".config")).unwrap();
+    std::os::unix::fs::symlink(s.work(), s.home().join(".config/opencode")).unwrap();
+    s.run(&["watch", "--restore"]).code(0);
+    let d = s.daemon(&[]);
+    d.wait_line("watching 1 target(s): opencode.json", 1);
+    assert_eq!(d.stop(), 0);
+}

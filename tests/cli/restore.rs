@@ -187,3 +187,30 @@ fn a_locked_target_is_refused_naming_the_holder() {
     drop(held);
     s.run(&["watch", "opencode.json", "--restore"]).code(0);
 }
+
+#[test]
+fn a_corrupt_state_file_fails_only_its_target() {
+    let s = switched();
+    s.write("b/opencode.json", r#"{"model": "zai-coding-plan/glm-4.6"}"#);
+    s.once("b/opencode.json").code(0);
+    let canonical = fs::canonicalize(s.path("b/opencode.json")).unwrap();
+    let state = s.state_dir().join("targets").join(format!(
+        "{}.json",
+        switcher::state::StateDir::key(&canonical)
+    ));
+    fs::write(&state, "{").unwrap();
+    let out = s.run_exact(&["watch", "--restore"]);
+    out.code(1)
+        .stderr_has("is unreadable")
+        .stderr_has("move it away");
+    assert_eq!(
+        s.read("opencode.json"),
+        OPENCODE,
+        "the other target is restored"
+    );
+    assert_eq!(
+        s.read("b/opencode.json"),
+        r#"{"model": "deepseek/deepseek-chat"}"#,
+        "its own is left alone"
+    );
+}
