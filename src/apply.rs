@@ -193,7 +193,7 @@ impl Target {
                     if !plan.again {
                         return Ok(self.finish(plan, landed, None, Some(new_text)));
                     }
-                    self.note(&plan.notes);
+                    self.note(&plan);
                     landed.extend(plan.changes);
                     base = plan.state;
                     attempts = 0;
@@ -253,7 +253,7 @@ impl Target {
         diff: Option<String>,
         text: Option<String>,
     ) -> TargetRun {
-        self.note(&plan.notes);
+        self.note(&plan);
         let ends_red = plan.ends_red();
         changes.extend(plan.changes);
         TargetRun {
@@ -266,9 +266,12 @@ impl Target {
         }
     }
 
-    fn note(&self, notes: &[String]) {
-        for note in notes {
+    fn note(&self, plan: &Plan) {
+        for note in &plan.notes {
             tracing::warn!("{}: {note}", self.display);
+        }
+        for info in &plan.infos {
+            tracing::info!("{}: {info}", self.display);
         }
     }
 }

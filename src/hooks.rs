@@ -2,6 +2,7 @@
 //! in its environment. A hook never blocks a pass: the daemon does not wait for it, a one-shot run
 //! waits at most [`TIMEOUT`] for all of them, and a failure is only logged.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,8 @@ pub fn spawn(argv: &[String], runs: &[TargetRun]) -> Vec<(String, Child)> {
                 .env("SWITCHER_REASON", &change.reason)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
+                // Its own process group, so a timeout ends what it started too.
+                .process_group(0)
                 .spawn();
             match started {
                 Ok(child) => children.push((what, child)),
@@ -58,6 +61,10 @@ pub fn reap(mut children: Vec<(String, Child)>, deadline: Instant) {
                     "on_switch for {what} still running after {}s; killed",
                     TIMEOUT.as_secs()
                 );
+                if let Some(group) = rustix::process::Pid::from_raw(child.id() as i32) {
+                    let _ =
+                        rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+                }
                 let _ = child.kill();
                 let _ = child.wait();
             }

@@ -216,6 +216,22 @@ fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
     let (runs, outcome) = for_targets(&settings.targets, |spec| {
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Switch, dry_run)
     });
+    // Exit 3 says that a slot stays on a RED model; say which, and why.
+    for run in &runs {
+        for slot in run
+            .slots
+            .iter()
+            .filter(|s| s.managed && s.health.is(crate::quota::Level::Red))
+        {
+            tracing::warn!(
+                "{}: {}: stays on {} ({}): no healthy candidate",
+                run.target,
+                slot.slot,
+                slot.current,
+                slot.health.why
+            );
+        }
+    }
     print_runs(settings, &runs, &judge, dry_run);
     run_hooks(settings, &runs, dry_run);
     Ok(outcome)
@@ -254,7 +270,9 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
     } else {
         settings.targets.clone()
     };
-    let book = QuotaBook::default();
+    // A restore reads no source; the slots it reports are judged from the last saved data.
+    let mut book = state_dir.load_quota();
+    source::focus(&mut book, &settings.sources);
     let judge = Judge {
         policy: &settings.policy,
         book: &book,
@@ -267,16 +285,16 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
         judge: &judge,
         observed: &observed,
     };
-    let (mut runs, outcome) = for_targets(&targets, |spec| {
+    let (runs, outcome) = for_targets(&targets, |spec| {
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Restore, dry_run)
     });
-    // A restore reports its changes, not the slots' health.
-    for run in &mut runs {
-        run.ends_red = false;
-    }
     print_runs(settings, &runs, &judge, dry_run);
     run_hooks(settings, &runs, dry_run);
-    Ok(outcome.max(unreadable))
+    // `--restore` succeeds whatever the quota: a slot put back on a RED model is not exit 3.
+    Ok(match outcome.max(unreadable) {
+        Outcome::Red => Outcome::Ok,
+        other => other,
+    })
 }
 
 /// `status`: read quota and targets, change nothing.

@@ -72,7 +72,10 @@ pub struct Plan {
     pub state: TargetState,
     pub changes: Vec<Change>,
     pub slots: Vec<SlotView>,
+    /// Warnings for the user (a profile that cannot be used).
     pub notes: Vec<String>,
+    /// What happened that is worth a line in the log (an edit adopted, a record forgotten).
+    pub infos: Vec<String>,
     /// Another pass must follow once these edits have landed (leaving one profile for another
     /// takes two writes, so that each leaves records matching the file).
     pub again: bool,
@@ -86,6 +89,7 @@ impl Plan {
             changes: Vec::new(),
             slots: Vec::new(),
             notes: Vec::new(),
+            infos: Vec::new(),
             again: false,
         }
     }

@@ -24,7 +24,7 @@ impl Planner<'_> {
                         ..state.clone()
                     },
                 );
-                plan.notes.insert(
+                plan.infos.insert(
                     0,
                     format!("profile:{}: not in the file (never written, or put back by hand); forgetting it", record.profile),
                 );
@@ -43,7 +43,7 @@ impl Planner<'_> {
         let skipped = RefCell::new(BTreeSet::new());
         let records = state.by_slot();
         for slot in self.kind.slots(doc) {
-            let standing = self.standing(&slot, records.get(&slot.path).copied(), &mut plan.notes);
+            let standing = self.standing(&slot, records.get(&slot.path).copied(), &mut plan.infos);
             let (original_raw, original, original_provider, switched, streak) = match standing {
                 Standing::Switched(r) => (
                     r.original.clone(),
@@ -159,7 +159,7 @@ impl Planner<'_> {
             .filter(|r| !present.contains(&r.slot))
             .map(|r| format!("{}: no longer in the file; forgetting its switch", r.slot))
             .collect();
-        plan.notes.extend(gone);
+        plan.infos.extend(gone);
         plan
     }
 
@@ -257,7 +257,7 @@ impl Planner<'_> {
         if decision != Decision::Stay {
             next.profile = None;
             plan.edits = left.edits;
-            plan.notes.extend(
+            plan.infos.extend(
                 left.kept
                     .iter()
                     .map(|k| format!("{}: changed to {} since the switch; kept", k.path, k.shown)),
@@ -273,7 +273,7 @@ impl Planner<'_> {
                 reason,
             }),
             Decision::Switch { to, reason } if to.starts_with("profile:") => {
-                plan.notes
+                plan.infos
                     .push(format!("leaving {current} for {to} ({reason})"));
                 plan.again = true;
             }

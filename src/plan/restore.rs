@@ -36,7 +36,7 @@ impl Planner<'_> {
         }
         for record in &state.switches {
             let Some(raw) = working.raw_at(&record.slot) else {
-                plan.notes.push(format!(
+                plan.infos.push(format!(
                     "{}: no longer in the file; nothing to restore",
                     record.slot
                 ));
@@ -65,6 +65,10 @@ impl Planner<'_> {
                 });
             }
         }
+        plan.slots = self.view(
+            &doc.apply(&plan.edits).unwrap_or_else(|_| doc.clone()),
+            &plan.state,
+        );
         plan
     }
 

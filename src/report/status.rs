@@ -34,7 +34,7 @@ impl Paint {
         format!(
             "{}{}",
             self.wrap(code, name),
-            " ".repeat(7usize.saturating_sub(name.len()))
+            " ".repeat(11usize.saturating_sub(name.len()))
         )
     }
 

@@ -299,7 +299,7 @@ fn an_unhealthy_profile_moves_to_the_next_profile_in_two_writes() {
     s.quota(FIVE_HOUR_SPENT);
     s.once(TARGET).code(0);
     s.quota(r#"{"claude": {"windows": {"five_hour": {"utilization": 96}}}, "zai": {"status": "RED"}, "kimi": {"status": "GREEN"}}"#);
-    let out = s.once(TARGET);
+    let out = s.run(&["watch", TARGET, "--once", "-v"]);
     out.code(0)
         .stderr_has("leaving profile:glm for profile:kimi");
     assert_eq!(

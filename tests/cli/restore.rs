@@ -94,6 +94,21 @@ fn restore_reports_kept_slots_in_json() {
 }
 
 #[test]
+fn restore_json_lists_the_slots_as_restored() {
+    let s = switched();
+    let json = s
+        .run(&["watch", "opencode.json", "--restore", "--json"])
+        .json();
+    let slots = json["slots"].as_array().unwrap();
+    assert_eq!(slots.len(), 3);
+    let model = slots.iter().find(|v| v["slot"] == "model").unwrap();
+    assert_eq!(model["current"], "zai-coding-plan/glm-4.6");
+    assert_eq!(model["original"], "zai-coding-plan/glm-4.6");
+    // Judged from the last saved quota data: a restore reads no source.
+    assert_eq!(model["status"], "RED");
+}
+
+#[test]
 fn a_user_edit_is_adopted_by_a_pass() {
     let s = switched();
     let edited = s.read("opencode.json").replacen(

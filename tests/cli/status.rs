@@ -37,22 +37,22 @@ fn the_human_view() {
     s.run(&["status", "opencode.json"]).code(0).stdout_is(
         "Sources: status file quota.json
 
-anthropic  RED      observed 0s ago
+anthropic  RED          observed 0s ago
   five_hour       ███████░░░░░░░░░░░░░     35%  GREEN   resets in 1h05m
   seven_day_opus  ████████████████████     99%  RED     (opus only)
 
-deepseek   GREEN    observed 0s ago
+deepseek   GREEN        observed 0s ago
 
-minimax    UNKNOWN  minimax: HTTP 401
+minimax    UNKNOWN      minimax: HTTP 401
 
-zai        RED      observed 0s ago
+zai        RED          observed 0s ago
   five_hour  ███████████████████░   93.5%  RED     resets in 2h30m
   weekly     ████████░░░░░░░░░░░░     41%  GREEN   resets in 3d12h
 
 opencode.json
-  agent.plan.model  anthropic/claude-sonnet-4-5  GREEN    on a fallback since anthropic seven_day_opus 99% >= 90%; original anthropic/claude-opus-4-1
-  model             deepseek/deepseek-chat       GREEN    on a fallback since zai five_hour 93.5% >= 90%; original zai-coding-plan/glm-4.6
-  small_model       minimax/MiniMax-M2           UNKNOWN  minimax: HTTP 401; no fallback chain
+  agent.plan.model  anthropic/claude-sonnet-4-5  GREEN        on a fallback since anthropic seven_day_opus 99% >= 90%; original anthropic/claude-opus-4-1
+  model             deepseek/deepseek-chat       GREEN        on a fallback since zai five_hour 93.5% >= 90%; original zai-coding-plan/glm-4.6
+  small_model       minimax/MiniMax-M2           UNKNOWN      minimax: HTTP 401; no fallback chain
 ",
     );
 }

@@ -97,7 +97,9 @@ fn exits_3_when_a_slot_must_stay_on_red() {
     let s = sandbox(
         r#"{"zai": {"status": "RED"}, "deepseek": {"status": "RED"}, "kimi": {"status": "RED"}}"#,
     );
-    s.once("opencode.json").code(3).stdout_is("");
+    s.once("opencode.json").code(3).stdout_is("").stderr_has(
+        "warning: opencode.json: model: stays on zai-coding-plan/glm-4.6 (zai status RED): no healthy candidate",
+    );
     assert_eq!(s.read("opencode.json"), OPENCODE);
     // A RED model in an unmanaged slot (no chain, no record) is not a reason for exit 3.
     let s = Sandbox::new();
