@@ -2,8 +2,10 @@
 
 mod harness;
 
+mod bounds;
 mod bytes;
 mod claude;
+mod corpus;
 mod daemon;
 mod errors;
 mod providers;
