@@ -191,20 +191,13 @@ impl Config {
         let mut de = json5::Deserializer::from_str(text);
         let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
-            let inner = e.into_inner();
-            let position = inner.position().map(|p| (p.line + 1, p.column + 1));
-            let message = inner.to_string();
-            let message = match message.rfind(" at line ") {
-                Some(i) => message[..i].to_owned(),
-                None => message,
-            };
-            ConfigError {
-                file: file.to_owned(),
-                position,
-                field: (path != "?" && path != ".").then_some(path),
-                message,
-            }
+            let field = (path != "?" && path != ".").then_some(path);
+            syntax_error(text, file, field, e.into_inner())
         })?;
+        // The deserializer stops after the config object; a second object or a stray tail after
+        // it must not be ignored silently. `from_str` checks for one.
+        json5::from_str::<serde::de::IgnoredAny>(text)
+            .map_err(|e| syntax_error(text, file, None, e))?;
         config.validate().map_err(|(field, message)| ConfigError {
             file: file.to_owned(),
             position: None,
@@ -273,6 +266,57 @@ impl Config {
             return err("on_switch", "must name a command: [\"program\", \"arg\"…]");
         }
         Ok(())
+    }
+}
+
+/// A json5 error as a config error, placed: json5 gives errors at the end of the text no
+/// position, so they get the end's.
+fn syntax_error(text: &str, file: &Path, field: Option<String>, e: json5::Error) -> ConfigError {
+    use json5::ErrorCode as C;
+    let eof = matches!(
+        e.code(),
+        Some(
+            C::EofParsingArray
+                | C::EofParsingBool
+                | C::EofParsingComment
+                | C::EofParsingEscapeSequence
+                | C::EofParsingIdentifier
+                | C::EofParsingNull
+                | C::EofParsingNumber
+                | C::EofParsingObject
+                | C::EofParsingString
+                | C::EofParsingValue
+        )
+    );
+    let end = || {
+        let last_line = text.rsplit('\n').next().unwrap_or_default();
+        (
+            text.matches('\n').count() + 1,
+            last_line.chars().count() + 1,
+        )
+    };
+    let position = e
+        .position()
+        .map(|p| (p.line + 1, p.column + 1))
+        .or_else(|| eof.then(end));
+    let message = if e.code() == Some(C::TrailingCharacters) {
+        "unexpected text after the config object".to_owned()
+    } else {
+        let message = e.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_owned(),
+            None => message,
+        };
+        match message.strip_prefix("EOF parsing ") {
+            Some(what) if eof => format!("the file ends inside {what}"),
+            _ => message,
+        }
+    };
+    ConfigError {
+        file: file.to_owned(),
+        position,
+        field,
+        message,
     }
 }
 
@@ -471,8 +515,35 @@ mod tests {
     }
 
     #[test]
+    fn text_after_the_config_object_is_an_error() {
+        for (tail, at) in [
+            ("garbage", "1:19"),
+            (" {}", "1:20"),
+            ("\n{thresholds: {red: 50}}", "2:1"),
+            ("]", "1:19"),
+            ("\0", "1:19"),
+        ] {
+            let text = format!("{{recovery_hold: 1}}{tail}");
+            assert_eq!(
+                parse(&text).unwrap_err(),
+                format!("config c.json5:{at}: unexpected text after the config object"),
+                "{text:?}"
+            );
+        }
+        assert!(parse("{recovery_hold: 1} // done\n /* really */ \n").is_ok());
+    }
+
+    #[test]
     fn syntax_errors_have_positions() {
         let e = parse("{\n  recovery_hold: 1\n  bad}").unwrap_err();
         assert!(e.starts_with("config c.json5:3:"), "{e}");
+        assert_eq!(
+            parse("").unwrap_err(),
+            "config c.json5:1:1: the file ends inside object"
+        );
+        assert_eq!(
+            parse("{\n  fallbacks: {opus: ['son").unwrap_err(),
+            "config c.json5:2:21: fallbacks.opus[0]: the file ends inside string"
+        );
     }
 }

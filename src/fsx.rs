@@ -30,10 +30,23 @@ pub enum WriteOutcome {
     Conflict(String),
 }
 
-/// Reads a UTF-8 file, refusing one larger than `limit` bytes without reading it.
+/// Reads a UTF-8 file, refusing one larger than `limit` bytes without reading it, and anything
+/// that is not a file (a directory fails on reading).
 pub fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
-    let file = File::open(path)?;
-    let size = file.metadata()?.len();
+    // Non-blocking: opening a FIFO would otherwise wait for a writer, forever. Regular files
+    // ignore the flag.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() && !meta.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let size = meta.len();
     if size > limit {
         return Err(too_large(size, limit));
     }
@@ -317,6 +330,21 @@ mod tests {
         let err = read_limited(&path, 1024).unwrap_err();
         assert!(err.to_string().contains("above the"), "{err}");
         assert_eq!(read_limited(&path, 4096).unwrap().len(), 2048);
+    }
+
+    #[test]
+    fn a_fifo_or_device_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        // Without a writer, a blocking open would never return.
+        let err = read_limited(&fifo, 1024).unwrap_err();
+        assert_eq!(err.to_string(), "not a regular file");
+        let err = read_limited(Path::new("/dev/zero"), 1024).unwrap_err();
+        assert_eq!(err.to_string(), "not a regular file");
+        let err = read_limited(dir.path(), MAX_FILE).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::IsADirectory);
     }
 
     #[test]

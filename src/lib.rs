@@ -12,6 +12,8 @@ pub mod daemon;
 pub mod engine;
 pub mod error;
 pub mod fsx;
+#[cfg(test)]
+mod fuzz;
 pub mod hooks;
 pub mod jsonc;
 pub mod logging;

@@ -86,6 +86,8 @@ pub struct Observation {
 /// Formats a percentage as output shows it: no decimals when whole, else one.
 pub fn percent(value: f64) -> String {
     let rounded = (value * 10.0).round() / 10.0;
+    // Near f64::MAX the tenfold overflows; such a value has no tenths to round anyway.
+    let rounded = if rounded.is_finite() { rounded } else { value };
     if rounded.fract() == 0.0 {
         format!("{rounded:.0}%")
     } else {
@@ -103,6 +105,8 @@ mod tests {
         assert_eq!(percent(92.25), "92.3%");
         assert_eq!(percent(89.96), "90%");
         assert_eq!(percent(0.5), "0.5%");
+        assert_eq!(percent(-1e308), format!("{:.0}%", -1e308));
+        assert!(!percent(f64::MAX).contains("inf"));
     }
 
     #[test]

@@ -108,6 +108,17 @@ impl Document {
             }
         })?;
         let root = Node::from_ast(&value);
+        if let Some(at) = raw_control_character(text, &root) {
+            let (line, column) = line_column(text, at);
+            return Err(ParseError {
+                line,
+                column,
+                message: format!(
+                    "Unescaped control character U+{:04X} in a string",
+                    text.as_bytes()[at]
+                ),
+            });
+        }
         Ok(Document {
             bom,
             text: text.to_owned(),
@@ -277,6 +288,26 @@ impl Node {
     }
 }
 
+/// The offset of the first raw control character (U+0000–U+001F) inside a string or key.
+/// JSON allows them only escaped and both agents reject the file otherwise, but `jsonc-parser`
+/// lets them through.
+fn raw_control_character(text: &str, node: &Node) -> Option<usize> {
+    let find = |r: &Range<usize>| {
+        text.as_bytes()[r.clone()]
+            .iter()
+            .position(|b| *b < 0x20)
+            .map(|i| r.start + i)
+    };
+    match node {
+        Node::String { range, .. } => find(range),
+        Node::Array { items, .. } => items.iter().find_map(|n| raw_control_character(text, n)),
+        Node::Object { props, .. } => props
+            .iter()
+            .find_map(|p| find(&p.key_range).or_else(|| raw_control_character(text, &p.value))),
+        Node::Other { .. } => None,
+    }
+}
+
 /// 1-based line and character column of a byte offset.
 pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -355,6 +386,22 @@ mod tests {
         ] {
             assert!(Document::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn raw_control_characters_in_strings_are_rejected() {
+        for (bad, column) in [
+            ("{\"model\": \"a\0b\"}", 13),
+            ("{\"model\": \"a\nb\"}", 13),
+            ("{\"a\tb\": 1}", 4),
+            ("{\"x\": [1, {\"y\": \"\u{1f}\"}]}", 18),
+        ] {
+            let err = Document::parse(bad).unwrap_err();
+            assert_eq!((err.line, err.column), (1, column), "{bad:?}: {err}");
+            assert!(err.message.contains("control character"), "{err}");
+        }
+        // Escaped, or in a comment, they are fine.
+        assert!(Document::parse("{\"model\": \"a\\u0000\\n\\t\"} // \u{1}").is_ok());
     }
 
     #[test]

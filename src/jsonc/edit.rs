@@ -8,7 +8,8 @@ use std::ops::Range;
 
 use super::document::{Document, Node};
 use super::layout::{
-    indent_of_line, indent_unit, line_break_before, newline, skip_trivia, skip_trivia_on_line,
+    indent_of_line, indent_unit, line_break_before, line_comment_before, newline, skip_trivia,
+    skip_trivia_on_line,
 };
 use super::{KeyPath, ParseError};
 
@@ -263,12 +264,31 @@ fn remove_member(text: &str, object: &Node, index: usize) -> Vec<Splice> {
         return vec![cut(key_start..next_key)];
     }
     // The last member: the separator before it goes too, unless it keeps a trailing comma.
-    let separator = skip_trivia(text, props[index - 1].value.range().end);
+    let previous_end = props[index - 1].value.range().end;
+    let separator = skip_trivia(text, previous_end);
+    // Cutting the line break before the member up to `end` joins what follows onto the line
+    // before, where a line comment would swallow it: then the line break stays.
+    let joinable = |end: usize| {
+        line_break.filter(|&lb| {
+            let rest = skip_trivia_on_line(text, end);
+            rest == text.len()
+                || matches!(text.as_bytes()[rest], b'\r' | b'\n')
+                || !line_comment_before(text, previous_end, lb)
+        })
+    };
     if comma_after {
-        return vec![cut(line_break.unwrap_or(separator + 1)..after + 1)];
+        let start = match (joinable(after + 1), line_break) {
+            (Some(lb), _) => lb,
+            (None, Some(_)) => key_start,
+            (None, None) => separator + 1,
+        };
+        return vec![cut(start..after + 1)];
     }
-    match line_break {
-        Some(lb) if separator < lb => vec![cut(separator..separator + 1), cut(lb..value_end)],
+    match (joinable(value_end), line_break) {
+        (Some(lb), _) if separator < lb => vec![cut(separator..separator + 1), cut(lb..value_end)],
+        (None, Some(lb)) if separator < lb => {
+            vec![cut(separator..separator + 1), cut(key_start..value_end)]
+        }
         _ => vec![cut(separator..value_end)],
     }
 }
@@ -355,6 +375,11 @@ mod tests {
             ("{}", "{\n  \"k\": \"v\"\n}"),
             ("{ }", "{ \"k\": \"v\" }"),
             ("{\n  \"a\": 1 }", "{\n  \"a\": 1,\n  \"k\": \"v\" }"),
+            // A stray CR before a comment's CRLF (doubled line-end conversion) stays put.
+            (
+                "{\n  \"a\": 1 // c\r\r\n}",
+                "{\n  \"a\": 1, // c\n  \"k\": \"v\"\r\r\n}",
+            ),
         ];
         for (input, expected) in cases {
             let inserted = insert(input, &[], "k", raw("v"));
@@ -408,6 +433,52 @@ mod tests {
             "{\"a\": 1, \"b\": 3}"
         );
         assert_eq!(remove("{\n  \"k\": 2\n}", &["k"]), "{}");
+    }
+
+    #[test]
+    fn a_carriage_return_ends_a_line_comment_as_the_parser_reads_it() {
+        // The parser ends `// c` at the CR, so `/*\n , */` is a block comment: its comma is no
+        // trailing comma, and the key must not land inside it.
+        let text = "{\r\n  \"model\": \" \" // c\r/*\n , *//**/\r\n\n}";
+        let inserted = insert(text, &[], "k", raw("v"));
+        assert_eq!(
+            inserted,
+            "{\r\n  \"model\": \" \", // c\r\n  \"k\": \"v\"\r/*\n , *//**/\r\n\n}"
+        );
+        assert_eq!(remove(&inserted, &["k"]), text);
+    }
+
+    #[test]
+    fn removing_a_member_never_joins_a_line_comment_with_what_follows() {
+        let cases = [
+            (
+                "{\"a\": \"x\", /* c */// c\n \"model\": \"y\" /* c */}",
+                "model",
+                "{\"a\": \"x\" /* c */// c\n  /* c */}",
+            ),
+            (
+                "{\n  \"a\": 1, // c\n  \"k\": 2, }",
+                "k",
+                "{\n  \"a\": 1, // c\n   }",
+            ),
+            (
+                "{\n  \"a\": 1, // c\n  \"k\": 2 }",
+                "k",
+                "{\n  \"a\": 1 // c\n   }",
+            ),
+            (
+                "{\n  \"a\": 1, // c\n  \"k\": 2, \"b\": 3 }",
+                "k",
+                "{\n  \"a\": 1, // c\n  \"b\": 3 }",
+            ),
+        ];
+        for (input, key, expected) in cases {
+            assert_eq!(
+                remove(input, &[key]),
+                expected,
+                "remove {key} from {input:?}"
+            );
+        }
     }
 
     #[test]

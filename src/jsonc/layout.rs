@@ -10,45 +10,83 @@ pub fn skip_trivia(text: &str, mut pos: usize) -> usize {
     let bytes = text.as_bytes();
     while pos < bytes.len() {
         match bytes[pos] {
-            b' ' | b'\t' | b'\r' | b'\n' => pos += 1,
-            b'/' if bytes.get(pos + 1) == Some(&b'/') => {
-                pos = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
-            }
-            b'/' if bytes.get(pos + 1) == Some(&b'*') => {
-                pos = text[pos + 2..]
-                    .find("*/")
-                    .map_or(text.len(), |i| pos + 2 + i + 2);
-            }
-            _ => break,
+            b'/' if bytes.get(pos + 1) == Some(&b'/') => pos = line_comment_end(text, pos),
+            b'/' if bytes.get(pos + 1) == Some(&b'*') => pos = block_comment_end(text, pos),
+            _ => match whitespace_at(text, pos) {
+                Some(len) => pos += len,
+                None => break,
+            },
         }
     }
     pos
 }
 
-/// Skips spaces, tabs and comments that stay on the current line; stops at a line break, at a
-/// token, or at a block comment that spans lines.
+/// Skips whitespace and comments that stay on the current line; stops at a line break (CR or
+/// LF), at a token, or at a block comment that spans lines.
 pub fn skip_trivia_on_line(text: &str, mut pos: usize) -> usize {
     let bytes = text.as_bytes();
     while pos < bytes.len() {
         match bytes[pos] {
-            b' ' | b'\t' => pos += 1,
-            b'/' if bytes.get(pos + 1) == Some(&b'/') => {
-                let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
-                // A CRLF line's comment ends before its '\r'.
-                return if end > pos && bytes[end - 1] == b'\r' && end < text.len() {
-                    end - 1
-                } else {
-                    end
-                };
+            b'\r' | b'\n' => break,
+            b'/' if bytes.get(pos + 1) == Some(&b'/') => return line_comment_end(text, pos),
+            b'/' if bytes.get(pos + 1) == Some(&b'*') => {
+                let end = block_comment_end(text, pos);
+                if text[pos..end].contains(['\r', '\n']) {
+                    break;
+                }
+                pos = end;
             }
-            b'/' if bytes.get(pos + 1) == Some(&b'*') => match text[pos + 2..].find("*/") {
-                Some(i) if !text[pos..pos + 2 + i].contains('\n') => pos = pos + 2 + i + 2,
-                _ => break,
+            _ => match whitespace_at(text, pos) {
+                Some(len) => pos += len,
+                None => break,
             },
-            _ => break,
         }
     }
     pos
+}
+
+/// Where the line comment at `pos` ends: like the parser, at the first CR or LF. A CRLF's CR,
+/// and a stray CR before it, are not part of the comment, so nothing is ever inserted between a
+/// CR and the LF it would pair with.
+fn line_comment_end(text: &str, pos: usize) -> usize {
+    text.as_bytes()[pos..]
+        .iter()
+        .position(|b| matches!(b, b'\r' | b'\n'))
+        .map_or(text.len(), |i| pos + i)
+}
+
+/// Where the block comment at `pos` ends, after its `*/`.
+fn block_comment_end(text: &str, pos: usize) -> usize {
+    text[pos + 2..]
+        .find("*/")
+        .map_or(text.len(), |i| pos + 2 + i + 2)
+}
+
+/// The length of the whitespace character at `pos`, if one is there. The parser's whitespace is
+/// wider than JSON's (vertical tab, form feed, Unicode spaces); scanning must agree with it.
+fn whitespace_at(text: &str, pos: usize) -> Option<usize> {
+    let c = text[pos..].chars().next()?;
+    c.is_whitespace().then(|| c.len_utf8())
+}
+
+/// Whether the trivia from `pos` up to the line break at `lb` ends in a line comment, which
+/// would run on over anything moved onto its line.
+pub fn line_comment_before(text: &str, mut pos: usize, lb: usize) -> bool {
+    let bytes = text.as_bytes();
+    while pos < lb {
+        match bytes[pos] {
+            b'/' if bytes.get(pos + 1) == Some(&b'/') => {
+                let end = line_comment_end(text, pos);
+                if end >= lb {
+                    return true;
+                }
+                pos = end;
+            }
+            b'/' if bytes.get(pos + 1) == Some(&b'*') => pos = block_comment_end(text, pos),
+            _ => pos += 1,
+        }
+    }
+    false
 }
 
 /// If only spaces and tabs separate `pos` from the line break before it, the position where that
@@ -106,6 +144,10 @@ mod tests {
     fn skips_comments_and_whitespace() {
         let t = "1 // x, y\n /* a, */ , 2";
         assert_eq!(&t[skip_trivia(t, 1)..], ", 2");
+        // As the parser reads it: a CR ends a line comment, so `/*` after it opens a block
+        // comment whose comma is no separator; and vertical tabs and Unicode spaces are blanks.
+        let t = "1 // c\r/*\n , */\u{b}\u{a0}\u{2028}, 2";
+        assert_eq!(&t[skip_trivia(t, 1)..], ", 2");
     }
 
     #[test]
@@ -115,6 +157,19 @@ mod tests {
         assert_eq!(&t[7..9], "\r\n");
         let t = "1 /* a\n b */ 2";
         assert_eq!(skip_trivia_on_line(t, 1), 2);
+        let t = "1, // c\r\r\n  2";
+        assert_eq!(skip_trivia_on_line(t, 2), 7);
+        assert_eq!(skip_trivia_on_line("1 //\r\n", 1), 4);
+        assert_eq!(skip_trivia_on_line("1 // c", 1), 6);
+    }
+
+    #[test]
+    fn line_comments_before_a_line_break() {
+        let t = "1, /* // */ // c\r\n  2";
+        assert!(line_comment_before(t, 1, t.find('\r').unwrap()));
+        let t = "1, // c\n /* d */\n  2";
+        assert!(!line_comment_before(t, 1, t.rfind('\n').unwrap()));
+        assert!(!line_comment_before("1, /* // */\n", 1, 11));
     }
 
     #[test]

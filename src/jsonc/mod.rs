@@ -13,7 +13,7 @@ mod edit;
 mod layout;
 mod path;
 #[cfg(test)]
-mod props;
+pub(crate) mod props;
 
 pub use document::{Document, Node, ParseError};
 pub use edit::{Edit, EditError, NewValue};

@@ -1,5 +1,8 @@
 //! Property tests: generated JSONC with varied layout (indents, CRLF, comments, trailing commas,
 //! escapes, non-ASCII, BOM) must round-trip, and every edit must touch only its own span.
+//!
+//! The generators are shared with `crate::fuzz`, and case counts come from its budget
+//! (`SWITCHER_FUZZ_CASES` scales them).
 
 use proptest::prelude::*;
 
@@ -27,7 +30,7 @@ struct Style {
     unit: &'static str,
 }
 
-fn json_string() -> impl Strategy<Value = String> {
+pub(crate) fn json_string() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z/._-]{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap()),
         any::<String>().prop_map(|s| serde_json::to_string(&s).unwrap()),
@@ -82,7 +85,7 @@ fn style() -> impl Strategy<Value = Style> {
         .prop_map(|(bom, nl, unit)| Style { bom, nl, unit })
 }
 
-fn document() -> impl Strategy<Value = String> {
+pub(crate) fn document() -> impl Strategy<Value = String> {
     let members = prop::collection::vec((key(), tree()), 0..6);
     (style(), layout(), json_string(), members).prop_map(|(style, l, model, mut members)| {
         // Every document has at least one string member to edit.
@@ -158,7 +161,7 @@ fn paths(node: &Node, at: KeyPath, objects: &mut Vec<KeyPath>, strings: &mut Vec
     }
 }
 
-fn all_paths(doc: &Document) -> (Vec<KeyPath>, Vec<KeyPath>) {
+pub(crate) fn all_paths(doc: &Document) -> (Vec<KeyPath>, Vec<KeyPath>) {
     let (mut objects, mut strings) = (Vec::new(), Vec::new());
     paths(
         doc.root(),
@@ -170,21 +173,23 @@ fn all_paths(doc: &Document) -> (Vec<KeyPath>, Vec<KeyPath>) {
 }
 
 /// The whole text's prefix before and suffix after a span are the same in both texts.
-fn only_span_changed(before: &str, after: &str, span: std::ops::Range<usize>) -> bool {
+pub(crate) fn only_span_changed(before: &str, after: &str, span: std::ops::Range<usize>) -> bool {
     let suffix = before.len() - span.end;
     before[..span.start] == after[..span.start]
         && before[span.end..] == after[after.len() - suffix..]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
-
+    #![proptest_config(crate::fuzz::config("props::render_of_parse_is_identity"))]
     #[test]
     fn render_of_parse_is_identity(text in document()) {
         let doc = Document::parse(&text).unwrap();
         prop_assert_eq!(doc.render(), text);
     }
+}
 
+proptest! {
+    #![proptest_config(crate::fuzz::config("props::replace_touches_only_the_value_and_restores"))]
     #[test]
     fn replace_touches_only_the_value_and_restores(text in document(), pick in any::<prop::sample::Index>(), new in json_string()) {
         let doc = Document::parse(&text).unwrap();
@@ -200,7 +205,10 @@ proptest! {
         let restored = edited.apply(&[Edit::Replace { path, raw: old_raw }]).unwrap();
         prop_assert_eq!(restored.render(), text);
     }
+}
 
+proptest! {
+    #![proptest_config(crate::fuzz::config("props::insert_then_remove_is_identity"))]
     #[test]
     fn insert_then_remove_is_identity(text in document(), pick in any::<prop::sample::Index>(), object_value in any::<bool>()) {
         let doc = Document::parse(&text).unwrap();
@@ -228,7 +236,10 @@ proptest! {
             prop_assert!(removed.get(&at).unwrap().props().is_empty());
         }
     }
+}
 
+proptest! {
+    #![proptest_config(crate::fuzz::config("props::remove_any_member_keeps_the_rest"))]
     #[test]
     fn remove_any_member_keeps_the_rest(text in document(), pick in any::<prop::sample::Index>()) {
         let doc = Document::parse(&text).unwrap();

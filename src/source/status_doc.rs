@@ -12,8 +12,10 @@ use crate::quota::{Level, Report, Window};
 use crate::time::parse_instant;
 
 /// Parses a status document into reports keyed by canonical provider id. Fails only when the
-/// text is not a JSON object at all.
+/// text is not a JSON object at all. A leading BOM, which some editors and Windows tools write,
+/// is skipped as in targets.
 pub fn parse(text: &str, aliases: &Aliases) -> Result<BTreeMap<String, Report>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let Value::Object(mut top) = value else {
         return Err("expected a JSON object of providers".to_owned());
@@ -179,6 +181,17 @@ mod tests {
                 .contains("`utilization` must be a number")
         );
         assert_eq!(reports["ds"].status, Some(Level::Red));
+    }
+
+    #[test]
+    fn a_leading_bom_is_skipped() {
+        let reports = parse(
+            "\u{feff}{\"zai\": {\"status\": \"RED\"}}",
+            &Aliases::default(),
+        )
+        .unwrap();
+        assert_eq!(reports["zai"].status, Some(Level::Red));
+        assert!(parse("\u{feff}", &Aliases::default()).is_err());
     }
 
     #[test]

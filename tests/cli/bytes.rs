@@ -79,3 +79,28 @@ fn a_symlinked_target_is_written_through_and_stays_a_link() {
         .code(0);
     assert_eq!(s.read("dotfiles/opencode.json"), r#"{"model": "zai/glm"}"#);
 }
+
+#[test]
+fn a_profile_switch_and_restore_keep_a_stray_carriage_return() {
+    // Doubled line-end conversion leaves "\r\r\n". After a line comment, the keys a profile adds
+    // used to pair with the stray CR into a CRLF, and the restore took the CR away with them.
+    let settings = "{\n  \"model\": \"opus\",\n  \"env\": {\n    \"DISABLE_TELEMETRY\": \"1\" // keep\r\r\n  }\n}\n";
+    let mut s = Sandbox::new();
+    s.env("ZAI_API_KEY", "zai-key");
+    s.write(".claude/settings.json", settings)
+        .config(
+            r#"{profiles: {glm: {provider: "zai", model: "opus",
+                 env: {ANTHROPIC_BASE_URL: "https://api.z.ai/api/anthropic",
+                       ANTHROPIC_AUTH_TOKEN: "${ZAI_API_KEY}"}}},
+                fallbacks: {opus: ["profile:glm"]}}"#,
+        )
+        .quota(r#"{"claude": {"status": "RED"}, "zai": {"status": "GREEN"}}"#);
+    s.once(".claude/settings.json").code(0);
+    assert!(s.read(".claude/settings.json").contains("api.z.ai"));
+    s.run(&["watch", ".claude/settings.json", "--restore"])
+        .code(0);
+    assert_eq!(
+        fs::read(s.path(".claude/settings.json")).unwrap(),
+        settings.as_bytes()
+    );
+}

@@ -96,12 +96,7 @@ impl Sandbox {
 
     /// Runs `switcher ARGS` exactly as given.
     pub fn run_exact(&self, args: &[&str]) -> Output {
-        let out = self.command(args).output().expect("switcher runs");
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        run_with_deadline(self.command(args))
     }
 
     /// `switcher ARGS` in the sandbox: cleared environment, its own HOME, XDG dirs and state dir.
@@ -164,6 +159,49 @@ impl Output {
     }
 }
 
+/// Runs a one-shot command, killing it if it is still running after [`DEADLINE`]: a hang fails
+/// the test (code -1, `timed out` on stderr) instead of blocking the suite.
+fn run_with_deadline(mut cmd: Command) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("switcher runs");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8(bytes).unwrap()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    let (stdout, mut stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    if status.is_none() {
+        stderr.push_str(&format!("\ntimed out after {DEADLINE:?}"));
+    }
+    Output {
+        code: status.and_then(|s| s.code()).unwrap_or(-1),
+        stdout,
+        stderr,
+    }
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -203,7 +241,7 @@ pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
 pub struct Daemon {
     child: std::process::Child,
     lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    /// Reads stderr into `lines`; joined once the process has exited, so the log is complete.
+    /// Collects stderr; finished once every writer of the pipe has exited.
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -313,8 +351,13 @@ impl Daemon {
         let start = std::time::Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                if let Some(reader) = self.reader.take() {
-                    let _ = reader.join();
+                // Its last lines may still be in the pipe. Wait for them briefly: a hook it
+                // started can hold the pipe open for longer.
+                let drained = std::time::Instant::now();
+                while self.reader.as_ref().is_some_and(|r| !r.is_finished())
+                    && drained.elapsed() < std::time::Duration::from_secs(2)
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
                 }
                 return status.code().unwrap_or(-1);
             }

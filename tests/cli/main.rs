@@ -2,9 +2,11 @@
 
 mod harness;
 
+mod bounds;
 mod bytes;
 mod claude;
 mod concurrent;
+mod corpus;
 mod crash;
 mod daemon;
 mod errors;
