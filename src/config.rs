@@ -6,8 +6,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 
+use crate::engine::Policy;
 use crate::quota::Level;
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -26,6 +27,9 @@ pub struct Config {
     pub profiles: Option<BTreeMap<String, ProfileConfig>>,
     pub sources: Option<Vec<SourceConfig>>,
     pub on_switch: Option<Vec<String>>,
+    /// What is valid but probably not meant, found by [`Config::parse`].
+    #[serde(skip)]
+    pub warnings: Vec<ConfigError>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -73,7 +77,7 @@ impl<'de> Deserialize<'de> for ProviderThresholds {
                         "yellow" => out.provider.yellow = Some(map.next_value()?),
                         "red" => out.provider.red = Some(map.next_value()?),
                         _ => {
-                            out.windows.insert(key, map.next_value()?);
+                            out.windows.insert(key, map.next_value_seed(Window)?);
                         }
                     }
                 }
@@ -81,6 +85,29 @@ impl<'de> Deserialize<'de> for ProviderThresholds {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+
+/// A window's entry in `provider_thresholds`, which must be an object: a number there is most
+/// likely a misspelt `yellow` or `red`, and the error says so rather than just "expected `{`".
+struct Window;
+
+impl<'de> DeserializeSeed<'de> for Window {
+    type Value = ThresholdsConfig;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Window {
+    type Value = ThresholdsConfig;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a window's `{yellow, red}` object (a provider's own levels are `yellow` and `red`)",
+        )
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        ThresholdsConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
     }
 }
 
@@ -189,7 +216,7 @@ impl Config {
     /// Parses and validates a config file's text.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
         let mut de = json5::Deserializer::from_str(text);
-        let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let field = (path != "?" && path != ".").then_some(path);
             syntax_error(text, file, field, e.into_inner())
@@ -198,17 +225,21 @@ impl Config {
         // it must not be ignored silently. `from_str` checks for one.
         json5::from_str::<serde::de::IgnoredAny>(text)
             .map_err(|e| syntax_error(text, file, None, e))?;
-        config.validate().map_err(|(field, message)| ConfigError {
+        let placed = |(field, message)| ConfigError {
             file: file.to_owned(),
             position: None,
             field: Some(field),
             message,
-        })?;
+        };
+        let warnings = config.validate().map_err(placed)?;
+        config.warnings = warnings.into_iter().map(placed).collect();
         Ok(config)
     }
 
     /// Checks what the types alone cannot: ranges, required fields, fields valid for a kind.
-    fn validate(&self) -> Result<(), (String, String)> {
+    /// Returns the warnings.
+    fn validate(&self) -> Result<Vec<(String, String)>, (String, String)> {
+        let mut warnings = Vec::new();
         let err = |field: &str, message: &str| Err((field.to_owned(), message.to_owned()));
         for (name, value) in [
             ("poll_interval", self.poll_interval),
@@ -217,13 +248,25 @@ impl Config {
         ] {
             check_seconds(name, value, name == "poll_interval")?;
         }
-        if let Some(t) = &self.thresholds {
-            check_thresholds("thresholds", t)?;
-        }
+        // Each level is checked against what it inherits, so a `yellow` that only clashes with
+        // the default `red` is caught, and the message says where the other value came from.
+        let built_in = Policy::default().thresholds;
+        let defaults = [
+            InForce::new(built_in.yellow, "the default"),
+            InForce::new(built_in.red, "the default"),
+        ];
+        let global = check_thresholds(
+            "thresholds",
+            self.thresholds.as_ref(),
+            &defaults,
+            &mut warnings,
+        )?;
         for (provider, p) in self.provider_thresholds.iter().flatten() {
-            check_thresholds(&format!("provider_thresholds.{provider}"), &p.provider)?;
+            let field = format!("provider_thresholds.{provider}");
+            let inherited = check_thresholds(&field, Some(&p.provider), &global, &mut warnings)?;
             for (window, t) in &p.windows {
-                check_thresholds(&format!("provider_thresholds.{provider}.{window}"), t)?;
+                let field = format!("{field}.{window}");
+                check_thresholds(&field, Some(t), &inherited, &mut warnings)?;
             }
         }
         for (from, to) in self.aliases.iter().flatten() {
@@ -265,7 +308,7 @@ impl Config {
         {
             return err("on_switch", "must name a command: [\"program\", \"arg\"…]");
         }
-        Ok(())
+        Ok(warnings)
     }
 }
 
@@ -333,26 +376,69 @@ fn check_seconds(field: &str, value: Option<f64>, positive: bool) -> Result<(), 
     }
 }
 
-fn check_thresholds(field: &str, t: &ThresholdsConfig) -> Result<(), (String, String)> {
-    for (name, value) in [("yellow", t.yellow), ("red", t.red)] {
-        if let Some(v) = value
-            && !(0.0..=100.0).contains(&v)
-        {
+/// A threshold in force at some level of the config, and where it was set.
+#[derive(Clone, Debug)]
+struct InForce {
+    value: f64,
+    from: String,
+}
+
+impl InForce {
+    fn new(value: f64, from: &str) -> InForce {
+        InForce {
+            value,
+            from: from.to_owned(),
+        }
+    }
+}
+
+/// Checks one level of thresholds over what it inherits (`[yellow, red]`) and returns what is
+/// in force beneath it. Both set at one level with yellow above red is an error; a clash with an
+/// inherited value is a warning, since the one set may be all the user meant to change (a window
+/// whose yellow is above its red goes from GREEN straight to RED).
+fn check_thresholds(
+    field: &str,
+    t: Option<&ThresholdsConfig>,
+    inherited: &[InForce; 2],
+    warnings: &mut Vec<(String, String)>,
+) -> Result<[InForce; 2], (String, String)> {
+    let t = t.copied().unwrap_or_default();
+    let mut in_force = inherited.clone();
+    for ((name, value), slot) in [("yellow", t.yellow), ("red", t.red)]
+        .into_iter()
+        .zip(&mut in_force)
+    {
+        let Some(v) = value else { continue };
+        if !(0.0..=100.0).contains(&v) {
             return Err((
                 format!("{field}.{name}"),
                 format!("expected a percentage 0-100, got {v}"),
             ));
         }
+        *slot = InForce::new(v, &format!("{field}.{name}"));
     }
-    if let (Some(y), Some(r)) = (t.yellow, t.red)
-        && y > r
-    {
-        return Err((
-            field.to_owned(),
-            format!("yellow ({y}) must not be above red ({r})"),
-        ));
+    let [yellow, red] = &in_force;
+    if yellow.value > red.value {
+        let (y, r) = (yellow.value, red.value);
+        let never = "so it goes from GREEN straight to RED";
+        match (t.yellow.is_some(), t.red.is_some()) {
+            (true, true) => {
+                let message = format!("yellow ({y}) must not be above red ({r})");
+                return Err((field.to_owned(), message));
+            }
+            (true, false) => warnings.push((
+                field.to_owned(),
+                format!("yellow ({y}) is above red ({r}, {}), {never}", red.from),
+            )),
+            (false, true) => warnings.push((
+                field.to_owned(),
+                format!("red ({r}) is below yellow ({y}, {}), {never}", yellow.from),
+            )),
+            // Inherited as they are, and warned about where they were set.
+            (false, false) => {}
+        }
     }
-    Ok(())
+    Ok(in_force)
 }
 
 fn check_source(i: usize, s: &SourceConfig) -> Result<(), (String, String)> {
@@ -460,6 +546,13 @@ mod tests {
             e.contains("provider_thresholds.anthropic.seven_day.rd: unknown field `rd`"),
             "{e}"
         );
+        let e = parse("{provider_thresholds: {zai: {redd: 85}}}").unwrap_err();
+        assert_eq!(
+            e,
+            "config c.json5:1:36: provider_thresholds.zai.redd: invalid type: integer `85`, \
+             expected a window's `{yellow, red}` object (a provider's own levels are `yellow` \
+             and `red`)"
+        );
         let e = parse("{profiles: {glm: {provider: 'zai', envv: {}}}}").unwrap_err();
         assert!(e.contains("profiles.glm.envv: unknown field"), "{e}");
         let e = parse("{pol_interval: 3}").unwrap_err();
@@ -476,6 +569,10 @@ mod tests {
             (
                 "{thresholds: {red: 190}}",
                 "thresholds.red: expected a percentage",
+            ),
+            (
+                "{provider_thresholds: {zai: {five_hour: {yellow: 95, red: 90}}}}",
+                "provider_thresholds.zai.five_hour: yellow (95) must not be above red (90)",
             ),
             (
                 "{poll_interval: 0}",
@@ -512,6 +609,38 @@ mod tests {
             let e = parse(text).unwrap_err();
             assert!(e.contains(expected), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn thresholds_that_clash_with_inherited_ones_are_warned_about() {
+        let warnings = |text: &str| -> Vec<String> {
+            let config = Config::parse(text, Path::new("c.json5")).unwrap();
+            config.warnings.iter().map(ToString::to_string).collect()
+        };
+        let never = "so it goes from GREEN straight to RED";
+        assert_eq!(
+            warnings("{thresholds: {yellow: 95}}"),
+            [format!(
+                "config c.json5: thresholds: yellow (95) is above red (90, the default), {never}"
+            )]
+        );
+        assert_eq!(
+            warnings("{thresholds: {red: 50}, provider_thresholds: {zai: {yellow: 40}}}"),
+            [format!(
+                "config c.json5: thresholds: red (50) is below yellow (75, the default), {never}"
+            )]
+        );
+        assert_eq!(
+            warnings("{provider_thresholds: {anthropic: {yellow: 85, five_hour: {red: 80}}}}"),
+            [format!(
+                "config c.json5: provider_thresholds.anthropic.five_hour: red (80) is below \
+                 yellow (85, provider_thresholds.anthropic.yellow), {never}"
+            )]
+        );
+        assert!(
+            warnings("{thresholds: {red: 95}, provider_thresholds: {zai: {yellow: 92}}}")
+                .is_empty()
+        );
     }
 
     #[test]

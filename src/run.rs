@@ -43,6 +43,9 @@ fn run(cli: Cli) -> Outcome {
         Ok(settings) => settings,
         Err(e) => return fail(&e),
     };
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
     let result = match &cli.command {
         Command::Watch(w) if w.restore => restore(&settings, w.targets.is_empty(), w.dry_run),
         Command::Watch(w) if w.once => once(&settings, w.dry_run),

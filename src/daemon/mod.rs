@@ -64,6 +64,17 @@ pub fn run(settings: &Settings) -> Result<Outcome, Error> {
     if settings.targets.is_empty() {
         return Err(crate::run::no_target(settings));
     }
+    for source in &settings.sources {
+        if source.interval >= settings.policy.stale_after {
+            tracing::warn!(
+                "{}: polled every {} s, but data older than stale_after ({} s) is UNKNOWN; its \
+                 providers will be UNKNOWN between polls",
+                source.label,
+                source.interval,
+                settings.policy.stale_after
+            );
+        }
+    }
     let state_dir = StateDir::new(settings.state_dir.clone());
     let mut targets = Vec::new();
     for spec in &settings.targets {

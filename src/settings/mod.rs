@@ -57,6 +57,8 @@ pub struct Settings {
     pub log_filter: Option<String>,
     /// Where target discovery looked, for the "no target" message.
     pub discovery: Vec<PathBuf>,
+    /// What the config sets that is valid but probably not meant.
+    pub warnings: Vec<String>,
 }
 
 impl Settings {
@@ -188,6 +190,7 @@ impl Settings {
 
         let profiles = resolve_profiles(&config, &aliases, &env);
         Ok(Settings {
+            warnings: config.warnings.iter().map(ToString::to_string).collect(),
             policy: policy(&config, &aliases),
             aliases,
             fallbacks: config.fallbacks.clone().unwrap_or_default(),

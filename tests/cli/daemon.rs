@@ -38,6 +38,22 @@ fn a_status_file_change_switches_the_target() {
 }
 
 #[test]
+fn a_poll_interval_past_stale_after_is_warned_about() {
+    let s = sandbox();
+    s.config(&CHAINS.replace(
+        "fallbacks",
+        "poll_interval: 900, stale_after: 600, fallbacks",
+    ));
+    let d = s.daemon(&["opencode.json"]);
+    d.wait_line(
+        "warning: status file quota.json: polled every 900 s, but data older than stale_after (600 s) is \
+         UNKNOWN; its providers will be UNKNOWN between polls",
+        1,
+    );
+    assert_eq!(d.stop(), 0);
+}
+
+#[test]
 fn recovers_after_recovery_hold_observations() {
     let s = sandbox();
     let d = s.daemon(&["opencode.json"]);

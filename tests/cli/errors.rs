@@ -40,6 +40,20 @@ fn an_invalid_config_exits_1_naming_the_field_before_any_write() {
 }
 
 #[test]
+fn a_threshold_clashing_with_an_inherited_one_is_a_warning_not_an_error() {
+    let s = Sandbox::new();
+    s.write("opencode.json", OPENCODE)
+        .config(&CHAINS.replace("fallbacks", "thresholds: {yellow: 95}, fallbacks"))
+        .quota(r#"{"zai": {"windows": {"w": {"utilization": 92}}}}"#);
+    // 92% is past the default red (90): RED, and switched, despite yellow at 95.
+    s.once("opencode.json").code(0).stderr_has(
+        "switcher.json5: thresholds: yellow (95) is above red (90, the default), \
+         so it goes from GREEN straight to RED",
+    );
+    assert!(s.read("opencode.json").contains("deepseek/deepseek-chat"));
+}
+
+#[test]
 fn a_missing_explicit_config_is_an_error_and_a_missing_default_is_not() {
     let s = Sandbox::new();
     s.write("opencode.json", OPENCODE);
