@@ -142,7 +142,52 @@ pub fn decode(raw: &str) -> String {
     serde_json::from_str(raw).unwrap_or_else(|_| raw.to_owned())
 }
 
+/// Checks that `raw` is exactly one JSON(C) value, and a string if `string` is set.
+fn check_raw(field: &str, raw: &str, string: bool) -> Result<(), String> {
+    let fail = || {
+        let what = if string {
+            "a JSON string"
+        } else {
+            "one JSON value"
+        };
+        Err(format!("{field} is not {what}"))
+    };
+    match crate::jsonc::Document::parse(raw) {
+        Ok(doc)
+            if doc.root().range() == (0..raw.len())
+                && (!string || doc.root().as_str().is_some()) =>
+        {
+            Ok(())
+        }
+        _ => fail(),
+    }
+}
+
 impl TargetState {
+    /// Checks every raw text the records hold (see [`load_target_file`]).
+    fn check(&self) -> Result<(), String> {
+        for (i, r) in self.switches.iter().enumerate() {
+            let field = |name: &str| format!("switches[{i}].{name}");
+            check_raw(&field("original"), &r.original, true)?;
+            check_raw(&field("written"), &r.written, true)?;
+            if let Some(previous) = &r.previous {
+                check_raw(&field("previous"), previous, true)?;
+            }
+        }
+        if let Some(p) = &self.profile {
+            check_raw("profile.original", &p.original, true)?;
+            for (i, key) in p.keys.iter().enumerate() {
+                if let Some(original) = &key.original {
+                    check_raw(&format!("profile.keys[{i}].original"), original, false)?;
+                }
+            }
+            if let EnvBefore::Empty(raw) = &p.env_before {
+                check_raw("profile.env_before", raw, false)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn new(target: PathBuf, display: String, kind: Kind) -> TargetState {
         TargetState {
             version: VERSION,
@@ -164,8 +209,13 @@ impl TargetState {
 pub enum StateError {
     #[error("state dir {}: {source}", dir.display())]
     Io { dir: PathBuf, source: io::Error },
-    #[error("state file {} is unreadable ({message}); move it away to start over, losing the originals it records", path.display())]
-    Corrupt { path: PathBuf, message: String },
+    /// `advice` follows the cause: what to do, and what it costs.
+    #[error("state file {} is unreadable ({message}){advice}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        message: String,
+        advice: &'static str,
+    },
 }
 
 /// The state dir, opened for reading (and created for writing on demand).
@@ -237,7 +287,7 @@ impl StateDir {
 
     /// The target's recorded switches; none if it has no state file.
     pub fn load_target(&self, target: &Path) -> Result<Option<TargetState>, StateError> {
-        load_json(&self.target_file(target))
+        load_target_file(&self.target_file(target))
     }
 
     /// Saves a target's state, or removes its file when nothing is switched any more.
@@ -272,7 +322,7 @@ impl StateDir {
             if path.extension().is_some_and(|e| e == "json")
                 && !entry.file_name().to_string_lossy().starts_with('.')
             {
-                out.extend(load_json::<TargetState>(&path).transpose());
+                out.extend(load_target_file(&path).transpose());
             }
         }
         out.sort_by(|a, b| match (a, b) {
@@ -289,13 +339,14 @@ impl StateDir {
     /// The shared quota book as last saved; an unreadable one is reported and replaced by an
     /// empty book (it holds only observations, which the next polls bring back).
     pub fn load_quota(&self) -> QuotaBook {
-        match load_json(&self.quota_file()) {
-            Ok(book) => book.unwrap_or_default(),
-            Err(e) => {
-                tracing::warn!("{e}; starting with no quota history");
-                QuotaBook::default()
-            }
-        }
+        self.read_quota().unwrap_or_else(|e| {
+            tracing::warn!("{e}; starting with no quota history");
+            QuotaBook::default()
+        })
+    }
+
+    fn read_quota(&self) -> Result<QuotaBook, StateError> {
+        load_json(&self.quota_file(), "").map(Option::unwrap_or_default)
     }
 
     /// Applies `update` to the latest saved book under the state dir's lock, saves it, and
@@ -306,7 +357,9 @@ impl StateDir {
     ) -> Result<QuotaBook, StateError> {
         self.ensure("")?;
         let _lock = fsx::lock(&self.root.join("quota.lock")).map_err(|e| self.io_err(e))?;
-        let mut book = self.load_quota();
+        // Every run loads the book (and warns about an unreadable one) before it updates it, so
+        // an unreadable one is replaced here without a second warning.
+        let mut book = self.read_quota().unwrap_or_default();
         update(&mut book);
         fsx::remove_stale_temps(&self.root, "quota.json");
         write_json(&self.quota_file(), &book).map_err(|e| self.io_err(e))?;
@@ -314,7 +367,29 @@ impl StateDir {
     }
 }
 
-fn load_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, StateError> {
+/// What to do about an unreadable target state file.
+const TARGET_ADVICE: &str = "; move it away to start over, losing the originals it records";
+
+/// Reads a target's state file, checking that every raw text it would write back is one JSON
+/// value of the right type: a damaged or edited record must not put arbitrary text into a
+/// target.
+fn load_target_file(path: &Path) -> Result<Option<TargetState>, StateError> {
+    let state: Option<TargetState> = load_json(path, TARGET_ADVICE)?;
+    if let Some(Err(message)) = state.as_ref().map(TargetState::check) {
+        return Err(StateError::Corrupt {
+            path: path.to_owned(),
+            message,
+            advice: TARGET_ADVICE,
+        });
+    }
+    Ok(state)
+}
+
+/// Reads a state file; `advice` goes into the error when it is unreadable.
+fn load_json<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    advice: &'static str,
+) -> Result<Option<T>, StateError> {
     let text = match fsx::read_limited(path, fsx::MAX_FILE) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -322,6 +397,7 @@ fn load_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, Sta
             return Err(StateError::Corrupt {
                 path: path.to_owned(),
                 message: e.to_string(),
+                advice,
             });
         }
     };
@@ -331,6 +407,7 @@ fn load_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, Sta
         .map_err(|e| StateError::Corrupt {
             path: path.to_owned(),
             message: e.to_string(),
+            advice,
         })
 }
 
@@ -408,6 +485,49 @@ mod tests {
             fs::metadata(&file).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn a_record_that_would_write_anything_but_one_value_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = StateDir::new(dir.path().to_owned());
+        let target = dir.path().join("opencode.json");
+        let cases = [
+            (
+                "original",
+                r#"1, "evil": true"#,
+                "switches[0].original is not a JSON string",
+            ),
+            ("original", "3", "switches[0].original is not a JSON string"),
+            (
+                "original",
+                r#" "a" "#,
+                "switches[0].original is not a JSON string",
+            ),
+            (
+                "written",
+                r#""a" // x"#,
+                "switches[0].written is not a JSON string",
+            ),
+            ("previous", "{", "switches[0].previous is not a JSON string"),
+        ];
+        for (field, raw, expected) in cases {
+            let mut state = TargetState::new(target.clone(), "o".into(), Kind::OpenCode);
+            let mut r = record("model");
+            match field {
+                "original" => r.original = raw.into(),
+                "written" => r.written = raw.into(),
+                _ => r.previous = Some(raw.into()),
+            }
+            state.switches.push(r);
+            state_dir.save_target(&state).unwrap();
+            let err = state_dir.load_target(&target).unwrap_err().to_string();
+            assert!(err.contains(expected), "{raw}: {err}");
+        }
+        let mut state = TargetState::new(target.clone(), "o".into(), Kind::OpenCode);
+        state.switches.push(record("model"));
+        state_dir.save_target(&state).unwrap();
+        assert!(state_dir.load_target(&target).unwrap().is_some());
     }
 
     #[test]

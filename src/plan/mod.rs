@@ -170,10 +170,25 @@ impl Planner<'_> {
         self.kind.provider(doc, model, self.aliases)
     }
 
-    pub(super) fn chain(&self, slot: Option<&Slot>, original: &str) -> Vec<String> {
-        slot.and_then(|s| s.fallback_models.clone())
-            .or_else(|| self.fallbacks.get(original).cloned())
-            .unwrap_or_default()
+    /// The slot's chain: its own `fallback_models` (SPEC §3.1), else the config's. One that
+    /// cannot be used is noted and the config's taken.
+    pub(super) fn chain(
+        &self,
+        slot: Option<&Slot>,
+        original: &str,
+        notes: &mut Vec<String>,
+    ) -> Vec<String> {
+        match slot.and_then(|s| s.fallback_models.as_ref().map(|f| (s, f))) {
+            Some((_, Ok(chain))) => return chain.clone(),
+            Some((slot, Err(why))) => {
+                notes.push(format!(
+                    "{}: {why}; using the config's fallbacks",
+                    slot.path
+                ));
+            }
+            None => {}
+        }
+        self.fallbacks.get(original).cloned().unwrap_or_default()
     }
 
     /// Reconciles a record with what the slot holds now (SPEC §6.2 rule 3, §7).

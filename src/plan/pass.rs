@@ -60,7 +60,7 @@ impl Planner<'_> {
                     0,
                 ),
             };
-            let chain = self.chain(Some(&slot), &original);
+            let chain = self.chain(Some(&slot), &original, &mut plan.notes);
             let health = |candidate: &str| -> Option<Health> {
                 if candidate == original {
                     return Some(self.judge.health(&original_provider, Some(candidate)));
@@ -220,7 +220,7 @@ impl Planner<'_> {
     fn profile_pass(&self, doc: &Document, state: &TargetState, record: &ProfileRecord) -> Plan {
         let current = format!("profile:{}", record.profile);
         let original = record.original_model();
-        let chain = self.chain(None, &original);
+        let chain = self.chain(None, &original, &mut Vec::new());
         let left = profile::leave(doc, record);
         let left_doc = doc.apply(&left.edits).unwrap_or_else(|_| doc.clone());
         let skipped = RefCell::new(BTreeSet::new());

@@ -97,7 +97,12 @@ impl Planner<'_> {
             };
             let (managed, reason) = match standing {
                 Standing::Switched(r) => (true, Some(r.reason.clone())),
-                Standing::Own => (!self.chain(Some(&slot), &original).is_empty(), None),
+                Standing::Own => (
+                    !self
+                        .chain(Some(&slot), &original, &mut Vec::new())
+                        .is_empty(),
+                    None,
+                ),
             };
             views.push(SlotView {
                 health: self

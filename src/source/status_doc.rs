@@ -81,6 +81,10 @@ fn status(value: Option<&Value>) -> Result<Option<Status>, String> {
 fn window(value: &Value) -> Result<Window, String> {
     let obj: &Map<String, Value> = value.as_object().ok_or("expected an object")?;
     let utilization = match obj.get("utilization") {
+        // Above 100 is an overage some plans allow; below 0 means nothing.
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|f| f < 0.0) => {
+            return Err("`utilization` must not be negative".to_owned());
+        }
         Some(Value::Number(n)) => n
             .as_f64()
             .filter(|f| f.is_finite())
@@ -181,6 +185,14 @@ mod tests {
                 .contains("`utilization` must be a number")
         );
         assert_eq!(reports["ds"].status, Some(Level::Red));
+        let text = r#"{"zai": {"windows": {"w": {"utilization": -3}}}, "ds": {"windows": {"w": {"utilization": 130}}}}"#;
+        let reports = parse(text, &Aliases::default()).unwrap();
+        let error = reports["zai"].error.as_deref().unwrap();
+        assert!(
+            error.contains("`utilization` must not be negative"),
+            "{error}"
+        );
+        assert_eq!(reports["ds"].windows["w"].utilization, 130.0);
     }
 
     #[test]

@@ -40,8 +40,8 @@ pub struct Slot {
     pub model: String,
     /// The value's exact source text, quotes included.
     pub raw: String,
-    /// A chain written beside the slot in the file itself, if any.
-    pub fallback_models: Option<Vec<String>>,
+    /// A chain written beside the slot in the file itself, if any, or why it cannot be used.
+    pub fallback_models: Option<Result<Vec<String>, String>>,
 }
 
 impl Kind {

@@ -30,9 +30,11 @@ pub fn slots(doc: &Document) -> Vec<Slot> {
 
 /// The `model` of an object, with the Agent Caddy `fallback_models` array beside it.
 fn model_slot(doc: &Document, object: &Node, path: &KeyPath) -> Option<Slot> {
-    let fallback_models = object
-        .prop("fallback_models")
-        .and_then(|p| p.value.string_items());
+    let fallback_models = object.prop("fallback_models").map(|p| {
+        p.value
+            .string_items()
+            .ok_or_else(|| "`fallback_models` is not an array of model ids".to_owned())
+    });
     string_slot(doc, object, path, "model", fallback_models)
 }
 
@@ -42,7 +44,7 @@ fn string_slot(
     object: &Node,
     path: &KeyPath,
     key: &str,
-    fallback_models: Option<Vec<String>>,
+    fallback_models: Option<Result<Vec<String>, String>>,
 ) -> Option<Slot> {
     let node = &object.prop(key)?.value;
     Some(Slot {
@@ -93,7 +95,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             model.fallback_models,
-            Some(vec!["deepseek/deepseek-chat".to_owned()])
+            Some(Ok(vec!["deepseek/deepseek-chat".to_owned()]))
         );
         assert_eq!(model.raw, "\"zai-coding-plan/glm-4.6\"");
     }

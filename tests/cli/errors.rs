@@ -54,6 +54,25 @@ fn a_threshold_clashing_with_an_inherited_one_is_a_warning_not_an_error() {
 }
 
 #[test]
+fn an_unreadable_quota_history_is_warned_about_once_and_replaced() {
+    let s = Sandbox::new();
+    s.write("opencode.json", OPENCODE)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    std::fs::create_dir_all(s.state_dir()).unwrap();
+    std::fs::write(s.state_dir().join("quota.json"), "{not json").unwrap();
+    let out = s.once("opencode.json");
+    out.code(0)
+        .stderr_has("quota.json is unreadable (key must be a string at line 1 column 2); starting with no quota history");
+    let stderr = &out.stderr;
+    assert_eq!(stderr.matches("is unreadable").count(), 1, "{stderr}");
+    assert!(!stderr.contains("originals"), "{stderr}");
+    assert!(s.read("opencode.json").contains("deepseek/deepseek-chat"));
+    let saved = std::fs::read_to_string(s.state_dir().join("quota.json")).unwrap();
+    assert!(saved.contains("\"zai\""), "{saved}");
+}
+
+#[test]
 fn a_missing_explicit_config_is_an_error_and_a_missing_default_is_not() {
     let s = Sandbox::new();
     s.write("opencode.json", OPENCODE);

@@ -123,6 +123,23 @@ fn fallback_models_beside_the_slot_win_over_the_config() {
 }
 
 #[test]
+fn fallback_models_that_are_not_model_ids_are_named_and_the_config_used() {
+    let s = sandbox(r#"{"zai": {"status": "RED"}}"#);
+    s.write(
+        "opencode.json",
+        r#"{"model": "zai/glm", "fallback_models": "minimax/m2"}"#,
+    );
+    s.config(r#"{fallbacks: {"zai/glm": ["deepseek/chat"]}}"#);
+    s.once("opencode.json")
+        .code(0)
+        .stdout_is("opencode.json: model: zai/glm -> deepseek/chat (zai status RED)\n")
+        .stderr_has(
+            "warning: opencode.json: model: `fallback_models` is not an array of model ids; \
+             using the config's fallbacks",
+        );
+}
+
+#[test]
 fn every_opencode_slot_kind_is_managed() {
     let s = sandbox(r#"{"zai": {"status": "RED"}}"#);
     s.write(
