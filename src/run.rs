@@ -133,6 +133,15 @@ fn observe(
     Ok((book, observed))
 }
 
+/// Judges from `book` with the user's policy, as of the run's "now".
+fn judge<'a>(settings: &'a Settings, book: &'a QuotaBook) -> Judge<'a> {
+    Judge {
+        policy: &settings.policy,
+        book,
+        now: settings.now(),
+    }
+}
+
 /// Warns about a failed attempt, saying what it means for the providers.
 pub(crate) fn warn_failed(label: &str, error: &str, forget_data: bool) {
     if forget_data {
@@ -205,11 +214,7 @@ fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
     }
     let state_dir = StateDir::new(settings.state_dir.clone());
     let (book, observed) = observe(settings, &state_dir, dry_run)?;
-    let judge = Judge {
-        policy: &settings.policy,
-        book: &book,
-        now: settings.now(),
-    };
+    let judge = judge(settings, &book);
     let ctx = Context {
         settings,
         state_dir: &state_dir,
@@ -276,11 +281,7 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
     // A restore reads no source; the slots it reports are judged from the last saved data.
     let mut book = state_dir.load_quota();
     source::focus(&mut book, &settings.sources);
-    let judge = Judge {
-        policy: &settings.policy,
-        book: &book,
-        now: settings.now(),
-    };
+    let judge = judge(settings, &book);
     let observed = BTreeSet::new();
     let ctx = Context {
         settings,
@@ -307,11 +308,7 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
     }
     let state_dir = StateDir::new(settings.state_dir.clone());
     let (book, _) = observe(settings, &state_dir, true)?;
-    let judge = Judge {
-        policy: &settings.policy,
-        book: &book,
-        now: settings.now(),
-    };
+    let judge = judge(settings, &book);
     let observed = BTreeSet::new();
     let ctx = Context {
         settings,
