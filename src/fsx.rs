@@ -207,8 +207,9 @@ fn process_alive(pid: i32) -> bool {
     }
 }
 
-/// The path with symlinks resolved; for a missing file, its resolved directory joined with its
-/// name (so a target can be locked and reported before it exists).
+/// The path with symlinks resolved; for a missing file (or directory), its nearest existing
+/// ancestor resolved, joined with the rest (so a target can be locked, watched for and reported
+/// before it exists).
 pub fn canonical(path: &Path) -> io::Result<PathBuf> {
     match fs::canonicalize(path) {
         Ok(p) => Ok(p),
@@ -218,7 +219,7 @@ pub fn canonical(path: &Path) -> io::Result<PathBuf> {
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
             let name = path.file_name().ok_or(e)?;
-            Ok(fs::canonicalize(parent)?.join(name))
+            Ok(canonical(parent)?.join(name))
         }
         Err(e) => Err(e),
     }

@@ -16,6 +16,10 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// carry request headers.
 const CAPPED: &[&str] = &["hyper", "reqwest", "rustls", "h2", "tower", "hyper_util"];
 
+/// Crates whose warnings are not the user's business: `notify` warns when a watch died with its
+/// directory, which the watcher already handles.
+const ERRORS_ONLY: &[&str] = &["notify"];
+
 struct Plain {
     timestamps: bool,
 }
@@ -32,13 +36,9 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         if self.timestamps {
-            write!(
-                writer,
-                "{} ",
-                jiff::Timestamp::now()
-                    .round(jiff::Unit::Millisecond)
-                    .unwrap_or_default()
-            )?;
+            // Always three decimals, so that lines sort as text.
+            let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+            write!(writer, "{now} ")?;
         }
         let level = match *event.metadata().level() {
             Level::ERROR => "error",
@@ -59,16 +59,24 @@ pub fn init(verbosity: i8, filter: Option<&str>, daemon: bool, json: bool, color
     const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
     let base = if daemon { 3 } else { 2 };
     let index = (base + i32::from(verbosity)).clamp(0, 5) as usize;
-    let filter = filter
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(LEVELS[index]));
+    let parsed = filter.map(EnvFilter::try_new);
+    let (filter, invalid) = match parsed {
+        Some(Ok(filter)) => (filter, None),
+        Some(Err(e)) => (EnvFilter::new(LEVELS[index]), Some(e)),
+        None => (EnvFilter::new(LEVELS[index]), None),
+    };
     let cap = tracing_subscriber::filter::filter_fn(|meta| {
-        let capped = CAPPED.iter().any(|c| meta.target().starts_with(c));
-        !capped || *meta.level() <= Level::INFO
+        let target = meta.target();
+        if ERRORS_ONLY.iter().any(|c| target.starts_with(c)) {
+            return *meta.level() <= Level::ERROR;
+        }
+        !CAPPED.iter().any(|c| target.starts_with(c)) || *meta.level() <= Level::INFO
     });
     let layer = if daemon && json {
+        // The `target` field is the agent config a line is about, not the Rust module.
         tracing_subscriber::fmt::layer()
             .json()
+            .with_target(false)
             .with_writer(std::io::stderr)
             .boxed()
     } else {
@@ -81,4 +89,7 @@ pub fn init(verbosity: i8, filter: Option<&str>, daemon: bool, json: bool, color
     let _ = tracing_subscriber::registry()
         .with(layer.with_filter(filter).with_filter(cap))
         .try_init();
+    if let Some(e) = invalid {
+        tracing::warn!("SWITCHER_LOG: {e}; using the default level");
+    }
 }

@@ -9,7 +9,7 @@ mod applier;
 mod poller;
 mod watcher;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -37,24 +37,28 @@ const DEBOUNCE: Duration = Duration::from_millis(10);
 /// …but a path that keeps changing is handled at least this often.
 const MAX_DELAY: Duration = Duration::from_millis(100);
 
-/// Handles a changed path: a status file is read right away (each read is an observation); a
-/// target is re-planned from the latest quota data.
+/// Handles changed paths (one file, or the files of a directory that was created): each status
+/// file among them is read right away, once (each read is an observation); each target is
+/// re-planned from the latest quota data.
 async fn changed(
     applier: &mut Applier<'_>,
     status_files: &[(usize, Vec<PathBuf>)],
     client: &reqwest::Client,
     settings: &Settings,
-    path: &Path,
+    paths: &[PathBuf],
 ) {
-    if let Some((source, _)) = status_files
-        .iter()
-        .find(|(_, names)| names.iter().any(|n| n == path))
-    {
-        let spec = &settings.sources[*source];
-        let answer = spec.poll(client, &settings.aliases, Timestamp::now).await;
-        applier.answered(spec, answer);
+    for (source, names) in status_files {
+        if names.iter().any(|n| paths.contains(n)) {
+            let spec = &settings.sources[*source];
+            let answer = spec.poll(client, &settings.aliases, Timestamp::now).await;
+            applier.answered(spec, answer);
+        }
     }
-    for i in applier.targets_named(path) {
+    let targets: BTreeSet<usize> = paths
+        .iter()
+        .flat_map(|p| applier.targets_named(p))
+        .collect();
+    for i in targets {
         applier.target_changed(i);
     }
 }
@@ -76,15 +80,17 @@ pub fn run(settings: &Settings) -> Result<Outcome, Error> {
         }
     }
     let state_dir = StateDir::new(settings.state_dir.clone());
+    // A target that cannot be taken (locked by another switcher, of no known kind) is reported
+    // and left out; the others are still managed. With none left there is nothing to do.
     let mut targets = Vec::new();
     for spec in &settings.targets {
         match Target::open(spec, &state_dir, false) {
             Ok(target) => targets.push(target),
-            Err(e) => {
-                tracing::error!("{e}");
-                return Ok(Outcome::Error);
-            }
+            Err(e) => tracing::error!("{e}"),
         }
+    }
+    if targets.is_empty() {
+        return Ok(Outcome::Error);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -111,7 +117,7 @@ async fn serve(
             .iter()
             .filter_map(|s| s.file_path().map(Path::to_owned)),
     );
-    let _watcher = {
+    let mut watcher = {
         let tx = tx.clone();
         watcher::start(&watched, move |path, change| {
             let _ = tx.send(Event::Changed(path, change));
@@ -212,7 +218,12 @@ async fn serve(
                     .collect();
                 for path in due {
                     pending.remove(&path);
-                    changed(&mut applier, &status_files, &client, settings, &path).await;
+                    let paths = if watcher.is_dir(&path) {
+                        watcher.rewatch(&path)
+                    } else {
+                        vec![path]
+                    };
+                    changed(&mut applier, &status_files, &client, settings, &paths).await;
                 }
                 continue;
             }

@@ -4,8 +4,12 @@
 //! new file and renaming it over the old one, and a watch on the old file would die with it. It
 //! reports only the paths it was asked about, and only events that can change content — opening
 //! or reading a file is an event too, and our own reads must not look like changes. Bursts are
-//! debounced by the daemon loop, except when the event itself says the writer is done; whether a change is real (and not our own write) is the
-//! applier's call, by content.
+//! debounced by the daemon loop, except when the event itself says the writer is done; whether a
+//! change is real (and not our own write) is the applier's call, by content.
+//!
+//! A directory's watch dies with the directory, so each directory's parent is watched too: when
+//! the directory is created (again), it is reported like a changed file, and the daemon watches
+//! it anew and looks at the files in it.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -15,15 +19,38 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 
 /// Watches until dropped.
 pub struct Watcher {
-    _inner: RecommendedWatcher,
+    inner: RecommendedWatcher,
+    /// The directories holding the files, resolved as far as they exist.
+    dirs: BTreeSet<PathBuf>,
+    /// Every name of every file asked about.
+    files: Vec<PathBuf>,
+}
+
+impl Watcher {
+    /// Whether `path` is one of the watched directories (reported when it is created).
+    pub fn is_dir(&self, path: &Path) -> bool {
+        self.dirs.contains(path)
+    }
+
+    /// Watches `dir` again after it was created, and returns the files asked about in it.
+    pub fn rewatch(&mut self, dir: &Path) -> Vec<PathBuf> {
+        if let Err(e) = self.inner.watch(dir, RecursiveMode::NonRecursive) {
+            tracing::warn!("cannot watch {}: {e}", dir.display());
+        }
+        self.files
+            .iter()
+            .filter(|f| f.parent() == Some(dir))
+            .cloned()
+            .collect()
+    }
 }
 
 /// The names under which change events can report `path`: as given (absolute), and through its
-/// resolved directory and its resolved file (for symlinks).
+/// resolved directory (as far as it exists) and its resolved file (for symlinks).
 pub fn aliases_of(path: &Path) -> Vec<PathBuf> {
     let mut out = vec![path.to_owned()];
     if let (Some(dir), Some(name)) = (path.parent(), path.file_name())
-        && let Ok(dir) = dir.canonicalize()
+        && let Ok(dir) = crate::fsx::canonical(dir)
     {
         out.push(dir.join(name));
     }
@@ -56,25 +83,41 @@ fn classify(kind: &EventKind) -> Option<Change> {
     }
 }
 
+fn created(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Create(_)
+            | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+    )
+}
+
 /// Starts watching the directories of `files`; `changed` gets each changed path among them, once
 /// per raw event.
 pub fn start(
     files: &[PathBuf],
     changed: impl Fn(PathBuf, Change) + Send + 'static,
 ) -> Result<Watcher, String> {
-    let wanted: HashSet<PathBuf> = files.iter().flat_map(|f| aliases_of(f)).collect();
-    let dirs: BTreeSet<PathBuf> = wanted
+    let names: Vec<PathBuf> = files.iter().flat_map(|f| aliases_of(f)).collect();
+    let dirs: BTreeSet<PathBuf> = names
         .iter()
-        .filter_map(|f| f.parent().and_then(|d| d.canonicalize().ok()))
+        .filter_map(|f| f.parent().and_then(|d| crate::fsx::canonical(d).ok()))
         .collect();
+    let wanted: HashSet<PathBuf> = names.iter().cloned().collect();
+    let wanted_dirs = dirs.clone();
     let handler = move |result: notify::Result<notify::Event>| match result {
         Ok(event) => {
             for path in event.paths {
-                if wanted.contains(&path) {
-                    tracing::trace!(kind = ?event.kind, path = %path.display(), "file event");
-                    if let Some(change) = classify(&event.kind) {
-                        changed(path, change);
-                    }
+                let change = if wanted.contains(&path) {
+                    classify(&event.kind)
+                } else if wanted_dirs.contains(&path) {
+                    // A directory of ours appearing; anything else about it changes no file.
+                    created(&event.kind).then_some(Change::Complete)
+                } else {
+                    continue;
+                };
+                tracing::trace!(kind = ?event.kind, path = %path.display(), "file event");
+                if let Some(change) = change {
+                    changed(path, change);
                 }
             }
         }
@@ -82,13 +125,25 @@ pub fn start(
     };
     let mut watcher =
         notify::recommended_watcher(handler).map_err(|e| format!("cannot watch files: {e}"))?;
-    for dir in dirs {
-        if let Err(e) = watcher.watch(&dir, RecursiveMode::NonRecursive) {
-            tracing::warn!(
+    let parents: BTreeSet<&Path> = dirs.iter().filter_map(|d| d.parent()).collect();
+    for parent in parents {
+        // Only to see a directory of ours come back; a missing one has nothing to report.
+        let _ = watcher.watch(parent, RecursiveMode::NonRecursive);
+    }
+    for dir in &dirs {
+        match watcher.watch(dir, RecursiveMode::NonRecursive) {
+            Ok(()) => {}
+            // Watched for in its parent: it is looked at when it is created.
+            Err(_) if !dir.exists() && dir.parent().is_some_and(Path::exists) => {}
+            Err(e) => tracing::warn!(
                 "cannot watch {}: {e}; changes there are seen at the next poll only",
                 dir.display()
-            );
+            ),
         }
     }
-    Ok(Watcher { _inner: watcher })
+    Ok(Watcher {
+        inner: watcher,
+        dirs,
+        files: names,
+    })
 }

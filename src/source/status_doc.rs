@@ -23,19 +23,70 @@ pub fn parse(text: &str, aliases: &Aliases) -> Result<BTreeMap<String, Report>, 
     if let Some(Value::Object(inner)) = top.get("providers") {
         top = inner.clone();
     }
-    let mut out = BTreeMap::new();
+    // Each report with the name of the first entry that gave it.
+    let mut out: BTreeMap<String, (String, Report)> = BTreeMap::new();
     for (name, entry) in top {
         let report = provider(&entry)
             .unwrap_or_else(|why| Report::failed(format!("malformed entry: {why}")));
-        out.insert(aliases.resolve(&name), report);
+        match out.get_mut(&aliases.resolve(&name)) {
+            Some((first, into)) => merge(into, first, report, &name),
+            None => {
+                out.insert(aliases.resolve(&name), (name, report));
+            }
+        }
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|(id, (_, report))| (id, report))
+        .collect())
+}
+
+/// Folds a second entry for the same provider (`claude` beside `anthropic`, `ZAI` beside `zai`)
+/// into the first, so that both count as they would from two sources: the worse wins, and a
+/// known state beats an error. An explicit provider status becomes a window `as <entry>` with
+/// that status (it governs every model, as the status did), so it can stand beside the other
+/// entry's windows.
+fn merge(into: &mut Report, first: &str, other: Report, name: &str) {
+    match (&into.error, &other.error) {
+        (Some(a), Some(b)) => into.error = Some(format!("{first}: {a}; {name}: {b}")),
+        (None, Some(_)) => {}
+        (Some(_), None) => *into = other,
+        (None, None) => {
+            let as_windows = |report: Report, label: &str| -> BTreeMap<String, Window> {
+                match report.status {
+                    Some(level) => BTreeMap::from([(
+                        format!("as {label}"),
+                        Window {
+                            utilization: 0.0,
+                            resets_at: None,
+                            status: Some(level),
+                            models: None,
+                        },
+                    )]),
+                    None => report.windows,
+                }
+            };
+            let mine = std::mem::take(into);
+            let mut windows = as_windows(mine, first);
+            for (window, w) in as_windows(other, name) {
+                let key = if windows.contains_key(&window) {
+                    format!("{window} ({name})")
+                } else {
+                    window
+                };
+                windows.insert(key, w);
+            }
+            into.windows = windows;
+        }
+    }
 }
 
 fn provider(entry: &Value) -> Result<Report, String> {
     let obj = entry.as_object().ok_or("expected an object")?;
     let mut report = Report::default();
-    if let Some(error) = obj.get("error").filter(|v| !v.is_null()) {
+    // `null`, `false` and `""` say there is no error, as scripts often write it.
+    let no_error = |v: &&Value| v.is_null() || **v == Value::Bool(false) || v.as_str() == Some("");
+    if let Some(error) = obj.get("error").filter(|v| !no_error(v)) {
         let text = error
             .as_str()
             .map_or_else(|| error.to_string(), str::to_owned);
@@ -118,7 +169,7 @@ fn window(value: &Value) -> Result<Window, String> {
         ),
         Some(_) => return Err("`models` must be an array of strings".to_owned()),
     };
-    if obj.get("utilization").is_none() && status.is_none() {
+    if obj.get("utilization").is_none_or(Value::is_null) && status.is_none() {
         return Err("needs `utilization` or `status`".to_owned());
     }
     Ok(Window {
@@ -193,6 +244,62 @@ mod tests {
             "{error}"
         );
         assert_eq!(reports["ds"].windows["w"].utilization, 130.0);
+    }
+
+    #[test]
+    fn two_entries_for_one_provider_both_count() {
+        let aliases = Aliases::default();
+        let reports = parse(
+            r#"{"zai": {"status": "RED"}, "zai-coding-plan": {"status": "GREEN"}}"#,
+            &aliases,
+        )
+        .unwrap();
+        let zai = &reports["zai"];
+        assert_eq!(zai.status, None);
+        assert_eq!(zai.windows["as zai"].status, Some(Level::Red));
+        assert_eq!(zai.windows["as zai-coding-plan"].status, Some(Level::Green));
+        // Same window names side by side; an error gives way to known data.
+        let reports = parse(
+            r#"{"anthropic": {"windows": {"five_hour": {"utilization": 20}}},
+                "claude": {"windows": {"five_hour": {"utilization": 95}}},
+                "ZAI": {"error": "HTTP 500"}, "zai": {"windows": {"w": {"utilization": 5}}}}"#,
+            &aliases,
+        )
+        .unwrap();
+        let anthropic = &reports["anthropic"].windows;
+        assert_eq!(anthropic["five_hour"].utilization, 20.0);
+        assert_eq!(anthropic["five_hour (claude)"].utilization, 95.0);
+        assert_eq!(reports["zai"].error, None);
+        assert_eq!(reports["zai"].windows["w"].utilization, 5.0);
+        let reports = parse(
+            r#"{"ZAI": {"error": "HTTP 500"}, "zai": {"error": "timeout"}}"#,
+            &aliases,
+        )
+        .unwrap();
+        assert_eq!(
+            reports["zai"].error.as_deref(),
+            Some("ZAI: HTTP 500; zai: timeout")
+        );
+    }
+
+    #[test]
+    fn empty_errors_are_no_errors_and_a_null_utilization_is_no_data() {
+        let aliases = Aliases::default();
+        let reports = parse(
+            r#"{"a": {"error": false, "status": "RED"}, "b": {"error": "", "status": "RED"},
+                "c": {"error": null, "status": "RED"},
+                "d": {"windows": {"w": {"utilization": null}}},
+                "e": {"windows": {"w": {"utilization": null, "status": "YELLOW"}}}}"#,
+            &aliases,
+        )
+        .unwrap();
+        for p in ["a", "b", "c"] {
+            assert_eq!(reports[p].error, None, "{p}");
+            assert_eq!(reports[p].status, Some(Level::Red), "{p}");
+        }
+        let d = reports["d"].error.as_deref().unwrap();
+        assert!(d.contains("needs `utilization` or `status`"), "{d}");
+        assert_eq!(reports["e"].windows["w"].status, Some(Level::Yellow));
     }
 
     #[test]

@@ -173,6 +173,32 @@ fn a_deleted_and_recreated_target_is_picked_up() {
 }
 
 #[test]
+fn a_target_whose_directory_is_removed_and_made_again_is_picked_up() {
+    let s = sandbox();
+    s.quota(RED);
+    fs::create_dir(s.path("proj")).unwrap();
+    s.write("proj/opencode.json", TARGET);
+    let d = s.daemon(&["proj/opencode.json", "later/opencode.json"]);
+    // A target in a directory that does not exist yet is no reason to stop.
+    d.wait_line("later/opencode.json: cannot read", 1);
+    let done = |rel: &str| s.read(rel).contains("deepseek/deepseek-chat");
+    d.wait("the first switch", || done("proj/opencode.json"));
+    fs::remove_dir_all(s.path("proj")).unwrap();
+    fs::create_dir(s.path("proj")).unwrap();
+    fs::write(s.path("proj/opencode.json"), TARGET).unwrap();
+    d.wait("the switch in the new directory", || {
+        s.path("proj/opencode.json").exists() && done("proj/opencode.json")
+    });
+    fs::create_dir(s.path("later")).unwrap();
+    fs::write(s.path("later/opencode.json"), TARGET).unwrap();
+    d.wait("the switch in the late directory", || {
+        done("later/opencode.json")
+    });
+    assert!(!d.log().contains("inotify"), "{}", d.log());
+    assert_eq!(d.stop(), 0);
+}
+
+#[test]
 fn a_second_switcher_on_the_same_target_exits_1_naming_the_holder() {
     let s = sandbox();
     let d = s.daemon(&["opencode.json"]);

@@ -24,6 +24,20 @@ fn switches_on_an_explicit_red_status() {
 }
 
 #[test]
+fn a_provider_named_twice_in_one_status_file_is_judged_by_the_worse_entry() {
+    let s = sandbox(r#"{"zai": {"status": "RED"}, "zai-coding-plan": {"status": "GREEN"}}"#);
+    let out = s.once("opencode.json");
+    out.code(0);
+    assert!(
+        out.stdout.contains(
+            "model: zai-coding-plan/glm-4.6 -> deepseek/deepseek-chat (zai as zai status RED)"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn switches_on_a_window_computed_red() {
     let s = sandbox(r#"{"zai": {"windows": {"five_hour": {"utilization": 92}}}}"#);
     s.once("opencode.json")
