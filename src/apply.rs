@@ -4,7 +4,8 @@
 //! writes with the compare-and-swap helper, and re-plans from the new content when the file
 //! changed in between, so an edit made by the user or the agent is never overwritten.
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashSet};
 
 use std::path::PathBuf;
 
@@ -39,6 +40,8 @@ pub struct Target {
     /// The absolute path as given, before resolving symlinks.
     pub given: PathBuf,
     _lock: Option<FileLock>,
+    /// The warnings of the last plan, so that a standing one is not repeated at every pass.
+    warned: RefCell<HashSet<String>>,
 }
 
 /// What one pass did to one target.
@@ -110,6 +113,7 @@ impl Target {
             path,
             given: spec.path.clone(),
             _lock: lock,
+            warned: RefCell::default(),
         })
     }
 
@@ -266,10 +270,14 @@ impl Target {
         }
     }
 
+    /// Logs a plan's warnings, each once while it keeps coming up (the daemon plans a target
+    /// again at every change), and its infos.
     fn note(&self, plan: &Plan) {
-        for note in &plan.notes {
+        let mut warned = self.warned.borrow_mut();
+        for note in plan.notes.iter().filter(|n| !warned.contains(*n)) {
             tracing::warn!("{}: {note}", self.display);
         }
+        *warned = plan.notes.iter().cloned().collect();
         for info in &plan.infos {
             tracing::info!("{}: {info}", self.display);
         }

@@ -19,11 +19,15 @@ pub struct Config {
     pub recovery_hold: Option<u32>,
     pub switch_at: Option<SwitchAt>,
     pub thresholds: Option<ThresholdsConfig>,
+    #[serde(default, deserialize_with = "some_unique_keys")]
     pub provider_thresholds: Option<BTreeMap<String, ProviderThresholds>>,
     pub safety_margin: Option<f64>,
     pub stale_after: Option<f64>,
+    #[serde(default, deserialize_with = "some_unique_keys")]
     pub aliases: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "some_unique_keys")]
     pub fallbacks: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(default, deserialize_with = "some_unique_keys")]
     pub profiles: Option<BTreeMap<String, ProfileConfig>>,
     pub sources: Option<Vec<SourceConfig>>,
     pub on_switch: Option<Vec<String>>,
@@ -72,7 +76,11 @@ impl<'de> Deserialize<'de> for ProviderThresholds {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = ProviderThresholds::default();
+                let mut seen = std::collections::HashSet::new();
                 while let Some(key) = map.next_key::<String>()? {
+                    if !seen.insert(key.clone()) {
+                        return Err(twice(&key));
+                    }
                     match key.as_str() {
                         "yellow" => out.provider.yellow = Some(map.next_value()?),
                         "red" => out.provider.red = Some(map.next_value()?),
@@ -86,6 +94,54 @@ impl<'de> Deserialize<'de> for ProviderThresholds {
         }
         deserializer.deserialize_map(V)
     }
+}
+
+/// JSON5 lets an object give a key twice, and the last would silently win; in a config that is
+/// always a mistake.
+fn twice<E: serde::de::Error>(key: &str) -> E {
+    E::custom(format_args!("`{key}` is given twice"))
+}
+
+/// An object as a map, refusing a key given twice.
+fn unique_keys<'de, D, V>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> Visitor<'de> for Unique<V> {
+        type Value = BTreeMap<String, V>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(twice(&key));
+                }
+                let value = map.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(Unique(std::marker::PhantomData))
+}
+
+/// [`unique_keys`] for an optional field, where `null` is as good as absent.
+fn some_unique_keys<'de, D, V>(deserializer: D) -> Result<Option<BTreeMap<String, V>>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Map<V>(BTreeMap<String, V>);
+    impl<'de, V: Deserialize<'de>> Deserialize<'de> for Map<V> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            unique_keys(deserializer).map(Map)
+        }
+    }
+    Ok(Option::<Map<V>>::deserialize(deserializer)?.map(|m| m.0))
 }
 
 /// A window's entry in `provider_thresholds`, which must be an object: a number there is most
@@ -116,7 +172,7 @@ impl<'de> Visitor<'de> for Window {
 pub struct ProfileConfig {
     pub provider: String,
     pub model: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub env: BTreeMap<String, String>,
 }
 
@@ -267,6 +323,11 @@ impl Config {
             for (window, t) in &p.windows {
                 let field = format!("{field}.{window}");
                 check_thresholds(&field, Some(t), &inherited, &mut warnings)?;
+            }
+        }
+        for (i, target) in self.targets.iter().flatten().enumerate() {
+            if target.trim().is_empty() {
+                return err(&format!("targets[{i}]"), "a target path must not be empty");
             }
         }
         for (from, to) in self.aliases.iter().flatten() {
@@ -603,6 +664,19 @@ mod tests {
                 "fallbacks.opus[0]: no profile named `nope`",
             ),
             ("{on_switch: []}", "on_switch: must name a command"),
+            (
+                "{targets: ['a.json', ' ']}",
+                "targets[1]: a target path must not be empty",
+            ),
+            ("{aliases: {a: 'x', a: 'y'}}", "aliases: `a` is given twice"),
+            (
+                "{provider_thresholds: {zai: {red: 80, red: 85}}}",
+                "provider_thresholds.zai: `red` is given twice",
+            ),
+            (
+                "{profiles: {g: {provider: 'zai', env: {A: '1', A: '2'}}}}",
+                "profiles.g.env: `A` is given twice",
+            ),
             ("{recovery_hold: -1}", "recovery_hold: invalid value"),
         ];
         for (text, expected) in cases {

@@ -182,7 +182,15 @@ impl TargetState {
                 }
             }
             if let EnvBefore::Empty(raw) = &p.env_before {
-                check_raw("profile.env_before", raw, false)?;
+                // Put back as `env` itself: it must be an object, and an empty one.
+                let empty = crate::jsonc::Document::parse(raw).is_ok_and(|doc| {
+                    doc.root().is_object()
+                        && doc.root().props().is_empty()
+                        && doc.root().range() == (0..raw.len())
+                });
+                if !empty {
+                    return Err("profile.env_before is not an empty JSON object".to_owned());
+                }
             }
         }
         Ok(())
@@ -528,6 +536,51 @@ mod tests {
         state.switches.push(record("model"));
         state_dir.save_target(&state).unwrap();
         assert!(state_dir.load_target(&target).unwrap().is_some());
+
+        let profile = |env_before: EnvBefore, key_original: &str| ProfileRecord {
+            profile: "glm".into(),
+            slot: KeyPath::new(["model"]),
+            original: "\"opus\"".into(),
+            provider: "anthropic".into(),
+            keys: vec![TouchedKey {
+                path: KeyPath::new(["env", "A"]),
+                original: Some(key_original.into()),
+                written: Written::Raw("\"b\"".into()),
+            }],
+            env_before,
+            at: Timestamp::UNIX_EPOCH,
+            reason: "r".into(),
+            streak: 0,
+        };
+        let cases = [
+            (EnvBefore::Empty("{ /* none */ }".into()), "\"a\"", None),
+            (EnvBefore::Present, "{\"x\": [1]}", None),
+            (
+                EnvBefore::Empty("[1]".into()),
+                "\"a\"",
+                Some("profile.env_before is not an empty JSON object"),
+            ),
+            (
+                EnvBefore::Empty("{\"a\": 1}".into()),
+                "\"a\"",
+                Some("profile.env_before is not an empty JSON object"),
+            ),
+            (
+                EnvBefore::Present,
+                "\"a\", \"b\": 1",
+                Some("profile.keys[0].original is not one JSON value"),
+            ),
+        ];
+        for (env_before, key_original, expected) in cases {
+            let mut state = TargetState::new(target.clone(), "s".into(), Kind::Claude);
+            state.profile = Some(profile(env_before, key_original));
+            state_dir.save_target(&state).unwrap();
+            match (state_dir.load_target(&target), expected) {
+                (Ok(Some(_)), None) => {}
+                (Err(e), Some(expected)) => assert!(e.to_string().contains(expected), "{e}"),
+                (other, _) => panic!("{key_original}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -128,9 +128,16 @@ impl Settings {
                 poll_interval,
             );
         }
-        // The same source named twice (the CLI and the config, say) is polled once.
-        let mut seen = std::collections::HashSet::new();
-        sources.retain(|s| seen.insert(s.id.clone()));
+        // The same source named twice (the CLI and the config, say) is polled once, as often as
+        // the more frequent of the two asks.
+        let mut merged: Vec<SourceSpec> = Vec::new();
+        for source in sources {
+            match merged.iter_mut().find(|s| s.id == source.id) {
+                Some(first) => first.interval = first.interval.min(source.interval),
+                None => merged.push(source),
+            }
+        }
+        let sources = merged;
 
         let mut discovery = Vec::new();
         let specs: Vec<(String, PathBuf)> = if !targets.is_empty() {
@@ -191,7 +198,8 @@ impl Settings {
         let profiles = resolve_profiles(&config, &aliases, &env);
         Ok(Settings {
             warnings: config.warnings.iter().map(ToString::to_string).collect(),
-            policy: policy(&config, &aliases),
+            policy: policy(&config, &aliases)
+                .map_err(|(field, message)| config_err(&field, message))?,
             aliases,
             fallbacks: config.fallbacks.clone().unwrap_or_default(),
             profiles,
@@ -310,33 +318,38 @@ fn load_config(global: &Global, env: &Env) -> Result<(Config, Option<PathBuf>), 
     Ok((Config::parse(&text, &path)?, Some(path)))
 }
 
-fn policy(config: &Config, aliases: &Aliases) -> Policy {
+/// The policy; `Err` names two `provider_thresholds` keys that are one provider.
+fn policy(config: &Config, aliases: &Aliases) -> Result<Policy, (String, String)> {
     let defaults = Policy::default();
     let overrides = |t: &crate::config::ThresholdsConfig| Overrides {
         yellow: t.yellow,
         red: t.red,
     };
-    let provider_thresholds = config
-        .provider_thresholds
-        .iter()
-        .flatten()
-        .map(|(provider, p)| {
-            let windows = p
-                .windows
-                .iter()
-                .map(|(w, t)| (w.clone(), overrides(t)))
-                .collect();
-            (
-                aliases.resolve(provider),
-                ProviderOverrides {
-                    provider: overrides(&p.provider),
-                    windows,
-                },
-            )
-        })
-        .collect();
+    let mut provider_thresholds = BTreeMap::new();
+    let mut named = BTreeMap::new();
+    for (provider, p) in config.provider_thresholds.iter().flatten() {
+        let id = aliases.resolve(provider);
+        if let Some(first) = named.insert(id.clone(), provider) {
+            return Err((
+                "provider_thresholds".to_owned(),
+                format!("`{first}` and `{provider}` are the same provider ({id}); keep one"),
+            ));
+        }
+        let windows = p
+            .windows
+            .iter()
+            .map(|(w, t)| (w.clone(), overrides(t)))
+            .collect();
+        provider_thresholds.insert(
+            id,
+            ProviderOverrides {
+                provider: overrides(&p.provider),
+                windows,
+            },
+        );
+    }
     let t = config.thresholds.unwrap_or_default();
-    Policy {
+    Ok(Policy {
         thresholds: Thresholds {
             yellow: t.yellow.unwrap_or(defaults.thresholds.yellow),
             red: t.red.unwrap_or(defaults.thresholds.red),
@@ -346,5 +359,5 @@ fn policy(config: &Config, aliases: &Aliases) -> Policy {
         safety_margin: config.safety_margin.unwrap_or(defaults.safety_margin),
         stale_after: config.stale_after.unwrap_or(defaults.stale_after),
         recovery_hold: config.recovery_hold.unwrap_or(defaults.recovery_hold),
-    }
+    })
 }

@@ -33,6 +33,7 @@ fn model_slot(doc: &Document, object: &Node, path: &KeyPath) -> Option<Slot> {
     let fallback_models = object.prop("fallback_models").map(|p| {
         p.value
             .string_items()
+            .filter(|ids| ids.iter().all(|id| !id.trim().is_empty()))
             .ok_or_else(|| "`fallback_models` is not an array of model ids".to_owned())
     });
     string_slot(doc, object, path, "model", fallback_models)
@@ -98,6 +99,21 @@ mod tests {
             Some(Ok(vec!["deepseek/deepseek-chat".to_owned()]))
         );
         assert_eq!(model.raw, "\"zai-coding-plan/glm-4.6\"");
+    }
+
+    #[test]
+    fn fallback_models_must_be_model_ids() {
+        for bad in [r#""a/b""#, r#"["a/b", 3]"#, r#"[""]"#, r#"["a/b", "  "]"#] {
+            let doc = Document::parse(&format!(r#"{{"model": "x/y", "fallback_models": {bad}}}"#))
+                .unwrap();
+            let why = slots(&doc)[0].fallback_models.clone().unwrap().unwrap_err();
+            assert_eq!(
+                why, "`fallback_models` is not an array of model ids",
+                "{bad}"
+            );
+        }
+        let doc = Document::parse(r#"{"model": "x/y", "fallback_models": []}"#).unwrap();
+        assert_eq!(slots(&doc)[0].fallback_models, Some(Ok(Vec::new())));
     }
 
     #[test]

@@ -54,6 +54,20 @@ fn a_poll_interval_past_stale_after_is_warned_about() {
 }
 
 #[test]
+fn a_status_file_given_twice_is_read_as_often_as_either_asks() {
+    let s = sandbox();
+    s.config(&CHAINS.replace(
+        "fallbacks",
+        "poll_interval: 900, sources: [{kind: 'file', path: 'quota.json', interval: 30}], fallbacks",
+    ));
+    // `--quota-file quota.json` (every 900 s) and the config's entry (every 30 s) are one source.
+    let d = s.daemon(&["opencode.json"]);
+    assert!(d.log().contains("1 source(s)"), "{}", d.log());
+    assert!(!d.log().contains("polled every"), "{}", d.log());
+    assert_eq!(d.stop(), 0);
+}
+
+#[test]
 fn recovers_after_recovery_hold_observations() {
     let s = sandbox();
     let d = s.daemon(&["opencode.json"]);
@@ -195,6 +209,21 @@ fn a_target_whose_directory_is_removed_and_made_again_is_picked_up() {
         done("later/opencode.json")
     });
     assert!(!d.log().contains("inotify"), "{}", d.log());
+    assert_eq!(d.stop(), 0);
+}
+
+#[test]
+fn a_standing_warning_is_given_once_not_at_every_pass() {
+    let s = sandbox();
+    let target = TARGET.replace("\"theme\"", "\"fallback_models\": \"nope\", \"theme\"");
+    s.write("opencode.json", &target);
+    let d = s.daemon(&["opencode.json"]);
+    for (i, quota) in [RED, GREEN, RED].into_iter().enumerate() {
+        s.rename_over("quota.json", quota);
+        d.wait_line("observed", i + 2);
+    }
+    d.wait_line("info: switched", 1);
+    assert_eq!(d.count("is not an array of model ids"), 1, "{}", d.log());
     assert_eq!(d.stop(), 0);
 }
 
