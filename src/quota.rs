@@ -88,6 +88,8 @@ pub fn percent(value: f64) -> String {
     let rounded = (value * 10.0).round() / 10.0;
     // Near f64::MAX the tenfold overflows; such a value has no tenths to round anyway.
     let rounded = if rounded.is_finite() { rounded } else { value };
+    // `-0.0` (as given, or rounded from just below zero) prints as `-0`; adding zero clears it.
+    let rounded = rounded + 0.0;
     if rounded.fract() == 0.0 {
         format!("{rounded:.0}%")
     } else {
@@ -105,6 +107,8 @@ mod tests {
         assert_eq!(percent(92.25), "92.3%");
         assert_eq!(percent(89.96), "90%");
         assert_eq!(percent(0.5), "0.5%");
+        assert_eq!(percent(-0.0), "0%");
+        assert_eq!(percent(-0.04), "0%");
         assert_eq!(percent(-1e308), format!("{:.0}%", -1e308));
         assert!(!percent(f64::MAX).contains("inf"));
     }
