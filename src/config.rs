@@ -568,28 +568,7 @@ mod tests {
 
     #[test]
     fn parses_the_spec_example() {
-        let config = parse(
-            r#"{
-              targets: ["~/.claude/settings.json", "~/src/app/opencode.json"],
-              poll_interval: 60, recovery_hold: 3, switch_at: "red",
-              thresholds: { yellow: 75, red: 90 },
-              provider_thresholds: { anthropic: { red: 85, seven_day: { yellow: 80, red: 95 } } },
-              safety_margin: 900, stale_after: 600,
-              aliases: { "my-zai": "zai" },
-              fallbacks: {
-                "zai-coding-plan/glm-4.6": ["deepseek/deepseek-chat", "openrouter/qwen/qwen3-coder"],
-                "opus": ["sonnet", "profile:glm"],
-              },
-              profiles: {
-                glm: { provider: "zai", model: "opus",
-                       env: { ANTHROPIC_BASE_URL: "https://api.z.ai/api/anthropic",
-                              ANTHROPIC_AUTH_TOKEN: "${ZAI_API_KEY}" } },
-              },
-              sources: [ { kind: "file", path: "~/quota.json" }, { kind: "claude" }, { kind: "zai", region: "global" } ],
-              on_switch: ["notify-send", "switcher"],
-            }"#,
-        )
-        .unwrap();
+        let config = parse(crate::fuzz::config::FULL).unwrap();
         let pt = &config.provider_thresholds.unwrap()["anthropic"];
         assert_eq!(pt.provider.red, Some(85.0));
         assert_eq!(pt.windows["seven_day"].yellow, Some(80.0));

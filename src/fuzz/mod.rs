@@ -13,7 +13,7 @@
 //! A failure is shrunk and its seed saved under `proptest-regressions/`, which is committed so
 //! every later run replays it first.
 
-mod config;
+pub(crate) mod config;
 mod jsonc;
 mod parsers;
 mod values;
