@@ -293,19 +293,13 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::source::testing::{build, fetch, fixture};
+    use crate::source::testing::{build, fetch, fixture, now, write};
 
     const TOKEN: &str = "sk-ant-oat01-canary-access-token";
 
-    fn now() -> Timestamp {
-        "2026-11-21T12:00:00Z".parse().unwrap()
-    }
-
     /// Claude Code's credentials in the default place under `dir`'s test home.
     fn login(dir: &Path, text: &str) {
-        let claude = dir.join("home/.claude");
-        std::fs::create_dir_all(&claude).unwrap();
-        std::fs::write(claude.join(".credentials.json"), text).unwrap();
+        write(dir, "home/.claude/.credentials.json", text);
     }
 
     fn entry(server: &MockServer) -> String {
@@ -462,10 +456,11 @@ mod tests {
             .mount(&server)
             .await;
         let dir = tempfile::tempdir().unwrap();
-        let claude_dir = dir.path().join("elsewhere");
-        std::fs::create_dir_all(&claude_dir).unwrap();
-        let file = claude_dir.join(".credentials.json");
-        std::fs::write(&file, r#"{"claudeAiOauth": {"accessToken": "first"}}"#).unwrap();
+        let file = write(
+            dir.path(),
+            "elsewhere/.credentials.json",
+            r#"{"claudeAiOauth": {"accessToken": "first"}}"#,
+        );
         let source = build(
             &entry(&server),
             dir.path(),

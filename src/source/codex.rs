@@ -250,13 +250,9 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::source::testing::{build, fetch, fixture};
+    use crate::source::testing::{build, fetch, fixture, now, write};
 
     const TOKEN: &str = "codex-canary-access-token";
-
-    fn now() -> Timestamp {
-        "2026-11-21T12:00:00Z".parse().unwrap()
-    }
 
     fn entry(server: &MockServer) -> String {
         format!("{{kind: 'codex', base_url: '{}'}}", server.uri())
@@ -264,11 +260,7 @@ mod tests {
 
     /// An `auth.json` in the default place under `dir`'s test home.
     fn login_file(dir: &Path, text: &str) -> PathBuf {
-        let codex = dir.join("home/.codex");
-        std::fs::create_dir_all(&codex).unwrap();
-        let file = codex.join("auth.json");
-        std::fs::write(&file, text).unwrap();
-        file
+        write(dir, "home/.codex/auth.json", text)
     }
 
     fn jwt(claims: &str) -> String {

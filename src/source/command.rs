@@ -200,11 +200,7 @@ mod tests {
 
     use super::*;
     use crate::quota::Level;
-    use crate::source::testing::{build, fetch, fixture};
-
-    fn now() -> jiff::Timestamp {
-        "2026-11-21T12:00:00Z".parse().unwrap()
-    }
+    use crate::source::testing::{build, fetch, fixture, now};
 
     fn fixtures() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/providers/command")

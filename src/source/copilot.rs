@@ -304,14 +304,10 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::source::testing::{build, fetch, fixture};
+    use crate::source::testing::{build, fetch, fixture, now, write};
 
     const APPS_TOKEN: &str = "ghu_copilotcanaryappstoken";
     const HOSTS_TOKEN: &str = "gho_copilotcanaryhoststoken";
-
-    fn now() -> Timestamp {
-        "2026-11-21T12:00:00Z".parse().unwrap()
-    }
 
     fn entry(server: &MockServer) -> String {
         format!("{{kind: 'copilot', base_url: '{}'}}", server.uri())
@@ -319,9 +315,7 @@ mod tests {
 
     /// A Copilot plugin's credential file `name` under `dir`'s test config home.
     fn plugin_file(dir: &Path, name: &str, text: &str) {
-        let copilot = dir.join("config/github-copilot");
-        std::fs::create_dir_all(&copilot).unwrap();
-        std::fs::write(copilot.join(name), text).unwrap();
+        write(dir, &format!("config/github-copilot/{name}"), text);
     }
 
     /// A server that answers `ok.json` to requests bearing `token`.

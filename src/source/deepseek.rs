@@ -126,11 +126,7 @@ mod tests {
 
     use super::*;
     use crate::quota::{Level, Window};
-    use crate::source::testing::{build, fetch, fixture};
-
-    fn now() -> jiff::Timestamp {
-        "2026-11-21T12:00:00Z".parse().unwrap()
-    }
+    use crate::source::testing::{build, fetch, fixture, now, write};
 
     fn balance(name: &str, budget: Option<f64>) -> Window {
         parse(&fixture("deepseek", name), budget).unwrap()["deepseek"].windows["balance"].clone()
@@ -205,13 +201,11 @@ mod tests {
             .mount(&server)
             .await;
         let dir = tempfile::tempdir().unwrap();
-        let auth = dir.path().join("data/opencode/auth.json");
-        std::fs::create_dir_all(auth.parent().unwrap()).unwrap();
-        std::fs::write(
-            &auth,
+        write(
+            dir.path(),
+            "data/opencode/auth.json",
             r#"{"deepseek": {"type": "api", "key": "ds-from-opencode"}}"#,
-        )
-        .unwrap();
+        );
         let entry = format!("{{kind: 'deepseek', base_url: '{}'}}", server.uri());
         let source = build(&entry, dir.path(), &[]).unwrap();
         assert!(source.found());

@@ -277,13 +277,9 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::source::testing::{build, fetch, fixture};
+    use crate::source::testing::{build, fetch, fixture, now, write};
 
     const TOKEN: &str = "ya29.gemini-canary-access-token";
-
-    fn now() -> Timestamp {
-        "2026-11-21T12:00:00Z".parse().unwrap()
-    }
 
     fn entry(server: &MockServer) -> String {
         format!("{{kind: 'gemini', base_url: '{}'}}", server.uri())
@@ -291,11 +287,7 @@ mod tests {
 
     /// Gemini CLI's credentials in the default place under `dir`'s test home.
     fn login(dir: &Path, text: &str) -> PathBuf {
-        let gemini = dir.join("home/.gemini");
-        std::fs::create_dir_all(&gemini).unwrap();
-        let file = gemini.join("oauth_creds.json");
-        std::fs::write(&file, text).unwrap();
-        file
+        write(dir, "home/.gemini/oauth_creds.json", text)
     }
 
     fn scoped(model: &str) -> Option<Vec<String>> {

@@ -283,11 +283,7 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::source::testing::{build, fetch, fixture};
-
-    fn now() -> Timestamp {
-        "2026-11-21T12:00:00Z".parse().unwrap()
-    }
+    use crate::source::testing::{build, fetch, fixture, now, write};
 
     fn kimi(name: &str) -> Report {
         parse(&fixture("kimi", name)).unwrap()["kimi"].clone()
@@ -295,14 +291,15 @@ mod tests {
 
     /// Writes the CLI's login file under `dir`'s test home.
     fn login(dir: &Path, token: &str, expires_at: f64) -> PathBuf {
-        let path = dir.join("home/.kimi-code/credentials/kimi-code.json");
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         let body = serde_json::json!({
             "access_token": token, "refresh_token": "refresh-canary",
             "expires_at": expires_at, "scope": "kimi-code", "token_type": "Bearer"
         });
-        std::fs::write(&path, body.to_string()).unwrap();
-        path
+        write(
+            dir,
+            "home/.kimi-code/credentials/kimi-code.json",
+            &body.to_string(),
+        )
     }
 
     #[test]
@@ -419,13 +416,11 @@ mod tests {
     #[tokio::test]
     async fn an_expired_login_is_not_sent_and_says_what_to_run() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("elsewhere/kimi.json");
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(
-            &file,
+        write(
+            dir.path(),
+            "elsewhere/kimi.json",
             r#"{"access_token": "stale-canary", "expires_at": 1795262000}"#,
-        )
-        .unwrap();
+        );
         let source = build(
             "{kind: 'kimi', credentials_file: 'elsewhere/kimi.json', base_url: 'http://127.0.0.1:9'}",
             dir.path(),

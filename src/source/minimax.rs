@@ -220,11 +220,7 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::source::testing::{build, fetch, fixture};
-
-    fn now() -> Timestamp {
-        "2026-11-21T12:00:00Z".parse().unwrap()
-    }
+    use crate::source::testing::{build, fetch, fixture, now};
 
     fn minimax(name: &str) -> Report {
         parse(&fixture("minimax", name), now()).unwrap()["minimax"].clone()

@@ -220,6 +220,20 @@ pub(crate) mod testing {
             .await
     }
 
+    /// The "now" every source test polls at.
+    pub fn now() -> Timestamp {
+        "2026-11-21T12:00:00Z".parse().unwrap()
+    }
+
+    /// Writes `text` to `dir/rel`, making the directories on the way (a credential file in a
+    /// test home); returns the file's path.
+    pub fn write(dir: &Path, rel: &str, text: &str) -> std::path::PathBuf {
+        let file = dir.join(rel);
+        std::fs::create_dir_all(file.parent().expect("a file in a directory")).unwrap();
+        std::fs::write(&file, text).unwrap();
+        file
+    }
+
     /// A fixture body from `fixtures/providers/<kind>/<name>`.
     pub fn fixture(kind: &str, name: &str) -> String {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -123,11 +123,7 @@ mod tests {
 
     use super::*;
     use crate::quota::Level;
-    use crate::source::testing::{build, fetch, fixture};
-
-    fn now() -> jiff::Timestamp {
-        "2026-11-21T12:00:00Z".parse().unwrap()
-    }
+    use crate::source::testing::{build, fetch, fixture, now};
 
     fn balance(name: &str, budget: Option<f64>) -> crate::quota::Window {
         parse(&fixture("moonshot", name), budget).unwrap()["moonshot"].windows["balance"].clone()

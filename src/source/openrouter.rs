@@ -189,11 +189,7 @@ mod tests {
 
     use super::*;
     use crate::quota::Level;
-    use crate::source::testing::{build, fetch, fixture};
-
-    fn now() -> Timestamp {
-        "2026-11-21T12:00:00Z".parse().unwrap()
-    }
+    use crate::source::testing::{build, fetch, fixture, now};
 
     fn openrouter(key: &str, credits: Option<&str>, budget: Option<f64>) -> Report {
         let credits = credits.map(|name| fixture("openrouter", name));

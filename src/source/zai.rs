@@ -142,11 +142,7 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::source::testing::{build, fetch, fixture};
-
-    fn now() -> jiff::Timestamp {
-        "2026-11-21T12:00:00Z".parse().unwrap()
-    }
+    use crate::source::testing::{build, fetch, fixture, now};
 
     #[test]
     fn parses_every_fixture() {
