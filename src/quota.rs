@@ -64,12 +64,25 @@ pub struct Report {
     /// Set when the source could not tell this provider's state: the provider is UNKNOWN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why the source's entry for this provider was malformed, to be warned about when the
+    /// answer arrives; not kept in the quota book.
+    #[serde(skip)]
+    pub malformed: Option<String>,
 }
 
 impl Report {
     pub fn failed(error: impl Into<String>) -> Report {
         Report {
             error: Some(error.into()),
+            ..Report::default()
+        }
+    }
+
+    /// A report for a malformed entry: the provider is UNKNOWN, and the answer warns why.
+    pub fn malformed(why: String) -> Report {
+        Report {
+            error: Some(format!("malformed entry: {why}")),
+            malformed: Some(why),
             ..Report::default()
         }
     }

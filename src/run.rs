@@ -16,7 +16,7 @@ use crate::hooks;
 use crate::logging;
 use crate::report;
 use crate::settings::{Env, Settings, TargetSpec};
-use crate::source::{self, Answer};
+use crate::source;
 use crate::state::StateDir;
 
 /// The program: parse the command line, run, map the outcome to an exit code.
@@ -107,15 +107,7 @@ fn observe(
     };
     let mut observed = BTreeSet::new();
     for (source, answer) in &answers {
-        match answer {
-            Answer::Observed(o) => {
-                observed.extend(o.providers.keys().cloned());
-                warn_malformed(&source.label, o);
-            }
-            Answer::Failed {
-                error, forget_data, ..
-            } => warn_failed(&source.label, error, *forget_data),
-        }
+        answer.note(&source.label, &mut observed);
     }
     let record = |book: &mut QuotaBook| {
         for (source, answer) in &answers {
@@ -139,28 +131,6 @@ fn judge<'a>(settings: &'a Settings, book: &'a QuotaBook) -> Judge<'a> {
         policy: &settings.policy,
         book,
         now: settings.now(),
-    }
-}
-
-/// Warns about a failed attempt, saying what it means for the providers.
-pub(crate) fn warn_failed(label: &str, error: &str, forget_data: bool) {
-    if forget_data {
-        tracing::warn!("{label}: {error}; the providers it covered are UNKNOWN");
-    } else {
-        tracing::warn!("{label}: {error}; its providers keep their last data until it is stale");
-    }
-}
-
-/// Warns about providers a source named with a malformed entry.
-pub(crate) fn warn_malformed(label: &str, observation: &crate::quota::Observation) {
-    for (provider, report) in &observation.providers {
-        if let Some(error) = report
-            .error
-            .as_deref()
-            .filter(|e| e.starts_with("malformed"))
-        {
-            tracing::warn!("{label}: {provider}: {error}; it is UNKNOWN");
-        }
     }
 }
 

@@ -65,16 +65,7 @@ impl<'a> Applier<'a> {
     pub fn answered(&mut self, source: &SourceSpec, answer: Answer) {
         let now = Timestamp::now();
         let mut observed = BTreeSet::new();
-        match &answer {
-            Answer::Observed(o) => {
-                tracing::debug!(source = %source.label, providers = o.providers.len(), "observed");
-                crate::run::warn_malformed(&source.label, o);
-                observed.extend(o.providers.keys().cloned());
-            }
-            Answer::Failed {
-                error, forget_data, ..
-            } => crate::run::warn_failed(&source.label, error, *forget_data),
-        }
+        answer.note(&source.label, &mut observed);
         let recorded = self
             .state_dir
             .update_quota(|book| source.record(book, &answer, now));

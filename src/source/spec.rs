@@ -1,6 +1,7 @@
 //! A configured source, resolved: how it is polled once, what its answer is, and how the answer
 //! goes into the quota book (with the earliest time it may be polled again).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -47,6 +48,36 @@ pub enum Answer {
         /// Seconds the source asked us to wait.
         retry_after: Option<f64>,
     },
+}
+
+impl Answer {
+    /// Says what an answer means for the user (a failure, a malformed entry) and adds the
+    /// providers it observed to `observed`.
+    pub fn note(&self, label: &str, observed: &mut BTreeSet<String>) {
+        match self {
+            Answer::Observed(o) => {
+                tracing::debug!(source = %label, providers = o.providers.len(), "observed");
+                observed.extend(o.providers.keys().cloned());
+                for (provider, report) in &o.providers {
+                    if let Some(why) = &report.malformed {
+                        let effect = match report.error {
+                            Some(_) => "it is UNKNOWN",
+                            None => "the entry is ignored; another entry for it counts",
+                        };
+                        tracing::warn!("{label}: {provider}: malformed entry: {why}; {effect}");
+                    }
+                }
+            }
+            Answer::Failed {
+                error,
+                forget_data: true,
+                ..
+            } => tracing::warn!("{label}: {error}; the providers it covered are UNKNOWN"),
+            Answer::Failed { error, .. } => tracing::warn!(
+                "{label}: {error}; its providers keep their last data until it is stale"
+            ),
+        }
+    }
 }
 
 impl SourceSpec {

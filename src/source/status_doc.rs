@@ -26,8 +26,7 @@ pub fn parse(text: &str, aliases: &Aliases) -> Result<BTreeMap<String, Report>, 
     // Each report with the name of the first entry that gave it.
     let mut out: BTreeMap<String, (String, Report)> = BTreeMap::new();
     for (name, entry) in top {
-        let report = provider(&entry)
-            .unwrap_or_else(|why| Report::failed(format!("malformed entry: {why}")));
+        let report = provider(&entry).unwrap_or_else(Report::malformed);
         match out.get_mut(&aliases.resolve(&name)) {
             Some((first, into)) => merge(into, first, report, &name),
             None => {
@@ -47,6 +46,13 @@ pub fn parse(text: &str, aliases: &Aliases) -> Result<BTreeMap<String, Report>, 
 /// that status (it governs every model, as the status did), so it can stand beside the other
 /// entry's windows.
 fn merge(into: &mut Report, first: &str, other: Report, name: &str) {
+    // Whatever wins, a malformed entry is still warned about.
+    let malformed = match (into.malformed.take(), &other.malformed) {
+        (Some(a), Some(b)) => Some(format!("{first}: {a}; {name}: {b}")),
+        (Some(a), None) => Some(format!("{first}: {a}")),
+        (None, Some(b)) => Some(format!("{name}: {b}")),
+        (None, None) => None,
+    };
     match (&into.error, &other.error) {
         (Some(a), Some(b)) => into.error = Some(format!("{first}: {a}; {name}: {b}")),
         (None, Some(_)) => {}
@@ -79,6 +85,7 @@ fn merge(into: &mut Report, first: &str, other: Report, name: &str) {
             into.windows = windows;
         }
     }
+    into.malformed = malformed;
 }
 
 fn provider(entry: &Value) -> Result<Report, String> {
@@ -279,6 +286,19 @@ mod tests {
         assert_eq!(
             reports["zai"].error.as_deref(),
             Some("ZAI: HTTP 500; zai: timeout")
+        );
+        // A malformed entry beside a good one is ignored, but still named.
+        let reports = parse(
+            r#"{"claude": {"status": "PURPLE"}, "anthropic": {"status": "RED"}}"#,
+            &aliases,
+        )
+        .unwrap();
+        let anthropic = &reports["anthropic"];
+        assert_eq!(anthropic.error, None);
+        assert_eq!(anthropic.status, Some(Level::Red));
+        assert_eq!(
+            anthropic.malformed.as_deref(),
+            Some("claude: unknown status `PURPLE`")
         );
     }
 
