@@ -202,7 +202,7 @@ impl Target {
                     base = plan.state;
                     attempts = 0;
                 }
-                Ok(WriteOutcome::Conflict(_)) => {
+                Ok(WriteOutcome::Conflict) => {
                     tracing::info!(target = %self.display, "changed while being planned; planning again");
                 }
                 Err(source) => {

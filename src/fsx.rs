@@ -26,8 +26,8 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 #[derive(Debug, PartialEq, Eq)]
 pub enum WriteOutcome {
     Written,
-    /// The destination changed since it was read; it now holds this content. Nothing was written.
-    Conflict(String),
+    /// The destination changed since it was read. Nothing was written.
+    Conflict,
 }
 
 /// Reads a UTF-8 file, refusing one larger than `limit` bytes without reading it, and anything
@@ -79,11 +79,7 @@ pub fn write_atomic(
     expected: Option<&str>,
     content: &str,
 ) -> io::Result<WriteOutcome> {
-    let real = match fs::canonicalize(path) {
-        Ok(real) => real,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => path.to_owned(),
-        Err(e) => return Err(e),
-    };
+    let real = canonical(path)?;
     let dir = real
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -106,47 +102,75 @@ pub fn write_atomic(
         file.sync_all()
     })();
     drop(file);
-    let outcome = prepared.and_then(|()| swap_in(&temp, &real, expected));
-    if !matches!(outcome, Ok(WriteOutcome::Written)) || temp.exists() {
-        let _ = fs::remove_file(&temp);
-    }
-    let outcome = outcome?;
+    let outcome = match prepared {
+        Ok(()) => swap_in(&temp, &real, expected)?,
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            return Err(e);
+        }
+    };
     if outcome == WriteOutcome::Written {
         sync_dir(dir);
     }
     Ok(outcome)
 }
 
+/// Puts `temp` in place of `real` if `real` still holds `expected`. Removes `temp` whenever it
+/// holds our content or the content we planned from; never when it holds another writer's.
 fn swap_in(temp: &Path, real: &Path, expected: Option<&str>) -> io::Result<WriteOutcome> {
-    let Some(expected) = expected else {
-        fs::rename(temp, real)?;
-        return Ok(WriteOutcome::Written);
+    let discard = || {
+        let _ = fs::remove_file(temp);
     };
-    let current = read_limited(real, MAX_FILE)?;
-    if current != expected {
-        return Ok(WriteOutcome::Conflict(current));
+    let Some(expected) = expected else {
+        return fs::rename(temp, real)
+            .map(|()| WriteOutcome::Written)
+            .inspect_err(|_| discard());
+    };
+    match read_limited(real, MAX_FILE) {
+        Ok(current) if current == expected => {}
+        Ok(_) => {
+            discard();
+            return Ok(WriteOutcome::Conflict);
+        }
+        Err(e) => {
+            discard();
+            return Err(e);
+        }
     }
     #[cfg(target_os = "linux")]
     {
         use rustix::fs::{CWD, RenameFlags, renameat_with};
         match renameat_with(CWD, temp, CWD, real, RenameFlags::EXCHANGE) {
             Ok(()) => {
-                // `temp` now names what was displaced: it must be what we planned from.
-                let displaced = read_limited(temp, MAX_FILE)?;
-                if displaced == expected {
-                    fs::remove_file(temp)?;
+                // `temp` now names what was displaced: it must be what we planned from. If it is
+                // not, or cannot be told, it goes back.
+                let displaced = read_limited(temp, MAX_FILE);
+                if displaced.as_deref().is_ok_and(|d| d == expected) {
+                    discard();
                     return Ok(WriteOutcome::Written);
                 }
-                renameat_with(CWD, temp, CWD, real, RenameFlags::EXCHANGE)?;
-                return Ok(WriteOutcome::Conflict(displaced));
+                if let Err(e) = renameat_with(CWD, temp, CWD, real, RenameFlags::EXCHANGE) {
+                    return Err(io::Error::other(format!(
+                        "another writer's version was displaced and could not be put back \
+                             ({e}); it is kept in {}",
+                        temp.display()
+                    )));
+                }
+                // Our content is in `temp` again.
+                discard();
+                return displaced.map(|_| WriteOutcome::Conflict);
             }
             // Filesystems without exchange support fall back to a plain rename.
             Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                discard();
+                return Err(e.into());
+            }
         }
     }
-    fs::rename(temp, real)?;
-    Ok(WriteOutcome::Written)
+    fs::rename(temp, real)
+        .map(|()| WriteOutcome::Written)
+        .inspect_err(|_| discard())
 }
 
 fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
@@ -306,7 +330,7 @@ mod tests {
         fs::write(&path, "theirs").unwrap();
         assert_eq!(
             write_atomic(&path, Some("mine"), "new").unwrap(),
-            WriteOutcome::Conflict("theirs".into())
+            WriteOutcome::Conflict
         );
         assert_eq!(fs::read_to_string(&path).unwrap(), "theirs");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
