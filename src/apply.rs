@@ -162,13 +162,16 @@ impl Target {
         let planner = self.planner(ctx);
         // Changes of earlier passes of this call that landed (leaving a profile for another).
         let mut landed = Vec::new();
+        // A profile the last landed write decided to enter.
+        let mut entering = None;
         let mut attempts = 0;
         while attempts < MAX_ATTEMPTS {
             attempts += 1;
             let (text, doc) = self.read()?;
-            let plan = match mode {
-                Mode::Switch => planner.switch_pass(&doc, &base),
-                Mode::Restore => planner.restore(&doc, &base),
+            let plan = match (mode, &entering) {
+                (Mode::Switch, Some(enter)) => planner.enter(&doc, &base, enter),
+                (Mode::Switch, None) => planner.switch_pass(&doc, &base),
+                (Mode::Restore, _) => planner.restore(&doc, &base),
             };
             let new_doc = doc.apply(&plan.edits).map_err(|e| TargetError::Invalid {
                 target: self.display.clone(),
@@ -194,12 +197,13 @@ impl Target {
                 Ok(WriteOutcome::Written) => {
                     ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
                     on_disk = plan.state.clone();
-                    if !plan.again {
+                    let Some(enter) = plan.then.clone() else {
                         return Ok(self.finish(plan, landed, None, Some(new_text)));
-                    }
+                    };
                     self.note(&plan);
                     landed.extend(plan.changes);
                     base = plan.state;
+                    entering = Some(enter);
                     attempts = 0;
                 }
                 Ok(WriteOutcome::Conflict) => {

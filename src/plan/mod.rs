@@ -76,9 +76,22 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// What happened that is worth a line in the log (an edit adopted, a record forgotten).
     pub infos: Vec<String>,
-    /// Another pass must follow once these edits have landed (leaving one profile for another
-    /// takes two writes, so that each leaves records matching the file).
-    pub again: bool,
+    /// A profile to enter once these edits have landed: leaving one profile for another takes
+    /// two writes, so that each leaves records matching the file, and the second carries out
+    /// the decision the first made.
+    pub then: Option<Enter>,
+}
+
+/// The decision to enter a profile, made while leaving another.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Enter {
+    pub slot: KeyPath,
+    pub to: String,
+    pub reason: String,
+    /// The original's raw text and provider, and its recovery streak, carried over.
+    pub original: String,
+    pub provider: String,
+    pub streak: u32,
 }
 
 impl Plan {
@@ -90,7 +103,7 @@ impl Plan {
             slots: Vec::new(),
             notes: Vec::new(),
             infos: Vec::new(),
-            again: false,
+            then: None,
         }
     }
 

@@ -9,7 +9,7 @@ use crate::jsonc::{Document, Edit, KeyPath};
 use crate::state::{ProfileRecord, SwitchRecord, TargetState};
 use crate::target::Slot;
 
-use super::{Change, ChangeKind, Plan, Planner, SlotView, Standing, json, profile};
+use super::{Change, ChangeKind, Enter, Plan, Planner, SlotView, Standing, json, profile};
 
 impl Planner<'_> {
     /// One pass of the switching rules over the target.
@@ -163,6 +163,37 @@ impl Planner<'_> {
         plan
     }
 
+    /// Carries out a decision to enter a profile made on the pass that left another. The rules
+    /// are asked first, for the reason as they see it now; if they no longer pick that profile
+    /// (the original is not bad enough to leave anew, say), the decision still stands. If the
+    /// slot is gone meanwhile (edited away), the rules decide alone.
+    pub fn enter(&self, doc: &Document, state: &TargetState, enter: &Enter) -> Plan {
+        let fresh = self.switch_pass(doc, state);
+        if fresh.changes.iter().any(|c| c.to == enter.to) {
+            return fresh;
+        }
+        let name = enter.to.trim_start_matches("profile:");
+        match self
+            .kind
+            .slots(doc)
+            .into_iter()
+            .find(|s| s.path == enter.slot)
+        {
+            Some(slot) if state.profile.is_none() && self.profiles.contains_key(name) => self
+                .to_profile(
+                    doc,
+                    state,
+                    &slot,
+                    &enter.original,
+                    &enter.provider,
+                    enter.streak,
+                    &enter.to,
+                    enter.reason.clone(),
+                ),
+            _ => fresh,
+        }
+    }
+
     /// Switches the whole target to a profile, chosen by `slot`'s chain. Other slots keep their
     /// records; while the profile is active they are not decided.
     #[allow(clippy::too_many_arguments)]
@@ -275,7 +306,14 @@ impl Planner<'_> {
             Decision::Switch { to, reason } if to.starts_with("profile:") => {
                 plan.infos
                     .push(format!("leaving {current} for {to} ({reason})"));
-                plan.again = true;
+                plan.then = Some(Enter {
+                    slot: record.slot.clone(),
+                    to,
+                    reason,
+                    original: record.original.clone(),
+                    provider: record.provider.clone(),
+                    streak: record.streak,
+                });
             }
             Decision::Switch { to, reason } => {
                 let written = json(&to);

@@ -317,6 +317,27 @@ fn an_unhealthy_profile_moves_to_the_next_profile_in_two_writes() {
 }
 
 #[test]
+fn a_move_between_profiles_is_carried_out_even_when_the_original_would_not_be_left_anew() {
+    let s = sandbox(r#""opus": ["profile:glm", "profile:kimi"]"#);
+    s.quota(FIVE_HOUR_SPENT);
+    s.once(TARGET).code(0);
+    // z.ai is out; the five-hour window is down to YELLOW: not bad enough to leave opus for, but
+    // not GREEN enough to go back to either. The move to kimi, decided while leaving glm, stands.
+    s.quota(r#"{"claude": {"windows": {"five_hour": {"utilization": 80}}}, "zai": {"status": "RED"}, "kimi": {"status": "GREEN"}}"#);
+    s.once(TARGET)
+        .code(0)
+        .stdout_is(".claude/settings.json: model: opus -> profile:kimi (zai status RED)\n");
+    let text = s.read(TARGET);
+    strict_json(&text);
+    assert!(
+        text.contains("api.kimi.com") && !text.contains("api.z.ai"),
+        "{text}"
+    );
+    s.run(&["watch", "--restore"]).code(0);
+    assert_eq!(s.read(TARGET), SETTINGS);
+}
+
+#[test]
 fn an_unhealthy_profile_moves_to_a_model_on_the_original_endpoint() {
     let s = sandbox(r#""opus": ["profile:glm", "sonnet"]"#);
     s.quota(FIVE_HOUR_SPENT);
