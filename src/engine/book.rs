@@ -16,9 +16,6 @@ pub struct QuotaBook {
     /// Keyed by source id.
     #[serde(default)]
     pub sources: BTreeMap<String, SourceEntry>,
-    /// Provider → window → the latest usage samples, oldest first.
-    #[serde(default)]
-    pub samples: BTreeMap<String, BTreeMap<String, Vec<Sample>>>,
 }
 
 /// What one source last told us.
@@ -38,6 +35,19 @@ pub struct SourceEntry {
     /// Consecutive failed polls, for backoff.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub failures: u32,
+    /// Provider → window → the latest usage samples, oldest first. Kept per source: two
+    /// sources never agree to the decimal, and mixed they would look like resets.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub samples: BTreeMap<String, BTreeMap<String, Vec<Sample>>>,
+}
+
+impl SourceEntry {
+    pub fn samples(&self, provider: &str, window: &str) -> &[Sample] {
+        self.samples
+            .get(provider)
+            .and_then(|w| w.get(window))
+            .map_or(&[], Vec::as_slice)
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -53,9 +63,10 @@ pub struct Sample {
 impl QuotaBook {
     /// Records a successful answer: it replaces the source's previous one.
     pub fn record(&mut self, observation: &Observation) {
+        let entry = self.sources.entry(observation.source.clone()).or_default();
         for (provider, report) in &observation.providers {
             for (name, window) in &report.windows {
-                let samples = self
+                let samples = entry
                     .samples
                     .entry(provider.clone())
                     .or_default()
@@ -79,7 +90,6 @@ impl QuotaBook {
                 samples.drain(..excess);
             }
         }
-        let entry = self.sources.entry(observation.source.clone()).or_default();
         entry.at = Some(observation.at);
         entry.providers = observation.providers.clone();
         entry.error = None;
@@ -120,13 +130,6 @@ impl QuotaBook {
             .flat_map(|e| e.providers.keys().map(String::as_str))
             .collect()
     }
-
-    pub fn samples(&self, provider: &str, window: &str) -> &[Sample] {
-        self.samples
-            .get(provider)
-            .and_then(|w| w.get(window))
-            .map_or(&[], Vec::as_slice)
-    }
 }
 
 #[cfg(test)]
@@ -166,9 +169,13 @@ mod tests {
         for i in 0..15 {
             book.record(&obs("f", i * 60, i as f64));
         }
-        assert_eq!(book.samples("zai", "five_hour").len(), 10);
+        assert_eq!(book.sources["f"].samples("zai", "five_hour").len(), 10);
         book.record(&obs("f", 2000, 1.0));
-        assert_eq!(book.samples("zai", "five_hour").len(), 1);
+        assert_eq!(book.sources["f"].samples("zai", "five_hour").len(), 1);
+        // Another source's samples of the same window are its own.
+        book.record(&obs("g", 2060, 0.5));
+        assert_eq!(book.sources["f"].samples("zai", "five_hour").len(), 1);
+        assert_eq!(book.sources["g"].samples("zai", "five_hour").len(), 1);
     }
 
     #[test]

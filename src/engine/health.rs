@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 
-use super::{QuotaBook, human_duration, velocity};
+use super::{QuotaBook, Sample, SourceEntry, human_duration, velocity};
 use crate::quota::{Level, Report, Window, percent};
 
 /// A judgement with the reason that decided it, naming the provider.
@@ -83,7 +83,7 @@ impl Judge<'_> {
                     "{provider}: data from {source} is {} old",
                     human_duration(age)
                 )),
-                (None, Some(_)) => Ok(self.report_level(provider, model, report)),
+                (None, Some(_)) => Ok(self.report_level(entry, provider, model, report)),
             };
             match judged {
                 Ok((level, why)) if worst.as_ref().is_none_or(|(w, _)| level > *w) => {
@@ -102,6 +102,7 @@ impl Judge<'_> {
 
     fn report_level(
         &self,
+        entry: &SourceEntry,
         provider: &str,
         model: Option<&str>,
         report: &Report,
@@ -114,7 +115,7 @@ impl Judge<'_> {
             if model.is_some_and(|m| !window.applies_to(m)) {
                 continue;
             }
-            let (level, why) = self.window_level(provider, name, window);
+            let (level, why) = self.window_level(entry, provider, name, window);
             if level > worst.0 {
                 worst = (level, why);
             }
@@ -122,8 +123,14 @@ impl Judge<'_> {
         worst
     }
 
-    /// One window's level and the reason for it.
-    pub fn window_level(&self, provider: &str, name: &str, window: &Window) -> (Level, String) {
+    /// One window's level and the reason for it, as `entry`'s source reported it.
+    pub fn window_level(
+        &self,
+        entry: &SourceEntry,
+        provider: &str,
+        name: &str,
+        window: &Window,
+    ) -> (Level, String) {
         if window.resets_at.is_some_and(|at| at <= self.now) {
             return (Level::Green, format!("{provider} {name} has reset"));
         }
@@ -141,7 +148,7 @@ impl Judge<'_> {
                 format!("{provider} {name} {} >= {}", percent(used), percent(t.red)),
             );
         }
-        if let Some(remaining) = self.time_to_full(provider, name, window) {
+        if let Some(remaining) = self.time_to_full(entry.samples(provider, name), window) {
             return (
                 Level::Red,
                 format!(
@@ -166,8 +173,7 @@ impl Judge<'_> {
 
     /// Seconds from now until the window is projected to be spent, when that is within the safety
     /// margin and before the window resets.
-    fn time_to_full(&self, provider: &str, name: &str, window: &Window) -> Option<f64> {
-        let samples = self.book.samples(provider, name);
+    fn time_to_full(&self, samples: &[Sample], window: &Window) -> Option<f64> {
         let slope = velocity::slope(samples).filter(|s| *s > 0.0)?;
         let latest = samples.last()?.at;
         let full_at =

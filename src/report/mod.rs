@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::apply::TargetRun;
-use crate::engine::{Health, Judge};
+use crate::engine::{Health, Judge, SourceEntry};
 use crate::jsonc::{Document, Node};
 use crate::plan::ChangeKind;
 use crate::plan::profile::{self, Profile};
@@ -123,16 +123,17 @@ pub struct WindowView {
 pub fn providers(judge: &Judge<'_>) -> BTreeMap<String, ProviderView> {
     let mut out = BTreeMap::new();
     for provider in judge.book.providers() {
-        let mut windows: BTreeMap<&str, &Window> = BTreeMap::new();
+        // The fullest report of each window, with the source that gave it.
+        let mut windows: BTreeMap<&str, (&SourceEntry, &Window)> = BTreeMap::new();
         let mut age: Option<f64> = None;
         let mut errors = Vec::new();
         for (_, entry, report) in judge.book.reports(provider) {
             for (name, w) in &report.windows {
                 if windows
                     .get(name.as_str())
-                    .is_none_or(|old| w.utilization > old.utilization)
+                    .is_none_or(|(_, old)| w.utilization > old.utilization)
                 {
-                    windows.insert(name, w);
+                    windows.insert(name, (entry, w));
                 }
             }
             if let Some(at) = entry.at {
@@ -144,9 +145,9 @@ pub fn providers(judge: &Judge<'_>) -> BTreeMap<String, ProviderView> {
         let health = judge.health(provider, None);
         let windows = windows
             .into_iter()
-            .map(|(name, w)| WindowView {
+            .map(|(name, (entry, w))| WindowView {
                 name: name.to_owned(),
-                level: judge.window_level(provider, name, w).0,
+                level: judge.window_level(entry, provider, name, w).0,
                 window: w.clone(),
             })
             .collect();
