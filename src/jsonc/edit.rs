@@ -251,7 +251,21 @@ fn remove_member(text: &str, object: &Node, index: usize) -> Vec<Splice> {
         text: String::new(),
     };
     if props.len() == 1 {
-        return vec![cut(range.start + 1..range.end - 1)];
+        let end = if comma_after { after + 1 } else { value_end };
+        let interior = range.start + 1..range.end - 1;
+        // Nothing but the member inside: the object empties to `{}`.
+        if text[interior.start..key_start].trim().is_empty()
+            && text[end..interior.end].trim().is_empty()
+        {
+            return vec![cut(interior)];
+        }
+        // Comments stay: only the member goes, with its own line if it had one.
+        let rest = skip_trivia_on_line(text, end);
+        let own_line = rest == text.len() || matches!(text.as_bytes()[rest], b'\r' | b'\n');
+        return vec![match line_break.filter(|_| own_line) {
+            Some(lb) => cut(lb..end),
+            None => cut(key_start..end),
+        }];
     }
     if index + 1 < props.len() {
         let next_key = props[index + 1].key_range.start;
@@ -433,6 +447,16 @@ mod tests {
             "{\"a\": 1, \"b\": 3}"
         );
         assert_eq!(remove("{\n  \"k\": 2\n}", &["k"]), "{}");
+        // An only member goes alone: comments beside it stay.
+        assert_eq!(remove("{ /* keep */ \"k\": 2 }", &["k"]), "{ /* keep */  }");
+        assert_eq!(
+            remove("{\n  // note\n  \"k\": 2,\n}", &["k"]),
+            "{\n  // note\n}"
+        );
+        assert_eq!(
+            remove("{\n  \"k\": 2 // about k\n}", &["k"]),
+            "{ // about k\n}"
+        );
     }
 
     #[test]
