@@ -183,6 +183,25 @@ pub enum Region {
     China,
 }
 
+impl Region {
+    /// The entry's region; global unless it says otherwise.
+    pub fn of(config: &SourceConfig) -> Region {
+        config.region.unwrap_or(Region::Global)
+    }
+
+    pub fn pick<T>(self, global: T, china: T) -> T {
+        match self {
+            Region::Global => global,
+            Region::China => china,
+        }
+    }
+
+    /// A source's label: `zai`, or `zai (china)`.
+    pub fn label(self, kind: &str) -> String {
+        self.pick(kind.to_owned(), format!("{kind} (china)"))
+    }
+}
+
 /// One entry of `sources`. Fields are validated against the kind after parsing, so an error can
 /// say that a field exists but not for this kind.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]

@@ -47,13 +47,7 @@ pub struct Claude {
 }
 
 pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let base_url = http::base_url(
-        config
-            .base_url
-            .as_deref()
-            .unwrap_or("https://api.anthropic.com"),
-    )
-    .map_err(|m| ("base_url", m))?;
+    let base_url = http::base_url_of(config, "https://api.anthropic.com")?;
     let default = build.env.claude_dir().map(|d| d.join(".credentials.json"));
     let file = credentials::credentials_path(config, build.env, build.config_dir, default)?;
     Ok(Box::new(Claude {

@@ -36,8 +36,7 @@ pub struct Codex {
 }
 
 pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let base_url = http::base_url(config.base_url.as_deref().unwrap_or("https://chatgpt.com"))
-        .map_err(|m| ("base_url", m))?;
+    let base_url = http::base_url_of(config, "https://chatgpt.com")?;
     let env = build.env;
     let home = match env.var("CODEX_HOME") {
         Some(dir) => Some(env.cwd.join(dir)),

@@ -37,13 +37,7 @@ pub struct Copilot {
 }
 
 pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let base_url = http::base_url(
-        config
-            .base_url
-            .as_deref()
-            .unwrap_or("https://api.github.com"),
-    )
-    .map_err(|m| ("base_url", m))?;
+    let base_url = http::base_url_of(config, "https://api.github.com")?;
     let env = build.env;
     let explicit = credentials::credentials_path(config, env, build.config_dir, None)?;
     let (files, env_token) = match &explicit {

@@ -37,7 +37,11 @@ pub fn opencode_auth(env: &Env) -> Option<PathBuf> {
 
 /// The API key OpenCode stored for the first of `ids` that has one (`{"type": "api", "key": …}`).
 pub fn opencode_key(env: &Env, ids: &[&str]) -> Option<Secret> {
-    let auth = read_json(&opencode_auth(env)?).ok()?;
+    key_in(&read_json(&opencode_auth(env)?).ok()?, ids)
+}
+
+/// The API key an `auth.json` holds for the first of `ids` that has one.
+fn key_in(auth: &Value, ids: &[&str]) -> Option<Secret> {
     ids.iter().find_map(|id| {
         let entry = auth.get(*id)?;
         (entry.get("type")?.as_str()? == "api")
@@ -55,8 +59,9 @@ pub fn opencode_key(env: &Env, ids: &[&str]) -> Option<Secret> {
 /// Where an API key comes from, as resolved once at start.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ApiKey {
-    /// `api_key`, `api_key_env` or one of the source's usual variables.
-    Given(Secret),
+    /// `api_key`, `api_key_env` or one of the source's usual variables; `from` says which, for
+    /// the hint when the key is refused.
+    Given { key: Secret, from: String },
     /// OpenCode's `auth.json`, read at each poll under these provider ids.
     OpenCode {
         path: PathBuf,
@@ -75,17 +80,21 @@ impl ApiKey {
         vars: &[&str],
         opencode_ids: &[&'static str],
     ) -> Result<ApiKey, Fault> {
+        let given = |key: &str, from: &str| ApiKey::Given {
+            key: Secret::new(key),
+            from: from.to_owned(),
+        };
         if let Some(key) = &config.api_key {
-            return Ok(ApiKey::Given(Secret::new(key.clone())));
+            return Ok(given(key, "`api_key` in the config"));
         }
         if let Some(var) = &config.api_key_env {
             return env
                 .var(var)
-                .map(|v| ApiKey::Given(Secret::new(v)))
+                .map(|v| given(v, var))
                 .ok_or(("api_key_env", format!("${var} is not set")));
         }
-        if let Some(value) = vars.iter().find_map(|v| env.var(v)) {
-            return Ok(ApiKey::Given(Secret::new(value)));
+        if let Some((var, value)) = vars.iter().find_map(|v| Some((v, env.var(v)?))) {
+            return Ok(given(value, var));
         }
         if let Some(path) = opencode_auth(env).filter(|_| !opencode_ids.is_empty())
             && opencode_key(env, opencode_ids).is_some()
@@ -113,21 +122,28 @@ impl ApiKey {
     /// The key for one poll.
     pub fn get(&self) -> Result<Secret, String> {
         match self {
-            ApiKey::Given(secret) => Ok(secret.clone()),
-            ApiKey::OpenCode { path, ids } => {
-                let auth = read_json(path)?;
-                ids.iter()
-                    .find_map(|id| auth.get(*id)?.get("key")?.as_str().map(Secret::new))
-                    .ok_or_else(|| format!("no API key in {} any more", path.display()))
-            }
+            ApiKey::Given { key, .. } => Ok(key.clone()),
+            ApiKey::OpenCode { path, ids } => key_in(&read_json(path)?, ids)
+                .ok_or_else(|| format!("no API key in {} any more", path.display())),
             ApiKey::Missing(hint) => Err(hint.clone()),
+        }
+    }
+
+    /// What to do when the key is refused, naming where it came from.
+    pub fn hint(&self) -> String {
+        match self {
+            ApiKey::Given { from, .. } => format!("check the API key ({from})"),
+            ApiKey::OpenCode { path, .. } => {
+                format!("check the API key in {} (opencode auth login)", path.display())
+            }
+            ApiKey::Missing(hint) => hint.clone(),
         }
     }
 
     /// A label for the key's origin, part of a source's identity (never the key itself).
     pub fn origin(&self) -> String {
         match self {
-            ApiKey::Given(secret) => {
+            ApiKey::Given { key: secret, .. } => {
                 // Two entries with different keys are two accounts: tell them apart by a digest.
                 use sha2::Digest;
                 let digest = sha2::Sha256::digest(secret.expose().as_bytes());

@@ -2,38 +2,28 @@
 //! itself whether the account can be used (`is_available`); the amount becomes the `balance`
 //! window through [`balance::window`].
 
-use reqwest::Url;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::SourceConfig;
 use crate::quota::Report;
 
-use super::credentials::ApiKey;
-use super::http::{self, Failure};
+use super::keyed::KeyedApi;
 use super::{Build, Fault, Fetch, Poll, Provider, Reports, balance, number};
 
 const PATH: &str = "/user/balance";
 
 #[derive(Debug)]
 pub struct DeepSeek {
-    base_url: Url,
-    key: ApiKey,
+    api: KeyedApi,
     budget: Option<f64>,
 }
 
 pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let base_url = http::base_url(
-        config
-            .base_url
-            .as_deref()
-            .unwrap_or("https://api.deepseek.com"),
-    )
-    .map_err(|m| ("base_url", m))?;
-    let key = ApiKey::resolve(config, build.env, &["DEEPSEEK_API_KEY"], &["deepseek"])?;
+    let url = "https://api.deepseek.com";
+    let api = KeyedApi::build(config, build.env, url, &["DEEPSEEK_API_KEY"], &["deepseek"])?;
     Ok(Box::new(DeepSeek {
-        base_url,
-        key,
+        api,
         budget: config.budget,
     }))
 }
@@ -93,7 +83,7 @@ pub fn parse(body: &str, budget: Option<f64>) -> Result<Reports, String> {
 
 impl Provider for DeepSeek {
     fn id(&self) -> String {
-        format!("deepseek:{}:{}", self.base_url, self.key.origin())
+        self.api.id("deepseek")
     }
 
     fn label(&self) -> String {
@@ -101,7 +91,7 @@ impl Provider for DeepSeek {
     }
 
     fn found(&self) -> bool {
-        self.key.found()
+        self.api.key.found()
     }
 
     fn covers(&self) -> Vec<String> {
@@ -109,13 +99,8 @@ impl Provider for DeepSeek {
     }
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
-        Box::pin(async move {
-            let key = self.key.get().map_err(Failure::credential)?;
-            let hint = "check the API key (DEEPSEEK_API_KEY)";
-            let body = http::get_bearer(poll, &self.base_url, PATH, &key, hint).await?;
-            // DeepSeek's errors quote the key (masked); never let the whole of it through.
-            parse(&body, self.budget).map_err(|e| Failure::new(key.redact(&e)))
-        })
+        // DeepSeek's errors quote the key (masked); `get` never lets the whole of it through.
+        Box::pin(self.api.get(poll, PATH, |body| parse(body, self.budget)))
     }
 }
 
@@ -249,7 +234,7 @@ mod tests {
         let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
             .await
             .unwrap_err();
-        assert_eq!(err.error, "HTTP 401: check the API key (DEEPSEEK_API_KEY)");
+        assert_eq!(err.error, "HTTP 401: check the API key (`api_key` in the config)");
         let missing = build("{kind: 'deepseek'}", dir.path(), &[]).unwrap();
         assert!(!missing.found());
         let err = fetch(missing.as_ref(), now()).await.unwrap_err();

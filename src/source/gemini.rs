@@ -34,13 +34,7 @@ pub struct Gemini {
 }
 
 pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let base_url = http::base_url(
-        config
-            .base_url
-            .as_deref()
-            .unwrap_or("https://cloudcode-pa.googleapis.com"),
-    )
-    .map_err(|m| ("base_url", m))?;
+    let base_url = http::base_url_of(config, "https://cloudcode-pa.googleapis.com")?;
     let env = build.env;
     let default = env
         .home

@@ -7,7 +7,10 @@ use jiff::Timestamp;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 
+use crate::config::SourceConfig;
 use crate::secret::Secret;
+
+use super::Fault;
 
 /// Provider answers above this size are refused.
 pub const MAX_BODY: usize = 4 << 20;
@@ -50,6 +53,11 @@ pub fn client() -> reqwest::Client {
         .user_agent(concat!("switcher/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the HTTP client builds")
+}
+
+/// A source entry's `base_url`, else the source's `default`, checked as [`base_url`] does.
+pub fn base_url_of(config: &SourceConfig, default: &str) -> Result<Url, Fault> {
+    base_url(config.base_url.as_deref().unwrap_or(default)).map_err(|m| ("base_url", m))
 }
 
 /// Parses a source's `base_url`: plain `http` is accepted only for loopback hosts, so a token

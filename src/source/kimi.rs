@@ -40,8 +40,7 @@ enum Credential {
 }
 
 pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let base_url = http::base_url(config.base_url.as_deref().unwrap_or("https://api.kimi.com"))
-        .map_err(|m| ("base_url", m))?;
+    let base_url = http::base_url_of(config, "https://api.kimi.com")?;
     let default_file = kimi_home(build.env).map(|h| h.join("credentials/kimi-code.json"));
     let file = credentials::credentials_path(config, build.env, build.config_dir, default_file)?;
     // What the entry names beats what the environment happens to hold.
@@ -265,13 +264,14 @@ impl Provider for Kimi {
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
             let (token, hint) = match &self.credential {
-                Credential::Key(key) => (key.get(), "check the API key (KIMI_CODE_API_KEY)"),
-                Credential::File(path) => {
-                    (file_token(path, poll.now), "log in again with the kimi CLI")
-                }
+                Credential::Key(key) => (key.get(), key.hint()),
+                Credential::File(path) => (
+                    file_token(path, poll.now),
+                    "log in again with the kimi CLI".to_owned(),
+                ),
             };
             let token = token.map_err(Failure::credential)?;
-            let body = http::get_bearer(poll, &self.base_url, PATH, &token, hint).await?;
+            let body = http::get_bearer(poll, &self.base_url, PATH, &token, &hint).await?;
             parse(&body).map_err(|e| Failure::new(token.redact(&e)))
         })
     }

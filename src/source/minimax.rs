@@ -5,49 +5,37 @@
 //! The counters are named `*_usage_count` but hold what is **left**: used = total − that.
 
 use jiff::{SignedDuration, Timestamp};
-use reqwest::Url;
 use serde::Deserialize;
 
 use crate::config::{Region, SourceConfig};
 use crate::quota::{Report, Window};
 
-use super::credentials::ApiKey;
-use super::http::{self, Failure};
+use super::keyed::KeyedApi;
 use super::{Build, Fault, Fetch, Poll, Provider, Reports, number};
 
 const PATH: &str = "/v1/api/openplatform/coding_plan/remains";
-const KEY_HINT: &str = "check the API key (MINIMAX_CODING_API_KEY or MINIMAX_API_KEY)";
+/// What a body-level "invalid key" answer adds; a 401 names where the key came from.
+const KEY_HINT: &str = "check the API key";
 
 #[derive(Debug)]
 pub struct MiniMax {
-    base_url: Url,
+    api: KeyedApi,
     region: Region,
-    key: ApiKey,
 }
 
 pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let region = config.region.unwrap_or(Region::Global);
-    let default_url = match region {
-        Region::Global => "https://api.minimax.io",
-        Region::China => "https://api.minimaxi.com",
-    };
-    let base_url = http::base_url(config.base_url.as_deref().unwrap_or(default_url))
-        .map_err(|m| ("base_url", m))?;
-    let key = ApiKey::resolve(
-        config,
-        build.env,
-        &["MINIMAX_CODING_API_KEY", "MINIMAX_API_KEY"],
-        &[
-            "minimax-coding-plan",
-            "minimax",
-            "minimax-cn-coding-plan",
-            "minimax-cn",
-        ],
-    )?;
+    let region = Region::of(config);
+    let url = region.pick("https://api.minimax.io", "https://api.minimaxi.com");
+    let vars = &["MINIMAX_CODING_API_KEY", "MINIMAX_API_KEY"];
+    let ids = &[
+        "minimax-coding-plan",
+        "minimax",
+        "minimax-cn-coding-plan",
+        "minimax-cn",
+    ];
     Ok(Box::new(MiniMax {
-        base_url,
+        api: KeyedApi::build(config, build.env, url, vars, ids)?,
         region,
-        key,
     }))
 }
 
@@ -187,18 +175,15 @@ impl Counters {
 
 impl Provider for MiniMax {
     fn id(&self) -> String {
-        format!("minimax:{}:{}", self.base_url, self.key.origin())
+        self.api.id("minimax")
     }
 
     fn label(&self) -> String {
-        match self.region {
-            Region::Global => "minimax".to_owned(),
-            Region::China => "minimax (china)".to_owned(),
-        }
+        self.region.label("minimax")
     }
 
     fn found(&self) -> bool {
-        self.key.found()
+        self.api.key.found()
     }
 
     fn covers(&self) -> Vec<String> {
@@ -206,11 +191,7 @@ impl Provider for MiniMax {
     }
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
-        Box::pin(async move {
-            let key = self.key.get().map_err(Failure::credential)?;
-            let body = http::get_bearer(poll, &self.base_url, PATH, &key, KEY_HINT).await?;
-            parse(&body, poll.now).map_err(|e| Failure::new(key.redact(&e)))
-        })
+        Box::pin(self.api.get(poll, PATH, |body| parse(body, poll.now)))
     }
 }
 
@@ -371,7 +352,10 @@ mod tests {
         let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
             .await
             .unwrap_err();
-        assert_eq!(err.error, format!("HTTP 401: {KEY_HINT}"));
+        assert_eq!(
+            err.error,
+            "HTTP 401: check the API key (`api_key` in the config)"
+        );
         let missing = build("{kind: 'minimax'}", dir.path(), &[]).unwrap();
         assert!(!missing.found());
         let err = fetch(missing.as_ref(), now()).await.unwrap_err();

@@ -16,6 +16,7 @@ pub mod deepseek;
 pub mod file;
 pub mod gemini;
 pub mod http;
+pub mod keyed;
 pub mod kimi;
 pub mod minimax;
 pub mod moonshot;

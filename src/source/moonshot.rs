@@ -2,15 +2,13 @@
 //! (`api.moonshot.ai`, USD) or China (`api.moonshot.cn`, CNY). A balance has no reset and no
 //! percentage of its own: it becomes the `balance` window through [`balance::window`].
 
-use reqwest::Url;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::{Region, SourceConfig};
 use crate::quota::Report;
 
-use super::credentials::ApiKey;
-use super::http::{self, Failure};
+use super::keyed::KeyedApi;
 use super::{Build, Fault, Fetch, Poll, Provider, Reports, balance, number};
 
 const PATH: &str = "/v1/users/me/balance";
@@ -18,25 +16,18 @@ const VAR: &str = "MOONSHOT_API_KEY";
 
 #[derive(Debug)]
 pub struct Moonshot {
-    base_url: Url,
+    api: KeyedApi,
     region: Region,
-    key: ApiKey,
     budget: Option<f64>,
 }
 
 pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let region = config.region.unwrap_or(Region::Global);
-    let default_url = match region {
-        Region::Global => "https://api.moonshot.ai",
-        Region::China => "https://api.moonshot.cn",
-    };
-    let base_url = http::base_url(config.base_url.as_deref().unwrap_or(default_url))
-        .map_err(|m| ("base_url", m))?;
-    let key = ApiKey::resolve(config, build.env, &[VAR], &["moonshotai", "moonshotai-cn"])?;
+    let region = Region::of(config);
+    let url = region.pick("https://api.moonshot.ai", "https://api.moonshot.cn");
+    let ids = &["moonshotai", "moonshotai-cn"];
     Ok(Box::new(Moonshot {
-        base_url,
+        api: KeyedApi::build(config, build.env, url, &[VAR], ids)?,
         region,
-        key,
         budget: config.budget,
     }))
 }
@@ -87,18 +78,15 @@ pub fn parse(body: &str, budget: Option<f64>) -> Result<Reports, String> {
 
 impl Provider for Moonshot {
     fn id(&self) -> String {
-        format!("moonshot:{}:{}", self.base_url, self.key.origin())
+        self.api.id("moonshot")
     }
 
     fn label(&self) -> String {
-        match self.region {
-            Region::Global => "moonshot".to_owned(),
-            Region::China => "moonshot (china)".to_owned(),
-        }
+        self.region.label("moonshot")
     }
 
     fn found(&self) -> bool {
-        self.key.found()
+        self.api.key.found()
     }
 
     fn covers(&self) -> Vec<String> {
@@ -106,13 +94,7 @@ impl Provider for Moonshot {
     }
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
-        Box::pin(async move {
-            let key = self.key.get().map_err(Failure::credential)?;
-            let hint = "check the API key (MOONSHOT_API_KEY)";
-            let body = http::get_bearer(poll, &self.base_url, PATH, &key, hint).await?;
-            // A provider that echoes the key in an error must not carry it into ours.
-            parse(&body, self.budget).map_err(|e| Failure::new(key.redact(&e)))
-        })
+        Box::pin(self.api.get(poll, PATH, |body| parse(body, self.budget)))
     }
 }
 
@@ -240,7 +222,7 @@ mod tests {
         let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
             .await
             .unwrap_err();
-        assert_eq!(err.error, "HTTP 401: check the API key (MOONSHOT_API_KEY)");
+        assert_eq!(err.error, "HTTP 401: check the API key (`api_key` in the config)");
         let missing = build("{kind: 'moonshot'}", dir.path(), &[]).unwrap();
         assert!(!missing.found());
         let err = fetch(missing.as_ref(), now()).await.unwrap_err();

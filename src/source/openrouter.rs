@@ -9,40 +9,29 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use reqwest::Url;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::SourceConfig;
 use crate::quota::{Report, Window};
 
-use super::credentials::ApiKey;
-use super::http::{self, Failure};
+use super::http::Failure;
+use super::keyed::KeyedApi;
 use super::{Build, Fault, Fetch, Poll, Provider, Reports, balance, number};
 
 const KEY_PATH: &str = "/api/v1/key";
 const CREDITS_PATH: &str = "/api/v1/credits";
-const KEY_HINT: &str = "check the API key (OPENROUTER_API_KEY)";
-
 #[derive(Debug)]
 pub struct OpenRouter {
-    base_url: Url,
-    key: ApiKey,
+    api: KeyedApi,
     budget: Option<f64>,
 }
 
 pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let base_url = http::base_url(
-        config
-            .base_url
-            .as_deref()
-            .unwrap_or("https://openrouter.ai"),
-    )
-    .map_err(|m| ("base_url", m))?;
-    let key = ApiKey::resolve(config, build.env, &["OPENROUTER_API_KEY"], &["openrouter"])?;
+    let url = "https://openrouter.ai";
+    let api = KeyedApi::build(config, build.env, url, &["OPENROUTER_API_KEY"], &["openrouter"])?;
     Ok(Box::new(OpenRouter {
-        base_url,
-        key,
+        api,
         budget: config.budget,
     }))
 }
@@ -150,7 +139,7 @@ fn next_reset(period: &str, now: Timestamp) -> Option<Timestamp> {
 
 impl Provider for OpenRouter {
     fn id(&self) -> String {
-        format!("openrouter:{}:{}", self.base_url, self.key.origin())
+        self.api.id("openrouter")
     }
 
     fn label(&self) -> String {
@@ -158,7 +147,7 @@ impl Provider for OpenRouter {
     }
 
     fn found(&self) -> bool {
-        self.key.found()
+        self.api.key.found()
     }
 
     fn covers(&self) -> Vec<String> {
@@ -167,10 +156,9 @@ impl Provider for OpenRouter {
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
         Box::pin(async move {
-            let key = self.key.get().map_err(Failure::credential)?;
-            let key_body = http::get_bearer(poll, &self.base_url, KEY_PATH, &key, KEY_HINT).await?;
-            let credits =
-                match http::get_bearer(poll, &self.base_url, CREDITS_PATH, &key, KEY_HINT).await {
+            let key = self.api.key()?;
+            let key_body = self.api.get_with(poll, &key, KEY_PATH).await?;
+            let credits = match self.api.get_with(poll, &key, CREDITS_PATH).await {
                     Ok(body) => Some(body),
                     // The key works (it just answered): it only may not read the account's credits.
                     Err(f) if matches!(f.status, Some(401 | 403)) => None,
@@ -386,7 +374,7 @@ mod tests {
         let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
             .await
             .unwrap_err();
-        assert_eq!(err.error, format!("HTTP 401: {KEY_HINT}"));
+        assert_eq!(err.error, "HTTP 401: check the API key (`api_key` in the config)");
         let missing = build("{kind: 'openrouter'}", dir.path(), &[]).unwrap();
         assert!(!missing.found());
         let err = fetch(missing.as_ref(), now()).await.unwrap_err();

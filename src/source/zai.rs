@@ -2,42 +2,34 @@
 //! monitor endpoint. Its token limits are the five-hour and weekly windows; `TIME_LIMIT` entries
 //! count web-search and MCP calls, not coding, and are left out.
 
-use reqwest::Url;
 use serde::Deserialize;
 
 use crate::config::{Region, SourceConfig};
 use crate::quota::{Report, Window};
 
-use super::credentials::ApiKey;
-use super::http::{self, Failure};
+use super::keyed::KeyedApi;
 use super::{Build, Fault, Fetch, Poll, Provider, Reports};
 
 const PATH: &str = "/api/monitor/usage/quota/limit";
 
 #[derive(Debug)]
 pub struct Zai {
-    base_url: Url,
+    api: KeyedApi,
     region: Region,
-    key: ApiKey,
 }
 
 pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let region = config.region.unwrap_or(Region::Global);
-    let (default_url, vars): (&str, &[&str]) = match region {
-        Region::Global => ("https://api.z.ai", &["Z_AI_API_KEY"]),
-        Region::China => (
+    let region = Region::of(config);
+    let (default_url, vars): (&str, &[&str]) = region.pick(
+        ("https://api.z.ai", &["Z_AI_API_KEY"]),
+        (
             "https://open.bigmodel.cn",
             &["ZHIPU_API_KEY", "BIGMODEL_API_KEY"],
         ),
-    };
-    let base_url = http::base_url(config.base_url.as_deref().unwrap_or(default_url))
-        .map_err(|m| ("base_url", m))?;
-    let key = ApiKey::resolve(config, build.env, vars, &["zai-coding-plan", "zai"])?;
-    Ok(Box::new(Zai {
-        base_url,
-        region,
-        key,
-    }))
+    );
+    let ids = &["zai-coding-plan", "zai"];
+    let api = KeyedApi::build(config, build.env, default_url, vars, ids)?;
+    Ok(Box::new(Zai { api, region }))
 }
 
 #[derive(Deserialize)]
@@ -108,18 +100,15 @@ pub fn parse(body: &str) -> Result<Reports, String> {
 
 impl Provider for Zai {
     fn id(&self) -> String {
-        format!("zai:{}:{}", self.base_url, self.key.origin())
+        self.api.id("zai")
     }
 
     fn label(&self) -> String {
-        match self.region {
-            Region::Global => "zai".to_owned(),
-            Region::China => "zai (china)".to_owned(),
-        }
+        self.region.label("zai")
     }
 
     fn found(&self) -> bool {
-        self.key.found()
+        self.api.key.found()
     }
 
     fn covers(&self) -> Vec<String> {
@@ -127,12 +116,7 @@ impl Provider for Zai {
     }
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
-        Box::pin(async move {
-            let key = self.key.get().map_err(Failure::credential)?;
-            let hint = "check the API key (Z_AI_API_KEY)";
-            let body = http::get_bearer(poll, &self.base_url, PATH, &key, hint).await?;
-            parse(&body).map_err(|e| Failure::new(key.redact(&e)))
-        })
+        Box::pin(self.api.get(poll, PATH, parse))
     }
 }
 
@@ -211,7 +195,7 @@ mod tests {
         let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
             .await
             .unwrap_err();
-        assert_eq!(err.error, "HTTP 401: check the API key (Z_AI_API_KEY)");
+        assert_eq!(err.error, "HTTP 401: check the API key (`api_key` in the config)");
         let missing = build("{kind: 'zai', region: 'china'}", dir.path(), &[]).unwrap();
         assert!(!missing.found());
         let err = fetch(missing.as_ref(), now()).await.unwrap_err();
