@@ -115,6 +115,8 @@ fn a_config_above_64_mib_is_refused_unread() {
 fn zai_sandbox(base_url: &str) -> Sandbox {
     let mut s = Sandbox::new();
     s.env("Z_AI_API_KEY", "canary-zai-key");
+    // The fixture's windows reset on 2026-11-21 and 2026-11-24: read it as of a time before then.
+    s.env("SWITCHER_NOW", "2026-11-21T12:00:00Z");
     s.write("opencode.json", OPENCODE).config(&format!(
         "{{ fallbacks: {{ 'zai-coding-plan/glm-4.6': ['deepseek/deepseek-chat'] }},
             sources: [{{ kind: 'zai', base_url: '{base_url}', timeout: 5 }}] }}"
@@ -172,9 +174,9 @@ async fn a_provider_answer_of_exactly_4_mib_is_read() {
     let s = zai_sandbox(&server.uri());
     s.once("opencode.json").code(0).stdout_is(
         "opencode.json: agent.build.model: zai-coding-plan/glm-4.6 -> deepseek/deepseek-chat \
-         (zai weekly 100% >= 90%)\n\
+         (zai five_hour 100% >= 90%)\n\
          opencode.json: model: zai-coding-plan/glm-4.6 -> deepseek/deepseek-chat \
-         (zai weekly 100% >= 90%)\n",
+         (zai five_hour 100% >= 90%)\n",
     );
     tokio::task::yield_now().await;
     drop(server);

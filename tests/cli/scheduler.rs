@@ -1,9 +1,8 @@
 //! The poll scheduler against a loopback HTTP source (a quota-sentinel daemon served by
-//! wiremock): one poll per source however many targets use it, backoff after errors, and
-//! `Retry-After`. Exact timings are tested with a paused clock in `daemon::poller`; here bounded
-//! windows show the behaviour through the real binary.
-
-use std::time::{Duration, Instant};
+//! wiremock): one poll per source however many targets use it, what a failed poll says, and a
+//! `Retry-After` carried over to one-shot runs. Timings (intervals, backoff, `Retry-After` in the
+//! daemon) are tested under tokio's paused clock in `daemon::poller` and `source::schedule`, not
+//! here against the wall clock.
 
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -30,13 +29,6 @@ fn sandbox(uri: &str, interval: f64) -> Sandbox {
 
 async fn requests(server: &MockServer) -> usize {
     server.received_requests().await.unwrap().len()
-}
-
-fn wait_window(d: Duration) {
-    let end = Instant::now() + d;
-    while Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +59,7 @@ async fn one_request_per_interval_for_two_targets_sharing_a_provider() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn backs_off_after_server_errors() {
+async fn a_server_error_keeps_the_last_data_and_is_retried() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(500))
@@ -75,11 +67,9 @@ async fn backs_off_after_server_errors() {
         .await;
     let s = sandbox(&server.uri(), 0.2);
     let d = s.daemon(&["a/opencode.json"]);
-    d.wait_line("HTTP 500", 1);
-    // At a fixed 0.2 s this window would hold about 10 polls; doubling from 0.4 s leaves 3.
-    wait_window(Duration::from_secs(2));
-    let n = requests(&server).await;
-    assert!((2..=4).contains(&n), "{n} requests in 2 s:\n{}", d.log());
+    // The daemon keeps polling after a failure (the spacing is the paused-clock tests' business).
+    d.wait_line("HTTP 500", 2);
+    assert!(requests(&server).await >= 2, "{}", d.log());
     assert!(
         d.log()
             .contains("HTTP 500; its providers keep their last data until it is stale"),
@@ -98,9 +88,9 @@ async fn honours_retry_after_also_across_one_shot_runs() {
     let s = sandbox(&server.uri(), 0.2);
     let d = s.daemon(&["a/opencode.json"]);
     d.wait_line("HTTP 429", 1);
-    wait_window(Duration::from_millis(1500));
-    assert_eq!(requests(&server).await, 1, "{}", d.log());
+    let log = d.log();
     assert_eq!(d.stop(), 0);
+    assert_eq!(requests(&server).await, 1, "{log}");
     // The next allowed poll is in the state dir: a one-shot run uses the last data instead.
     s.once("a/opencode.json").code(0);
     assert_eq!(requests(&server).await, 1);
