@@ -134,7 +134,10 @@ impl ApiKey {
         match self {
             ApiKey::Given { from, .. } => format!("check the API key ({from})"),
             ApiKey::OpenCode { path, .. } => {
-                format!("check the API key in {} (opencode auth login)", path.display())
+                format!(
+                    "check the API key in {} (opencode auth login)",
+                    path.display()
+                )
             }
             ApiKey::Missing(hint) => hint.clone(),
         }

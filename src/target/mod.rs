@@ -2,6 +2,7 @@
 //! model, and which fallback chain applies. Pure: works on parsed documents only.
 
 pub mod claude;
+pub mod markdown;
 mod opencode;
 
 use std::fmt;
