@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod env;
 pub mod error;
 pub mod fsx;
 #[cfg(test)]

@@ -4,8 +4,6 @@
 //! Paths are expanded (`~`, `$VAR`) and made absolute, the config is validated, and every target
 //! gets its kind, so the run modes only act.
 
-mod env;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -14,14 +12,13 @@ use jiff::Timestamp;
 use crate::cli::Global;
 use crate::config::{Config, ConfigError, SourceConfig};
 use crate::engine::{Overrides, Policy, ProviderOverrides, Thresholds};
+use crate::env::Env;
 use crate::error::Error;
 use crate::fsx;
 use crate::plan::profile::{Profile, ProfileValue, is_credential_key};
 use crate::provider::Aliases;
 use crate::source::{Build, Fault, SourceSpec};
 use crate::target::Kind;
-
-pub use env::Env;
 
 /// A target to manage: the path as the user gave it, where it is, and what kind it is.
 #[derive(Clone, Debug, PartialEq)]

@@ -13,9 +13,9 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, USER_AGENT};
 use serde_json::Value;
 
 use crate::config::SourceConfig;
+use crate::env::Env;
 use crate::quota::{Report, Window};
 use crate::secret::Secret;
-use crate::settings::Env;
 
 use super::credentials;
 use super::http::{self, Failure};

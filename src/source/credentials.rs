@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::config::SourceConfig;
+use crate::env::Env;
 use crate::fsx;
 use crate::secret::Secret;
-use crate::settings::Env;
 
 /// Credential files are small; anything larger is not one.
 const MAX_CREDENTIALS: u64 = 1 << 20;
@@ -134,7 +134,10 @@ impl ApiKey {
         match self {
             ApiKey::Given { from, .. } => format!("check the API key ({from})"),
             ApiKey::OpenCode { path, .. } => {
-                format!("check the API key in {} (opencode auth login)", path.display())
+                format!(
+                    "check the API key in {} (opencode auth login)",
+                    path.display()
+                )
             }
             ApiKey::Missing(hint) => hint.clone(),
         }

@@ -234,7 +234,10 @@ mod tests {
         let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
             .await
             .unwrap_err();
-        assert_eq!(err.error, "HTTP 401: check the API key (`api_key` in the config)");
+        assert_eq!(
+            err.error,
+            "HTTP 401: check the API key (`api_key` in the config)"
+        );
         let missing = build("{kind: 'deepseek'}", dir.path(), &[]).unwrap();
         assert!(!missing.found());
         let err = fetch(missing.as_ref(), now()).await.unwrap_err();

@@ -5,8 +5,8 @@
 use reqwest::Url;
 
 use crate::config::SourceConfig;
+use crate::env::Env;
 use crate::secret::Secret;
-use crate::settings::Env;
 
 use super::credentials::ApiKey;
 use super::http::{self, Failure};

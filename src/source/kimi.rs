@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::SourceConfig;
+use crate::env::Env;
 use crate::quota::{Report, Window};
 use crate::secret::Secret;
-use crate::settings::Env;
 use crate::time::parse_instant;
 
 use super::credentials::{self, ApiKey};

@@ -37,9 +37,9 @@ use std::pin::Pin;
 use jiff::Timestamp;
 
 use crate::config::SourceConfig;
+use crate::env::Env;
 use crate::provider::Aliases;
 use crate::quota::Report;
-use crate::settings::Env;
 
 pub use credentials::Fault;
 pub use http::Failure;

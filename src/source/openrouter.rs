@@ -29,7 +29,13 @@ pub struct OpenRouter {
 
 pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
     let url = "https://openrouter.ai";
-    let api = KeyedApi::build(config, build.env, url, &["OPENROUTER_API_KEY"], &["openrouter"])?;
+    let api = KeyedApi::build(
+        config,
+        build.env,
+        url,
+        &["OPENROUTER_API_KEY"],
+        &["openrouter"],
+    )?;
     Ok(Box::new(OpenRouter {
         api,
         budget: config.budget,
@@ -159,11 +165,11 @@ impl Provider for OpenRouter {
             let key = self.api.key()?;
             let key_body = self.api.get_with(poll, &key, KEY_PATH).await?;
             let credits = match self.api.get_with(poll, &key, CREDITS_PATH).await {
-                    Ok(body) => Some(body),
-                    // The key works (it just answered): it only may not read the account's credits.
-                    Err(f) if matches!(f.status, Some(401 | 403)) => None,
-                    Err(f) => return Err(f),
-                };
+                Ok(body) => Some(body),
+                // The key works (it just answered): it only may not read the account's credits.
+                Err(f) if matches!(f.status, Some(401 | 403)) => None,
+                Err(f) => return Err(f),
+            };
             parse(&key_body, credits.as_deref(), self.budget, poll.now)
                 .map_err(|e| Failure::new(key.redact(&e)))
         })
@@ -374,7 +380,10 @@ mod tests {
         let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
             .await
             .unwrap_err();
-        assert_eq!(err.error, "HTTP 401: check the API key (`api_key` in the config)");
+        assert_eq!(
+            err.error,
+            "HTTP 401: check the API key (`api_key` in the config)"
+        );
         let missing = build("{kind: 'openrouter'}", dir.path(), &[]).unwrap();
         assert!(!missing.found());
         let err = fetch(missing.as_ref(), now()).await.unwrap_err();

@@ -293,7 +293,7 @@ pub async fn poll_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::Env;
+    use crate::env::Env;
 
     #[test]
     fn claude_is_polled_at_most_every_two_minutes_unless_told() {
