@@ -10,11 +10,12 @@ use clap::Parser;
 
 use crate::apply::{Context, Mode, Target, TargetRun};
 use crate::cli::{Cli, Command};
-use crate::engine::{Judge, QuotaBook};
+use crate::engine::Judge;
 use crate::env::Env;
 use crate::error::{Error, Outcome};
 use crate::hooks;
 use crate::logging;
+use crate::quota::QuotaBook;
 use crate::report;
 use crate::settings::{Settings, TargetSpec};
 use crate::source;

@@ -2,8 +2,8 @@
 
 use jiff::Timestamp;
 
-use super::{QuotaBook, Sample, SourceEntry, human_duration, velocity};
-use crate::quota::{Level, Report, Window, percent};
+use super::{human_duration, velocity};
+use crate::quota::{Level, QuotaBook, Report, Sample, SourceEntry, Window, percent};
 
 /// A judgement with the reason that decided it, naming the provider.
 #[derive(Clone, Debug, PartialEq)]

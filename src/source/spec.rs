@@ -8,9 +8,8 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::config::SourceConfig;
-use crate::engine::QuotaBook;
 use crate::provider::Aliases;
-use crate::quota::{Observation, Report};
+use crate::quota::{Observation, QuotaBook};
 
 use super::{BUILTIN, Build, Fault, Poll, Provider, Reports, file, http, schedule};
 
@@ -191,80 +190,37 @@ impl SourceSpec {
     /// Whether a one-shot run should poll it now: status files always; others once any
     /// `Retry-After` or backoff recorded in the book has passed.
     pub fn due(&self, book: &QuotaBook, now: Timestamp) -> bool {
-        self.file_path().is_some()
-            || book
-                .sources
-                .get(&self.id)
-                .and_then(|e| e.next_poll)
-                .is_none_or(|t| t <= now)
+        self.file_path().is_some() || book.due(&self.id, now)
     }
 
-    /// Makes the providers it covers known to the book before it has data for them: with `error`,
-    /// as failed; without, as not answered yet. Either way they are UNKNOWN, not unmonitored.
-    pub fn expect(&self, book: &mut QuotaBook, error: Option<&str>) {
-        if self.covers.is_empty() {
-            return;
-        }
-        let entry = book.sources.entry(self.id.clone()).or_default();
-        let placeholder = || error.map_or_else(Report::default, Report::failed);
-        for provider in &self.covers {
-            match error {
-                // A failure before any answer replaces a "not answered yet" placeholder…
-                Some(error) if entry.at.is_none() => {
-                    entry
-                        .providers
-                        .insert(provider.clone(), Report::failed(error));
-                }
-                // …but a placeholder never replaces a failure or data.
-                _ => {
-                    entry
-                        .providers
-                        .entry(provider.clone())
-                        .or_insert_with(placeholder);
-                }
-            }
-        }
+    /// Makes the providers it covers known to the book before it has data for them.
+    pub fn expect(&self, book: &mut QuotaBook) {
+        book.expect(&self.id, &self.covers, None);
     }
 
     /// Records an answer in the book, with the earliest time the source may be polled again.
     pub fn record(&self, book: &mut QuotaBook, answer: &Answer, now: Timestamp) {
-        let (failures, retry_after) = match answer {
-            Answer::Observed(o) => {
-                book.record(o);
-                (0, None)
-            }
+        match answer {
+            Answer::Observed(o) => book.record(o),
             Answer::Failed {
                 error,
                 forget_data,
                 retry_after,
             } => {
                 book.record_failure(&self.id, error, *forget_data);
-                self.expect(book, Some(error.as_str()));
-                (book.sources[&self.id].failures, *retry_after)
+                book.expect(&self.id, &self.covers, Some(error));
+                let failures = book.sources[&self.id].failures;
+                let delay = schedule::delay(self.interval, failures, *retry_after, 0.0);
+                let next = now.checked_add(jiff::SignedDuration::from_secs_f64(delay));
+                book.hold(&self.id, next.unwrap_or(now));
             }
-        };
-        // Only a failure (its backoff, a Retry-After) delays the next poll: a one-shot run after a
-        // success polls again, whenever it comes.
-        let next = (failures > 0).then(|| {
-            let delay = schedule::delay(self.interval, failures, retry_after, 0.0);
-            now.checked_add(jiff::SignedDuration::from_secs_f64(delay))
-                .unwrap_or(now)
-        });
-        if let Some(entry) = book.sources.get_mut(&self.id) {
-            entry.next_poll = next;
         }
     }
 }
 
-/// Narrows a book read from the shared state dir to `sources`: what other sources left there (an
-/// earlier `--quota-file`, another switcher's sources) is not judged, and the providers of a
-/// source that has not answered yet are UNKNOWN.
+/// Narrows a book read from the shared state dir to `sources` (see [`QuotaBook::focus`]).
 pub fn focus(book: &mut QuotaBook, sources: &[SourceSpec]) {
-    book.sources
-        .retain(|id, _| sources.iter().any(|s| &s.id == id));
-    for source in sources {
-        source.expect(book, None);
-    }
+    book.focus(sources.iter().map(|s| (s.id.as_str(), s.covers.as_slice())));
 }
 
 /// Polls sources concurrently; answers come back in the order given.
@@ -379,7 +335,7 @@ mod tests {
         };
         let mut book = QuotaBook::default();
         assert_eq!(state(&book).state, State::Unmonitored);
-        spec.expect(&mut book, None);
+        spec.expect(&mut book);
         assert_eq!(state(&book).state, State::Unknown);
         let failed = Answer::Failed {
             error: "HTTP 500".into(),
@@ -391,7 +347,7 @@ mod tests {
         let ok = Answer::Observed(Observation {
             source: spec.id.clone(),
             at: now,
-            providers: Reports::from([("zai".into(), Report::default())]),
+            providers: Reports::from([("zai".into(), crate::quota::Report::default())]),
         });
         spec.record(&mut book, &ok, now);
         spec.record(&mut book, &failed, now);
