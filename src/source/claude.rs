@@ -49,7 +49,7 @@ pub struct Claude {
 
 pub fn build(
     base_url: Option<&str>,
-    credentials_file: &Option<String>,
+    credentials_file: Option<&str>,
     build: &Build<'_>,
 ) -> Result<Box<dyn Provider>, Fault> {
     let base_url = http::base_url_of(base_url, "https://api.anthropic.com")?;
@@ -219,11 +219,7 @@ impl Claude {
 
 impl Provider for Claude {
     fn id(&self) -> String {
-        let file = self
-            .file
-            .as_ref()
-            .map_or_else(|| "none".to_owned(), |p| p.display().to_string());
-        format!("claude:{}:{file}", self.base_url)
+        credentials::file_id("claude", &self.base_url, self.file.as_deref())
     }
 
     fn label(&self) -> String {

@@ -36,7 +36,7 @@ pub struct Codex {
 
 pub fn build(
     base_url: Option<&str>,
-    credentials_file: &Option<String>,
+    credentials_file: Option<&str>,
     build: &Build<'_>,
 ) -> Result<Box<dyn Provider>, Fault> {
     let base_url = http::base_url_of(base_url, "https://chatgpt.com")?;
@@ -209,11 +209,7 @@ impl Codex {
 
 impl Provider for Codex {
     fn id(&self) -> String {
-        let file = self
-            .file
-            .as_ref()
-            .map_or_else(|| "none".to_owned(), |p| p.display().to_string());
-        format!("codex:{}:{file}", self.base_url)
+        credentials::file_id("codex", &self.base_url, self.file.as_deref())
     }
 
     fn label(&self) -> String {

@@ -37,7 +37,7 @@ pub struct Copilot {
 
 pub fn build(
     base_url: Option<&str>,
-    credentials_file: &Option<String>,
+    credentials_file: Option<&str>,
     build: &Build<'_>,
 ) -> Result<Box<dyn Provider>, Fault> {
     let base_url = http::base_url_of(base_url, "https://api.github.com")?;

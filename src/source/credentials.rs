@@ -165,7 +165,7 @@ pub fn var_key(env: &Env, var: &str) -> Result<Secret, Fault> {
 /// A credential file: the entry's `credentials_file` (relative to the config's directory), else
 /// `default`.
 pub fn credentials_path(
-    file: &Option<String>,
+    file: Option<&str>,
     build: &Build<'_>,
     default: Option<PathBuf>,
 ) -> Result<Option<PathBuf>, Fault> {
@@ -177,6 +177,12 @@ pub fn credentials_path(
             .map_err(|m| ("credentials_file", m)),
         None => Ok(default),
     }
+}
+
+/// A source's identity when its credential is a file: the kind, the endpoint and the file.
+pub fn file_id(kind: &str, base_url: &reqwest::Url, file: Option<&Path>) -> String {
+    let file = file.map_or_else(|| "none".to_owned(), |p| p.display().to_string());
+    format!("{kind}:{base_url}:{file}")
 }
 
 /// Whether a token that expires at `expires_ms` (unix milliseconds) has expired by `now`.

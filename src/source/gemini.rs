@@ -34,7 +34,7 @@ pub struct Gemini {
 
 pub fn build(
     base_url: Option<&str>,
-    credentials_file: &Option<String>,
+    credentials_file: Option<&str>,
     build: &Build<'_>,
 ) -> Result<Box<dyn Provider>, Fault> {
     let base_url = http::base_url_of(base_url, "https://cloudcode-pa.googleapis.com")?;
@@ -226,11 +226,7 @@ impl Gemini {
 
 impl Provider for Gemini {
     fn id(&self) -> String {
-        let file = self
-            .file
-            .as_ref()
-            .map_or_else(|| "none".to_owned(), |p| p.display().to_string());
-        format!("gemini:{}:{file}", self.base_url)
+        credentials::file_id("gemini", &self.base_url, self.file.as_deref())
     }
 
     fn label(&self) -> String {

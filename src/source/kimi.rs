@@ -41,7 +41,7 @@ enum Credential {
 pub fn build(
     base_url: Option<&str>,
     key: &KeyConfig,
-    credentials_file: &Option<String>,
+    credentials_file: Option<&str>,
     build: &Build<'_>,
 ) -> Result<Box<dyn Provider>, Fault> {
     let base_url = http::base_url_of(base_url, "https://api.kimi.com")?;

@@ -229,15 +229,23 @@ impl KindConfig {
         let global = Region::Global;
         match self {
             K::File { path } => file::build(path, build),
-            K::Claude { credentials_file } => claude::build(base_url, credentials_file, build),
-            K::Codex { credentials_file } => codex::build(base_url, credentials_file, build),
+            K::Claude { credentials_file } => {
+                claude::build(base_url, credentials_file.as_deref(), build)
+            }
+            K::Codex { credentials_file } => {
+                codex::build(base_url, credentials_file.as_deref(), build)
+            }
             K::Command { command } => command::build(command, build),
-            K::Copilot { credentials_file } => copilot::build(base_url, credentials_file, build),
-            K::Gemini { credentials_file } => gemini::build(base_url, credentials_file, build),
+            K::Copilot { credentials_file } => {
+                copilot::build(base_url, credentials_file.as_deref(), build)
+            }
+            K::Gemini { credentials_file } => {
+                gemini::build(base_url, credentials_file.as_deref(), build)
+            }
             K::Kimi {
                 key,
                 credentials_file,
-            } => kimi::build(base_url, key, credentials_file, build),
+            } => kimi::build(base_url, key, credentials_file.as_deref(), build),
             K::QuotaSentinel {
                 base_url,
                 key,
@@ -322,5 +330,27 @@ pub(crate) mod testing {
             .join(kind)
             .join(name);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_listed_once_alphabetically_and_detected_exactly_when_they_need_nothing() {
+        let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+        for kind in KINDS {
+            assert_eq!(
+                SourceConfig::bare(kind).is_some(),
+                kind.detect,
+                "{}",
+                kind.name
+            );
+        }
     }
 }
