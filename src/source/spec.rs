@@ -157,11 +157,6 @@ impl SourceSpec {
         self.file_path().is_some() || book.due(&self.id, now)
     }
 
-    /// Makes the providers it covers known to the book before it has data for them.
-    pub fn expect(&self, book: &mut QuotaBook) {
-        book.expect(&self.id, &self.covers, None);
-    }
-
     /// Records an answer in the book, with the earliest time the source may be polled again.
     pub fn record(&self, book: &mut QuotaBook, answer: &Answer, now: Timestamp) {
         match answer {
@@ -277,7 +272,7 @@ mod tests {
         };
         let mut book = QuotaBook::default();
         assert_eq!(state(&book).state, State::Unmonitored);
-        spec.expect(&mut book);
+        focus(&mut book, std::slice::from_ref(&spec));
         assert_eq!(state(&book).state, State::Unknown);
         let failed = Answer::Failed {
             error: "HTTP 500".into(),
