@@ -1,39 +1,66 @@
-//! The switcher config file (SPEC §4): JSON5, every field optional, unknown fields rejected at
-//! any depth with the field's path and position, so typos never pass silently.
+//! The switcher config file (README, "Configuration"): JSON5, every field optional, unknown
+//! fields rejected at any depth with the field's path and position, so typos never pass silently.
+//!
+//! It is read as written, then checked into a [`Config`] whose values are what they mean:
+//! durations as durations, each `sources` entry as its kind's own fields.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use crate::engine::Policy;
 use crate::quota::Level;
+use crate::source::{RawSource, SourceConfig};
+use crate::time::seconds;
 
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A valid config.
+#[derive(Clone, Debug, Default)]
 pub struct Config {
     pub targets: Option<Vec<String>>,
-    pub poll_interval: Option<f64>,
+    pub poll_interval: Option<Duration>,
     pub recovery_hold: Option<u32>,
     pub switch_at: Option<SwitchAt>,
     pub thresholds: Option<ThresholdsConfig>,
-    #[serde(default, deserialize_with = "some_unique_keys")]
     pub provider_thresholds: Option<BTreeMap<String, ProviderThresholds>>,
-    pub safety_margin: Option<f64>,
-    pub stale_after: Option<f64>,
-    #[serde(default, deserialize_with = "some_unique_keys")]
+    pub safety_margin: Option<Duration>,
+    pub stale_after: Option<Duration>,
     pub aliases: Option<BTreeMap<String, String>>,
-    #[serde(default, deserialize_with = "some_unique_keys")]
     pub fallbacks: Option<BTreeMap<String, Vec<String>>>,
-    #[serde(default, deserialize_with = "some_unique_keys")]
     pub profiles: Option<BTreeMap<String, ProfileConfig>>,
     pub sources: Option<Vec<SourceConfig>>,
     pub on_switch: Option<Vec<String>>,
     /// What is valid but probably not meant, found by [`Config::parse`].
-    #[serde(skip)]
     pub warnings: Vec<ConfigError>,
+}
+
+/// A field's path (`sources[1].region`) and what is wrong with it, or worth a warning.
+type FieldNote = (String, String);
+
+/// The config as written: what [`Config::parse`] checks.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Written {
+    targets: Option<Vec<String>>,
+    poll_interval: Option<f64>,
+    recovery_hold: Option<u32>,
+    switch_at: Option<SwitchAt>,
+    thresholds: Option<ThresholdsConfig>,
+    #[serde(default, deserialize_with = "some_unique_keys")]
+    provider_thresholds: Option<BTreeMap<String, ProviderThresholds>>,
+    safety_margin: Option<f64>,
+    stale_after: Option<f64>,
+    #[serde(default, deserialize_with = "some_unique_keys")]
+    aliases: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "some_unique_keys")]
+    fallbacks: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(default, deserialize_with = "some_unique_keys")]
+    profiles: Option<BTreeMap<String, ProfileConfig>>,
+    sources: Option<Vec<RawSource>>,
+    on_switch: Option<Vec<String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -176,92 +203,6 @@ pub struct ProfileConfig {
     pub env: BTreeMap<String, String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Region {
-    Global,
-    China,
-}
-
-impl Region {
-    /// The entry's region; global unless it says otherwise.
-    pub fn of(config: &SourceConfig) -> Region {
-        config.region.unwrap_or(Region::Global)
-    }
-
-    pub fn pick<T>(self, global: T, china: T) -> T {
-        match self {
-            Region::Global => global,
-            Region::China => china,
-        }
-    }
-
-    /// A source's label: `zai`, or `zai (china)`.
-    pub fn label(self, kind: &str) -> String {
-        self.pick(kind.to_owned(), format!("{kind} (china)"))
-    }
-}
-
-/// One entry of `sources`. Fields are validated against the kind after parsing, so an error can
-/// say that a field exists but not for this kind.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceConfig {
-    pub kind: String,
-    pub interval: Option<f64>,
-    pub timeout: Option<f64>,
-    pub base_url: Option<String>,
-    pub path: Option<String>,
-    pub command: Option<Vec<String>>,
-    pub api_key: Option<String>,
-    pub api_key_env: Option<String>,
-    pub region: Option<Region>,
-    pub credentials_file: Option<String>,
-    pub budget: Option<f64>,
-    pub ignore_status: Option<bool>,
-}
-
-/// Every source kind, and the fields each takes beyond `kind`, `interval`, `timeout`, `base_url`.
-pub const SOURCE_KINDS: &[(&str, &[&str])] = &[
-    ("claude", &["credentials_file"]),
-    ("codex", &["credentials_file"]),
-    ("command", &["command"]),
-    ("copilot", &["credentials_file"]),
-    ("deepseek", &["api_key", "api_key_env", "budget"]),
-    ("file", &["path"]),
-    ("gemini", &["credentials_file"]),
-    ("kimi", &["api_key", "api_key_env", "credentials_file"]),
-    ("minimax", &["api_key", "api_key_env", "region"]),
-    ("moonshot", &["api_key", "api_key_env", "budget", "region"]),
-    ("openrouter", &["api_key", "api_key_env", "budget"]),
-    (
-        "quota-sentinel",
-        &["api_key", "api_key_env", "ignore_status"],
-    ),
-    ("zai", &["api_key", "api_key_env", "region"]),
-];
-
-impl SourceConfig {
-    /// The names of the optional fields that are set.
-    fn set_fields(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
-        let mut add = |name, present: bool| {
-            if present {
-                set.push(name);
-            }
-        };
-        add("path", self.path.is_some());
-        add("command", self.command.is_some());
-        add("api_key", self.api_key.is_some());
-        add("api_key_env", self.api_key_env.is_some());
-        add("region", self.region.is_some());
-        add("credentials_file", self.credentials_file.is_some());
-        add("budget", self.budget.is_some());
-        add("ignore_status", self.ignore_status.is_some());
-        set
-    }
-}
-
 /// A config that cannot be used, located as precisely as possible.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
@@ -291,7 +232,7 @@ impl Config {
     /// Parses and validates a config file's text.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
         let mut de = json5::Deserializer::from_str(text);
-        let mut config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let written: Written = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let field = (path != "?" && path != ".").then_some(path);
             syntax_error(text, file, field, e.into_inner())
@@ -306,23 +247,21 @@ impl Config {
             field: Some(field),
             message,
         };
-        let warnings = config.validate().map_err(placed)?;
+        let (mut config, warnings) = written.check().map_err(placed)?;
         config.warnings = warnings.into_iter().map(placed).collect();
         Ok(config)
     }
+}
 
+impl Written {
     /// Checks what the types alone cannot: ranges, required fields, fields valid for a kind.
-    /// Returns the warnings.
-    fn validate(&self) -> Result<Vec<(String, String)>, (String, String)> {
+    /// Returns the config with the warnings.
+    fn check(self) -> Result<(Config, Vec<FieldNote>), FieldNote> {
         let mut warnings = Vec::new();
         let err = |field: &str, message: &str| Err((field.to_owned(), message.to_owned()));
-        for (name, value) in [
-            ("poll_interval", self.poll_interval),
-            ("safety_margin", self.safety_margin),
-            ("stale_after", self.stale_after),
-        ] {
-            check_seconds(name, value, name == "poll_interval")?;
-        }
+        let poll_interval = duration("poll_interval", self.poll_interval, true)?;
+        let safety_margin = duration("safety_margin", self.safety_margin, false)?;
+        let stale_after = duration("stale_after", self.stale_after, false)?;
         // Each level is checked against what it inherits, so a `yellow` that only clashes with
         // the default `red` is caught, and the message says where the other value came from.
         let built_in = Policy::default().thresholds;
@@ -378,9 +317,15 @@ impl Config {
                 );
             }
         }
-        for (i, source) in self.sources.iter().flatten().enumerate() {
-            check_source(i, source)?;
-        }
+        let sources = self
+            .sources
+            .map(|entries| {
+                let read = |(i, raw)| {
+                    SourceConfig::read(raw).map_err(|(name, m)| (format!("sources[{i}].{name}"), m))
+                };
+                entries.into_iter().enumerate().map(read).collect()
+            })
+            .transpose()?;
         if self
             .on_switch
             .as_ref()
@@ -388,7 +333,23 @@ impl Config {
         {
             return err("on_switch", "must name a command: [\"program\", \"arg\"…]");
         }
-        Ok(warnings)
+        let config = Config {
+            targets: self.targets,
+            poll_interval,
+            recovery_hold: self.recovery_hold,
+            switch_at: self.switch_at,
+            thresholds: self.thresholds,
+            provider_thresholds: self.provider_thresholds,
+            safety_margin,
+            stale_after,
+            aliases: self.aliases,
+            fallbacks: self.fallbacks,
+            profiles: self.profiles,
+            sources,
+            on_switch: self.on_switch,
+            warnings: Vec::new(),
+        };
+        Ok((config, warnings))
     }
 }
 
@@ -443,17 +404,16 @@ fn syntax_error(text: &str, file: &Path, field: Option<String>, e: json5::Error)
     }
 }
 
-fn check_seconds(field: &str, value: Option<f64>, positive: bool) -> Result<(), (String, String)> {
-    match value {
-        Some(v) if !v.is_finite() || v < 0.0 || (positive && v == 0.0) => Err((
-            field.to_owned(),
-            format!(
-                "expected a {} number of seconds, got {v}",
-                if positive { "positive" } else { "non-negative" }
-            ),
-        )),
-        _ => Ok(()),
-    }
+/// A number of seconds as a duration (see [`seconds`]); the error names `field`.
+fn duration(
+    field: &str,
+    value: Option<f64>,
+    positive: bool,
+) -> Result<Option<Duration>, FieldNote> {
+    value
+        .map(|v| seconds(v, positive))
+        .transpose()
+        .map_err(|m| (field.to_owned(), m))
 }
 
 /// A threshold in force at some level of the config, and where it was set.
@@ -480,8 +440,8 @@ fn check_thresholds(
     field: &str,
     t: Option<&ThresholdsConfig>,
     inherited: &[InForce; 2],
-    warnings: &mut Vec<(String, String)>,
-) -> Result<[InForce; 2], (String, String)> {
+    warnings: &mut Vec<FieldNote>,
+) -> Result<[InForce; 2], FieldNote> {
     let t = t.copied().unwrap_or_default();
     let mut in_force = inherited.clone();
     for ((name, value), slot) in [("yellow", t.yellow), ("red", t.red)]
@@ -519,62 +479,6 @@ fn check_thresholds(
         }
     }
     Ok(in_force)
-}
-
-fn check_source(i: usize, s: &SourceConfig) -> Result<(), (String, String)> {
-    let field = |name: &str| format!("sources[{i}].{name}");
-    let Some((_, allowed)) = SOURCE_KINDS.iter().find(|(k, _)| *k == s.kind) else {
-        let kinds: Vec<&str> = SOURCE_KINDS.iter().map(|(k, _)| *k).collect();
-        return Err((
-            field("kind"),
-            format!(
-                "unknown source kind `{}`; expected one of {}",
-                s.kind,
-                kinds.join(", ")
-            ),
-        ));
-    };
-    for name in s.set_fields() {
-        if !allowed.contains(&name) {
-            return Err((
-                field(name),
-                format!("not a field of source kind `{}`", s.kind),
-            ));
-        }
-    }
-    check_seconds(&field("interval"), s.interval, true)?;
-    check_seconds(&field("timeout"), s.timeout, true)?;
-    let require = |name: &str, present: bool| {
-        if present {
-            Ok(())
-        } else {
-            Err((
-                field(name),
-                format!("required for source kind `{}`", s.kind),
-            ))
-        }
-    };
-    match s.kind.as_str() {
-        "file" => require("path", s.path.is_some()),
-        "command" => require("command", s.command.as_ref().is_some_and(|c| !c.is_empty())),
-        "quota-sentinel" => require("base_url", s.base_url.is_some()),
-        _ => Ok(()),
-    }?;
-    if s.api_key.is_some() && s.api_key_env.is_some() {
-        return Err((
-            field("api_key"),
-            "give `api_key` or `api_key_env`, not both".to_owned(),
-        ));
-    }
-    if let Some(budget) = s.budget
-        && !(budget.is_finite() && budget > 0.0)
-    {
-        return Err((
-            field("budget"),
-            format!("expected a positive amount, got {budget}"),
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

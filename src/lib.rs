@@ -1,8 +1,9 @@
 //! `switcher` moves AI coding agents to a fallback model when a provider's quota runs low, and
 //! back when it recovers, by editing the agents' own config files in place.
 //!
-//! The pure core — [`jsonc`] (lossless documents), [`target`] (agent config kinds), [`engine`]
-//! (health and decisions) and [`plan`] — does no IO. [`apply`], [`state`], [`fsx`] and
+//! The pure core — [`jsonc`] (lossless documents), [`target`] (agent config kinds), [`quota`]
+//! (what sources report, and the book of it), [`engine`] (health and decisions) and [`plan`] —
+//! does no IO. [`apply`], [`state`], [`fsx`] and
 //! [`source`] touch the world; [`run`] ties them to the command line of [`cli`].
 
 pub mod apply;
@@ -10,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod env;
 pub mod error;
 pub mod fsx;
 #[cfg(test)]

@@ -10,12 +10,14 @@ use clap::Parser;
 
 use crate::apply::{Context, Mode, Target, TargetRun};
 use crate::cli::{Cli, Command};
-use crate::engine::{Judge, QuotaBook};
+use crate::engine::Judge;
+use crate::env::Env;
 use crate::error::{Error, Outcome};
 use crate::hooks;
 use crate::logging;
+use crate::quota::QuotaBook;
 use crate::report;
-use crate::settings::{Env, Settings, TargetSpec};
+use crate::settings::{Settings, TargetSpec};
 use crate::source;
 use crate::state::StateDir;
 
@@ -30,7 +32,7 @@ fn run(cli: Cli) -> Outcome {
         Command::Watch(w) => (&w.targets, !w.once && !w.restore),
         Command::Status(s) => (&s.targets, false),
     };
-    let settings = match Env::capture().and_then(|env| {
+    let settings = match Env::capture().map_err(Error::Setup).and_then(|env| {
         logging::init(
             cli.global.verbose as i8 - cli.global.quiet as i8,
             env.var("SWITCHER_LOG"),

@@ -15,9 +15,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::engine::QuotaBook;
 use crate::fsx;
 use crate::jsonc::KeyPath;
+use crate::quota::QuotaBook;
 use crate::target::Kind;
 
 const VERSION: u32 = 1;

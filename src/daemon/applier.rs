@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use crate::apply::{Context, Mode, Target, TargetRun};
-use crate::engine::{Judge, QuotaBook};
+use crate::engine::Judge;
 use crate::fsx;
 use crate::hooks;
 use crate::plan::ChangeKind;
+use crate::quota::QuotaBook;
 use crate::settings::Settings;
 use crate::source::{Answer, SourceSpec};
 use crate::state::StateDir;

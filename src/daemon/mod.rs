@@ -69,13 +69,13 @@ pub fn run(settings: &Settings) -> Result<Outcome, Error> {
         return Err(crate::run::no_target(settings));
     }
     for source in &settings.sources {
-        if source.interval >= settings.policy.stale_after {
+        if source.interval >= settings.policy.stale_after.unsigned_abs() {
             tracing::warn!(
                 "{}: polled every {} s, but data older than stale_after ({} s) is UNKNOWN; its \
                  providers will be UNKNOWN between polls",
                 source.label,
-                source.interval,
-                settings.policy.stale_after
+                source.interval.as_secs_f64(),
+                settings.policy.stale_after.as_secs_f64()
             );
         }
     }
@@ -156,7 +156,9 @@ async fn serve(
                 .sources
                 .get(&spec.id)
                 .and_then(|e| e.next_poll)
-                .map_or(0.0, |at| at.duration_since(now).as_secs_f64()),
+                .map_or(Duration::ZERO, |at| {
+                    Duration::try_from(at.duration_since(now)).unwrap_or_default()
+                }),
         };
         let (spec, client, aliases, tx) = (
             spec.clone(),

@@ -6,20 +6,20 @@ use std::time::Duration;
 
 use crate::source::{Answer, schedule};
 
-/// Polls forever: after `first_delay` seconds, then on the schedule that each answer sets.
-/// `deliver` gets each answer and the delay chosen before the next poll; it returns `false` when
-/// nobody listens any more. `jitter` yields numbers in [-1, 1].
+/// Polls forever: after `first_delay`, then on the schedule that each answer sets. `deliver`
+/// gets each answer and the delay chosen before the next poll; it returns `false` when nobody
+/// listens any more. `jitter` yields numbers in [-1, 1].
 pub async fn run<P, F>(
-    interval: f64,
-    first_delay: f64,
+    interval: Duration,
+    first_delay: Duration,
     mut poll: P,
-    mut deliver: impl FnMut(Answer, f64) -> bool,
+    mut deliver: impl FnMut(Answer, Duration) -> bool,
     mut jitter: impl FnMut() -> f64,
 ) where
     P: FnMut() -> F,
     F: Future<Output = Answer>,
 {
-    tokio::time::sleep(Duration::from_secs_f64(first_delay.max(0.0))).await;
+    tokio::time::sleep(first_delay).await;
     let mut failures = 0u32;
     loop {
         let answer = poll().await;
@@ -37,7 +37,7 @@ pub async fn run<P, F>(
         if !deliver(answer, delay) {
             return;
         }
-        tokio::time::sleep(Duration::from_secs_f64(delay)).await;
+        tokio::time::sleep(delay).await;
     }
 }
 
@@ -60,24 +60,24 @@ mod tests {
         })
     }
 
-    fn failed(retry_after: Option<f64>) -> Answer {
+    fn failed(retry_after: Option<u64>) -> Answer {
         Answer::Failed {
             error: "HTTP 500".into(),
             forget_data: false,
-            retry_after,
+            retry_after: retry_after.map(Duration::from_secs),
         }
     }
 
     /// Runs the poller against scripted answers until they run out; returns the seconds since the
     /// start at which each poll happened.
-    async fn times(interval: f64, first_delay: f64, script: Vec<Answer>) -> Vec<f64> {
+    async fn times(interval: u64, first_delay: u64, script: Vec<Answer>) -> Vec<f64> {
         let start = Instant::now();
         let polls = Rc::new(RefCell::new(Vec::new()));
         let remaining = Rc::new(RefCell::new(script.into_iter()));
         let (p, r) = (polls.clone(), remaining.clone());
         run(
-            interval,
-            first_delay,
+            Duration::from_secs(interval),
+            Duration::from_secs(first_delay),
             move || {
                 p.borrow_mut().push(start.elapsed().as_secs_f64());
                 let next = r.borrow_mut().next();
@@ -93,7 +93,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn polls_once_per_interval() {
         assert_eq!(
-            times(60.0, 0.0, vec![ok(), ok(), ok(), ok()]).await,
+            times(60, 0, vec![ok(), ok(), ok(), ok()]).await,
             [0.0, 60.0, 120.0, 180.0]
         );
     }
@@ -110,7 +110,7 @@ mod tests {
             ok(),
         ];
         assert_eq!(
-            times(60.0, 0.0, script).await,
+            times(60, 0, script).await,
             [0.0, 120.0, 360.0, 840.0, 1320.0, 1380.0, 1440.0]
         );
     }
@@ -118,7 +118,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn honours_retry_after_and_a_persisted_first_delay() {
         assert_eq!(
-            times(60.0, 30.0, vec![failed(Some(3600.0)), ok(), ok()]).await,
+            times(60, 30, vec![failed(Some(3600)), ok(), ok()]).await,
             [30.0, 3630.0, 3690.0]
         );
     }

@@ -1,9 +1,9 @@
 //! The health of a model on a provider, from every source's latest report (SPEC §6.1).
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
-use super::{QuotaBook, Sample, SourceEntry, human_duration, velocity};
-use crate::quota::{Level, Report, Window, percent};
+use super::{human_duration, velocity};
+use crate::quota::{Level, QuotaBook, Report, Sample, SourceEntry, Window, percent};
 
 /// A judgement with the reason that decided it, naming the provider.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,13 +75,13 @@ impl Judge<'_> {
         let mut covered = false;
         for (source, entry, report) in self.book.reports(provider) {
             covered = true;
-            let age = entry.at.map(|at| self.now.duration_since(at).as_secs_f64());
+            let age = entry.at.map(|at| self.now.duration_since(at));
             let judged = match (&report.error, age) {
                 (Some(error), _) => Err(format!("{provider}: {error}")),
                 (None, None) => Err(format!("{provider}: no data yet from {source}")),
                 (None, Some(age)) if age > self.policy.stale_after => Err(format!(
                     "{provider}: data from {source} is {} old",
-                    human_duration(age)
+                    human_duration(age.as_secs_f64())
                 )),
                 (None, Some(_)) => Ok(self.report_level(entry, provider, model, report)),
             };
@@ -154,7 +154,7 @@ impl Judge<'_> {
                 format!(
                     "{provider} {name} {} projected to reach 100% in {}",
                     percent(used),
-                    human_duration(remaining)
+                    human_duration(remaining.as_secs_f64())
                 ),
             );
         }
@@ -171,9 +171,9 @@ impl Judge<'_> {
         (Level::Green, format!("{provider} {name} {}", percent(used)))
     }
 
-    /// Seconds from now until the window is projected to be spent, when that is within the safety
-    /// margin and before the window resets.
-    fn time_to_full(&self, samples: &[Sample], window: &Window) -> Option<f64> {
+    /// The time from now until the window is projected to be spent, when that is within the
+    /// safety margin and before the window resets.
+    fn time_to_full(&self, samples: &[Sample], window: &Window) -> Option<SignedDuration> {
         let slope = velocity::slope(samples).filter(|s| *s > 0.0)?;
         let latest = samples.last()?.at;
         let full_at =
@@ -182,7 +182,10 @@ impl Judge<'_> {
         let before_reset = window
             .resets_at
             .is_none_or(|reset| full_at < reset.as_millisecond() as f64 / 1000.0);
-        (remaining < self.policy.safety_margin && before_reset).then_some(remaining.max(0.0))
+        let at_risk = remaining < self.policy.safety_margin.as_secs_f64() && before_reset;
+        at_risk.then(|| {
+            SignedDuration::try_from_secs_f64(remaining.max(0.0)).unwrap_or(SignedDuration::MAX)
+        })
     }
 }
 

@@ -3,13 +3,11 @@
 //! Nothing here does IO or reads the clock: the quota book, the policy and "now" come in as
 //! values, so every rule is tested as a table of scenarios.
 
-mod book;
 mod decide;
 mod health;
 mod policy;
 mod velocity;
 
-pub use book::{QuotaBook, Sample, SourceEntry};
 pub use decide::{Decision, SlotCase, advance_streak, decide};
 pub use health::{Health, Judge, State};
 pub use policy::{Overrides, Policy, ProviderOverrides, Thresholds};

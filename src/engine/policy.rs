@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use jiff::SignedDuration;
+
 use crate::quota::Level;
 
 /// Percent-used levels at which a window turns YELLOW and RED.
@@ -32,10 +34,10 @@ pub struct Policy {
     pub provider_thresholds: BTreeMap<String, ProviderOverrides>,
     /// Leave an original once it reaches this level.
     pub switch_at: Level,
-    /// Seconds: RED when a window is projected to be spent sooner than this.
-    pub safety_margin: f64,
-    /// Seconds: older data makes a provider UNKNOWN.
-    pub stale_after: f64,
+    /// RED when a window is projected to be spent sooner than this.
+    pub safety_margin: SignedDuration,
+    /// Older data makes a provider UNKNOWN.
+    pub stale_after: SignedDuration,
     /// Consecutive GREEN observations of an original before it is restored.
     pub recovery_hold: u32,
 }
@@ -49,8 +51,8 @@ impl Default for Policy {
             },
             provider_thresholds: BTreeMap::new(),
             switch_at: Level::Red,
-            safety_margin: 900.0,
-            stale_after: 600.0,
+            safety_margin: SignedDuration::from_mins(15),
+            stale_after: SignedDuration::from_mins(10),
             recovery_hold: 3,
         }
     }

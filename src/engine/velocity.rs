@@ -1,19 +1,19 @@
 //! Projection of a window's usage: when will it reach 100% at the current pace?
 
-use super::Sample;
+use jiff::SignedDuration;
 
-/// Fewest samples, and shortest span in seconds, a projection is made from.
+use crate::quota::{SAMPLES, Sample};
+
+/// Fewest samples, and shortest span, a projection is made from.
 const MIN_SAMPLES: usize = 3;
-const MIN_SPAN: f64 = 600.0;
-/// The fit uses this many latest samples.
-pub const WINDOW: usize = 10;
+const MIN_SPAN: SignedDuration = SignedDuration::from_mins(10);
 
 /// Percent per second, by least squares over the last samples; `None` when there are too few
 /// samples or they span too short a time.
 pub fn slope(samples: &[Sample]) -> Option<f64> {
-    let samples = &samples[samples.len().saturating_sub(WINDOW)..];
+    let samples = &samples[samples.len().saturating_sub(SAMPLES)..];
     let (first, last) = (samples.first()?, samples.last()?);
-    let span = last.at.duration_since(first.at).as_secs_f64();
+    let span = last.at.duration_since(first.at);
     if samples.len() < MIN_SAMPLES || span < MIN_SPAN {
         return None;
     }

@@ -9,7 +9,7 @@ use proptest::test_runner::TestCaseError;
 use serde_json::Value;
 
 use super::{check, json_value, jsonish_text, mutated, reshaped, words};
-use crate::config::{Config, SOURCE_KINDS};
+use crate::config::Config;
 
 /// The SPEC's example config: every field, most source fields. `config`'s own tests parse it too.
 pub(crate) const FULL: &str = r#"{
@@ -198,10 +198,7 @@ fn config_checked(text: &str) -> Result<(), TestCaseError> {
             }
         }
         Ok(c) => {
-            let seconds = [c.poll_interval, c.safety_margin, c.stale_after];
-            for s in seconds.into_iter().flatten() {
-                prop_assert!(s.is_finite() && s >= 0.0, "{s} seconds accepted");
-            }
+            prop_assert!(c.poll_interval.is_none_or(|s| !s.is_zero()));
             for t in c.thresholds.iter().chain(
                 c.provider_thresholds
                     .iter()
@@ -213,9 +210,8 @@ fn config_checked(text: &str) -> Result<(), TestCaseError> {
                 }
             }
             for s in c.sources.iter().flatten() {
-                prop_assert!(SOURCE_KINDS.iter().any(|(k, _)| *k == s.kind));
                 for v in [s.interval, s.timeout].into_iter().flatten() {
-                    prop_assert!(v.is_finite() && v > 0.0, "{v} seconds accepted");
+                    prop_assert!(!v.is_zero(), "{v:?} accepted");
                 }
             }
         }

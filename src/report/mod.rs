@@ -12,11 +12,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::apply::TargetRun;
-use crate::engine::{Health, Judge, SourceEntry};
+use crate::engine::{Health, Judge};
 use crate::jsonc::{Document, Node};
 use crate::plan::ChangeKind;
 use crate::plan::profile::{self, Profile};
-use crate::quota::{Level, Window};
+use crate::quota::{Level, SourceEntry, Window};
 
 /// `<target>: <slot>: <from> -> <to> (<reason>)`, or the `kept` line of `--restore`.
 pub fn change_lines(runs: &[TargetRun]) -> String {

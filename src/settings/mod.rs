@@ -4,24 +4,25 @@
 //! Paths are expanded (`~`, `$VAR`) and made absolute, the config is validated, and every target
 //! gets its kind, so the run modes only act.
 
-mod env;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::cli::Global;
-use crate::config::{Config, ConfigError, SourceConfig};
+use crate::config::{Config, ConfigError};
 use crate::engine::{Overrides, Policy, ProviderOverrides, Thresholds};
+use crate::env::Env;
 use crate::error::Error;
 use crate::fsx;
 use crate::plan::profile::{Profile, ProfileValue, is_credential_key};
 use crate::provider::Aliases;
-use crate::source::{Build, Fault, SourceSpec};
+use crate::source::{Build, SourceSpec};
 use crate::target::Kind;
 
-pub use env::Env;
+/// Between polls of a source, unless the config says otherwise.
+const POLL_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A target to manage: the path as the user gave it, where it is, and what kind it is.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,7 +43,7 @@ pub struct Settings {
     pub fallbacks: BTreeMap<String, Vec<String>>,
     pub profiles: BTreeMap<String, Profile>,
     pub sources: Vec<SourceSpec>,
-    pub poll_interval: f64,
+    pub poll_interval: Duration,
     /// A command run after each switch and restore.
     pub on_switch: Option<Vec<String>>,
     /// The sources were auto-detected, not configured.
@@ -101,7 +102,7 @@ impl Settings {
             })
             .transpose()?;
 
-        let poll_interval = config.poll_interval.unwrap_or(60.0);
+        let poll_interval = config.poll_interval.unwrap_or(POLL_INTERVAL);
         let aliases = Aliases::new(&config.aliases.clone().unwrap_or_default());
         let mut sources: Vec<SourceSpec> = Vec::new();
         for path in &global.quota_files {
@@ -111,22 +112,20 @@ impl Settings {
                 poll_interval,
             ));
         }
+        let build = Build {
+            env: &env,
+            config_dir: &config_dir,
+        };
         for (i, source) in config.sources.iter().flatten().enumerate() {
             let field = |name: &str| format!("sources[{i}].{name}");
-            let spec = resolve_source(source, poll_interval, &env, &config_dir)
+            let spec = SourceSpec::configured(source, &build, poll_interval)
                 .map_err(|(name, message)| config_err(&field(name), message))?;
             sources.push(spec);
         }
         // With no source configured at all, every built-in one whose credentials are found.
         let detected = config.sources.is_none() && global.quota_files.is_empty();
         if detected {
-            sources = SourceSpec::detected(
-                &Build {
-                    env: &env,
-                    config_dir: &config_dir,
-                },
-                poll_interval,
-            );
+            sources = SourceSpec::detected(&build, poll_interval);
         }
         // The same source named twice (the CLI and the config, say) is polled once, as often as
         // the more frequent of the two asks.
@@ -223,22 +222,6 @@ impl Settings {
     pub fn now(&self) -> Timestamp {
         self.now.unwrap_or_else(Timestamp::now)
     }
-}
-
-/// Resolves one `sources` entry; an error names the field (relative to the entry) at fault.
-fn resolve_source(
-    source: &SourceConfig,
-    poll_interval: f64,
-    env: &Env,
-    config_dir: &Path,
-) -> Result<SourceSpec, Fault> {
-    if source.kind == "file" {
-        let raw = source.path.as_deref().unwrap_or_default();
-        let path = env.expand_path(raw, config_dir).map_err(|m| ("path", m))?;
-        let interval = source.interval.unwrap_or(poll_interval);
-        return Ok(SourceSpec::file(path, raw.to_owned(), interval));
-    }
-    SourceSpec::builtin(source, &Build { env, config_dir }, poll_interval)
 }
 
 /// Profiles with `${VAR}` expanded from the environment; a value whose variable is unset keeps
@@ -356,8 +339,14 @@ fn policy(config: &Config, aliases: &Aliases) -> Result<Policy, (String, String)
         },
         provider_thresholds,
         switch_at: config.switch_at.map_or(defaults.switch_at, Into::into),
-        safety_margin: config.safety_margin.unwrap_or(defaults.safety_margin),
-        stale_after: config.stale_after.unwrap_or(defaults.stale_after),
+        safety_margin: config.safety_margin.map_or(defaults.safety_margin, signed),
+        stale_after: config.stale_after.map_or(defaults.stale_after, signed),
         recovery_hold: config.recovery_hold.unwrap_or(defaults.recovery_hold),
     })
+}
+
+/// A duration as the engine measures time between instants; one too long for that is as good as
+/// forever.
+fn signed(d: Duration) -> SignedDuration {
+    SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX)
 }

@@ -12,10 +12,9 @@ use reqwest::Url;
 use reqwest::header::{ACCEPT, AUTHORIZATION, USER_AGENT};
 use serde_json::Value;
 
-use crate::config::SourceConfig;
+use crate::env::Env;
 use crate::quota::{Report, Window};
 use crate::secret::Secret;
-use crate::settings::Env;
 
 use super::credentials;
 use super::http::{self, Failure};
@@ -25,8 +24,10 @@ const PATH: &str = "/api/oauth/usage";
 const BETA: &str = "oauth-2025-04-20";
 /// The endpoint serves Claude Code, so it is asked the way Claude Code asks.
 const CLIENT: &str = "claude-code/2.0.0";
-/// Seconds to wait after a 429 without `Retry-After`.
-const RATE_LIMITED_WAIT: f64 = 300.0;
+/// How long to wait after a 429 without `Retry-After`.
+const RATE_LIMITED_WAIT: Duration = Duration::from_secs(300);
+/// The fewest time between polls unless the entry says otherwise: the endpoint rate-limits.
+const MIN_INTERVAL: Duration = Duration::from_secs(120);
 const LOGIN: &str = "log in again with `claude`";
 
 /// Reads Claude Code's credentials JSON from outside the file system; `None` when there is none.
@@ -46,22 +47,26 @@ pub struct Claude {
     keychain: Option<Keychain>,
 }
 
-pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let base_url = http::base_url_of(config, "https://api.anthropic.com")?;
+pub fn build(
+    base_url: Option<&str>,
+    credentials_file: Option<&str>,
+    build: &Build<'_>,
+) -> Result<Box<dyn Provider>, Fault> {
+    let base_url = http::base_url_of(base_url, "https://api.anthropic.com")?;
     let default = build.env.claude_dir().map(|d| d.join(".credentials.json"));
-    let file = credentials::credentials_path(config, build.env, build.config_dir, default)?;
+    let file = credentials::credentials_path(credentials_file, build, default)?;
     Ok(Box::new(Claude {
         base_url,
         file,
-        keychain: keychain(config, build.env),
+        keychain: keychain(credentials_file.is_some(), build.env),
     }))
 }
 
 /// The Keychain item holds the default login: an explicit file or config dir names another one.
 /// `SWITCHER_NO_KEYCHAIN` keeps it out entirely (tests set it: a sandboxed HOME does not hide the
 /// user's Keychain).
-fn keychain(config: &SourceConfig, env: &Env) -> Option<Keychain> {
-    if config.credentials_file.is_none()
+fn keychain(explicit_file: bool, env: &Env) -> Option<Keychain> {
+    if !explicit_file
         && env.var("CLAUDE_CONFIG_DIR").is_none()
         && env.var("SWITCHER_NO_KEYCHAIN").is_none()
     {
@@ -179,16 +184,18 @@ fn explain(mut failure: Failure) -> Failure {
 
 impl Claude {
     /// Claude Code's credentials as they are now: the file, else the Keychain item.
-    async fn credentials(&self, timeout: f64) -> Result<Value, String> {
+    async fn credentials(&self, timeout: Duration) -> Result<Value, String> {
         if let Some(path) = self.file.as_ref().filter(|p| p.exists()) {
             return credentials::read_json(path);
         }
         if let Some(read) = self.keychain {
             let reading = tokio::task::spawn_blocking(read);
-            let limit = Duration::try_from_secs_f64(timeout).unwrap_or(Duration::from_secs(10));
-            let text = tokio::time::timeout(limit, reading)
+            let text = tokio::time::timeout(timeout, reading)
                 .await
-                .map_err(|_| format!("the Keychain did not answer within {timeout}s"))?
+                .map_err(|_| {
+                    let seconds = timeout.as_secs_f64();
+                    format!("the Keychain did not answer within {seconds}s")
+                })?
                 .ok()
                 .flatten();
             if let Some(text) = text {
@@ -212,11 +219,7 @@ impl Claude {
 
 impl Provider for Claude {
     fn id(&self) -> String {
-        let file = self
-            .file
-            .as_ref()
-            .map_or_else(|| "none".to_owned(), |p| p.display().to_string());
-        format!("claude:{}:{file}", self.base_url)
+        credentials::file_id("claude", &self.base_url, self.file.as_deref())
     }
 
     fn label(&self) -> String {
@@ -230,6 +233,10 @@ impl Provider for Claude {
 
     fn covers(&self) -> Vec<String> {
         vec!["anthropic".to_owned()]
+    }
+
+    fn min_interval(&self) -> Duration {
+        MIN_INTERVAL
     }
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
@@ -495,8 +502,15 @@ mod tests {
         );
         let limited = failure(429, None).await;
         assert_eq!(limited.error, "HTTP 429: rate limited");
-        assert_eq!(limited.retry_after, Some(300.0), "no Retry-After: 5 min");
-        assert_eq!(failure(429, Some("60")).await.retry_after, Some(60.0));
+        assert_eq!(
+            limited.retry_after,
+            Some(Duration::from_secs(300)),
+            "no Retry-After: 5 min"
+        );
+        assert_eq!(
+            failure(429, Some("60")).await.retry_after,
+            Some(Duration::from_secs(60))
+        );
         for f in [unauthorized, forbidden, limited] {
             assert!(!f.error.contains(TOKEN));
         }
@@ -596,15 +610,11 @@ mod tests {
     #[test]
     fn the_keychain_is_only_for_the_default_login() {
         let dir = tempfile::tempdir().unwrap();
-        let keychain = |entry: &str, vars: &[(&str, &str)]| {
-            let config: SourceConfig = json5::from_str(entry).unwrap();
-            super::keychain(&config, &Env::for_tests(dir.path(), vars))
+        let keychain = |explicit_file, vars: &[(&str, &str)]| {
+            super::keychain(explicit_file, &Env::for_tests(dir.path(), vars))
         };
-        assert_eq!(
-            keychain("{kind: 'claude'}", &[]).is_some(),
-            cfg!(target_os = "macos")
-        );
-        assert!(keychain("{kind: 'claude', credentials_file: 'c.json'}", &[]).is_none());
-        assert!(keychain("{kind: 'claude'}", &[("CLAUDE_CONFIG_DIR", "/c")]).is_none());
+        assert_eq!(keychain(false, &[]).is_some(), cfg!(target_os = "macos"));
+        assert!(keychain(true, &[]).is_none());
+        assert!(keychain(false, &[("CLAUDE_CONFIG_DIR", "/c")]).is_none());
     }
 }

@@ -13,7 +13,6 @@ use reqwest::header::AUTHORIZATION;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::SourceConfig;
 use crate::quota::{Level, Report, Window};
 use crate::secret::Secret;
 
@@ -35,15 +34,19 @@ pub struct Codex {
     file: Option<PathBuf>,
 }
 
-pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let base_url = http::base_url_of(config, "https://chatgpt.com")?;
+pub fn build(
+    base_url: Option<&str>,
+    credentials_file: Option<&str>,
+    build: &Build<'_>,
+) -> Result<Box<dyn Provider>, Fault> {
+    let base_url = http::base_url_of(base_url, "https://chatgpt.com")?;
     let env = build.env;
     let home = match env.var("CODEX_HOME") {
         Some(dir) => Some(env.cwd.join(dir)),
         None => env.home.as_ref().map(|h| h.join(".codex")),
     };
     let default = home.map(|d| d.join("auth.json"));
-    let file = credentials::credentials_path(config, env, build.config_dir, default)?;
+    let file = credentials::credentials_path(credentials_file, build, default)?;
     Ok(Box::new(Codex { base_url, file }))
 }
 
@@ -206,11 +209,7 @@ impl Codex {
 
 impl Provider for Codex {
     fn id(&self) -> String {
-        let file = self
-            .file
-            .as_ref()
-            .map_or_else(|| "none".to_owned(), |p| p.display().to_string());
-        format!("codex:{}:{file}", self.base_url)
+        credentials::file_id("codex", &self.base_url, self.file.as_deref())
     }
 
     fn label(&self) -> String {

@@ -13,8 +13,6 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command as Process;
 
-use crate::config::SourceConfig;
-
 use super::http::{self, Failure};
 use super::{Build, Fault, Fetch, Poll, Provider, Reports, status_doc};
 
@@ -33,10 +31,8 @@ pub struct Command {
     program: PathBuf,
 }
 
-pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let argv = config
-        .command
-        .clone()
+pub fn build(command: &[String], build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
+    let argv = Some(command.to_vec())
         .filter(|argv| argv.first().is_some_and(|p| !p.is_empty()))
         .ok_or((
             "command",
@@ -100,7 +96,7 @@ async fn read_limited(
 }
 
 impl Command {
-    async fn run(&self, timeout: f64) -> Result<String, Failure> {
+    async fn run(&self, timeout: Duration) -> Result<String, Failure> {
         let name = &self.argv[0];
         let mut process = Process::new(&self.program);
         process
@@ -128,13 +124,13 @@ impl Command {
             }
             (out, err, child.wait().await)
         };
-        let limit = Duration::try_from_secs_f64(timeout).unwrap_or(Duration::from_secs(10));
-        let ended = tokio::time::timeout(limit, run).await;
+        let ended = tokio::time::timeout(timeout, run).await;
         let (out, err, status) = match ended {
             Ok(ended) => ended,
             Err(_) => {
                 kill(&mut child).await;
-                return Err(Failure::new(format!("{name}: no answer within {timeout}s")));
+                let seconds = timeout.as_secs_f64();
+                return Err(Failure::new(format!("{name}: no answer within {seconds}s")));
             }
         };
         let broken = |e: std::io::Error| Failure::new(format!("{name}: {e}"));
@@ -362,7 +358,7 @@ mod tests {
         let aliases = crate::provider::Aliases::default();
         let poll = Poll {
             client: &client,
-            timeout: 0.2,
+            timeout: Duration::from_millis(200),
             aliases: &aliases,
             now: now(),
         };

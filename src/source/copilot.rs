@@ -11,7 +11,6 @@ use reqwest::header::{ACCEPT, AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::SourceConfig;
 use crate::quota::{Level, Report, Window};
 use crate::secret::Secret;
 
@@ -36,10 +35,14 @@ pub struct Copilot {
     explicit: bool,
 }
 
-pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let base_url = http::base_url_of(config, "https://api.github.com")?;
+pub fn build(
+    base_url: Option<&str>,
+    credentials_file: Option<&str>,
+    build: &Build<'_>,
+) -> Result<Box<dyn Provider>, Fault> {
+    let base_url = http::base_url_of(base_url, "https://api.github.com")?;
     let env = build.env;
-    let explicit = credentials::credentials_path(config, env, build.config_dir, None)?;
+    let explicit = credentials::credentials_path(credentials_file, build, None)?;
     let (files, env_token) = match &explicit {
         // An explicit file is the only place looked at.
         Some(file) => (vec![file.clone()], None),

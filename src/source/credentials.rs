@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::config::SourceConfig;
+use crate::env::Env;
 use crate::fsx;
 use crate::secret::Secret;
-use crate::settings::Env;
+
+use super::{Build, KeyConfig};
 
 /// Credential files are small; anything larger is not one.
 const MAX_CREDENTIALS: u64 = 1 << 20;
@@ -75,26 +76,22 @@ impl ApiKey {
     /// Resolves a key: the config's `api_key`, else the variable `api_key_env` names (which must be
     /// set), else the first of `vars` that is set, else OpenCode's entry under `opencode_ids`.
     pub fn resolve(
-        config: &SourceConfig,
+        config: &KeyConfig,
         env: &Env,
         vars: &[&str],
         opencode_ids: &[&'static str],
     ) -> Result<ApiKey, Fault> {
-        let given = |key: &str, from: &str| ApiKey::Given {
-            key: Secret::new(key),
+        let given = |key: Secret, from: &str| ApiKey::Given {
+            key,
             from: from.to_owned(),
         };
-        if let Some(key) = &config.api_key {
-            return Ok(given(key, "`api_key` in the config"));
-        }
-        if let Some(var) = &config.api_key_env {
-            return env
-                .var(var)
-                .map(|v| given(v, var))
-                .ok_or(("api_key_env", format!("${var} is not set")));
+        match config {
+            KeyConfig::Given(key) => return Ok(given(key.clone(), "`api_key` in the config")),
+            KeyConfig::Var(var) => return Ok(given(var_key(env, var)?, var)),
+            KeyConfig::Usual => {}
         }
         if let Some((var, value)) = vars.iter().find_map(|v| Some((v, env.var(v)?))) {
-            return Ok(given(value, var));
+            return Ok(given(Secret::new(value), var));
         }
         if let Some(path) = opencode_auth(env).filter(|_| !opencode_ids.is_empty())
             && opencode_key(env, opencode_ids).is_some()
@@ -158,20 +155,34 @@ impl ApiKey {
     }
 }
 
-/// A credential file: the config's `credentials_file` (relative to `base`), else `default`.
+/// The key in the variable `api_key_env` names, which must be set.
+pub fn var_key(env: &Env, var: &str) -> Result<Secret, Fault> {
+    env.var(var)
+        .map(Secret::new)
+        .ok_or(("api_key_env", format!("${var} is not set")))
+}
+
+/// A credential file: the entry's `credentials_file` (relative to the config's directory), else
+/// `default`.
 pub fn credentials_path(
-    config: &SourceConfig,
-    env: &Env,
-    base: &Path,
+    file: Option<&str>,
+    build: &Build<'_>,
     default: Option<PathBuf>,
 ) -> Result<Option<PathBuf>, Fault> {
-    match &config.credentials_file {
-        Some(raw) => env
-            .expand_path(raw, base)
+    match file {
+        Some(raw) => build
+            .env
+            .expand_path(raw, build.config_dir)
             .map(Some)
             .map_err(|m| ("credentials_file", m)),
         None => Ok(default),
     }
+}
+
+/// A source's identity when its credential is a file: the kind, the endpoint and the file.
+pub fn file_id(kind: &str, base_url: &reqwest::Url, file: Option<&Path>) -> String {
+    let file = file.map_or_else(|| "none".to_owned(), |p| p.display().to_string());
+    format!("{kind}:{base_url}:{file}")
 }
 
 /// Whether a token that expires at `expires_ms` (unix milliseconds) has expired by `now`.
@@ -197,10 +208,7 @@ mod tests {
             r#"{"zai-coding-plan": {"type": "api", "key": "from-opencode"}}"#,
         )
         .unwrap();
-        let config = SourceConfig {
-            kind: "zai".into(),
-            ..SourceConfig::default()
-        };
+        let config = KeyConfig::Usual;
         let e = env(dir.path(), &[("Z_AI_API_KEY", "from-env")]);
         assert_eq!(
             ApiKey::resolve(&config, &e, &["Z_AI_API_KEY"], &["zai"])
@@ -214,10 +222,7 @@ mod tests {
         let key =
             ApiKey::resolve(&config, &e, &["Z_AI_API_KEY"], &["zai-coding-plan", "zai"]).unwrap();
         assert_eq!(key.get().unwrap().expose(), "from-opencode");
-        let explicit = SourceConfig {
-            api_key: Some("literal".into()),
-            ..config.clone()
-        };
+        let explicit = KeyConfig::Given(Secret::new("literal"));
         assert_eq!(
             ApiKey::resolve(&explicit, &e, &[], &[])
                 .unwrap()
@@ -226,10 +231,7 @@ mod tests {
                 .expose(),
             "literal"
         );
-        let unset = SourceConfig {
-            api_key_env: Some("NOPE".into()),
-            ..config.clone()
-        };
+        let unset = KeyConfig::Var("NOPE".into());
         assert_eq!(
             ApiKey::resolve(&unset, &e, &[], &[]).unwrap_err(),
             ("api_key_env", "$NOPE is not set".to_owned())

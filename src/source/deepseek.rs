@@ -5,27 +5,27 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::SourceConfig;
 use crate::quota::Report;
 
-use super::keyed::KeyedApi;
-use super::{Build, Fault, Fetch, Poll, Provider, Reports, balance, number};
+use super::keyed::{Endpoint, Keyed, KeyedSource};
+use super::{Fetch, Poll, Reports, balance, number};
 
 const PATH: &str = "/user/balance";
 
-#[derive(Debug)]
-pub struct DeepSeek {
-    api: KeyedApi,
-    budget: Option<f64>,
-}
+pub const KIND: Keyed = Keyed {
+    name: "deepseek",
+    global: Endpoint {
+        url: "https://api.deepseek.com",
+        vars: &["DEEPSEEK_API_KEY"],
+    },
+    china: None,
+    opencode_ids: &["deepseek"],
+    fetch,
+};
 
-pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let url = "https://api.deepseek.com";
-    let api = KeyedApi::build(config, build.env, url, &["DEEPSEEK_API_KEY"], &["deepseek"])?;
-    Ok(Box::new(DeepSeek {
-        api,
-        budget: config.budget,
-    }))
+fn fetch<'a>(source: &'a KeyedSource, poll: &'a Poll<'a>) -> Fetch<'a> {
+    // DeepSeek's errors quote the key (masked); `get` never lets the whole of it through.
+    Box::pin(source.get(poll, PATH, |body| parse(body, source.budget)))
 }
 
 #[derive(Deserialize)]
@@ -81,29 +81,6 @@ pub fn parse(body: &str, budget: Option<f64>) -> Result<Reports, String> {
     Ok(Reports::from([("deepseek".to_owned(), report)]))
 }
 
-impl Provider for DeepSeek {
-    fn id(&self) -> String {
-        self.api.id("deepseek")
-    }
-
-    fn label(&self) -> String {
-        "deepseek".to_owned()
-    }
-
-    fn found(&self) -> bool {
-        self.api.key.found()
-    }
-
-    fn covers(&self) -> Vec<String> {
-        vec!["deepseek".to_owned()]
-    }
-
-    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
-        // DeepSeek's errors quote the key (masked); `get` never lets the whole of it through.
-        Box::pin(self.api.get(poll, PATH, |body| parse(body, self.budget)))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use wiremock::matchers::{header, method, path};
@@ -111,6 +88,7 @@ mod tests {
 
     use super::*;
     use crate::quota::{Level, Window};
+    use crate::source::keyed::testing::key_handling;
     use crate::source::testing::{build, fetch, fixture, now, write};
 
     fn balance(name: &str, budget: Option<f64>) -> Window {
@@ -221,27 +199,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_rejected_key_names_the_fix_and_a_missing_one_says_where_to_put_it() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(401))
-            .mount(&server)
-            .await;
-        let dir = tempfile::tempdir().unwrap();
-        let entry = format!(
-            "{{kind: 'deepseek', base_url: '{}', api_key: 'bad'}}",
-            server.uri()
-        );
-        let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.error,
-            "HTTP 401: check the API key (`api_key` in the config)"
-        );
-        let missing = build("{kind: 'deepseek'}", dir.path(), &[]).unwrap();
-        assert!(!missing.found());
-        let err = fetch(missing.as_ref(), now()).await.unwrap_err();
-        assert!(err.error.contains("$DEEPSEEK_API_KEY"), "{}", err.error);
-        assert!(err.error.contains("OpenCode"), "{}", err.error);
+        let hints = ["$DEEPSEEK_API_KEY", "OpenCode"];
+        key_handling("deepseek", PATH, "", "{kind: 'deepseek'}", &hints).await;
     }
 }

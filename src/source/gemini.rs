@@ -12,7 +12,6 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::SourceConfig;
 use crate::quota::{Report, Window};
 use crate::secret::Secret;
 
@@ -33,14 +32,18 @@ pub struct Gemini {
     project: Option<String>,
 }
 
-pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let base_url = http::base_url_of(config, "https://cloudcode-pa.googleapis.com")?;
+pub fn build(
+    base_url: Option<&str>,
+    credentials_file: Option<&str>,
+    build: &Build<'_>,
+) -> Result<Box<dyn Provider>, Fault> {
+    let base_url = http::base_url_of(base_url, "https://cloudcode-pa.googleapis.com")?;
     let env = build.env;
     let default = env
         .home
         .as_ref()
         .map(|h| h.join(".gemini/oauth_creds.json"));
-    let file = credentials::credentials_path(config, env, build.config_dir, default)?;
+    let file = credentials::credentials_path(credentials_file, build, default)?;
     let project = ["GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_PROJECT_ID"]
         .iter()
         .find_map(|v| env.var(v))
@@ -223,11 +226,7 @@ impl Gemini {
 
 impl Provider for Gemini {
     fn id(&self) -> String {
-        let file = self
-            .file
-            .as_ref()
-            .map_or_else(|| "none".to_owned(), |p| p.display().to_string());
-        format!("gemini:{}:{file}", self.base_url)
+        credentials::file_id("gemini", &self.base_url, self.file.as_deref())
     }
 
     fn label(&self) -> String {

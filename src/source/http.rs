@@ -7,7 +7,6 @@ use jiff::Timestamp;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 
-use crate::config::SourceConfig;
 use crate::secret::Secret;
 
 use super::Fault;
@@ -19,8 +18,8 @@ pub const MAX_BODY: usize = 4 << 20;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
     pub error: String,
-    /// Seconds the server asked us to wait before asking again.
-    pub retry_after: Option<f64>,
+    /// How long the server asked us to wait before asking again.
+    pub retry_after: Option<Duration>,
     /// The HTTP status, when the server answered with an error status.
     pub status: Option<u16>,
     /// The credentials were missing, expired or rejected: the provider's earlier data no longer
@@ -56,8 +55,8 @@ pub fn client() -> reqwest::Client {
 }
 
 /// A source entry's `base_url`, else the source's `default`, checked as [`base_url`] does.
-pub fn base_url_of(config: &SourceConfig, default: &str) -> Result<Url, Fault> {
-    base_url(config.base_url.as_deref().unwrap_or(default)).map_err(|m| ("base_url", m))
+pub fn base_url_of(given: Option<&str>, default: &str) -> Result<Url, Fault> {
+    base_url(given.unwrap_or(default)).map_err(|m| ("base_url", m))
 }
 
 /// Parses a source's `base_url`: plain `http` is accepted only for loopback hosts, so a token
@@ -105,11 +104,11 @@ pub fn secret_header(prefix: &str, secret: &Secret) -> HeaderValue {
 /// fixes a rejected credential (`log in again with claude`).
 pub async fn send(
     request: reqwest::RequestBuilder,
-    timeout: f64,
+    timeout: Duration,
     hint: &str,
 ) -> Result<String, Failure> {
     let response = request
-        .timeout(Duration::try_from_secs_f64(timeout).unwrap_or(Duration::from_secs(10)))
+        .timeout(timeout)
         .send()
         .await
         .map_err(|e| Failure::new(describe(&e, timeout)))?;
@@ -156,9 +155,9 @@ fn too_large() -> String {
 }
 
 /// A transport error in a few words, without the URL or anything from the request.
-fn describe(e: &reqwest::Error, timeout: f64) -> String {
+fn describe(e: &reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
-        format!("no answer within {timeout}s")
+        format!("no answer within {}s", timeout.as_secs_f64())
     } else if e.is_connect() {
         "cannot connect".to_owned()
     } else if e.is_body() || e.is_decode() {
@@ -184,14 +183,14 @@ pub async fn get_bearer(
     send(request, poll.timeout, hint).await
 }
 
-/// `Retry-After` as seconds from `now`: delta-seconds or an HTTP date.
-pub fn retry_after(headers: &HeaderMap, now: Timestamp) -> Option<f64> {
+/// `Retry-After` as a wait from `now`: delta-seconds or an HTTP date (a past one is no wait).
+pub fn retry_after(headers: &HeaderMap, now: Timestamp) -> Option<Duration> {
     let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = text.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then_some(seconds);
+        return crate::time::seconds(seconds, false).ok();
     }
     let date = jiff::fmt::rfc2822::parse(text).ok()?.timestamp();
-    Some(date.duration_since(now).as_secs_f64().max(0.0))
+    Some(Duration::try_from(date.duration_since(now)).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -232,12 +231,12 @@ mod tests {
         let now: Timestamp = "2026-11-21T12:00:00Z".parse().unwrap();
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("120"));
-        assert_eq!(retry_after(&headers, now), Some(120.0));
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(120)));
         headers.insert(
             RETRY_AFTER,
             HeaderValue::from_static("Sat, 21 Nov 2026 12:05:00 GMT"),
         );
-        assert_eq!(retry_after(&headers, now), Some(300.0));
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(300)));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers, now), None);
     }

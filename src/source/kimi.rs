@@ -13,15 +13,14 @@ use reqwest::Url;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::SourceConfig;
+use crate::env::Env;
 use crate::quota::{Report, Window};
 use crate::secret::Secret;
-use crate::settings::Env;
 use crate::time::parse_instant;
 
 use super::credentials::{self, ApiKey};
 use super::http::{self, Failure};
-use super::{Build, Fault, Fetch, Poll, Provider, Reports, number};
+use super::{Build, Fault, Fetch, KeyConfig, Poll, Provider, Reports, number};
 
 const PATH: &str = "/coding/v1/usages";
 const VAR: &str = "KIMI_CODE_API_KEY";
@@ -39,17 +38,22 @@ enum Credential {
     File(PathBuf),
 }
 
-pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let base_url = http::base_url_of(config, "https://api.kimi.com")?;
+pub fn build(
+    base_url: Option<&str>,
+    key: &KeyConfig,
+    credentials_file: Option<&str>,
+    build: &Build<'_>,
+) -> Result<Box<dyn Provider>, Fault> {
+    let base_url = http::base_url_of(base_url, "https://api.kimi.com")?;
     let default_file = kimi_home(build.env).map(|h| h.join("credentials/kimi-code.json"));
-    let file = credentials::credentials_path(config, build.env, build.config_dir, default_file)?;
+    let file = credentials::credentials_path(credentials_file, build, default_file)?;
     // What the entry names beats what the environment happens to hold.
-    let named = config.api_key.is_some() || config.api_key_env.is_some();
+    let named = *key != KeyConfig::Usual;
     let credential = match file {
-        _ if named => Credential::Key(ApiKey::resolve(config, build.env, &[], &[])?),
-        Some(path) if config.credentials_file.is_some() => Credential::File(path),
+        _ if named => Credential::Key(ApiKey::resolve(key, build.env, &[], &[])?),
+        Some(path) if credentials_file.is_some() => Credential::File(path),
         _ if build.env.var(VAR).is_some() => {
-            Credential::Key(ApiKey::resolve(config, build.env, &[VAR], &[])?)
+            Credential::Key(ApiKey::resolve(key, build.env, &[VAR], &[])?)
         }
         Some(path) if path.is_file() => Credential::File(path),
         path => Credential::Key(ApiKey::Missing(format!(

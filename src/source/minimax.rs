@@ -7,36 +7,38 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use crate::config::{Region, SourceConfig};
 use crate::quota::{Report, Window};
 
-use super::keyed::KeyedApi;
-use super::{Build, Fault, Fetch, Poll, Provider, Reports, number};
+use super::keyed::{Endpoint, Keyed, KeyedSource};
+use super::{Fetch, Poll, Reports, number};
 
 const PATH: &str = "/v1/api/openplatform/coding_plan/remains";
 /// What a body-level "invalid key" answer adds; a 401 names where the key came from.
 const KEY_HINT: &str = "check the API key";
 
-#[derive(Debug)]
-pub struct MiniMax {
-    api: KeyedApi,
-    region: Region,
-}
+const VARS: &[&str] = &["MINIMAX_CODING_API_KEY", "MINIMAX_API_KEY"];
 
-pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let region = Region::of(config);
-    let url = region.pick("https://api.minimax.io", "https://api.minimaxi.com");
-    let vars = &["MINIMAX_CODING_API_KEY", "MINIMAX_API_KEY"];
-    let ids = &[
+pub const KIND: Keyed = Keyed {
+    name: "minimax",
+    global: Endpoint {
+        url: "https://api.minimax.io",
+        vars: VARS,
+    },
+    china: Some(Endpoint {
+        url: "https://api.minimaxi.com",
+        vars: VARS,
+    }),
+    opencode_ids: &[
         "minimax-coding-plan",
         "minimax",
         "minimax-cn-coding-plan",
         "minimax-cn",
-    ];
-    Ok(Box::new(MiniMax {
-        api: KeyedApi::build(config, build.env, url, vars, ids)?,
-        region,
-    }))
+    ],
+    fetch,
+};
+
+fn fetch<'a>(source: &'a KeyedSource, poll: &'a Poll<'a>) -> Fetch<'a> {
+    Box::pin(source.get(poll, PATH, |body| parse(body, poll.now)))
 }
 
 #[derive(Deserialize)]
@@ -173,34 +175,13 @@ impl Counters {
     }
 }
 
-impl Provider for MiniMax {
-    fn id(&self) -> String {
-        self.api.id("minimax")
-    }
-
-    fn label(&self) -> String {
-        self.region.label("minimax")
-    }
-
-    fn found(&self) -> bool {
-        self.api.key.found()
-    }
-
-    fn covers(&self) -> Vec<String> {
-        vec!["minimax".to_owned()]
-    }
-
-    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
-        Box::pin(self.api.get(poll, PATH, |body| parse(body, poll.now)))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use wiremock::matchers::{header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
+    use crate::source::keyed::testing::key_handling;
     use crate::source::testing::{build, fetch, fixture, now};
 
     fn minimax(name: &str) -> Report {
@@ -339,31 +320,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_rejected_key_names_the_fix_and_a_missing_one_says_where_to_put_it() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(401))
-            .mount(&server)
-            .await;
-        let dir = tempfile::tempdir().unwrap();
-        let entry = format!(
-            "{{kind: 'minimax', base_url: '{}', api_key: 'bad'}}",
-            server.uri()
-        );
-        let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.error,
-            "HTTP 401: check the API key (`api_key` in the config)"
-        );
-        let missing = build("{kind: 'minimax'}", dir.path(), &[]).unwrap();
-        assert!(!missing.found());
-        let err = fetch(missing.as_ref(), now()).await.unwrap_err();
-        assert!(
-            err.error
-                .contains("$MINIMAX_CODING_API_KEY, $MINIMAX_API_KEY"),
-            "{}",
-            err.error
-        );
+        let hints = ["$MINIMAX_CODING_API_KEY, $MINIMAX_API_KEY"];
+        key_handling("minimax", PATH, "", "{kind: 'minimax'}", &hints).await;
     }
 }

@@ -1,10 +1,11 @@
 //! Quota sources: where provider health comes from. Each source answers with an observation of
 //! the providers it covers, or fails; a failing source never takes the others down.
 //!
-//! A status file (`file`) is special: the daemon watches it. Every other source is a
-//! [`Provider`]: one module with the same shape — a pure `parse` of the answer, a `build` that
-//! resolves its config entry and credentials, and a thin `fetch` — registered once in
-//! [`BUILTIN`].
+//! Every kind of source is one row of [`KINDS`], which the config's validation, auto-detection
+//! and building all read. A status file (`file`) is special: the daemon watches it. Every other
+//! source is a [`Provider`]: one module with the same shape — a pure `parse` of the answer, a
+//! `build` that resolves its config entry and credentials, and a thin `fetch`. The API-key
+//! sources share one [`keyed::KeyedSource`], each module describing only what sets it apart.
 
 pub mod balance;
 pub mod claude;
@@ -13,6 +14,7 @@ pub mod command;
 pub mod copilot;
 pub mod credentials;
 pub mod deepseek;
+pub mod entry;
 pub mod file;
 pub mod gemini;
 pub mod http;
@@ -33,17 +35,18 @@ use std::fmt;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
+use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::config::SourceConfig;
+use crate::env::Env;
 use crate::provider::Aliases;
 use crate::quota::Report;
-use crate::settings::Env;
 
 pub use credentials::Fault;
+pub use entry::{Fields, KeyConfig, KindConfig, RawSource, Region, SourceConfig};
 pub use http::Failure;
-pub use spec::{Answer, SourceKind, SourceSpec, focus, poll_all};
+pub use spec::{Answer, SourceSpec, focus, poll_all};
 
 /// What one answer says, keyed by canonical provider id.
 pub type Reports = BTreeMap<String, Report>;
@@ -54,8 +57,8 @@ pub type Fetch<'a> = Pin<Box<dyn Future<Output = Result<Reports, Failure>> + Sen
 /// What a poll needs besides the source itself.
 pub struct Poll<'a> {
     pub client: &'a reqwest::Client,
-    /// Seconds the attempt may take.
-    pub timeout: f64,
+    /// How long the attempt may take.
+    pub timeout: Duration,
     pub aliases: &'a Aliases,
     /// When the answer counts as observed (`SWITCHER_NOW` in one-shot runs).
     pub now: Timestamp,
@@ -81,6 +84,16 @@ pub trait Provider: fmt::Debug + Send + Sync {
     fn forgets_data(&self) -> bool {
         false
     }
+    /// The least time between polls unless the entry's own `interval` says otherwise: a floor
+    /// under `poll_interval` for a source that rate-limits readily.
+    fn min_interval(&self) -> Duration {
+        Duration::ZERO
+    }
+    /// A file the daemon watches, reading it again at each change; a one-shot run reads it
+    /// whatever the book says about its next poll.
+    fn watched(&self) -> Option<&Path> {
+        None
+    }
     /// One attempt.
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a>;
 }
@@ -91,120 +104,195 @@ pub struct Build<'a> {
     pub config_dir: &'a Path,
 }
 
-/// One built-in kind of source.
-pub struct Builtin {
-    pub kind: &'static str,
-    /// The fewest seconds between polls unless the entry's own `interval` says otherwise: a floor
-    /// under `poll_interval` for a source that rate-limits readily.
-    pub min_interval: f64,
-    /// Whether auto-detection considers it (a source that needs configuration cannot be found).
+/// One kind of source.
+pub struct Kind {
+    /// Its `kind` in the config.
+    pub name: &'static str,
+    /// Whether auto-detection tries it (a source that needs configuration cannot be found).
     pub detect: bool,
-    pub build: BuildFn,
+    /// Takes its own fields of a config entry; what it leaves are not its fields.
+    pub read: fn(&mut Fields) -> KindConfig,
 }
 
-/// Builds a source from its config entry, resolving its credentials; errors name the field.
-pub type BuildFn = fn(&SourceConfig, &Build<'_>) -> Result<Box<dyn Provider>, Fault>;
-
-/// Every built-in source, alphabetically.
-pub const BUILTIN: &[Builtin] = &[
-    Builtin {
-        kind: "claude",
-        min_interval: 120.0,
+/// Every kind of source, alphabetically. Each entry of the config is read by its kind's row, and
+/// what the row reads is built by [`KindConfig::build`].
+pub const KINDS: &[Kind] = &[
+    Kind {
+        name: "claude",
         detect: true,
-        build: claude::build,
+        read: |f| KindConfig::Claude {
+            credentials_file: f.credentials_file(),
+        },
     },
-    Builtin {
-        kind: "codex",
-        min_interval: 0.0,
+    Kind {
+        name: "codex",
         detect: true,
-        build: codex::build,
+        read: |f| KindConfig::Codex {
+            credentials_file: f.credentials_file(),
+        },
     },
-    Builtin {
-        kind: "command",
-        min_interval: 0.0,
+    Kind {
+        name: "command",
         detect: false,
-        build: command::build,
+        read: |f| KindConfig::Command {
+            command: f.command(),
+        },
     },
-    Builtin {
-        kind: "copilot",
-        min_interval: 0.0,
+    Kind {
+        name: "copilot",
         detect: true,
-        build: copilot::build,
+        read: |f| KindConfig::Copilot {
+            credentials_file: f.credentials_file(),
+        },
     },
-    Builtin {
-        kind: "deepseek",
-        min_interval: 0.0,
+    Kind {
+        name: "deepseek",
         detect: true,
-        build: deepseek::build,
+        read: |f| KindConfig::Deepseek {
+            key: f.key(),
+            budget: f.budget(),
+        },
     },
-    Builtin {
-        kind: "gemini",
-        min_interval: 0.0,
-        detect: true,
-        build: gemini::build,
-    },
-    Builtin {
-        kind: "kimi",
-        min_interval: 0.0,
-        detect: true,
-        build: kimi::build,
-    },
-    Builtin {
-        kind: "minimax",
-        min_interval: 0.0,
-        detect: true,
-        build: minimax::build,
-    },
-    Builtin {
-        kind: "moonshot",
-        min_interval: 0.0,
-        detect: true,
-        build: moonshot::build,
-    },
-    Builtin {
-        kind: "openrouter",
-        min_interval: 0.0,
-        detect: true,
-        build: openrouter::build,
-    },
-    Builtin {
-        kind: "quota-sentinel",
-        min_interval: 0.0,
+    Kind {
+        name: "file",
         detect: false,
-        build: quota_sentinel::build,
+        read: |f| KindConfig::File { path: f.path() },
     },
-    Builtin {
-        kind: "zai",
-        min_interval: 0.0,
+    Kind {
+        name: "gemini",
         detect: true,
-        build: zai::build,
+        read: |f| KindConfig::Gemini {
+            credentials_file: f.credentials_file(),
+        },
+    },
+    Kind {
+        name: "kimi",
+        detect: true,
+        read: |f| KindConfig::Kimi {
+            key: f.key(),
+            credentials_file: f.credentials_file(),
+        },
+    },
+    Kind {
+        name: "minimax",
+        detect: true,
+        read: |f| KindConfig::Minimax {
+            key: f.key(),
+            region: f.region(),
+        },
+    },
+    Kind {
+        name: "moonshot",
+        detect: true,
+        read: |f| KindConfig::Moonshot {
+            key: f.key(),
+            budget: f.budget(),
+            region: f.region(),
+        },
+    },
+    Kind {
+        name: "openrouter",
+        detect: true,
+        read: |f| KindConfig::Openrouter {
+            key: f.key(),
+            budget: f.budget(),
+        },
+    },
+    Kind {
+        name: "quota-sentinel",
+        detect: false,
+        read: |f| KindConfig::QuotaSentinel {
+            base_url: f.base_url(),
+            key: f.key(),
+            ignore_status: f.ignore_status(),
+        },
+    },
+    Kind {
+        name: "zai",
+        detect: true,
+        read: |f| KindConfig::Zai {
+            key: f.key(),
+            region: f.region(),
+        },
     },
 ];
+
+impl KindConfig {
+    /// Builds the source an entry describes, resolving its credentials; errors name the field.
+    /// `base_url` is the entry's common one.
+    pub fn build(
+        &self,
+        base_url: Option<&str>,
+        build: &Build<'_>,
+    ) -> Result<Box<dyn Provider>, Fault> {
+        use KindConfig as K;
+        let global = Region::Global;
+        match self {
+            K::File { path } => file::build(path, build),
+            K::Claude { credentials_file } => {
+                claude::build(base_url, credentials_file.as_deref(), build)
+            }
+            K::Codex { credentials_file } => {
+                codex::build(base_url, credentials_file.as_deref(), build)
+            }
+            K::Command { command } => command::build(command, build),
+            K::Copilot { credentials_file } => {
+                copilot::build(base_url, credentials_file.as_deref(), build)
+            }
+            K::Gemini { credentials_file } => {
+                gemini::build(base_url, credentials_file.as_deref(), build)
+            }
+            K::Kimi {
+                key,
+                credentials_file,
+            } => kimi::build(base_url, key, credentials_file.as_deref(), build),
+            K::QuotaSentinel {
+                base_url,
+                key,
+                ignore_status,
+            } => quota_sentinel::build(base_url, key, *ignore_status, build),
+            K::Deepseek { key, budget } => {
+                keyed::build(&deepseek::KIND, key, global, *budget, base_url, build)
+            }
+            K::Minimax { key, region } => {
+                keyed::build(&minimax::KIND, key, *region, None, base_url, build)
+            }
+            K::Moonshot {
+                key,
+                budget,
+                region,
+            } => keyed::build(&moonshot::KIND, key, *region, *budget, base_url, build),
+            K::Openrouter { key, budget } => {
+                keyed::build(&openrouter::KIND, key, global, *budget, base_url, build)
+            }
+            K::Zai { key, region } => keyed::build(&zai::KIND, key, *region, None, base_url, build),
+        }
+    }
+}
 
 /// Unit-test helpers shared by the source modules.
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
 
-    /// Builds a source from a JSON5 config entry in an environment rooted at `dir`.
+    /// Builds a source from a JSON5 config entry in an environment rooted at `dir`; an entry that
+    /// is not valid fails as building it would.
     pub fn build(
         entry: &str,
         dir: &Path,
         vars: &[(&str, &str)],
-    ) -> Result<Box<dyn Provider>, Fault> {
-        let config: SourceConfig = json5::from_str(entry).expect("valid entry");
+    ) -> Result<std::sync::Arc<dyn Provider>, Fault> {
+        let raw: RawSource = json5::from_str(entry).expect("a well-formed entry");
+        let config = SourceConfig::read(raw)?;
         let env = Env::for_tests(dir, vars);
-        let builtin = BUILTIN
-            .iter()
-            .find(|b| b.kind == config.kind)
-            .expect("known kind");
-        (builtin.build)(
-            &config,
-            &Build {
-                env: &env,
-                config_dir: dir,
-            },
-        )
+        let build = Build {
+            env: &env,
+            config_dir: dir,
+        };
+        Ok(config
+            .kind
+            .build(config.base_url.as_deref(), &build)?
+            .into())
     }
 
     /// Polls a source once, as the daemon would.
@@ -214,7 +302,7 @@ pub(crate) mod testing {
         provider
             .fetch(&Poll {
                 client: &client,
-                timeout: 5.0,
+                timeout: Duration::from_secs(5),
                 aliases: &aliases,
                 now,
             })
@@ -242,5 +330,27 @@ pub(crate) mod testing {
             .join(kind)
             .join(name);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_listed_once_alphabetically_and_detected_exactly_when_they_need_nothing() {
+        let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+        for kind in KINDS {
+            assert_eq!(
+                SourceConfig::bare(kind).is_some(),
+                kind.detect,
+                "{}",
+                kind.name
+            );
+        }
     }
 }

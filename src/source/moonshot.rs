@@ -5,31 +5,29 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::{Region, SourceConfig};
 use crate::quota::Report;
 
-use super::keyed::KeyedApi;
-use super::{Build, Fault, Fetch, Poll, Provider, Reports, balance, number};
+use super::keyed::{Endpoint, Keyed, KeyedSource};
+use super::{Fetch, Poll, Reports, balance, number};
 
 const PATH: &str = "/v1/users/me/balance";
-const VAR: &str = "MOONSHOT_API_KEY";
 
-#[derive(Debug)]
-pub struct Moonshot {
-    api: KeyedApi,
-    region: Region,
-    budget: Option<f64>,
-}
+pub const KIND: Keyed = Keyed {
+    name: "moonshot",
+    global: Endpoint {
+        url: "https://api.moonshot.ai",
+        vars: &["MOONSHOT_API_KEY"],
+    },
+    china: Some(Endpoint {
+        url: "https://api.moonshot.cn",
+        vars: &["MOONSHOT_API_KEY"],
+    }),
+    opencode_ids: &["moonshotai", "moonshotai-cn"],
+    fetch,
+};
 
-pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let region = Region::of(config);
-    let url = region.pick("https://api.moonshot.ai", "https://api.moonshot.cn");
-    let ids = &["moonshotai", "moonshotai-cn"];
-    Ok(Box::new(Moonshot {
-        api: KeyedApi::build(config, build.env, url, &[VAR], ids)?,
-        region,
-        budget: config.budget,
-    }))
+fn fetch<'a>(source: &'a KeyedSource, poll: &'a Poll<'a>) -> Fetch<'a> {
+    Box::pin(source.get(poll, PATH, |body| parse(body, source.budget)))
 }
 
 #[derive(Deserialize)]
@@ -76,28 +74,6 @@ pub fn parse(body: &str, budget: Option<f64>) -> Result<Reports, String> {
     Ok(Reports::from([("moonshot".to_owned(), report)]))
 }
 
-impl Provider for Moonshot {
-    fn id(&self) -> String {
-        self.api.id("moonshot")
-    }
-
-    fn label(&self) -> String {
-        self.region.label("moonshot")
-    }
-
-    fn found(&self) -> bool {
-        self.api.key.found()
-    }
-
-    fn covers(&self) -> Vec<String> {
-        vec!["moonshot".to_owned()]
-    }
-
-    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
-        Box::pin(self.api.get(poll, PATH, |body| parse(body, self.budget)))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use wiremock::matchers::{header, method, path};
@@ -105,6 +81,7 @@ mod tests {
 
     use super::*;
     use crate::quota::Level;
+    use crate::source::keyed::testing::key_handling;
     use crate::source::testing::{build, fetch, fixture, now};
 
     fn balance(name: &str, budget: Option<f64>) -> crate::quota::Window {
@@ -209,26 +186,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_rejected_key_names_the_fix_and_a_missing_one_says_where_to_put_it() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(401))
-            .mount(&server)
-            .await;
-        let dir = tempfile::tempdir().unwrap();
-        let entry = format!(
-            "{{kind: 'moonshot', base_url: '{}', api_key: 'bad'}}",
-            server.uri()
-        );
-        let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.error,
-            "HTTP 401: check the API key (`api_key` in the config)"
-        );
-        let missing = build("{kind: 'moonshot'}", dir.path(), &[]).unwrap();
-        assert!(!missing.found());
-        let err = fetch(missing.as_ref(), now()).await.unwrap_err();
-        assert!(err.error.contains("$MOONSHOT_API_KEY"), "{}", err.error);
+        let hints = ["$MOONSHOT_API_KEY"];
+        key_handling("moonshot", PATH, "", "{kind: 'moonshot'}", &hints).await;
     }
 }

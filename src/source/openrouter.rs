@@ -12,34 +12,39 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::SourceConfig;
 use crate::quota::{Report, Window};
 
 use super::http::Failure;
-use super::keyed::KeyedApi;
-use super::{Build, Fault, Fetch, Poll, Provider, Reports, balance, number};
+use super::keyed::{Endpoint, Keyed, KeyedSource};
+use super::{Fetch, Poll, Reports, balance, number};
 
 const KEY_PATH: &str = "/api/v1/key";
 const CREDITS_PATH: &str = "/api/v1/credits";
-#[derive(Debug)]
-pub struct OpenRouter {
-    api: KeyedApi,
-    budget: Option<f64>,
-}
 
-pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let url = "https://openrouter.ai";
-    let api = KeyedApi::build(
-        config,
-        build.env,
-        url,
-        &["OPENROUTER_API_KEY"],
-        &["openrouter"],
-    )?;
-    Ok(Box::new(OpenRouter {
-        api,
-        budget: config.budget,
-    }))
+pub const KIND: Keyed = Keyed {
+    name: "openrouter",
+    global: Endpoint {
+        url: "https://openrouter.ai",
+        vars: &["OPENROUTER_API_KEY"],
+    },
+    china: None,
+    opencode_ids: &["openrouter"],
+    fetch,
+};
+
+fn fetch<'a>(source: &'a KeyedSource, poll: &'a Poll<'a>) -> Fetch<'a> {
+    Box::pin(async move {
+        let key = source.key()?;
+        let key_body = source.get_with(poll, &key, KEY_PATH).await?;
+        let credits = match source.get_with(poll, &key, CREDITS_PATH).await {
+            Ok(body) => Some(body),
+            // The key works (it just answered): it only may not read the account's credits.
+            Err(f) if matches!(f.status, Some(401 | 403)) => None,
+            Err(f) => return Err(f),
+        };
+        parse(&key_body, credits.as_deref(), source.budget, poll.now)
+            .map_err(|e| Failure::new(key.redact(&e)))
+    })
 }
 
 #[derive(Deserialize)]
@@ -143,39 +148,6 @@ fn next_reset(period: &str, now: Timestamp) -> Option<Timestamp> {
     next.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp())
 }
 
-impl Provider for OpenRouter {
-    fn id(&self) -> String {
-        self.api.id("openrouter")
-    }
-
-    fn label(&self) -> String {
-        "openrouter".to_owned()
-    }
-
-    fn found(&self) -> bool {
-        self.api.key.found()
-    }
-
-    fn covers(&self) -> Vec<String> {
-        vec!["openrouter".to_owned()]
-    }
-
-    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
-        Box::pin(async move {
-            let key = self.api.key()?;
-            let key_body = self.api.get_with(poll, &key, KEY_PATH).await?;
-            let credits = match self.api.get_with(poll, &key, CREDITS_PATH).await {
-                Ok(body) => Some(body),
-                // The key works (it just answered): it only may not read the account's credits.
-                Err(f) if matches!(f.status, Some(401 | 403)) => None,
-                Err(f) => return Err(f),
-            };
-            parse(&key_body, credits.as_deref(), self.budget, poll.now)
-                .map_err(|e| Failure::new(key.redact(&e)))
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use wiremock::matchers::{header, method, path};
@@ -183,6 +155,8 @@ mod tests {
 
     use super::*;
     use crate::quota::Level;
+    use crate::source::Provider;
+    use crate::source::keyed::testing::key_handling;
     use crate::source::testing::{build, fetch, fixture, now};
 
     fn openrouter(key: &str, credits: Option<&str>, budget: Option<f64>) -> Report {
@@ -298,7 +272,7 @@ mod tests {
             .await;
     }
 
-    fn source(server: &MockServer, dir: &std::path::Path) -> Box<dyn Provider> {
+    fn source(server: &MockServer, dir: &std::path::Path) -> std::sync::Arc<dyn Provider> {
         let entry = format!("{{kind: 'openrouter', base_url: '{}'}}", server.uri());
         build(&entry, dir, &[("OPENROUTER_API_KEY", "or-key")]).unwrap()
     }
@@ -363,30 +337,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_rejected_key_names_the_fix_and_a_missing_one_says_where_to_put_it() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path(KEY_PATH))
-            .respond_with(
-                ResponseTemplate::new(401).set_body_string(fixture("openrouter", "error.json")),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
-        let dir = tempfile::tempdir().unwrap();
-        let entry = format!(
-            "{{kind: 'openrouter', base_url: '{}', api_key: 'bad'}}",
-            server.uri()
-        );
-        let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.error,
-            "HTTP 401: check the API key (`api_key` in the config)"
-        );
-        let missing = build("{kind: 'openrouter'}", dir.path(), &[]).unwrap();
-        assert!(!missing.found());
-        let err = fetch(missing.as_ref(), now()).await.unwrap_err();
-        assert!(err.error.contains("$OPENROUTER_API_KEY"), "{}", err.error);
+        let refusal = fixture("openrouter", "error.json");
+        let (missing, hints) = ("{kind: 'openrouter'}", ["$OPENROUTER_API_KEY"]);
+        key_handling("openrouter", KEY_PATH, &refusal, missing, &hints).await;
     }
 }

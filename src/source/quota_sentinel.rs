@@ -4,12 +4,11 @@
 
 use reqwest::Url;
 
-use crate::config::SourceConfig;
 use crate::provider::Aliases;
 use crate::secret::Secret;
 
 use super::http::{self, Failure};
-use super::{Build, Fault, Fetch, Poll, Provider, Reports, status_doc};
+use super::{Build, Fault, Fetch, KeyConfig, Poll, Provider, Reports, credentials, status_doc};
 
 #[derive(Debug)]
 pub struct QuotaSentinel {
@@ -18,26 +17,23 @@ pub struct QuotaSentinel {
     ignore_status: bool,
 }
 
-pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let raw = config.base_url.as_deref().ok_or((
-        "base_url",
-        "required for source kind `quota-sentinel`".to_owned(),
-    ))?;
-    let base_url = http::base_url(raw).map_err(|m| ("base_url", m))?;
-    let api_key = match (&config.api_key, &config.api_key_env) {
-        (Some(key), _) => Some(Secret::new(key.clone())),
-        (None, Some(var)) => Some(Secret::new(
-            build
-                .env
-                .var(var)
-                .ok_or(("api_key_env", format!("${var} is not set")))?,
-        )),
-        (None, None) => None,
+pub fn build(
+    base_url: &str,
+    key: &KeyConfig,
+    ignore_status: bool,
+    build: &Build<'_>,
+) -> Result<Box<dyn Provider>, Fault> {
+    let base_url = http::base_url(base_url).map_err(|m| ("base_url", m))?;
+    // A daemon on loopback may well need no key: it has no usual place to look for one.
+    let api_key = match key {
+        KeyConfig::Given(key) => Some(key.clone()),
+        KeyConfig::Var(var) => Some(credentials::var_key(build.env, var)?),
+        KeyConfig::Usual => None,
     };
     Ok(Box::new(QuotaSentinel {
         base_url,
         api_key,
-        ignore_status: config.ignore_status.unwrap_or(false),
+        ignore_status,
     }))
 }
 

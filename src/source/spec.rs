@@ -4,15 +4,18 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::config::SourceConfig;
-use crate::engine::QuotaBook;
 use crate::provider::Aliases;
-use crate::quota::{Observation, Report};
+use crate::quota::{Observation, QuotaBook};
 
-use super::{BUILTIN, Build, Fault, Poll, Provider, Reports, file, http, schedule};
+use super::file::StatusFile;
+use super::{Build, Fault, KINDS, Poll, Provider, SourceConfig, http, schedule};
+
+/// How long an attempt may take unless the entry's `timeout` says otherwise.
+const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A configured source, resolved.
 #[derive(Clone, Debug)]
@@ -23,17 +26,11 @@ pub struct SourceSpec {
     pub covers: Vec<String>,
     /// What messages call it (`status file ~/quota.json`).
     pub label: String,
-    /// Seconds between polls.
-    pub interval: f64,
-    /// Seconds an attempt may take.
-    pub timeout: f64,
-    pub kind: SourceKind,
-}
-
-#[derive(Clone, Debug)]
-pub enum SourceKind {
-    File { path: PathBuf },
-    Provider(Arc<dyn Provider>),
+    /// Between polls.
+    pub interval: Duration,
+    /// How long an attempt may take.
+    pub timeout: Duration,
+    pub provider: Arc<dyn Provider>,
 }
 
 /// How one attempt to read a source ended.
@@ -45,8 +42,8 @@ pub enum Answer {
         /// Whether the providers it last named lose their data now (a broken status file) or
         /// keep it until stale (an API that failed once).
         forget_data: bool,
-        /// Seconds the source asked us to wait.
-        retry_after: Option<f64>,
+        /// How long the source asked us to wait.
+        retry_after: Option<Duration>,
     },
 }
 
@@ -81,65 +78,50 @@ impl Answer {
 }
 
 impl SourceSpec {
-    pub fn file(path: PathBuf, label: String, interval: f64) -> SourceSpec {
+    fn new(provider: Arc<dyn Provider>, interval: Duration, timeout: Duration) -> SourceSpec {
         SourceSpec {
-            id: format!("file:{}", path.display()),
-            covers: Vec::new(),
-            label: format!("status file {label}"),
-            interval,
-            timeout: 10.0,
-            kind: SourceKind::File { path },
-        }
-    }
-
-    /// A built-in source from its config entry; errors name the entry's field.
-    pub fn builtin(
-        config: &SourceConfig,
-        build: &Build<'_>,
-        poll_interval: f64,
-    ) -> Result<SourceSpec, Fault> {
-        let builtin = BUILTIN
-            .iter()
-            .find(|b| b.kind == config.kind)
-            .ok_or(("kind", format!("unknown source kind `{}`", config.kind)))?;
-        let provider = (builtin.build)(config, build)?;
-        Ok(SourceSpec {
             id: provider.id(),
             covers: provider.covers(),
             label: provider.label(),
-            interval: config
-                .interval
-                .unwrap_or(poll_interval.max(builtin.min_interval)),
-            timeout: config.timeout.unwrap_or(10.0),
-            kind: SourceKind::Provider(Arc::from(provider)),
-        })
+            interval,
+            timeout,
+            provider,
+        }
     }
 
-    /// Every auto-detectable source whose credentials are found (SPEC §5.2).
-    pub fn detected(build: &Build<'_>, poll_interval: f64) -> Vec<SourceSpec> {
-        BUILTIN
+    /// A status file named on the command line (`label` is the path as given).
+    pub fn file(path: PathBuf, label: String, interval: Duration) -> SourceSpec {
+        SourceSpec::new(Arc::new(StatusFile::new(path, label)), interval, TIMEOUT)
+    }
+
+    /// A source from its config entry; errors name the entry's field.
+    pub fn configured(
+        config: &SourceConfig,
+        build: &Build<'_>,
+        poll_interval: Duration,
+    ) -> Result<SourceSpec, Fault> {
+        let provider = config.kind.build(config.base_url.as_deref(), build)?;
+        let interval = config
+            .interval
+            .unwrap_or(poll_interval.max(provider.min_interval()));
+        let timeout = config.timeout.unwrap_or(TIMEOUT);
+        Ok(SourceSpec::new(provider.into(), interval, timeout))
+    }
+
+    /// Every auto-detectable source whose credentials are found (README, "Quota sources").
+    pub fn detected(build: &Build<'_>, poll_interval: Duration) -> Vec<SourceSpec> {
+        KINDS
             .iter()
-            .filter(|b| b.detect)
-            .filter_map(|b| {
-                let config = SourceConfig {
-                    kind: b.kind.to_owned(),
-                    ..SourceConfig::default()
-                };
-                let spec = SourceSpec::builtin(&config, build, poll_interval).ok()?;
-                match &spec.kind {
-                    SourceKind::Provider(p) if p.found() => Some(spec),
-                    _ => None,
-                }
-            })
+            .filter(|kind| kind.detect)
+            .filter_map(SourceConfig::bare)
+            .filter_map(|config| SourceSpec::configured(&config, build, poll_interval).ok())
+            .filter(|spec| spec.provider.found())
             .collect()
     }
 
-    /// The status file's path, for a `file` source.
+    /// The status file's path, for a source the daemon watches.
     pub fn file_path(&self) -> Option<&Path> {
-        match &self.kind {
-            SourceKind::File { path } => Some(path),
-            SourceKind::Provider(_) => None,
-        }
+        self.provider.watched()
     }
 
     /// One attempt to read the source; `now` is when its data counts as observed.
@@ -149,122 +131,54 @@ impl SourceSpec {
         aliases: &Aliases,
         now: impl Fn() -> Timestamp,
     ) -> Answer {
-        let result = match &self.kind {
-            SourceKind::File { path } => {
-                return match file::read(path, aliases) {
-                    Ok(providers) => self.observed(now(), providers),
-                    Err(error) => Answer::Failed {
-                        error,
-                        forget_data: true,
-                        retry_after: None,
-                    },
-                };
-            }
-            SourceKind::Provider(provider) => {
-                let poll = Poll {
-                    client,
-                    timeout: self.timeout,
-                    aliases,
-                    now: now(),
-                };
-                (provider.fetch(&poll).await, provider.forgets_data())
-            }
+        let poll = Poll {
+            client,
+            timeout: self.timeout,
+            aliases,
+            now: now(),
         };
-        match result {
-            (Ok(providers), _) => self.observed(now(), providers),
-            (Err(f), forgets) => Answer::Failed {
-                forget_data: forgets || f.credential,
+        match self.provider.fetch(&poll).await {
+            Ok(providers) => Answer::Observed(Observation {
+                source: self.id.clone(),
+                at: now(),
+                providers,
+            }),
+            Err(f) => Answer::Failed {
+                forget_data: self.provider.forgets_data() || f.credential,
                 error: f.error,
                 retry_after: f.retry_after,
             },
         }
     }
 
-    fn observed(&self, at: Timestamp, providers: Reports) -> Answer {
-        Answer::Observed(Observation {
-            source: self.id.clone(),
-            at,
-            providers,
-        })
-    }
-
     /// Whether a one-shot run should poll it now: status files always; others once any
     /// `Retry-After` or backoff recorded in the book has passed.
     pub fn due(&self, book: &QuotaBook, now: Timestamp) -> bool {
-        self.file_path().is_some()
-            || book
-                .sources
-                .get(&self.id)
-                .and_then(|e| e.next_poll)
-                .is_none_or(|t| t <= now)
-    }
-
-    /// Makes the providers it covers known to the book before it has data for them: with `error`,
-    /// as failed; without, as not answered yet. Either way they are UNKNOWN, not unmonitored.
-    pub fn expect(&self, book: &mut QuotaBook, error: Option<&str>) {
-        if self.covers.is_empty() {
-            return;
-        }
-        let entry = book.sources.entry(self.id.clone()).or_default();
-        let placeholder = || error.map_or_else(Report::default, Report::failed);
-        for provider in &self.covers {
-            match error {
-                // A failure before any answer replaces a "not answered yet" placeholder…
-                Some(error) if entry.at.is_none() => {
-                    entry
-                        .providers
-                        .insert(provider.clone(), Report::failed(error));
-                }
-                // …but a placeholder never replaces a failure or data.
-                _ => {
-                    entry
-                        .providers
-                        .entry(provider.clone())
-                        .or_insert_with(placeholder);
-                }
-            }
-        }
+        self.file_path().is_some() || book.due(&self.id, now)
     }
 
     /// Records an answer in the book, with the earliest time the source may be polled again.
     pub fn record(&self, book: &mut QuotaBook, answer: &Answer, now: Timestamp) {
-        let (failures, retry_after) = match answer {
-            Answer::Observed(o) => {
-                book.record(o);
-                (0, None)
-            }
+        match answer {
+            Answer::Observed(o) => book.record(o),
             Answer::Failed {
                 error,
                 forget_data,
                 retry_after,
             } => {
                 book.record_failure(&self.id, error, *forget_data);
-                self.expect(book, Some(error.as_str()));
-                (book.sources[&self.id].failures, *retry_after)
+                book.expect(&self.id, &self.covers, Some(error));
+                let failures = book.sources[&self.id].failures;
+                let delay = schedule::delay(self.interval, failures, *retry_after, 0.0);
+                book.hold(&self.id, now.checked_add(delay).unwrap_or(now));
             }
-        };
-        // Only a failure (its backoff, a Retry-After) delays the next poll: a one-shot run after a
-        // success polls again, whenever it comes.
-        let next = (failures > 0).then(|| {
-            let delay = schedule::delay(self.interval, failures, retry_after, 0.0);
-            now.checked_add(jiff::SignedDuration::from_secs_f64(delay))
-                .unwrap_or(now)
-        });
-        if let Some(entry) = book.sources.get_mut(&self.id) {
-            entry.next_poll = next;
         }
     }
 }
 
-/// Narrows a book read from the shared state dir to `sources`: what other sources left there (an
-/// earlier `--quota-file`, another switcher's sources) is not judged, and the providers of a
-/// source that has not answered yet are UNKNOWN.
+/// Narrows a book read from the shared state dir to `sources` (see [`QuotaBook::focus`]).
 pub fn focus(book: &mut QuotaBook, sources: &[SourceSpec]) {
-    book.sources
-        .retain(|id, _| sources.iter().any(|s| &s.id == id));
-    for source in sources {
-        source.expect(book, None);
-    }
+    book.focus(sources.iter().map(|s| (s.id.as_str(), s.covers.as_slice())));
 }
 
 /// Polls sources concurrently; answers come back in the order given.
@@ -293,40 +207,33 @@ pub async fn poll_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::Env;
+    use crate::env::Env;
+    use crate::source::{RawSource, Reports};
 
-    #[test]
-    fn claude_is_polled_at_most_every_two_minutes_unless_told() {
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    /// A source from a JSON5 entry, polled every `poll_interval` unless it says otherwise.
+    fn spec(entry: &str, vars: &[(&str, &str)], poll_interval: Duration) -> SourceSpec {
         let dir = tempfile::tempdir().unwrap();
-        let env = Env::for_tests(dir.path(), &[]);
+        let env = Env::for_tests(dir.path(), vars);
+        let raw: RawSource = json5::from_str(entry).unwrap();
         let build = Build {
             env: &env,
             config_dir: dir.path(),
         };
-        let interval = |entry: SourceConfig, poll: f64| {
-            SourceSpec::builtin(&entry, &build, poll).unwrap().interval
-        };
-        let claude = SourceConfig {
-            kind: "claude".into(),
-            ..SourceConfig::default()
-        };
-        assert_eq!(interval(claude.clone(), 60.0), 120.0);
-        assert_eq!(interval(claude.clone(), 600.0), 600.0);
-        assert_eq!(
-            interval(
-                SourceConfig {
-                    interval: Some(30.0),
-                    ..claude
-                },
-                60.0
-            ),
-            30.0
-        );
-        let zai = SourceConfig {
-            kind: "zai".into(),
-            ..SourceConfig::default()
-        };
-        assert_eq!(interval(zai, 60.0), 60.0);
+        let config = SourceConfig::read(raw).unwrap();
+        SourceSpec::configured(&config, &build, poll_interval).unwrap()
+    }
+
+    #[test]
+    fn claude_is_polled_at_most_every_two_minutes_unless_told() {
+        let interval = |entry, poll| spec(entry, &[], poll).interval;
+        let claude = "{kind: 'claude'}";
+        assert_eq!(interval(claude, MINUTE), 2 * MINUTE);
+        assert_eq!(interval(claude, 10 * MINUTE), 10 * MINUTE);
+        let told = "{kind: 'claude', interval: 30}";
+        assert_eq!(interval(told, MINUTE), MINUTE / 2);
+        assert_eq!(interval("{kind: 'zai'}", MINUTE), MINUTE);
     }
 
     #[test]
@@ -339,7 +246,7 @@ mod tests {
                     env: &env,
                     config_dir: dir.path(),
                 },
-                60.0,
+                MINUTE,
             )
             .into_iter()
             .map(|s| s.label)
@@ -352,21 +259,7 @@ mod tests {
     #[test]
     fn covered_providers_are_unknown_until_answered_and_keep_data_through_failures() {
         use crate::engine::{Judge, Policy, State};
-        let dir = tempfile::tempdir().unwrap();
-        let env = Env::for_tests(dir.path(), &[("Z_AI_API_KEY", "k")]);
-        let config = SourceConfig {
-            kind: "zai".into(),
-            ..SourceConfig::default()
-        };
-        let spec = SourceSpec::builtin(
-            &config,
-            &Build {
-                env: &env,
-                config_dir: dir.path(),
-            },
-            60.0,
-        )
-        .unwrap();
+        let spec = spec("{kind: 'zai'}", &[("Z_AI_API_KEY", "k")], MINUTE);
         let now: Timestamp = "2026-11-21T12:00:00Z".parse().unwrap();
         let policy = Policy::default();
         let state = |book: &QuotaBook| {
@@ -379,7 +272,7 @@ mod tests {
         };
         let mut book = QuotaBook::default();
         assert_eq!(state(&book).state, State::Unmonitored);
-        spec.expect(&mut book, None);
+        focus(&mut book, std::slice::from_ref(&spec));
         assert_eq!(state(&book).state, State::Unknown);
         let failed = Answer::Failed {
             error: "HTTP 500".into(),
@@ -388,12 +281,15 @@ mod tests {
         };
         spec.record(&mut book, &failed, now);
         assert_eq!(state(&book).why, "zai: HTTP 500");
+        assert!(!spec.due(&book, now), "a failure holds the next poll back");
+        assert!(spec.due(&book, now + 2 * MINUTE));
         let ok = Answer::Observed(Observation {
             source: spec.id.clone(),
             at: now,
-            providers: Reports::from([("zai".into(), Report::default())]),
+            providers: Reports::from([("zai".into(), crate::quota::Report::default())]),
         });
         spec.record(&mut book, &ok, now);
+        assert!(spec.due(&book, now), "an answer does not");
         spec.record(&mut book, &failed, now);
         assert!(
             state(&book).is(crate::quota::Level::Green),

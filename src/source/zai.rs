@@ -4,32 +4,29 @@
 
 use serde::Deserialize;
 
-use crate::config::{Region, SourceConfig};
 use crate::quota::{Report, Window};
 
-use super::keyed::KeyedApi;
-use super::{Build, Fault, Fetch, Poll, Provider, Reports};
+use super::keyed::{Endpoint, Keyed, KeyedSource};
+use super::{Fetch, Poll, Reports};
 
 const PATH: &str = "/api/monitor/usage/quota/limit";
 
-#[derive(Debug)]
-pub struct Zai {
-    api: KeyedApi,
-    region: Region,
-}
+pub const KIND: Keyed = Keyed {
+    name: "zai",
+    global: Endpoint {
+        url: "https://api.z.ai",
+        vars: &["Z_AI_API_KEY"],
+    },
+    china: Some(Endpoint {
+        url: "https://open.bigmodel.cn",
+        vars: &["ZHIPU_API_KEY", "BIGMODEL_API_KEY"],
+    }),
+    opencode_ids: &["zai-coding-plan", "zai"],
+    fetch,
+};
 
-pub fn build(config: &SourceConfig, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
-    let region = Region::of(config);
-    let (default_url, vars): (&str, &[&str]) = region.pick(
-        ("https://api.z.ai", &["Z_AI_API_KEY"]),
-        (
-            "https://open.bigmodel.cn",
-            &["ZHIPU_API_KEY", "BIGMODEL_API_KEY"],
-        ),
-    );
-    let ids = &["zai-coding-plan", "zai"];
-    let api = KeyedApi::build(config, build.env, default_url, vars, ids)?;
-    Ok(Box::new(Zai { api, region }))
+fn fetch<'a>(source: &'a KeyedSource, poll: &'a Poll<'a>) -> Fetch<'a> {
+    Box::pin(source.get(poll, PATH, parse))
 }
 
 #[derive(Deserialize)]
@@ -98,34 +95,13 @@ pub fn parse(body: &str) -> Result<Reports, String> {
     Ok(Reports::from([("zai".to_owned(), report)]))
 }
 
-impl Provider for Zai {
-    fn id(&self) -> String {
-        self.api.id("zai")
-    }
-
-    fn label(&self) -> String {
-        self.region.label("zai")
-    }
-
-    fn found(&self) -> bool {
-        self.api.key.found()
-    }
-
-    fn covers(&self) -> Vec<String> {
-        vec!["zai".to_owned()]
-    }
-
-    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
-        Box::pin(self.api.get(poll, PATH, parse))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use wiremock::matchers::{header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
+    use crate::source::keyed::testing::key_handling;
     use crate::source::testing::{build, fetch, fixture, now};
 
     #[test]
@@ -182,27 +158,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_rejected_key_names_the_fix_and_a_missing_one_says_where_to_put_it() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(401))
-            .mount(&server)
-            .await;
-        let dir = tempfile::tempdir().unwrap();
-        let entry = format!(
-            "{{kind: 'zai', base_url: '{}', api_key: 'bad'}}",
-            server.uri()
-        );
-        let err = fetch(build(&entry, dir.path(), &[]).unwrap().as_ref(), now())
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.error,
-            "HTTP 401: check the API key (`api_key` in the config)"
-        );
-        let missing = build("{kind: 'zai', region: 'china'}", dir.path(), &[]).unwrap();
-        assert!(!missing.found());
-        let err = fetch(missing.as_ref(), now()).await.unwrap_err();
-        assert!(err.error.contains("$ZHIPU_API_KEY"), "{}", err.error);
+        let missing = "{kind: 'zai', region: 'china'}";
+        key_handling("zai", PATH, "", missing, &["$ZHIPU_API_KEY"]).await;
     }
 
     #[test]

@@ -1,15 +1,19 @@
 //! The quota book: the latest answer of every source, and usage samples for projections.
 //!
 //! It is plain data, persisted as is in the state dir, so one-shot runs from cron see what earlier
-//! runs observed; applying an observation or a failure is a pure update.
+//! runs observed. Every change to it is a pure update here: an answer, a failure, the providers a
+//! source covers before it first answers, the sources a run is about, the time a source may be
+//! polled again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::velocity;
-use crate::quota::{Observation, Report};
+use super::{Observation, Report};
+
+/// Usage samples kept per window: as many as a projection fits a line through.
+pub const SAMPLES: usize = 10;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct QuotaBook {
@@ -86,7 +90,7 @@ impl QuotaBook {
                     at: observation.at,
                     utilization: window.utilization,
                 });
-                let excess = samples.len().saturating_sub(velocity::WINDOW);
+                let excess = samples.len().saturating_sub(SAMPLES);
                 samples.drain(..excess);
             }
         }
@@ -94,6 +98,8 @@ impl QuotaBook {
         entry.providers = observation.providers.clone();
         entry.error = None;
         entry.failures = 0;
+        // Only a failure (its backoff, a Retry-After) delays the next poll.
+        entry.next_poll = None;
     }
 
     /// Records a failed attempt. A source whose last good data must not outlive a failure (a
@@ -110,6 +116,60 @@ impl QuotaBook {
         }
     }
 
+    /// Makes the providers `source` covers known before it has data for them: with `error`, as
+    /// failed; without, as not answered yet. Either way they are UNKNOWN, not unmonitored.
+    pub fn expect(&mut self, source: &str, covers: &[String], error: Option<&str>) {
+        if covers.is_empty() {
+            return;
+        }
+        let entry = self.sources.entry(source.to_owned()).or_default();
+        let placeholder = || error.map_or_else(Report::default, Report::failed);
+        for provider in covers {
+            match error {
+                // A failure before any answer replaces a "not answered yet" placeholder…
+                Some(error) if entry.at.is_none() => {
+                    entry
+                        .providers
+                        .insert(provider.clone(), Report::failed(error));
+                }
+                // …but a placeholder never replaces a failure or data.
+                _ => {
+                    entry
+                        .providers
+                        .entry(provider.clone())
+                        .or_insert_with(placeholder);
+                }
+            }
+        }
+    }
+
+    /// Narrows the book to `sources` (id and the providers each covers): what other sources left
+    /// in it (an earlier `--quota-file`, another switcher's sources) is not judged, and the
+    /// providers of a source that has not answered yet are UNKNOWN.
+    pub fn focus<'a>(&mut self, sources: impl IntoIterator<Item = (&'a str, &'a [String])>) {
+        let sources: Vec<_> = sources.into_iter().collect();
+        let ids: BTreeSet<&str> = sources.iter().map(|(id, _)| *id).collect();
+        self.sources.retain(|id, _| ids.contains(id.as_str()));
+        for (id, covers) in sources {
+            self.expect(id, covers, None);
+        }
+    }
+
+    /// Keeps `source` from being polled before `at` (a backoff, a `Retry-After`).
+    pub fn hold(&mut self, source: &str, at: Timestamp) {
+        if let Some(entry) = self.sources.get_mut(source) {
+            entry.next_poll = Some(at);
+        }
+    }
+
+    /// Whether `source` may be polled at `now`: once any hold recorded for it has passed.
+    pub fn due(&self, source: &str, now: Timestamp) -> bool {
+        self.sources
+            .get(source)
+            .and_then(|e| e.next_poll)
+            .is_none_or(|t| t <= now)
+    }
+
     /// Every source's report on `provider`, with when it was observed.
     pub fn reports<'a>(
         &'a self,
@@ -124,7 +184,7 @@ impl QuotaBook {
     }
 
     /// Every provider some source covers.
-    pub fn providers(&self) -> std::collections::BTreeSet<&str> {
+    pub fn providers(&self) -> BTreeSet<&str> {
         self.sources
             .values()
             .flat_map(|e| e.providers.keys().map(String::as_str))
@@ -192,5 +252,26 @@ mod tests {
         );
         assert_eq!(book.reports("zai").count(), 2);
         assert_eq!(book.sources["api"].failures, 1);
+    }
+
+    #[test]
+    fn holds_delay_polls_and_focus_keeps_only_the_sources_asked_about() {
+        let mut book = QuotaBook::default();
+        book.record(&obs("api", 0, 50.0));
+        book.record(&obs("old", 0, 50.0));
+        let (before, after) = (
+            Timestamp::from_second(59).unwrap(),
+            Timestamp::from_second(60).unwrap(),
+        );
+        book.hold("api", after);
+        assert!(!book.due("api", before));
+        assert!(book.due("api", after));
+        assert!(book.due("never-seen", before));
+        book.record(&obs("api", 1, 50.0));
+        assert!(book.due("api", before), "an answer lifts the hold");
+        let covers = ["kimi".to_owned()];
+        book.focus([("api", &[][..]), ("new", &covers[..])]);
+        assert_eq!(book.sources.keys().collect::<Vec<_>>(), ["api", "new"]);
+        assert_eq!(book.sources["new"].providers["kimi"], Report::default());
     }
 }

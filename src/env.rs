@@ -1,13 +1,14 @@
 //! The process environment, captured once: variables, the working directory, and the user's
 //! home and XDG directories (the CLI convention on every Unix, macOS included). Everything else
 //! reads the environment from here, never from the process.
+//!
+//! A leaf: it uses nothing else of the crate, so the settings that resolve the command line and
+//! the sources that look for credentials can both read it without depending on each other.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use etcetera::BaseStrategy;
-
-use crate::error::Error;
 
 /// The process environment, captured once.
 #[derive(Clone, Debug)]
@@ -21,12 +22,13 @@ pub struct Env {
 }
 
 impl Env {
-    pub fn capture() -> Result<Env, Error> {
+    /// Reads the process environment; fails only when the working directory cannot be read.
+    pub fn capture() -> Result<Env, String> {
         let vars = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
         let cwd = std::env::current_dir()
-            .map_err(|e| Error::Setup(format!("cannot read the current directory: {e}")))?;
+            .map_err(|e| format!("cannot read the current directory: {e}"))?;
         let xdg = etcetera::base_strategy::Xdg::new().ok();
         Ok(Env {
             vars,

@@ -1,12 +1,18 @@
-//! What quota sources report: per provider a status and usage windows, as data.
+//! The quota model: what sources report (per provider a status and usage windows) and the book
+//! of what each source last said, as plain data with pure updates.
 //!
 //! Every source — a status file, a provider's usage API, a command — is normalised to these
-//! types, so the engine judges them all the same way.
+//! types, so the engine judges them all the same way. Sources produce it, the state dir stores
+//! it, the engine reads it; it depends on none of them.
+
+mod book;
 
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+
+pub use book::{QuotaBook, SAMPLES, Sample, SourceEntry};
 
 /// How close a provider or window is to exhaustion. Ordered: GREEN < YELLOW < RED.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
