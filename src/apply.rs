@@ -14,7 +14,6 @@ use crate::error::TargetError;
 use crate::fsx::{self, FileLock, WriteOutcome};
 use crate::jsonc::Document;
 use crate::plan::{Change, Plan, Planner, SlotView, advance_streaks};
-use crate::report;
 use crate::settings::{Settings, TargetSpec};
 use crate::state::{StateDir, TargetState};
 use crate::target::Kind;
@@ -50,11 +49,17 @@ pub struct TargetRun {
     pub target: String,
     pub changes: Vec<Change>,
     pub slots: Vec<SlotView>,
-    /// For a dry run: the unified diff of what would be written.
-    pub diff: Option<String>,
-    /// The file's content after the pass (as written, or as read when nothing changed).
-    pub text: Option<String>,
+    /// What the file held and holds; `None` when the target was only viewed.
+    pub content: Option<Content>,
     pub ends_red: bool,
+}
+
+/// A target's text around a pass: `after` is what was written (or, in a dry run, what would
+/// be), and equals `before` when nothing changed. Output makes its diffs from these.
+#[derive(Clone, Debug)]
+pub struct Content {
+    pub before: String,
+    pub after: String,
 }
 
 /// What a pass needs besides the target.
@@ -179,17 +184,13 @@ impl Target {
             })?;
             let new_text = new_doc.render();
             if dry_run {
-                let diff = (new_text != text).then(|| {
-                    let secrets = report::secrets(&[&doc, &new_doc], &ctx.settings.profiles);
-                    report::diff(&self.display, &text, &new_text, &secrets)
-                });
-                return Ok(self.finish(plan, landed, diff, None));
+                return Ok(self.finish(plan, landed, text, new_text));
             }
             if plan.edits.is_empty() {
                 if plan.state != on_disk {
                     ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
                 }
-                return Ok(self.finish(plan, landed, None, Some(text)));
+                return Ok(self.finish(plan, landed, text.clone(), text));
             }
             on_disk = plan.state_before_write(&base);
             ctx.state_dir.save_target(&on_disk).map_err(state_err)?;
@@ -198,7 +199,7 @@ impl Target {
                     ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
                     on_disk = plan.state.clone();
                     let Some(enter) = plan.then.clone() else {
-                        return Ok(self.finish(plan, landed, None, Some(new_text)));
+                        return Ok(self.finish(plan, landed, text, new_text));
                     };
                     self.note(&plan);
                     landed.extend(plan.changes);
@@ -258,8 +259,8 @@ impl Target {
         &self,
         plan: Plan,
         mut changes: Vec<Change>,
-        diff: Option<String>,
-        text: Option<String>,
+        before: String,
+        after: String,
     ) -> TargetRun {
         self.note(&plan);
         let ends_red = plan.ends_red();
@@ -269,8 +270,7 @@ impl Target {
             ends_red,
             changes,
             slots: plan.slots,
-            diff,
-            text,
+            content: Some(Content { before, after }),
         }
     }
 

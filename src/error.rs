@@ -1,6 +1,7 @@
 //! Typed errors and the one table that maps outcomes to exit codes (SPEC §1).
 
 use std::io;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::config::ConfigError;
@@ -17,6 +18,17 @@ pub enum Error {
     /// The environment or the command line cannot be used (an unset variable, no target…).
     #[error("{0}")]
     Setup(String),
+}
+
+impl Error {
+    /// No target was given, configured or found where discovery looked (`looked`).
+    pub fn no_target(looked: &[PathBuf]) -> Error {
+        let looked: Vec<String> = looked.iter().map(|p| p.display().to_string()).collect();
+        Error::Setup(format!(
+            "no target: give a path, list `targets` in the config, or create one of {}",
+            looked.join(", ")
+        ))
+    }
 }
 
 /// An error with one target; the other targets are still processed.

@@ -60,18 +60,6 @@ fn fail(e: &Error) -> Outcome {
     Outcome::Error
 }
 
-pub(crate) fn no_target(settings: &Settings) -> Error {
-    let looked: Vec<String> = settings
-        .discovery
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    Error::Setup(format!(
-        "no target: give a path, list `targets` in the config, or create one of {}",
-        looked.join(", ")
-    ))
-}
-
 /// Polls every due source once and records the answers (in memory only when `read_only`).
 /// Returns the book and the providers observed.
 fn observe(
@@ -170,8 +158,11 @@ fn print_runs(settings: &Settings, runs: &[TargetRun], judge: &Judge<'_>, dry_ru
     }
     let mut out = report::change_lines(runs);
     if dry_run {
-        for diff in runs.iter().filter_map(|r| r.diff.as_deref()) {
-            out.push_str(diff);
+        for diff in runs
+            .iter()
+            .filter_map(|r| report::diff(r, &settings.profiles))
+        {
+            out.push_str(&diff);
         }
     }
     print(&out);
@@ -180,7 +171,7 @@ fn print_runs(settings: &Settings, runs: &[TargetRun], judge: &Judge<'_>, dry_ru
 /// `watch --once`: read quota once, decide, apply.
 fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
     if settings.targets.is_empty() {
-        return Err(no_target(settings));
+        return Err(Error::no_target(&settings.discovery));
     }
     let state_dir = StateDir::new(settings.state_dir.clone());
     let (book, observed) = observe(settings, &state_dir, dry_run)?;
@@ -274,7 +265,7 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
 /// `status`: read quota and targets, change nothing.
 fn status(settings: &Settings) -> Result<Outcome, Error> {
     if settings.targets.is_empty() {
-        return Err(no_target(settings));
+        return Err(Error::no_target(&settings.discovery));
     }
     let state_dir = StateDir::new(settings.state_dir.clone());
     let (book, _) = observe(settings, &state_dir, true)?;
@@ -292,8 +283,7 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
             target: spec.display.clone(),
             changes: Vec::new(),
             slots: target.view(&ctx)?,
-            diff: None,
-            text: None,
+            content: None,
             ends_red: false,
         })
     });

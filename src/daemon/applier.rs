@@ -124,7 +124,7 @@ impl<'a> Applier<'a> {
                 if watched.failing.take().is_some() {
                     tracing::info!(target = %run.target, "readable again");
                 }
-                watched.known = run.text.clone();
+                watched.known = run.content.as_ref().map(|c| c.after.clone());
                 log_changes(&run);
                 if let Some(argv) = &self.settings.on_switch {
                     hooks::detach(argv, std::slice::from_ref(&run));

@@ -66,7 +66,7 @@ async fn changed(
 /// Runs until SIGINT or SIGTERM; returns once every lock is released.
 pub fn run(settings: &Settings) -> Result<Outcome, Error> {
     if settings.targets.is_empty() {
-        return Err(crate::run::no_target(settings));
+        return Err(Error::no_target(&settings.discovery));
     }
     for source in &settings.sources {
         if source.interval >= settings.policy.stale_after {

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::apply::TargetRun;
+use crate::apply::{Content, TargetRun};
 use crate::engine::{Health, Judge, SourceEntry};
 use crate::jsonc::{Document, Node};
 use crate::plan::ChangeKind;
@@ -40,14 +40,24 @@ pub fn change_lines(runs: &[TargetRun]) -> String {
     out
 }
 
-/// A unified diff of a target's content before and after, with every secret masked.
-pub fn diff(target: &str, before: &str, after: &str, secrets: &[String]) -> String {
+/// A unified diff of what a pass wrote (or, in a dry run, would write), with every secret of
+/// either side and of the profiles masked; `None` when the text did not change.
+pub fn diff(run: &TargetRun, profiles: &BTreeMap<String, Profile>) -> Option<String> {
+    let Content { before, after } = run.content.as_ref()?;
+    if before == after {
+        return None;
+    }
+    let docs: Vec<Document> = [before, after]
+        .into_iter()
+        .filter_map(|text| Document::parse(text).ok())
+        .collect();
+    let target = &run.target;
     let diff = similar::TextDiff::from_lines(before, after)
         .unified_diff()
         .context_radius(2)
         .header(&format!("{target} (before)"), &format!("{target} (after)"))
         .to_string();
-    mask(diff, secrets)
+    Some(mask(diff, &secrets(&docs, profiles)))
 }
 
 /// Replaces every occurrence of the secrets, longest first, with `***`.
@@ -72,7 +82,7 @@ fn credential_key(key: &str) -> bool {
 /// The secrets that output must never show: values of credential keys in these documents (raw
 /// and decoded), and every profile value that is secret. Values shorter than 4 characters are
 /// left alone: masking them would garble everything else.
-pub fn secrets(docs: &[&Document], profiles: &BTreeMap<String, Profile>) -> Vec<String> {
+pub fn secrets(docs: &[Document], profiles: &BTreeMap<String, Profile>) -> Vec<String> {
     fn walk(doc: &Document, node: &Node, out: &mut Vec<String>) {
         for prop in node.props() {
             if credential_key(&prop.key)
