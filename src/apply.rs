@@ -13,9 +13,9 @@ use crate::engine::Judge;
 use crate::error::TargetError;
 use crate::fsx::{self, FileLock, WriteOutcome};
 use crate::jsonc::Document;
-use crate::plan::{Change, Plan, Planner, SlotView, advance_streaks};
+use crate::plan::{Change, Plan, Planner, SlotView, TargetState, advance_streaks};
 use crate::settings::{Settings, TargetSpec};
-use crate::state::{StateDir, TargetState};
+use crate::state::StateDir;
 use crate::target::Kind;
 
 /// Re-plans allowed when the target keeps changing under us before giving up for this pass.

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use sha2::{Digest, Sha256};
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -39,6 +41,15 @@ impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
     }
+}
+
+/// Hex SHA-256 of a text: what is kept of a secret that must be recognised later but never
+/// stored (a value a profile wrote, a command line that may hold a token).
+pub fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 mod pass;
 pub mod profile;
+mod records;
 mod restore;
 
 use std::cell::RefCell;
@@ -17,10 +18,12 @@ use crate::engine::{Health, Judge, Policy, advance_streak};
 use crate::jsonc::{Document, Edit, KeyPath};
 use crate::provider::Aliases;
 use crate::quota::Level;
-use crate::state::{SwitchRecord, TargetState};
 use crate::target::{Kind, Slot};
 
 use profile::Profile;
+pub use records::{
+    EnvBefore, ProfileRecord, SwitchRecord, TargetState, TouchedKey, Written, decode,
+};
 
 /// Everything a plan needs besides the document and its records.
 pub struct Planner<'a> {

@@ -6,10 +6,12 @@ use std::collections::{BTreeSet, HashSet};
 
 use crate::engine::{Decision, Health, SlotCase, decide};
 use crate::jsonc::{Document, Edit, KeyPath};
-use crate::state::{ProfileRecord, SwitchRecord, TargetState};
 use crate::target::Slot;
 
-use super::{Change, ChangeKind, Enter, Plan, Planner, SlotView, Standing, json, profile};
+use super::{
+    Change, ChangeKind, Enter, Plan, Planner, ProfileRecord, SlotView, Standing, SwitchRecord,
+    TargetState, json, profile,
+};
 
 impl Planner<'_> {
     /// One pass of the switching rules over the target.

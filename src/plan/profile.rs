@@ -7,7 +7,9 @@
 //! recorded only as digests.
 
 use crate::jsonc::{Document, Edit, KeyPath, NewValue};
-use crate::state::{EnvBefore, ProfileRecord, TouchedKey, Written, decode, sha256};
+use crate::secret::sha256;
+
+use super::{EnvBefore, ProfileRecord, TouchedKey, Written, decode};
 use crate::target::claude::CREDENTIALS;
 
 /// A configured profile, resolved against the switcher's environment.

@@ -1,9 +1,11 @@
 //! Restoring originals, and viewing slots as they stand (for `status` and after a plan).
 
 use crate::jsonc::{Document, Edit};
-use crate::state::{ProfileRecord, TargetState, decode};
 
-use super::{Change, ChangeKind, Plan, Planner, SlotView, Standing, profile};
+use super::{
+    Change, ChangeKind, Plan, Planner, ProfileRecord, SlotView, Standing, TargetState, decode,
+    profile,
+};
 
 impl Planner<'_> {
     /// Puts back every original whose slot still holds what this tool wrote, leaving an active

@@ -171,7 +171,7 @@ async fn kill(child: &mut tokio::process::Child) {
 impl Provider for Command {
     /// The arguments may hold a token: the id, which is persisted, keeps only a digest of them.
     fn id(&self) -> String {
-        let digest = crate::state::sha256(&self.argv.join("\u{0}"));
+        let digest = crate::secret::sha256(&self.argv.join("\u{0}"));
         format!("command:{}:{}", self.argv[0], &digest[..16])
     }
 
