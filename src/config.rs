@@ -10,6 +10,7 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use crate::engine::Policy;
 use crate::quota::Level;
+use crate::target::Candidate;
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,7 +27,7 @@ pub struct Config {
     #[serde(default, deserialize_with = "some_unique_keys")]
     pub aliases: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "some_unique_keys")]
-    pub fallbacks: Option<BTreeMap<String, Vec<String>>>,
+    pub fallbacks: Option<BTreeMap<String, Vec<Candidate>>>,
     #[serde(default, deserialize_with = "some_unique_keys")]
     pub profiles: Option<BTreeMap<String, ProfileConfig>>,
     pub sources: Option<Vec<SourceConfig>>,
@@ -357,13 +358,16 @@ impl Config {
         for (model, chain) in self.fallbacks.iter().flatten() {
             for (i, candidate) in chain.iter().enumerate() {
                 let field = format!("fallbacks.{model}[{i}]");
-                if candidate.trim().is_empty() {
-                    return err(&field, "a fallback must not be empty");
-                }
-                if let Some(name) = candidate.strip_prefix("profile:")
-                    && !self.profiles.as_ref().is_some_and(|p| p.contains_key(name))
-                {
-                    return err(&field, &format!("no profile named `{name}` in `profiles`"));
+                match candidate {
+                    Candidate::Model(id) if id.trim().is_empty() => {
+                        return err(&field, "a fallback must not be empty");
+                    }
+                    Candidate::Profile(name)
+                        if !self.profiles.as_ref().is_some_and(|p| p.contains_key(name)) =>
+                    {
+                        return err(&field, &format!("no profile named `{name}` in `profiles`"));
+                    }
+                    _ => {}
                 }
             }
         }

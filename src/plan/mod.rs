@@ -18,7 +18,7 @@ use crate::engine::{Health, Judge, Policy, advance_streak};
 use crate::jsonc::{Document, Edit, KeyPath};
 use crate::provider::Aliases;
 use crate::quota::Level;
-use crate::target::{Kind, Slot};
+use crate::target::{Candidate, Kind, Slot};
 
 use profile::Profile;
 pub use records::{
@@ -31,7 +31,7 @@ pub struct Planner<'a> {
     pub policy: &'a Policy,
     pub judge: &'a Judge<'a>,
     pub aliases: &'a Aliases,
-    pub fallbacks: &'a BTreeMap<String, Vec<String>>,
+    pub fallbacks: &'a BTreeMap<String, Vec<Candidate>>,
     pub profiles: &'a BTreeMap<String, Profile>,
     pub now: Timestamp,
 }
@@ -89,7 +89,8 @@ pub struct Plan {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Enter {
     pub slot: KeyPath,
-    pub to: String,
+    /// The profile's name.
+    pub profile: String,
     pub reason: String,
     /// The original's raw text and provider, and its recovery streak, carried over.
     pub original: String,
@@ -193,7 +194,7 @@ impl Planner<'_> {
         slot: Option<&Slot>,
         original: &str,
         notes: &mut Vec<String>,
-    ) -> Vec<String> {
+    ) -> Vec<Candidate> {
         match slot.and_then(|s| s.fallback_models.as_ref().map(|f| (s, f))) {
             Some((_, Ok(chain))) => return chain.clone(),
             Some((slot, Err(why))) => {
@@ -229,17 +230,22 @@ impl Planner<'_> {
         Standing::Own
     }
 
-    /// The health of a chain's candidate: a model served by `provider`, or a profile that must be
-    /// usable on `doc`. `None` skips the candidate; the reason goes to `skipped`.
+    /// The health of a chain's candidate: a model (served by `provider` when given, else by the
+    /// provider `doc` names for it), or a profile that must be usable on `doc`. `None` skips the
+    /// candidate; the reason goes to `skipped`.
     pub(super) fn candidate(
         &self,
-        candidate: &str,
-        provider: &str,
+        candidate: &Candidate,
+        provider: Option<&str>,
         doc: &Document,
         skipped: &RefCell<BTreeSet<String>>,
     ) -> Option<Health> {
-        let Some(name) = candidate.strip_prefix("profile:") else {
-            return Some(self.judge.health(provider, Some(candidate)));
+        let name = match candidate {
+            Candidate::Model(model) => {
+                let provider = provider.map_or_else(|| self.provider(doc, model), str::to_owned);
+                return Some(self.judge.health(&provider, Some(model)));
+            }
+            Candidate::Profile(name) => name,
         };
         let why = match (self.kind, self.profiles.get(name)) {
             (Kind::OpenCode, _) => "profiles apply to Claude Code targets only".to_owned(),

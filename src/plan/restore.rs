@@ -1,6 +1,7 @@
 //! Restoring originals, and viewing slots as they stand (for `status` and after a plan).
 
 use crate::jsonc::{Document, Edit};
+use crate::target::Candidate;
 
 use super::{
     Change, ChangeKind, Plan, Planner, ProfileRecord, SlotView, Standing, TargetState, decode,
@@ -22,7 +23,7 @@ impl Planner<'_> {
             plan.changes.push(Change {
                 kind: ChangeKind::Restore,
                 slot: record.slot.clone(),
-                from: format!("profile:{}", record.profile),
+                from: Candidate::Profile(record.profile.clone()).to_string(),
                 to: record.original_model(),
                 reason: "restored".to_owned(),
             });
@@ -132,7 +133,7 @@ impl Planner<'_> {
         };
         SlotView {
             slot: record.slot.clone(),
-            current: format!("profile:{}", record.profile),
+            current: Candidate::Profile(record.profile.clone()).to_string(),
             original: record.original_model(),
             health,
             managed: true,

@@ -19,7 +19,7 @@ use crate::fsx;
 use crate::plan::profile::{Profile, ProfileValue, is_credential_key};
 use crate::provider::Aliases;
 use crate::source::{Build, Fault, SourceSpec};
-use crate::target::Kind;
+use crate::target::{Candidate, Kind};
 
 pub use env::Env;
 
@@ -39,7 +39,7 @@ pub struct Settings {
     pub targets: Vec<TargetSpec>,
     pub policy: Policy,
     pub aliases: Aliases,
-    pub fallbacks: BTreeMap<String, Vec<String>>,
+    pub fallbacks: BTreeMap<String, Vec<Candidate>>,
     pub profiles: BTreeMap<String, Profile>,
     pub sources: Vec<SourceSpec>,
     pub poll_interval: f64,

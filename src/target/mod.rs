@@ -1,6 +1,7 @@
 //! Agent config files: which kind a path is, where its model slots are, which provider serves a
 //! model, and which fallback chain applies. Pure: works on parsed documents only.
 
+mod candidate;
 pub mod claude;
 mod opencode;
 
@@ -11,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::jsonc::{Document, KeyPath};
 use crate::provider::Aliases;
+
+pub use candidate::Candidate;
 
 /// The kinds of agent config this tool edits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -41,7 +44,7 @@ pub struct Slot {
     /// The value's exact source text, quotes included.
     pub raw: String,
     /// A chain written beside the slot in the file itself, if any, or why it cannot be used.
-    pub fallback_models: Option<Result<Vec<String>, String>>,
+    pub fallback_models: Option<Result<Vec<Candidate>, String>>,
 }
 
 impl Kind {

@@ -4,7 +4,7 @@
 use crate::jsonc::{Document, KeyPath, Node};
 use crate::provider::Aliases;
 
-use super::Slot;
+use super::{Candidate, Slot};
 
 const AGENT_TABLES: [&str; 3] = ["agent", "agents", "mode"];
 
@@ -34,6 +34,7 @@ fn model_slot(doc: &Document, object: &Node, path: &KeyPath) -> Option<Slot> {
         p.value
             .string_items()
             .filter(|ids| ids.iter().all(|id| !id.trim().is_empty()))
+            .map(|ids| ids.into_iter().map(Candidate::from).collect())
             .ok_or_else(|| "`fallback_models` is not an array of model ids".to_owned())
     });
     string_slot(doc, object, path, "model", fallback_models)
@@ -45,7 +46,7 @@ fn string_slot(
     object: &Node,
     path: &KeyPath,
     key: &str,
-    fallback_models: Option<Result<Vec<String>, String>>,
+    fallback_models: Option<Result<Vec<Candidate>, String>>,
 ) -> Option<Slot> {
     let node = &object.prop(key)?.value;
     Some(Slot {
@@ -96,7 +97,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             model.fallback_models,
-            Some(Ok(vec!["deepseek/deepseek-chat".to_owned()]))
+            Some(Ok(vec![Candidate::from("deepseek/deepseek-chat")]))
         );
         assert_eq!(model.raw, "\"zai-coding-plan/glm-4.6\"");
     }
