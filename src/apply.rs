@@ -4,7 +4,6 @@
 //! writes with the compare-and-swap helper, and re-plans from the new content when the file
 //! changed in between, so an edit made by the user or the agent is never overwritten.
 
-use std::cell::RefCell;
 use std::collections::{BTreeSet, HashSet};
 
 use std::path::PathBuf;
@@ -15,7 +14,7 @@ use crate::fsx::{self, FileLock, WriteOutcome};
 use crate::jsonc::Document;
 use crate::plan::{Change, Plan, Planner, SlotView, TargetState, advance_streaks};
 use crate::settings::{Settings, TargetSpec};
-use crate::state::StateDir;
+use crate::state::{StateDir, StateError};
 use crate::target::Kind;
 
 /// Re-plans allowed when the target keeps changing under us before giving up for this pass.
@@ -38,9 +37,12 @@ pub struct Target {
     pub path: PathBuf,
     /// The absolute path as given, before resolving symlinks.
     pub given: PathBuf,
-    _lock: Option<FileLock>,
+    lock: Option<FileLock>,
+    /// The records as last loaded or saved, kept while the lock is held: nobody else writes
+    /// them then, so they are read once and written through.
+    records: Option<TargetState>,
     /// The warnings of the last plan, so that a standing one is not repeated at every pass.
-    warned: RefCell<HashSet<String>>,
+    warned: HashSet<String>,
 }
 
 /// What one pass did to one target.
@@ -91,18 +93,12 @@ impl Target {
         let lock = if read_only {
             None
         } else {
-            let holder = format!(
-                "pid {}: {}",
-                std::process::id(),
-                std::env::args().collect::<Vec<_>>().join(" ")
-            );
-            let lock =
-                state_dir
-                    .lock_target(&path, &holder)
-                    .map_err(|source| TargetError::State {
-                        target: spec.display.clone(),
-                        source,
-                    })?;
+            let lock = state_dir
+                .lock_target(&path)
+                .map_err(|source| TargetError::State {
+                    target: spec.display.clone(),
+                    source,
+                })?;
             let lock = lock.map_err(|holder| TargetError::Locked {
                 target: spec.display.clone(),
                 holder,
@@ -117,9 +113,36 @@ impl Target {
             kind,
             path,
             given: spec.path.clone(),
-            _lock: lock,
-            warned: RefCell::default(),
+            lock,
+            records: None,
+            warned: HashSet::new(),
         })
+    }
+
+    /// The target's records: from memory while the lock is held and they were read, else from
+    /// the state dir.
+    fn load(&mut self, state_dir: &StateDir) -> Result<TargetState, StateError> {
+        if let Some(records) = &self.records {
+            return Ok(records.clone());
+        }
+        let records = state_dir.load_target(&self.path)?.unwrap_or_else(|| {
+            TargetState::new(self.path.clone(), self.display.clone(), self.kind)
+        });
+        if self.lock.is_some() {
+            self.records = Some(records.clone());
+        }
+        Ok(records)
+    }
+
+    /// Saves the records, and keeps them in memory while the lock is held. After a failed save
+    /// nobody knows what the file holds: the next pass reads it again.
+    fn save(&mut self, state_dir: &StateDir, records: &TargetState) -> Result<(), StateError> {
+        self.records = None;
+        state_dir.save_target(records)?;
+        if self.lock.is_some() {
+            self.records = Some(records.clone());
+        }
+        Ok(())
     }
 
     fn read(&self) -> Result<(String, Document), TargetError> {
@@ -143,22 +166,17 @@ impl Target {
 
     /// One pass: plan, record, write; re-plan if the file changed meanwhile.
     pub fn pass(
-        &self,
+        &mut self,
         ctx: &Context<'_>,
         mode: Mode,
         dry_run: bool,
     ) -> Result<TargetRun, TargetError> {
+        let display = self.display.clone();
         let state_err = |source| TargetError::State {
-            target: self.display.clone(),
+            target: display.clone(),
             source,
         };
-        let mut base = ctx
-            .state_dir
-            .load_target(&self.path)
-            .map_err(state_err)?
-            .unwrap_or_else(|| {
-                TargetState::new(self.path.clone(), self.display.clone(), self.kind)
-            });
+        let mut base = self.load(ctx.state_dir).map_err(state_err)?;
         let mut on_disk = base.clone();
         base.display = self.display.clone();
         if mode == Mode::Switch {
@@ -188,15 +206,15 @@ impl Target {
             }
             if plan.edits.is_empty() {
                 if plan.state != on_disk {
-                    ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
+                    self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                 }
                 return Ok(self.finish(plan, landed, text.clone(), text));
             }
             on_disk = plan.state_before_write(&base);
-            ctx.state_dir.save_target(&on_disk).map_err(state_err)?;
+            self.save(ctx.state_dir, &on_disk).map_err(state_err)?;
             match fsx::write_atomic(&self.path, Some(&text), &new_text) {
                 Ok(WriteOutcome::Written) => {
-                    ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
+                    self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                     on_disk = plan.state.clone();
                     let Some(enter) = plan.then.clone() else {
                         return Ok(self.finish(plan, landed, text, new_text));
@@ -239,24 +257,20 @@ impl Target {
     }
 
     /// The slots as they stand, for `status`.
-    pub fn view(&self, ctx: &Context<'_>) -> Result<Vec<SlotView>, TargetError> {
-        let state = ctx
-            .state_dir
-            .load_target(&self.path)
+    pub fn view(&mut self, ctx: &Context<'_>) -> Result<Vec<SlotView>, TargetError> {
+        let state = self
+            .load(ctx.state_dir)
             .map_err(|source| TargetError::State {
                 target: self.display.clone(),
                 source,
-            })?
-            .unwrap_or_else(|| {
-                TargetState::new(self.path.clone(), self.display.clone(), self.kind)
-            });
+            })?;
         let (_, doc) = self.read()?;
         let planner = self.planner(ctx);
         Ok(planner.view(&doc, &state))
     }
 
     fn finish(
-        &self,
+        &mut self,
         plan: Plan,
         mut changes: Vec<Change>,
         before: String,
@@ -276,12 +290,11 @@ impl Target {
 
     /// Logs a plan's warnings, each once while it keeps coming up (the daemon plans a target
     /// again at every change), and its infos.
-    fn note(&self, plan: &Plan) {
-        let mut warned = self.warned.borrow_mut();
-        for note in plan.notes.iter().filter(|n| !warned.contains(*n)) {
+    fn note(&mut self, plan: &Plan) {
+        for note in plan.notes.iter().filter(|n| !self.warned.contains(*n)) {
             tracing::warn!("{}: {note}", self.display);
         }
-        *warned = plan.notes.iter().cloned().collect();
+        self.warned = plan.notes.iter().cloned().collect();
         for info in &plan.infos {
             tracing::info!("{}: {info}", self.display);
         }

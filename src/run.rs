@@ -278,7 +278,7 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
         observed: &observed,
     };
     let (runs, outcome) = for_targets(&settings.targets, |spec| {
-        let target = Target::open(spec, &state_dir, true)?;
+        let mut target = Target::open(spec, &state_dir, true)?;
         Ok(TargetRun {
             target: spec.display.clone(),
             changes: Vec::new(),

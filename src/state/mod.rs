@@ -4,12 +4,16 @@
 //! credentials.
 //!
 //! Layout: `targets/<key>.json` is written only by the switcher holding that target's lock
-//! (`locks/<key>.lock`); `quota.json` is shared and updated under the short `quota.lock`.
+//! (`locks/<key>.lock`); `quota.json` is shared and updated under the short `quota.lock`, which
+//! is waited for with a deadline (see [`lock`]).
+
+mod lock;
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -17,6 +21,8 @@ use sha2::{Digest, Sha256};
 use crate::engine::QuotaBook;
 use crate::fsx;
 use crate::plan::TargetState;
+
+pub use lock::{Patience, holder};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -29,17 +35,39 @@ pub enum StateError {
         message: String,
         advice: &'static str,
     },
+    /// Another process kept a lock past our patience (or we were asked to stop meanwhile).
+    #[error(
+        "lock {} is held by {}; gave up after {:.1} s",
+        lock.display(),
+        if holder.is_empty() { "another process" } else { holder },
+        waited.as_secs_f64()
+    )]
+    Busy {
+        lock: PathBuf,
+        holder: String,
+        waited: Duration,
+    },
 }
 
 /// The state dir, opened for reading (and created for writing on demand).
 #[derive(Clone, Debug)]
 pub struct StateDir {
     root: PathBuf,
+    /// How long to wait for the shared lock.
+    patience: Patience,
 }
 
 impl StateDir {
     pub fn new(root: PathBuf) -> StateDir {
-        StateDir { root }
+        StateDir {
+            root,
+            patience: Patience::default(),
+        }
+    }
+
+    /// The same dir, waiting for its shared lock as `patience` says.
+    pub fn with_patience(self, patience: Patience) -> StateDir {
+        StateDir { patience, ..self }
     }
 
     pub fn root(&self) -> &Path {
@@ -87,14 +115,11 @@ impl StateDir {
             .join(format!("{}.json", Self::key(target)))
     }
 
-    /// Takes the target's lock, or names the switcher that holds it.
-    pub fn lock_target(
-        &self,
-        target: &Path,
-        holder: &str,
-    ) -> Result<Result<fsx::FileLock, String>, StateError> {
+    /// Takes the target's lock, or names the switcher that holds it. Never waits: a target is
+    /// held for a whole run or a daemon's life, so waiting would be waiting for that.
+    pub fn lock_target(&self, target: &Path) -> Result<Result<fsx::FileLock, String>, StateError> {
         let dir = self.ensure("locks")?;
-        fsx::try_lock(&dir.join(format!("{}.lock", Self::key(target))), holder)
+        fsx::try_lock(&dir.join(format!("{}.lock", Self::key(target))), &holder())
             .map_err(|e| self.io_err(e))
     }
 
@@ -163,13 +188,14 @@ impl StateDir {
     }
 
     /// Applies `update` to the latest saved book under the state dir's lock, saves it, and
-    /// returns it. Concurrent switchers never lose each other's updates.
+    /// returns it. Concurrent switchers never lose each other's updates. A lock held past our
+    /// patience is an error ([`StateError::Busy`]) and nothing is saved.
     pub fn update_quota(
         &self,
         update: impl FnOnce(&mut QuotaBook),
     ) -> Result<QuotaBook, StateError> {
         self.ensure("")?;
-        let _lock = fsx::lock(&self.root.join("quota.lock")).map_err(|e| self.io_err(e))?;
+        let _lock = lock::wait_for(&self.root.join("quota.lock"), &self.patience)?;
         // Every run loads the book (and warns about an unreadable one) before it updates it, so
         // an unreadable one is replaced here without a second warning.
         let mut book = self.read_quota().unwrap_or_default();
