@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod fsx;
 #[cfg(test)]
+#[path = "../tests/fuzz/mod.rs"]
 mod fuzz;
 pub mod hooks;
 pub mod jsonc;
