@@ -21,7 +21,7 @@ use crate::target::Kind;
 const MAX_ATTEMPTS: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Apply the switching rules.
     Switch,
     /// Put originals back.
@@ -30,13 +30,13 @@ pub enum Mode {
 
 /// A target opened for passes: kind known, path resolved, lock held when it will be written.
 #[derive(Debug)]
-pub struct Target {
-    pub display: String,
-    pub kind: Kind,
+pub(crate) struct Target {
+    pub(crate) display: String,
+    pub(crate) kind: Kind,
     /// The canonical path (symlinks resolved): the state key and the file written.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The absolute path as given, before resolving symlinks.
-    pub given: PathBuf,
+    pub(crate) given: PathBuf,
     lock: Option<FileLock>,
     /// The records as last loaded or saved, kept while the lock is held: nobody else writes
     /// them then, so they are read once and written through.
@@ -47,36 +47,36 @@ pub struct Target {
 
 /// What one pass did to one target.
 #[derive(Clone, Debug)]
-pub struct TargetRun {
-    pub target: String,
-    pub changes: Vec<Change>,
-    pub slots: Vec<SlotView>,
+pub(crate) struct TargetRun {
+    pub(crate) target: String,
+    pub(crate) changes: Vec<Change>,
+    pub(crate) slots: Vec<SlotView>,
     /// What the file held and holds; `None` when the target was only viewed.
-    pub content: Option<Content>,
-    pub ends_red: bool,
+    pub(crate) content: Option<Content>,
+    pub(crate) ends_red: bool,
 }
 
 /// A target's text around a pass: `after` is what was written (or, in a dry run, what would
 /// be), and equals `before` when nothing changed. Output makes its diffs from these.
 #[derive(Clone, Debug)]
-pub struct Content {
-    pub before: String,
-    pub after: String,
+pub(crate) struct Content {
+    pub(crate) before: String,
+    pub(crate) after: String,
 }
 
 /// What a pass needs besides the target.
-pub struct Context<'a> {
-    pub settings: &'a Settings,
-    pub state_dir: &'a StateDir,
-    pub judge: &'a Judge<'a>,
+pub(crate) struct Context<'a> {
+    pub(crate) settings: &'a Settings,
+    pub(crate) state_dir: &'a StateDir,
+    pub(crate) judge: &'a Judge<'a>,
     /// Providers observed since the previous pass: each advances recovery streaks once.
-    pub observed: &'a BTreeSet<String>,
+    pub(crate) observed: &'a BTreeSet<String>,
 }
 
 impl Target {
     /// Resolves the target and, unless `read_only`, takes its lock and clears temp files a killed
     /// run left beside it.
-    pub fn open(
+    pub(crate) fn open(
         spec: &TargetSpec,
         state_dir: &StateDir,
         read_only: bool,
@@ -165,7 +165,7 @@ impl Target {
     }
 
     /// One pass: plan, record, write; re-plan if the file changed meanwhile.
-    pub fn pass(
+    pub(crate) fn pass(
         &mut self,
         ctx: &Context<'_>,
         mode: Mode,
@@ -257,7 +257,7 @@ impl Target {
     }
 
     /// The slots as they stand, for `status`.
-    pub fn view(&mut self, ctx: &Context<'_>) -> Result<Vec<SlotView>, TargetError> {
+    pub(crate) fn view(&mut self, ctx: &Context<'_>) -> Result<Vec<SlotView>, TargetError> {
         let state = self
             .load(ctx.state_dir)
             .map_err(|source| TargetError::State {

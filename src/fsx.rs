@@ -284,13 +284,6 @@ pub fn try_lock(path: &Path, holder: &str) -> io::Result<Result<FileLock, String
     }
 }
 
-/// Waits for the lock.
-pub fn lock(path: &Path) -> io::Result<FileLock> {
-    let file = open_lock_file(path)?;
-    file.lock()?;
-    Ok(FileLock { _file: file })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,27 +5,27 @@
 //! (health and decisions) and [`plan`] — does no IO. [`apply`], [`state`], [`fsx`] and
 //! [`source`] touch the world; [`run`] ties them to the command line of [`cli`].
 
-pub mod apply;
-pub mod cli;
-pub mod config;
-pub mod daemon;
-pub mod engine;
-pub mod error;
-pub mod fsx;
+mod apply;
+mod cli;
+mod config;
+mod daemon;
+mod engine;
+mod error;
+mod fsx;
 #[cfg(test)]
 #[path = "../tests/fuzz/mod.rs"]
 mod fuzz;
-pub mod hooks;
-pub mod jsonc;
-pub mod logging;
-pub mod plan;
-pub mod provider;
-pub mod quota;
-pub mod report;
+mod hooks;
+mod jsonc;
+mod logging;
+mod plan;
+mod provider;
+mod quota;
+mod report;
 pub mod run;
-pub mod secret;
-pub mod settings;
-pub mod source;
-pub mod state;
-pub mod target;
-pub mod time;
+mod secret;
+mod settings;
+mod source;
+mod state;
+mod target;
+mod time;

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-pub fn parse_instant(text: &str) -> Option<Timestamp> {
+pub(crate) fn parse_instant(text: &str) -> Option<Timestamp> {
     let text = text.trim();
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Some(ts);

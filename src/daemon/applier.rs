@@ -24,7 +24,7 @@ use crate::state::StateDir;
 use super::watcher::aliases_of;
 
 /// What the applier is asked to do.
-pub enum Job {
+pub(crate) enum Job {
     /// The daemon is watching: read the status files, or with none, pass every target once.
     Start,
     /// A source (by index into the settings' sources) answered.
@@ -45,7 +45,7 @@ struct Watched {
     failing: Option<String>,
 }
 
-pub struct Applier<'a> {
+pub(crate) struct Applier<'a> {
     settings: &'a Settings,
     state_dir: StateDir,
     targets: Vec<Watched>,
@@ -57,7 +57,7 @@ pub struct Applier<'a> {
 }
 
 impl<'a> Applier<'a> {
-    pub fn new(
+    pub(crate) fn new(
         settings: &'a Settings,
         state_dir: StateDir,
         targets: Vec<Target>,
@@ -91,7 +91,7 @@ impl<'a> Applier<'a> {
 
     /// Takes jobs until the channel closes or the daemon stops; the targets' locks are released
     /// on return. `runtime` runs the status-file reads, which are written as async polls.
-    pub fn run(
+    pub(crate) fn run(
         mut self,
         jobs: Receiver<Job>,
         runtime: tokio::runtime::Handle,

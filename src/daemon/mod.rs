@@ -40,7 +40,7 @@ const DEBOUNCE: Duration = Duration::from_millis(10);
 const MAX_DELAY: Duration = Duration::from_millis(100);
 
 /// Runs until SIGINT or SIGTERM; returns once every lock is released.
-pub fn run(settings: &Settings) -> Result<Outcome, Error> {
+pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
     if settings.targets.is_empty() {
         return Err(Error::no_target(&settings.discovery));
     }

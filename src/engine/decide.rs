@@ -6,21 +6,21 @@ use crate::quota::Level;
 /// One slot as a pass sees it. `C` is what a chain names: the rules only compare candidates and
 /// ask the health of each, so they do not care whether one is a model or a whole profile.
 #[derive(Clone, Copy, Debug)]
-pub struct SlotCase<'a, C> {
+pub(crate) struct SlotCase<'a, C> {
     /// O: what the slot held before this tool changed it (equal to `current` when unswitched).
-    pub original: &'a C,
+    pub(crate) original: &'a C,
     /// C: what the slot holds now.
-    pub current: &'a C,
+    pub(crate) current: &'a C,
     /// Whether C is a fallback this tool set (rule 2) rather than the original (rule 1).
-    pub switched: bool,
+    pub(crate) switched: bool,
     /// Consecutive GREEN observations of O since the switch.
-    pub streak: u32,
+    pub(crate) streak: u32,
     /// F: the fallback chain of O, in order.
-    pub chain: &'a [C],
+    pub(crate) chain: &'a [C],
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision<C> {
+pub(crate) enum Decision<C> {
     Stay,
     Switch { to: C, reason: String },
     Restore { reason: String },
@@ -28,7 +28,7 @@ pub enum Decision<C> {
 
 /// The streak after one observation of the original's provider: one more when it is GREEN,
 /// else back to zero.
-pub fn advance_streak(streak: u32, original: &Health) -> u32 {
+pub(crate) fn advance_streak(streak: u32, original: &Health) -> u32 {
     if original.is(Level::Green) {
         streak.saturating_add(1)
     } else {
@@ -38,7 +38,7 @@ pub fn advance_streak(streak: u32, original: &Health) -> u32 {
 
 /// Decides one slot. `health` judges a candidate, or returns `None` for one that cannot be used
 /// at all (such as a profile whose variables are unset).
-pub fn decide<C: Clone + PartialEq>(
+pub(crate) fn decide<C: Clone + PartialEq>(
     case: &SlotCase<'_, C>,
     policy: &Policy,
     health: &dyn Fn(&C) -> Option<Health>,

@@ -9,13 +9,13 @@ mod health;
 mod policy;
 mod velocity;
 
-pub use book::{QuotaBook, Sample, SourceEntry};
-pub use decide::{Decision, SlotCase, advance_streak, decide};
-pub use health::{Health, Judge, State};
-pub use policy::{Overrides, Policy, ProviderOverrides, Thresholds};
+pub(crate) use book::{QuotaBook, Sample, SourceEntry};
+pub(crate) use decide::{Decision, SlotCase, advance_streak, decide};
+pub(crate) use health::{Health, Judge, State};
+pub(crate) use policy::{Overrides, Policy, ProviderOverrides, Thresholds};
 
 /// A duration as output shows it: `45s`, `12m`, `3h05m`, `2d04h`.
-pub fn human_duration(seconds: f64) -> String {
+pub(crate) fn human_duration(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     match s {
         0..60 => format!("{s}s"),

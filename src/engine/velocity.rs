@@ -6,11 +6,11 @@ use super::Sample;
 const MIN_SAMPLES: usize = 3;
 const MIN_SPAN: f64 = 600.0;
 /// The fit uses this many latest samples.
-pub const WINDOW: usize = 10;
+pub(crate) const WINDOW: usize = 10;
 
 /// Percent per second, by least squares over the last samples; `None` when there are too few
 /// samples or they span too short a time.
-pub fn slope(samples: &[Sample]) -> Option<f64> {
+pub(crate) fn slope(samples: &[Sample]) -> Option<f64> {
     let samples = &samples[samples.len().saturating_sub(WINDOW)..];
     let (first, last) = (samples.first()?, samples.last()?);
     let span = last.at.duration_since(first.at).as_secs_f64();

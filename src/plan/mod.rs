@@ -5,7 +5,7 @@
 //! on anything but its inputs.
 
 mod pass;
-pub mod profile;
+pub(crate) mod profile;
 mod records;
 mod restore;
 
@@ -21,23 +21,23 @@ use crate::quota::Level;
 use crate::target::{Candidate, Kind, Slot};
 
 use profile::Profile;
-pub use records::{
+pub(crate) use records::{
     EnvBefore, ProfileRecord, SwitchRecord, TargetState, TouchedKey, Written, decode,
 };
 
 /// Everything a plan needs besides the document and its records.
-pub struct Planner<'a> {
-    pub kind: Kind,
-    pub policy: &'a Policy,
-    pub judge: &'a Judge<'a>,
-    pub aliases: &'a Aliases,
-    pub fallbacks: &'a BTreeMap<String, Vec<Candidate>>,
-    pub profiles: &'a BTreeMap<String, Profile>,
-    pub now: Timestamp,
+pub(crate) struct Planner<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) policy: &'a Policy,
+    pub(crate) judge: &'a Judge<'a>,
+    pub(crate) aliases: &'a Aliases,
+    pub(crate) fallbacks: &'a BTreeMap<String, Vec<Candidate>>,
+    pub(crate) profiles: &'a BTreeMap<String, Profile>,
+    pub(crate) now: Timestamp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     Switch,
     Restore,
     /// `--restore` found a slot the user changed since the switch, and kept it.
@@ -45,57 +45,57 @@ pub enum ChangeKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Change {
-    pub kind: ChangeKind,
-    pub slot: KeyPath,
-    pub from: String,
-    pub to: String,
-    pub reason: String,
+pub(crate) struct Change {
+    pub(crate) kind: ChangeKind,
+    pub(crate) slot: KeyPath,
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) reason: String,
 }
 
 /// One slot as it stands after the plan.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SlotView {
-    pub slot: KeyPath,
+pub(crate) struct SlotView {
+    pub(crate) slot: KeyPath,
     /// The model, or `profile:<name>` while a profile serves the slot.
-    pub current: String,
-    pub original: String,
+    pub(crate) current: String,
+    pub(crate) original: String,
     /// The provider and health of the current model.
-    pub health: Health,
+    pub(crate) health: Health,
     /// Has a fallback chain or a switch record.
-    pub managed: bool,
+    pub(crate) managed: bool,
     /// Why the slot is on a fallback, when it is.
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 #[derive(Clone, Debug)]
-pub struct Plan {
-    pub edits: Vec<Edit>,
+pub(crate) struct Plan {
+    pub(crate) edits: Vec<Edit>,
     /// The records once the edits have landed.
-    pub state: TargetState,
-    pub changes: Vec<Change>,
-    pub slots: Vec<SlotView>,
+    pub(crate) state: TargetState,
+    pub(crate) changes: Vec<Change>,
+    pub(crate) slots: Vec<SlotView>,
     /// Warnings for the user (a profile that cannot be used).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// What happened that is worth a line in the log (an edit adopted, a record forgotten).
-    pub infos: Vec<String>,
+    pub(crate) infos: Vec<String>,
     /// A profile to enter once these edits have landed: leaving one profile for another takes
     /// two writes, so that each leaves records matching the file, and the second carries out
     /// the decision the first made.
-    pub then: Option<Enter>,
+    pub(crate) then: Option<Enter>,
 }
 
 /// The decision to enter a profile, made while leaving another.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Enter {
-    pub slot: KeyPath,
+pub(crate) struct Enter {
+    pub(crate) slot: KeyPath,
     /// The profile's name.
-    pub profile: String,
-    pub reason: String,
+    pub(crate) profile: String,
+    pub(crate) reason: String,
     /// The original's raw text and provider, and its recovery streak, carried over.
-    pub original: String,
-    pub provider: String,
-    pub streak: u32,
+    pub(crate) original: String,
+    pub(crate) provider: String,
+    pub(crate) streak: u32,
 }
 
 impl Plan {
@@ -112,7 +112,7 @@ impl Plan {
     }
 
     /// Some managed slot ends the pass on a RED model.
-    pub fn ends_red(&self) -> bool {
+    pub(crate) fn ends_red(&self) -> bool {
         self.slots
             .iter()
             .any(|s| s.managed && s.health.is(Level::Red))
@@ -122,7 +122,7 @@ impl Plan {
     /// records that match the file: new and moved switches as planned (a moved one remembering
     /// the fallback it replaces), and restored ones — a left profile too — still present until
     /// the write has landed.
-    pub fn state_before_write(&self, before: &TargetState) -> TargetState {
+    pub(crate) fn state_before_write(&self, before: &TargetState) -> TargetState {
         let mut state = self.state.clone();
         let old = before.by_slot();
         for record in &mut state.switches {
@@ -148,7 +148,11 @@ impl Plan {
 }
 
 /// Advances each record's recovery streak by one observation of its original's provider.
-pub fn advance_streaks(state: &mut TargetState, observed: &BTreeSet<String>, judge: &Judge<'_>) {
+pub(crate) fn advance_streaks(
+    state: &mut TargetState,
+    observed: &BTreeSet<String>,
+    judge: &Judge<'_>,
+) {
     let advance = |provider: &str, original: String, streak: &mut u32| {
         if observed.contains(provider) {
             *streak = advance_streak(*streak, &judge.health(provider, Some(&original)));

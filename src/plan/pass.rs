@@ -15,7 +15,7 @@ use super::{
 
 impl Planner<'_> {
     /// One pass of the switching rules over the target.
-    pub fn switch_pass(&self, doc: &Document, state: &TargetState) -> Plan {
+    pub(crate) fn switch_pass(&self, doc: &Document, state: &TargetState) -> Plan {
         match &state.profile {
             Some(record) if profile::landed(doc, record) => self.profile_pass(doc, state, record),
             Some(record) => {
@@ -182,7 +182,7 @@ impl Planner<'_> {
     /// are asked first, for the reason as they see it now; if they no longer pick that profile
     /// (the original is not bad enough to leave anew, say), the decision still stands. If the
     /// slot is gone meanwhile (edited away), the rules decide alone.
-    pub fn enter(&self, doc: &Document, state: &TargetState, enter: &Enter) -> Plan {
+    pub(crate) fn enter(&self, doc: &Document, state: &TargetState, enter: &Enter) -> Plan {
         let fresh = self.switch_pass(doc, state);
         if (fresh.state.profile.as_ref()).is_some_and(|p| p.profile == enter.profile) {
             return fresh;

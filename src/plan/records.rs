@@ -17,81 +17,81 @@ const VERSION: u32 = 1;
 
 /// What this tool changed in one target.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TargetState {
-    pub version: u32,
+pub(crate) struct TargetState {
+    pub(crate) version: u32,
     /// The target's canonical path.
-    pub target: PathBuf,
+    pub(crate) target: PathBuf,
     /// The path as the user gave it, for output.
-    pub display: String,
-    pub kind: Kind,
+    pub(crate) display: String,
+    pub(crate) kind: Kind,
     #[serde(default)]
-    pub switches: Vec<SwitchRecord>,
+    pub(crate) switches: Vec<SwitchRecord>,
     /// The endpoint profile switched to, if one is active (Claude Code targets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<ProfileRecord>,
+    pub(crate) profile: Option<ProfileRecord>,
 }
 
 /// One slot this tool switched away from its original.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SwitchRecord {
-    pub slot: KeyPath,
+pub(crate) struct SwitchRecord {
+    pub(crate) slot: KeyPath,
     /// The original value's raw JSON text, so restoring is byte-exact.
-    pub original: String,
+    pub(crate) original: String,
     /// The provider that governs the original, fixed when it was switched.
-    pub provider: String,
+    pub(crate) provider: String,
     /// The raw JSON text this tool wrote.
-    pub written: String,
+    pub(crate) written: String,
     /// While a move from one fallback to another is being written: the fallback it replaces. A
     /// crash before the target is written leaves the slot holding this, which is still ours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous: Option<String>,
-    pub at: Timestamp,
-    pub reason: String,
+    pub(crate) previous: Option<String>,
+    pub(crate) at: Timestamp,
+    pub(crate) reason: String,
     /// Consecutive GREEN observations of the original since the switch.
     #[serde(default)]
-    pub streak: u32,
+    pub(crate) streak: u32,
 }
 
 /// A switch of a whole target to an endpoint profile (SPEC §3.2): every key it touched, with
 /// its original raw text or absence, so leaving it is byte-exact.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProfileRecord {
-    pub profile: String,
+pub(crate) struct ProfileRecord {
+    pub(crate) profile: String,
     /// The slot whose chain chose the profile.
-    pub slot: KeyPath,
+    pub(crate) slot: KeyPath,
     /// That slot's original model, raw.
-    pub original: String,
+    pub(crate) original: String,
     /// The provider that governs the original, fixed before the switch.
-    pub provider: String,
-    pub keys: Vec<TouchedKey>,
+    pub(crate) provider: String,
+    pub(crate) keys: Vec<TouchedKey>,
     /// What `env` was before the switch, so leaving can put back an absent or empty one exactly.
-    pub env_before: EnvBefore,
-    pub at: Timestamp,
-    pub reason: String,
+    pub(crate) env_before: EnvBefore,
+    pub(crate) at: Timestamp,
+    pub(crate) reason: String,
     #[serde(default)]
-    pub streak: u32,
+    pub(crate) streak: u32,
 }
 
 /// One key a profile set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TouchedKey {
-    pub path: KeyPath,
+pub(crate) struct TouchedKey {
+    pub(crate) path: KeyPath,
     /// Its raw text before the switch; `None` when the profile added it.
-    pub original: Option<String>,
-    pub written: Written,
+    pub(crate) original: Option<String>,
+    pub(crate) written: Written,
 }
 
 /// What was written: the raw text, or for a secret only a digest of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Written {
+pub(crate) enum Written {
     Raw(String),
     Sha256(String),
 }
 
 impl Written {
     /// Whether `raw` is what was written.
-    pub fn is(&self, raw: &str) -> bool {
+    pub(crate) fn is(&self, raw: &str) -> bool {
         match self {
             Written::Raw(text) => text == raw,
             Written::Sha256(digest) => *digest == sha256(raw),
@@ -101,7 +101,7 @@ impl Written {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum EnvBefore {
+pub(crate) enum EnvBefore {
     Absent,
     /// It had no keys: its raw text (`{}`, `{ }`…).
     Empty(String),
@@ -110,20 +110,20 @@ pub enum EnvBefore {
 
 impl ProfileRecord {
     /// The original model id, decoded.
-    pub fn original_model(&self) -> String {
+    pub(crate) fn original_model(&self) -> String {
         decode(&self.original)
     }
 }
 
 impl SwitchRecord {
     /// The original model id, decoded.
-    pub fn original_model(&self) -> String {
+    pub(crate) fn original_model(&self) -> String {
         decode(&self.original)
     }
 }
 
 /// A raw JSON string decoded, or the raw text itself if it is not a string.
-pub fn decode(raw: &str) -> String {
+pub(crate) fn decode(raw: &str) -> String {
     serde_json::from_str(raw).unwrap_or_else(|_| raw.to_owned())
 }
 
@@ -151,7 +151,7 @@ fn check_raw(field: &str, raw: &str, string: bool) -> Result<(), String> {
 impl TargetState {
     /// Checks that every raw text the records would write back into a target is one JSON value
     /// of the right type: a damaged or hand-edited record must not put arbitrary text there.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         for (i, r) in self.switches.iter().enumerate() {
             let field = |name: &str| format!("switches[{i}].{name}");
             check_raw(&field("original"), &r.original, true)?;
@@ -182,7 +182,7 @@ impl TargetState {
         Ok(())
     }
 
-    pub fn new(target: PathBuf, display: String, kind: Kind) -> TargetState {
+    pub(crate) fn new(target: PathBuf, display: String, kind: Kind) -> TargetState {
         TargetState {
             version: VERSION,
             target,
@@ -194,7 +194,7 @@ impl TargetState {
     }
 
     /// The records keyed by slot.
-    pub fn by_slot(&self) -> HashMap<&KeyPath, &SwitchRecord> {
+    pub(crate) fn by_slot(&self) -> HashMap<&KeyPath, &SwitchRecord> {
         self.switches.iter().map(|r| (&r.slot, r)).collect()
     }
 }

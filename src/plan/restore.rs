@@ -11,7 +11,7 @@ use super::{
 impl Planner<'_> {
     /// Puts back every original whose slot still holds what this tool wrote, leaving an active
     /// profile first; keeps and reports what the user changed since. Forgets every record.
-    pub fn restore(&self, doc: &Document, state: &TargetState) -> Plan {
+    pub(crate) fn restore(&self, doc: &Document, state: &TargetState) -> Plan {
         let mut plan = Plan::new(&TargetState {
             switches: Vec::new(),
             profile: None,
@@ -78,7 +78,7 @@ impl Planner<'_> {
     /// Every slot as it stands, without deciding anything (for `status`, and after a plan). While
     /// a profile is active, the slot that chose it shows the profile, and the keys it set are not
     /// slots of their own.
-    pub fn view(&self, doc: &Document, state: &TargetState) -> Vec<SlotView> {
+    pub(crate) fn view(&self, doc: &Document, state: &TargetState) -> Vec<SlotView> {
         let mut notes = Vec::new();
         let records = state.by_slot();
         let active = state.profile.as_ref().filter(|r| profile::landed(doc, r));

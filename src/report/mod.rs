@@ -3,7 +3,7 @@
 
 mod status;
 
-pub use status::{Sources, status_text};
+pub(crate) use status::{Sources, status_text};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,7 +19,7 @@ use crate::plan::profile::{self, Profile};
 use crate::quota::{Level, Window};
 
 /// `<target>: <slot>: <from> -> <to> (<reason>)`, or the `kept` line of `--restore`.
-pub fn change_lines(runs: &[TargetRun]) -> String {
+pub(crate) fn change_lines(runs: &[TargetRun]) -> String {
     let mut out = String::new();
     for run in runs {
         for c in &run.changes {
@@ -42,7 +42,7 @@ pub fn change_lines(runs: &[TargetRun]) -> String {
 
 /// A unified diff of what a pass wrote (or, in a dry run, would write), with every secret of
 /// either side and of the profiles masked; `None` when the text did not change.
-pub fn diff(run: &TargetRun, profiles: &BTreeMap<String, Profile>) -> Option<String> {
+pub(crate) fn diff(run: &TargetRun, profiles: &BTreeMap<String, Profile>) -> Option<String> {
     let Content { before, after } = run.content.as_ref()?;
     if before == after {
         return None;
@@ -61,7 +61,7 @@ pub fn diff(run: &TargetRun, profiles: &BTreeMap<String, Profile>) -> Option<Str
 }
 
 /// Replaces every occurrence of the secrets, longest first, with `***`.
-pub fn mask(mut text: String, secrets: &[String]) -> String {
+pub(crate) fn mask(mut text: String, secrets: &[String]) -> String {
     let mut secrets: Vec<&String> = secrets.iter().collect();
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     for secret in secrets {
@@ -82,7 +82,7 @@ fn credential_key(key: &str) -> bool {
 /// The secrets that output must never show: values of credential keys in these documents (raw
 /// and decoded), and every profile value that is secret. Values shorter than 4 characters are
 /// left alone: masking them would garble everything else.
-pub fn secrets(docs: &[Document], profiles: &BTreeMap<String, Profile>) -> Vec<String> {
+pub(crate) fn secrets(docs: &[Document], profiles: &BTreeMap<String, Profile>) -> Vec<String> {
     fn walk(doc: &Document, node: &Node, out: &mut Vec<String>) {
         for prop in node.props() {
             if credential_key(&prop.key)
@@ -115,22 +115,22 @@ pub fn secrets(docs: &[Document], profiles: &BTreeMap<String, Profile>) -> Vec<S
 }
 
 /// One provider as `status` and `--json` show it.
-pub struct ProviderView {
-    pub health: Health,
-    pub windows: Vec<WindowView>,
+pub(crate) struct ProviderView {
+    pub(crate) health: Health,
+    pub(crate) windows: Vec<WindowView>,
     /// Seconds since the freshest source's data.
-    pub age: Option<f64>,
-    pub error: Option<String>,
+    pub(crate) age: Option<f64>,
+    pub(crate) error: Option<String>,
 }
 
-pub struct WindowView {
-    pub name: String,
-    pub window: Window,
-    pub level: Level,
+pub(crate) struct WindowView {
+    pub(crate) name: String,
+    pub(crate) window: Window,
+    pub(crate) level: Level,
 }
 
 /// Every provider some source covers, judged now.
-pub fn providers(judge: &Judge<'_>) -> BTreeMap<String, ProviderView> {
+pub(crate) fn providers(judge: &Judge<'_>) -> BTreeMap<String, ProviderView> {
     let mut out = BTreeMap::new();
     for provider in judge.book.providers() {
         // The fullest report of each window, with the source that gave it.
@@ -217,7 +217,7 @@ struct JsonWindow {
 }
 
 /// The `--json` object of SPEC §1.
-pub fn json(runs: &[TargetRun], judge: &Judge<'_>) -> String {
+pub(crate) fn json(runs: &[TargetRun], judge: &Judge<'_>) -> String {
     let report = JsonReport {
         changes: runs
             .iter()

@@ -43,7 +43,7 @@ use crate::settings::Env;
 
 pub use credentials::Fault;
 pub use http::Failure;
-pub use spec::{Answer, SourceKind, SourceSpec, focus, poll_all};
+pub use spec::{Answer, SourceSpec, focus, poll_all};
 
 /// What one answer says, keyed by canonical provider id.
 pub type Reports = BTreeMap<String, Report>;

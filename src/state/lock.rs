@@ -14,13 +14,13 @@ use crate::fsx::{self, FileLock};
 use super::StateError;
 
 /// How long a run waits for a lock another switcher holds before it gives up.
-pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The longest pause between two attempts.
 const MAX_PAUSE: Duration = Duration::from_millis(50);
 
 /// How this process names itself in the locks it holds: `pid 123: switcher watch …`.
-pub fn holder() -> String {
+pub(crate) fn holder() -> String {
     format!(
         "pid {}: {}",
         std::process::id(),
@@ -30,10 +30,10 @@ pub fn holder() -> String {
 
 /// When a wait ends without the lock.
 #[derive(Clone, Debug)]
-pub struct Patience {
-    pub timeout: Duration,
+pub(crate) struct Patience {
+    pub(crate) timeout: Duration,
     /// Set when the waiter is asked to stop: a wait then ends at once.
-    pub cancel: Option<Arc<AtomicBool>>,
+    pub(crate) cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for Patience {
@@ -54,7 +54,7 @@ impl Patience {
 }
 
 /// Takes the lock at `path`, trying again with growing pauses until `patience` runs out.
-pub fn wait_for(path: &Path, patience: &Patience) -> Result<FileLock, StateError> {
+pub(crate) fn wait_for(path: &Path, patience: &Patience) -> Result<FileLock, StateError> {
     let start = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {

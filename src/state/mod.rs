@@ -22,10 +22,10 @@ use crate::engine::QuotaBook;
 use crate::fsx;
 use crate::plan::TargetState;
 
-pub use lock::{Patience, holder};
+pub(crate) use lock::{Patience, holder};
 
 #[derive(Debug, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     #[error("state dir {}: {source}", dir.display())]
     Io { dir: PathBuf, source: io::Error },
     /// `advice` follows the cause: what to do, and what it costs.
@@ -51,14 +51,14 @@ pub enum StateError {
 
 /// The state dir, opened for reading (and created for writing on demand).
 #[derive(Clone, Debug)]
-pub struct StateDir {
+pub(crate) struct StateDir {
     root: PathBuf,
     /// How long to wait for the shared lock.
     patience: Patience,
 }
 
 impl StateDir {
-    pub fn new(root: PathBuf) -> StateDir {
+    pub(crate) fn new(root: PathBuf) -> StateDir {
         StateDir {
             root,
             patience: Patience::default(),
@@ -66,12 +66,8 @@ impl StateDir {
     }
 
     /// The same dir, waiting for its shared lock as `patience` says.
-    pub fn with_patience(self, patience: Patience) -> StateDir {
+    pub(crate) fn with_patience(self, patience: Patience) -> StateDir {
         StateDir { patience, ..self }
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     fn io_err(&self, source: io::Error) -> StateError {
@@ -94,7 +90,7 @@ impl StateDir {
 
     /// A stable file name for a target: a digest of its canonical path, plus its name to help a
     /// person looking at the dir.
-    pub fn key(target: &Path) -> String {
+    pub(crate) fn key(target: &Path) -> String {
         let digest = Sha256::digest(target.as_os_str().as_encoded_bytes());
         let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
         let name: String = target
@@ -117,19 +113,22 @@ impl StateDir {
 
     /// Takes the target's lock, or names the switcher that holds it. Never waits: a target is
     /// held for a whole run or a daemon's life, so waiting would be waiting for that.
-    pub fn lock_target(&self, target: &Path) -> Result<Result<fsx::FileLock, String>, StateError> {
+    pub(crate) fn lock_target(
+        &self,
+        target: &Path,
+    ) -> Result<Result<fsx::FileLock, String>, StateError> {
         let dir = self.ensure("locks")?;
         fsx::try_lock(&dir.join(format!("{}.lock", Self::key(target))), &holder())
             .map_err(|e| self.io_err(e))
     }
 
     /// The target's recorded switches; none if it has no state file.
-    pub fn load_target(&self, target: &Path) -> Result<Option<TargetState>, StateError> {
+    pub(crate) fn load_target(&self, target: &Path) -> Result<Option<TargetState>, StateError> {
         load_target_file(&self.target_file(target))
     }
 
     /// Saves a target's state, or removes its file when nothing is switched any more.
-    pub fn save_target(&self, state: &TargetState) -> Result<(), StateError> {
+    pub(crate) fn save_target(&self, state: &TargetState) -> Result<(), StateError> {
         let path = self.target_file(&state.target);
         if state.switches.is_empty() && state.profile.is_none() {
             return match fs::remove_file(&path) {
@@ -147,7 +146,7 @@ impl StateDir {
 
     /// Every target with recorded switches. A state file that cannot be read is returned as its
     /// own error, so the others are still handled.
-    pub fn all_targets(&self) -> Result<Vec<Result<TargetState, StateError>>, StateError> {
+    pub(crate) fn all_targets(&self) -> Result<Vec<Result<TargetState, StateError>>, StateError> {
         let dir = self.root.join("targets");
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -176,7 +175,7 @@ impl StateDir {
 
     /// The shared quota book as last saved; an unreadable one is reported and replaced by an
     /// empty book (it holds only observations, which the next polls bring back).
-    pub fn load_quota(&self) -> QuotaBook {
+    pub(crate) fn load_quota(&self) -> QuotaBook {
         self.read_quota().unwrap_or_else(|e| {
             tracing::warn!("{e}; starting with no quota history");
             QuotaBook::default()
@@ -190,7 +189,7 @@ impl StateDir {
     /// Applies `update` to the latest saved book under the state dir's lock, saves it, and
     /// returns it. Concurrent switchers never lose each other's updates. A lock held past our
     /// patience is an error ([`StateError::Busy`]) and nothing is saved.
-    pub fn update_quota(
+    pub(crate) fn update_quota(
         &self,
         update: impl FnOnce(&mut QuotaBook),
     ) -> Result<QuotaBook, StateError> {

@@ -11,7 +11,7 @@ const PROFILE: &str = "profile:";
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(from = "String")]
-pub enum Candidate {
+pub(crate) enum Candidate {
     Model(String),
     /// A profile, by its name in the config's `profiles`.
     Profile(String),

@@ -8,7 +8,7 @@ use super::{Candidate, Slot};
 
 const AGENT_TABLES: [&str; 3] = ["agent", "agents", "mode"];
 
-pub fn slots(doc: &Document) -> Vec<Slot> {
+pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
     let root_path = KeyPath::new(Vec::<String>::new());
     let root = doc.root();
     let mut slots = Vec::new();
@@ -58,7 +58,7 @@ fn string_slot(
 }
 
 /// The text before the first `/` names the provider (`openrouter/openai/gpt-5` → `openrouter`).
-pub fn provider(model: &str, aliases: &Aliases) -> String {
+pub(crate) fn provider(model: &str, aliases: &Aliases) -> String {
     aliases.resolve(model.split('/').next().unwrap_or(model))
 }
 
