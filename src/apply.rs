@@ -1,4 +1,5 @@
-//! Running plans against real target files (SPEC §7–§8).
+//! Running plans against real target files (docs/design.md, Plans, state and restore;
+//! Writing a target).
 //!
 //! A pass reads the target, plans from it, saves the records that must exist if the write lands,
 //! writes with the compare-and-swap helper, and re-plans from the new content when the file

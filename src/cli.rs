@@ -1,5 +1,5 @@
-//! The command line (SPEC §1), as plain clap data. Resolving it against the environment and the
-//! config happens in `settings`.
+//! The command line (README, Using it), as plain clap data. Resolving it against the environment
+//! and the config happens in `settings`.
 
 use std::path::PathBuf;
 

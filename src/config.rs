@@ -1,5 +1,5 @@
-//! The switcher config file (SPEC §4): JSON5, every field optional, unknown fields rejected at
-//! any depth with the field's path and position, so typos never pass silently.
+//! The switcher config file (README, Configuration): JSON5, every field optional, unknown fields
+//! rejected at any depth with the field's path and position, so typos never pass silently.
 
 use std::collections::BTreeMap;
 use std::fmt;

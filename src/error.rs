@@ -1,4 +1,4 @@
-//! Typed errors and the one table that maps outcomes to exit codes (SPEC §1).
+//! Typed errors and the one table that maps outcomes to exit codes (README, Exit codes).
 
 use std::io;
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
 //! Filesystem primitives every write goes through: the one atomic compare-and-swap write, bounded
-//! reads, leftover-temp cleanup, and advisory locks (SPEC §8).
+//! reads, leftover-temp cleanup, and advisory locks (docs/design.md, Writing a target).
 //!
 //! A write goes to a uniquely and recognisably named temp file beside the destination, is synced,
 //! and renamed over it; the directory is synced after. Just before the rename the destination is

@@ -1,6 +1,6 @@
-//! `on_switch`: the user's command, run after each switch and restore (SPEC §9) with what changed
-//! in its environment. A hook never blocks a pass: the daemon does not wait for it, a one-shot run
-//! waits at most [`TIMEOUT`] for all of them, and a failure is only logged.
+//! `on_switch`: the user's command, run after each switch and restore (README, `on_switch`) with
+//! what changed in its environment. A hook never blocks a pass: the daemon does not wait for it, a
+//! one-shot run waits at most [`TIMEOUT`] for all of them, and a failure is only logged.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};

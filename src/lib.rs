@@ -1,9 +1,12 @@
 //! `switcher` moves AI coding agents to a fallback model when a provider's quota runs low, and
 //! back when it recovers, by editing the agents' own config files in place.
 //!
-//! The pure core — [`jsonc`] (lossless documents), [`target`] (agent config kinds), [`engine`]
-//! (health and decisions) and [`plan`] — does no IO. [`apply`], [`state`], [`fsx`] and
-//! [`source`] touch the world; [`run`] ties them to the command line of [`cli`].
+//! The pure core — `jsonc` (lossless documents), `target` (agent config kinds), `engine` (health
+//! and decisions) and `plan` (one target's pass, with its records as plain data) — does no IO.
+//! `state`, `source`, `fsx` and `settings` touch the world; `apply` runs plans against files;
+//! `daemon`, `report` and `hooks` serve the run modes, which [`run`] ties to the command line of
+//! `cli`. A module uses only modules below it; `docs/design.md` has the map. Only [`run::main`]
+//! is public: the binary is the interface.
 
 mod apply;
 mod cli;

@@ -1,4 +1,5 @@
-//! `switcher watch`: the sidecar that runs next to agent sessions (SPEC §9).
+//! `switcher watch`: the sidecar that runs next to agent sessions (README, The daemon;
+//! docs/design.md, The daemon).
 //!
 //! Three kinds of worker joined over channels: the watcher reports changed targets and status
 //! files, one poller per source reports answers on its schedule, and the applier — the only one

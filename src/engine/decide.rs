@@ -1,4 +1,5 @@
-//! The three per-slot rules of SPEC §6.2, and the streaks that give them hysteresis.
+//! The three per-slot rules, and the streaks that give them hysteresis (README, How it decides;
+//! docs/design.md, Decisions).
 
 use super::{Health, Policy};
 use crate::quota::Level;

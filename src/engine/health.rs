@@ -1,4 +1,5 @@
-//! The health of a model on a provider, from every source's latest report (SPEC §6.1).
+//! The health of a model on a provider, from every source's latest report (docs/design.md,
+//! Decisions).
 
 use jiff::Timestamp;
 

@@ -1,4 +1,5 @@
-//! Pure decisions: how healthy each model is, and what each slot should hold (SPEC §6).
+//! Pure decisions: how healthy each model is, and what each slot should hold (docs/design.md,
+//! Decisions).
 //!
 //! Nothing here does IO or reads the clock: the quota book, the policy and "now" come in as
 //! values, so every rule is tested as a table of scenarios.

@@ -191,8 +191,8 @@ impl Planner<'_> {
         self.kind.provider(doc, model, self.aliases)
     }
 
-    /// The slot's chain: its own `fallback_models` (SPEC §3.1), else the config's. One that
-    /// cannot be used is noted and the config's taken.
+    /// The slot's chain: its own `fallback_models` (README, Fallback chains), else the config's.
+    /// One that cannot be used is noted and the config's taken.
     pub(super) fn chain(
         &self,
         slot: Option<&Slot>,
@@ -212,7 +212,8 @@ impl Planner<'_> {
         self.fallbacks.get(original).cloned().unwrap_or_default()
     }
 
-    /// Reconciles a record with what the slot holds now (SPEC §6.2 rule 3, §7).
+    /// Reconciles a record with what the slot holds now (README, How it decides: rule 3;
+    /// docs/design.md, Plans, state and restore).
     pub(super) fn standing<'r>(
         &self,
         slot: &Slot,

@@ -1,5 +1,5 @@
 //! The switching passes: slot by slot on a target no profile governs, into a profile, and on an
-//! active profile (SPEC §6.2, §3.2).
+//! active profile (docs/design.md, Decisions; Plans, state and restore).
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashSet};

@@ -1,5 +1,6 @@
-//! Endpoint profiles for Claude Code targets (SPEC §3.2): switching a target's endpoint as a
-//! whole by setting a group of `env` keys (and `model`), and leaving it byte-exactly.
+//! Endpoint profiles for Claude Code targets: switching a target's endpoint as a whole by setting
+//! a group of `env` keys (and `model`), and leaving it byte-exactly (docs/design.md, Plans, state
+//! and restore).
 //!
 //! A profile owns the keys it set while it is active. Leaving it puts back every key that still
 //! holds what it wrote — its original raw text, or no key at all — and keeps, and reports, a key

@@ -52,8 +52,8 @@ pub(crate) struct SwitchRecord {
     pub(crate) streak: u32,
 }
 
-/// A switch of a whole target to an endpoint profile (SPEC §3.2): every key it touched, with
-/// its original raw text or absence, so leaving it is byte-exact.
+/// A switch of a whole target to an endpoint profile: every key it touched, with its original
+/// raw text or absence, so leaving it is byte-exact (docs/design.md, Plans, state and restore).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct ProfileRecord {
     pub(crate) profile: String,

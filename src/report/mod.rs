@@ -216,7 +216,7 @@ struct JsonWindow {
     status: &'static str,
 }
 
-/// The `--json` object of SPEC §1.
+/// The `--json` object (README, Using it).
 pub(crate) fn json(runs: &[TargetRun], judge: &Judge<'_>) -> String {
     let report = JsonReport {
         changes: runs

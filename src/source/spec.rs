@@ -115,7 +115,7 @@ impl SourceSpec {
         })
     }
 
-    /// Every auto-detectable source whose credentials are found (SPEC §5.2).
+    /// Every auto-detectable source whose credentials are found (README, Quota sources).
     pub fn detected(build: &Build<'_>, poll_interval: f64) -> Vec<SourceSpec> {
         BUILTIN
             .iter()

@@ -1,7 +1,7 @@
-//! The state dir (SPEC §7) on disk: per target, the records of the switches this tool made
+//! The state dir on disk: per target, the records of the switches this tool made
 //! ([`TargetState`], plain data the planner owns); shared by all, the quota book. This is where
 //! they are loaded, checked, saved atomically, locked and swept; files are 0600 and never hold
-//! credentials.
+//! credentials (README, State; docs/design.md, Plans, state and restore).
 //!
 //! Layout: `targets/<key>.json` is written only by the switcher holding that target's lock
 //! (`locks/<key>.lock`); `quota.json` is shared and updated under the short `quota.lock`, which
