@@ -74,6 +74,22 @@ pub(crate) struct Context<'a> {
     pub(crate) observed: &'a BTreeSet<String>,
 }
 
+impl<'a> Context<'a> {
+    pub(crate) fn new(
+        settings: &'a Settings,
+        state_dir: &'a StateDir,
+        judge: &'a Judge<'a>,
+        observed: &'a BTreeSet<String>,
+    ) -> Context<'a> {
+        Context {
+            settings,
+            state_dir,
+            judge,
+            observed,
+        }
+    }
+}
+
 impl Target {
     /// Resolves the target and, unless `read_only`, takes its lock and clears temp files a killed
     /// run left beside it.

@@ -176,12 +176,7 @@ fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
     let state_dir = StateDir::new(settings.state_dir.clone());
     let (book, observed) = observe(settings, &state_dir, dry_run)?;
     let judge = judge(settings, &book);
-    let ctx = Context {
-        settings,
-        state_dir: &state_dir,
-        judge: &judge,
-        observed: &observed,
-    };
+    let ctx = Context::new(settings, &state_dir, &judge, &observed);
     let (runs, outcome) = for_targets(&settings.targets, |spec| {
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Switch, dry_run)
     });
@@ -244,12 +239,7 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
     source::focus(&mut book, &settings.sources);
     let judge = judge(settings, &book);
     let observed = BTreeSet::new();
-    let ctx = Context {
-        settings,
-        state_dir: &state_dir,
-        judge: &judge,
-        observed: &observed,
-    };
+    let ctx = Context::new(settings, &state_dir, &judge, &observed);
     let (runs, outcome) = for_targets(&targets, |spec| {
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Restore, dry_run)
     });
@@ -271,12 +261,7 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
     let (book, _) = observe(settings, &state_dir, true)?;
     let judge = judge(settings, &book);
     let observed = BTreeSet::new();
-    let ctx = Context {
-        settings,
-        state_dir: &state_dir,
-        judge: &judge,
-        observed: &observed,
-    };
+    let ctx = Context::new(settings, &state_dir, &judge, &observed);
     let (runs, outcome) = for_targets(&settings.targets, |spec| {
         let mut target = Target::open(spec, &state_dir, true)?;
         Ok(TargetRun {

@@ -207,12 +207,7 @@ impl<'a> Applier<'a> {
             book: &self.book,
             now: Timestamp::now(),
         };
-        let ctx = Context {
-            settings: self.settings,
-            state_dir: &self.state_dir,
-            judge: &judge,
-            observed,
-        };
+        let ctx = Context::new(self.settings, &self.state_dir, &judge, observed);
         let watched = &mut self.targets[i];
         match watched.target.pass(&ctx, Mode::Switch, false) {
             Ok(run) => {

@@ -104,17 +104,8 @@ impl Planner<'_> {
                     reason,
                 } => {
                     let written = json(&to);
-                    plan.edits.push(Edit::Replace {
-                        path: slot.path.clone(),
-                        raw: written.clone(),
-                    });
-                    plan.changes.push(Change {
-                        kind: ChangeKind::Switch,
-                        slot: slot.path.clone(),
-                        from: slot.model.clone(),
-                        to: to.clone(),
-                        reason: reason.clone(),
-                    });
+                    let change = (ChangeKind::Switch, to.clone(), reason.clone());
+                    replace(&mut plan, &slot, written.clone(), change);
                     let record = SwitchRecord {
                         slot: slot.path.clone(),
                         original: original_raw.clone(),
@@ -128,17 +119,8 @@ impl Planner<'_> {
                     (Candidate::Model(to), Some(record))
                 }
                 Decision::Restore { reason } => {
-                    plan.edits.push(Edit::Replace {
-                        path: slot.path.clone(),
-                        raw: original_raw.clone(),
-                    });
-                    plan.changes.push(Change {
-                        kind: ChangeKind::Restore,
-                        slot: slot.path.clone(),
-                        from: slot.model.clone(),
-                        to: original.clone(),
-                        reason,
-                    });
+                    let change = (ChangeKind::Restore, original.clone(), reason);
+                    replace(&mut plan, &slot, original_raw.clone(), change);
                     (as_original.clone(), None)
                 }
                 Decision::Stay => match standing {
@@ -373,4 +355,24 @@ impl Planner<'_> {
         plan.state = next;
         plan
     }
+}
+
+/// Puts `raw` into the slot, and reports it as a change of `kind` to `to`, for `reason`.
+fn replace(
+    plan: &mut Plan,
+    slot: &Slot,
+    raw: String,
+    (kind, to, reason): (ChangeKind, String, String),
+) {
+    plan.edits.push(Edit::Replace {
+        path: slot.path.clone(),
+        raw,
+    });
+    plan.changes.push(Change {
+        kind,
+        slot: slot.path.clone(),
+        from: slot.model.clone(),
+        to,
+        reason,
+    });
 }

@@ -285,6 +285,18 @@ mod tests {
         }
     }
 
+    /// `{"model": "opus"}`, and the `glm` profile applied to it from `model`.
+    fn glm_on_opus() -> (Document, Applied) {
+        let doc = Document::parse("{\"model\": \"opus\"}").unwrap();
+        let applied = apply(
+            &doc,
+            &glm(Ok("tok-123")),
+            &KeyPath::new(["model"]),
+            "\"opus\"",
+        );
+        (doc, applied)
+    }
+
     fn record(applied: &Applied) -> ProfileRecord {
         ProfileRecord {
             profile: "glm".into(),
@@ -346,13 +358,7 @@ mod tests {
 
     #[test]
     fn secrets_are_recorded_as_digests() {
-        let doc = Document::parse("{\"model\": \"opus\"}").unwrap();
-        let applied = apply(
-            &doc,
-            &glm(Ok("tok-123")),
-            &KeyPath::new(["model"]),
-            "\"opus\"",
-        );
+        let (_, applied) = glm_on_opus();
         let state = serde_json::to_string(&applied.keys).unwrap();
         assert!(!state.contains("tok-123"), "{state}");
         assert!(state.contains("sha256"), "{state}");
@@ -360,13 +366,7 @@ mod tests {
 
     #[test]
     fn a_changed_key_is_kept_and_reported_masked() {
-        let doc = Document::parse("{\"model\": \"opus\"}").unwrap();
-        let applied = apply(
-            &doc,
-            &glm(Ok("tok-123")),
-            &KeyPath::new(["model"]),
-            "\"opus\"",
-        );
+        let (doc, applied) = glm_on_opus();
         let switched = doc.apply(&applied.edits).unwrap();
         let edited = switched
             .apply(&[
