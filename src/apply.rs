@@ -1,10 +1,10 @@
-//! Running plans against real target files (SPEC §7–§8).
+//! Running plans against real target files (docs/design.md, Plans, state and restore;
+//! Writing a target).
 //!
 //! A pass reads the target, plans from it, saves the records that must exist if the write lands,
 //! writes with the compare-and-swap helper, and re-plans from the new content when the file
 //! changed in between, so an edit made by the user or the agent is never overwritten.
 
-use std::cell::RefCell;
 use std::collections::{BTreeSet, HashSet};
 
 use std::path::PathBuf;
@@ -13,17 +13,16 @@ use crate::engine::Judge;
 use crate::error::TargetError;
 use crate::fsx::{self, FileLock, WriteOutcome};
 use crate::jsonc::Document;
-use crate::plan::{Change, Plan, Planner, SlotView, advance_streaks};
-use crate::report;
+use crate::plan::{Change, Plan, Planner, SlotView, TargetState, advance_streaks};
 use crate::settings::{Settings, TargetSpec};
-use crate::state::{StateDir, TargetState};
+use crate::state::{StateDir, StateError};
 use crate::target::Kind;
 
 /// Re-plans allowed when the target keeps changing under us before giving up for this pass.
 const MAX_ATTEMPTS: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Apply the switching rules.
     Switch,
     /// Put originals back.
@@ -32,44 +31,69 @@ pub enum Mode {
 
 /// A target opened for passes: kind known, path resolved, lock held when it will be written.
 #[derive(Debug)]
-pub struct Target {
-    pub display: String,
-    pub kind: Kind,
+pub(crate) struct Target {
+    pub(crate) display: String,
+    pub(crate) kind: Kind,
     /// The canonical path (symlinks resolved): the state key and the file written.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The absolute path as given, before resolving symlinks.
-    pub given: PathBuf,
-    _lock: Option<FileLock>,
+    pub(crate) given: PathBuf,
+    lock: Option<FileLock>,
+    /// The records as last loaded or saved, kept while the lock is held: nobody else writes
+    /// them then, so they are read once and written through.
+    records: Option<TargetState>,
     /// The warnings of the last plan, so that a standing one is not repeated at every pass.
-    warned: RefCell<HashSet<String>>,
+    warned: HashSet<String>,
 }
 
 /// What one pass did to one target.
 #[derive(Clone, Debug)]
-pub struct TargetRun {
-    pub target: String,
-    pub changes: Vec<Change>,
-    pub slots: Vec<SlotView>,
-    /// For a dry run: the unified diff of what would be written.
-    pub diff: Option<String>,
-    /// The file's content after the pass (as written, or as read when nothing changed).
-    pub text: Option<String>,
-    pub ends_red: bool,
+pub(crate) struct TargetRun {
+    pub(crate) target: String,
+    pub(crate) changes: Vec<Change>,
+    pub(crate) slots: Vec<SlotView>,
+    /// What the file held and holds; `None` when the target was only viewed.
+    pub(crate) content: Option<Content>,
+    pub(crate) ends_red: bool,
+}
+
+/// A target's text around a pass: `after` is what was written (or, in a dry run, what would
+/// be), and equals `before` when nothing changed. Output makes its diffs from these.
+#[derive(Clone, Debug)]
+pub(crate) struct Content {
+    pub(crate) before: String,
+    pub(crate) after: String,
 }
 
 /// What a pass needs besides the target.
-pub struct Context<'a> {
-    pub settings: &'a Settings,
-    pub state_dir: &'a StateDir,
-    pub judge: &'a Judge<'a>,
+pub(crate) struct Context<'a> {
+    pub(crate) settings: &'a Settings,
+    pub(crate) state_dir: &'a StateDir,
+    pub(crate) judge: &'a Judge<'a>,
     /// Providers observed since the previous pass: each advances recovery streaks once.
-    pub observed: &'a BTreeSet<String>,
+    pub(crate) observed: &'a BTreeSet<String>,
+}
+
+impl<'a> Context<'a> {
+    pub(crate) fn new(
+        settings: &'a Settings,
+        state_dir: &'a StateDir,
+        judge: &'a Judge<'a>,
+        observed: &'a BTreeSet<String>,
+    ) -> Context<'a> {
+        Context {
+            settings,
+            state_dir,
+            judge,
+            observed,
+        }
+    }
 }
 
 impl Target {
     /// Resolves the target and, unless `read_only`, takes its lock and clears temp files a killed
     /// run left beside it.
-    pub fn open(
+    pub(crate) fn open(
         spec: &TargetSpec,
         state_dir: &StateDir,
         read_only: bool,
@@ -86,18 +110,12 @@ impl Target {
         let lock = if read_only {
             None
         } else {
-            let holder = format!(
-                "pid {}: {}",
-                std::process::id(),
-                std::env::args().collect::<Vec<_>>().join(" ")
-            );
-            let lock =
-                state_dir
-                    .lock_target(&path, &holder)
-                    .map_err(|source| TargetError::State {
-                        target: spec.display.clone(),
-                        source,
-                    })?;
+            let lock = state_dir
+                .lock_target(&path)
+                .map_err(|source| TargetError::State {
+                    target: spec.display.clone(),
+                    source,
+                })?;
             let lock = lock.map_err(|holder| TargetError::Locked {
                 target: spec.display.clone(),
                 holder,
@@ -112,9 +130,36 @@ impl Target {
             kind,
             path,
             given: spec.path.clone(),
-            _lock: lock,
-            warned: RefCell::default(),
+            lock,
+            records: None,
+            warned: HashSet::new(),
         })
+    }
+
+    /// The target's records: from memory while the lock is held and they were read, else from
+    /// the state dir.
+    fn load(&mut self, state_dir: &StateDir) -> Result<TargetState, StateError> {
+        if let Some(records) = &self.records {
+            return Ok(records.clone());
+        }
+        let records = state_dir.load_target(&self.path)?.unwrap_or_else(|| {
+            TargetState::new(self.path.clone(), self.display.clone(), self.kind)
+        });
+        if self.lock.is_some() {
+            self.records = Some(records.clone());
+        }
+        Ok(records)
+    }
+
+    /// Saves the records, and keeps them in memory while the lock is held. After a failed save
+    /// nobody knows what the file holds: the next pass reads it again.
+    fn save(&mut self, state_dir: &StateDir, records: &TargetState) -> Result<(), StateError> {
+        self.records = None;
+        state_dir.save_target(records)?;
+        if self.lock.is_some() {
+            self.records = Some(records.clone());
+        }
+        Ok(())
     }
 
     fn read(&self) -> Result<(String, Document), TargetError> {
@@ -137,23 +182,18 @@ impl Target {
     }
 
     /// One pass: plan, record, write; re-plan if the file changed meanwhile.
-    pub fn pass(
-        &self,
+    pub(crate) fn pass(
+        &mut self,
         ctx: &Context<'_>,
         mode: Mode,
         dry_run: bool,
     ) -> Result<TargetRun, TargetError> {
+        let display = self.display.clone();
         let state_err = |source| TargetError::State {
-            target: self.display.clone(),
+            target: display.clone(),
             source,
         };
-        let mut base = ctx
-            .state_dir
-            .load_target(&self.path)
-            .map_err(state_err)?
-            .unwrap_or_else(|| {
-                TargetState::new(self.path.clone(), self.display.clone(), self.kind)
-            });
+        let mut base = self.load(ctx.state_dir).map_err(state_err)?;
         let mut on_disk = base.clone();
         base.display = self.display.clone();
         if mode == Mode::Switch {
@@ -179,26 +219,22 @@ impl Target {
             })?;
             let new_text = new_doc.render();
             if dry_run {
-                let diff = (new_text != text).then(|| {
-                    let secrets = report::secrets(&[&doc, &new_doc], &ctx.settings.profiles);
-                    report::diff(&self.display, &text, &new_text, &secrets)
-                });
-                return Ok(self.finish(plan, landed, diff, None));
+                return Ok(self.finish(plan, landed, text, new_text));
             }
             if plan.edits.is_empty() {
                 if plan.state != on_disk {
-                    ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
+                    self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                 }
-                return Ok(self.finish(plan, landed, None, Some(text)));
+                return Ok(self.finish(plan, landed, text.clone(), text));
             }
             on_disk = plan.state_before_write(&base);
-            ctx.state_dir.save_target(&on_disk).map_err(state_err)?;
+            self.save(ctx.state_dir, &on_disk).map_err(state_err)?;
             match fsx::write_atomic(&self.path, Some(&text), &new_text) {
                 Ok(WriteOutcome::Written) => {
-                    ctx.state_dir.save_target(&plan.state).map_err(state_err)?;
+                    self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                     on_disk = plan.state.clone();
                     let Some(enter) = plan.then.clone() else {
-                        return Ok(self.finish(plan, landed, None, Some(new_text)));
+                        return Ok(self.finish(plan, landed, text, new_text));
                     };
                     self.note(&plan);
                     landed.extend(plan.changes);
@@ -238,28 +274,24 @@ impl Target {
     }
 
     /// The slots as they stand, for `status`.
-    pub fn view(&self, ctx: &Context<'_>) -> Result<Vec<SlotView>, TargetError> {
-        let state = ctx
-            .state_dir
-            .load_target(&self.path)
+    pub(crate) fn view(&mut self, ctx: &Context<'_>) -> Result<Vec<SlotView>, TargetError> {
+        let state = self
+            .load(ctx.state_dir)
             .map_err(|source| TargetError::State {
                 target: self.display.clone(),
                 source,
-            })?
-            .unwrap_or_else(|| {
-                TargetState::new(self.path.clone(), self.display.clone(), self.kind)
-            });
+            })?;
         let (_, doc) = self.read()?;
         let planner = self.planner(ctx);
         Ok(planner.view(&doc, &state))
     }
 
     fn finish(
-        &self,
+        &mut self,
         plan: Plan,
         mut changes: Vec<Change>,
-        diff: Option<String>,
-        text: Option<String>,
+        before: String,
+        after: String,
     ) -> TargetRun {
         self.note(&plan);
         let ends_red = plan.ends_red();
@@ -269,19 +301,17 @@ impl Target {
             ends_red,
             changes,
             slots: plan.slots,
-            diff,
-            text,
+            content: Some(Content { before, after }),
         }
     }
 
     /// Logs a plan's warnings, each once while it keeps coming up (the daemon plans a target
     /// again at every change), and its infos.
-    fn note(&self, plan: &Plan) {
-        let mut warned = self.warned.borrow_mut();
-        for note in plan.notes.iter().filter(|n| !warned.contains(*n)) {
+    fn note(&mut self, plan: &Plan) {
+        for note in plan.notes.iter().filter(|n| !self.warned.contains(*n)) {
             tracing::warn!("{}: {note}", self.display);
         }
-        *warned = plan.notes.iter().cloned().collect();
+        self.warned = plan.notes.iter().cloned().collect();
         for info in &plan.infos {
             tracing::info!("{}: {info}", self.display);
         }

@@ -1,5 +1,5 @@
-//! The command line (SPEC §1), as plain clap data. Resolving it against the environment and the
-//! config happens in `settings`.
+//! The command line (README, Using it), as plain clap data. Resolving it against the environment
+//! and the config happens in `settings`.
 
 use std::path::PathBuf;
 
@@ -15,16 +15,16 @@ use crate::target::Kind;
 /// model setting to the first healthy fallback, editing only the bytes of the value.
 #[derive(Debug, Parser)]
 #[command(name = "switcher", version, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 
     #[command(flatten)]
-    pub global: Global,
+    pub(crate) global: Global,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Watch targets and quota sources and switch as needed (or one pass with --once)
     ///
     /// Without --once or --restore, runs until interrupted. With no TARGET, the targets come from
@@ -39,74 +39,74 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("mode").multiple(false))]
-pub struct Watch {
+pub(crate) struct Watch {
     /// Agent config files to manage
-    pub targets: Vec<PathBuf>,
+    pub(crate) targets: Vec<PathBuf>,
 
     /// Make one pass (read quota once, decide, apply), then exit
     ///
     /// Exits 0 when no managed slot ends on a RED model, 3 when one must stay on a RED model
     /// because no candidate is healthy, 1 on an error.
     #[arg(long, group = "mode")]
-    pub once: bool,
+    pub(crate) once: bool,
 
     /// Put every slot this tool changed back to its original, then exit
     ///
     /// A slot changed by someone else since the switch is kept and reported. With no TARGET,
     /// restores every target recorded in the state dir. Needs no network.
     #[arg(long, group = "mode")]
-    pub restore: bool,
+    pub(crate) restore: bool,
 
     /// With --once or --restore: print what would change and a diff, write nothing
     ///
     /// Takes no lock and records nothing in the state dir; exits as the real pass would.
     #[arg(long, requires = "mode")]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct Status {
+pub(crate) struct Status {
     /// Agent config files to show (default: as for `watch`)
-    pub targets: Vec<PathBuf>,
+    pub(crate) targets: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub struct Global {
+pub(crate) struct Global {
     /// Switcher config file (JSON5)
     ///
     /// Default: $SWITCHER_CONFIG, else $XDG_CONFIG_HOME/switcher/config.json5 (a missing default
     /// file means all defaults; a missing file named here is an error).
     #[arg(long, global = true, value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     /// Add a status file as a quota source (repeatable)
     ///
     /// A JSON document of providers with `status`, `windows` and `error` fields, the shape a
     /// quota-sentinel daemon serves on /v1/providers.
     #[arg(long = "quota-file", global = true, value_name = "PATH", action = ArgAction::Append)]
-    pub quota_files: Vec<PathBuf>,
+    pub(crate) quota_files: Vec<PathBuf>,
 
     /// Where originals, streaks and quota history are kept
     ///
     /// Default: $SWITCHER_STATE_DIR, else $XDG_STATE_HOME/switcher (~/.local/state/switcher).
     #[arg(long, global = true, value_name = "PATH")]
-    pub state_dir: Option<PathBuf>,
+    pub(crate) state_dir: Option<PathBuf>,
 
     /// Treat every TARGET as this kind of agent config instead of recognising it by name
     #[arg(long, global = true, value_enum)]
-    pub kind: Option<Kind>,
+    pub(crate) kind: Option<Kind>,
 
     /// Machine-readable output: one JSON object (daemon: one JSON object per log line)
     #[arg(long, global = true)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// More log output on stderr (repeatable); SWITCHER_LOG overrides
     #[arg(short, long, global = true, action = ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     /// Less log output on stderr (repeatable)
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "verbose")]
-    pub quiet: u8,
+    pub(crate) quiet: u8,
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use crate::engine::Policy;
 use crate::quota::Level;
 use crate::source::{RawSource, SourceConfig};
+use crate::target::Candidate;
 use crate::time::seconds;
 
 /// A valid config.
@@ -29,7 +30,7 @@ pub struct Config {
     pub safety_margin: Option<Duration>,
     pub stale_after: Option<Duration>,
     pub aliases: Option<BTreeMap<String, String>>,
-    pub fallbacks: Option<BTreeMap<String, Vec<String>>>,
+    pub fallbacks: Option<BTreeMap<String, Vec<Candidate>>>,
     pub profiles: Option<BTreeMap<String, ProfileConfig>>,
     pub sources: Option<Vec<SourceConfig>>,
     pub on_switch: Option<Vec<String>>,
@@ -56,7 +57,7 @@ struct Written {
     #[serde(default, deserialize_with = "some_unique_keys")]
     aliases: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "some_unique_keys")]
-    fallbacks: Option<BTreeMap<String, Vec<String>>>,
+    fallbacks: Option<BTreeMap<String, Vec<Candidate>>>,
     #[serde(default, deserialize_with = "some_unique_keys")]
     profiles: Option<BTreeMap<String, ProfileConfig>>,
     sources: Option<Vec<RawSource>>,
@@ -296,13 +297,16 @@ impl Written {
         for (model, chain) in self.fallbacks.iter().flatten() {
             for (i, candidate) in chain.iter().enumerate() {
                 let field = format!("fallbacks.{model}[{i}]");
-                if candidate.trim().is_empty() {
-                    return err(&field, "a fallback must not be empty");
-                }
-                if let Some(name) = candidate.strip_prefix("profile:")
-                    && !self.profiles.as_ref().is_some_and(|p| p.contains_key(name))
-                {
-                    return err(&field, &format!("no profile named `{name}` in `profiles`"));
+                match candidate {
+                    Candidate::Model(id) if id.trim().is_empty() => {
+                        return err(&field, "a fallback must not be empty");
+                    }
+                    Candidate::Profile(name)
+                        if !self.profiles.as_ref().is_some_and(|p| p.contains_key(name)) =>
+                    {
+                        return err(&field, &format!("no profile named `{name}` in `profiles`"));
+                    }
+                    _ => {}
                 }
             }
         }

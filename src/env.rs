@@ -50,7 +50,7 @@ impl Env {
 
     /// An environment rooted at `dir` (home `dir/home`, data `dir/data`…) with only `vars`: for
     /// tests that must never see the real home.
-    #[doc(hidden)]
+    #[cfg(test)]
     pub fn for_tests(dir: &Path, vars: &[(&str, &str)]) -> Env {
         Env {
             vars: vars

@@ -1,6 +1,7 @@
-//! Typed errors and the one table that maps outcomes to exit codes (SPEC §1).
+//! Typed errors and the one table that maps outcomes to exit codes (README, Exit codes).
 
 use std::io;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::config::ConfigError;
@@ -9,7 +10,7 @@ use crate::state::StateError;
 
 /// Errors that stop a run before any target is touched.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -19,9 +20,20 @@ pub enum Error {
     Setup(String),
 }
 
+impl Error {
+    /// No target was given, configured or found where discovery looked (`looked`).
+    pub(crate) fn no_target(looked: &[PathBuf]) -> Error {
+        let looked: Vec<String> = looked.iter().map(|p| p.display().to_string()).collect();
+        Error::Setup(format!(
+            "no target: give a path, list `targets` in the config, or create one of {}",
+            looked.join(", ")
+        ))
+    }
+}
+
 /// An error with one target; the other targets are still processed.
 #[derive(Debug, thiserror::Error)]
-pub enum TargetError {
+pub(crate) enum TargetError {
     #[error("{target}: cannot read: {source}")]
     Read { target: String, source: io::Error },
     #[error("{target}:{}:{}: {}", error.line, error.column, error.message)]
@@ -38,7 +50,7 @@ pub enum TargetError {
 
 /// How a run ended, by precedence: an error beats a RED slot beats success.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Ok,
     /// A managed slot ends the pass on a RED model: no candidate was healthy.
     Red,
@@ -46,7 +58,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn exit_code(self) -> ExitCode {
+    pub(crate) fn exit_code(self) -> ExitCode {
         ExitCode::from(match self {
             Outcome::Ok => 0,
             Outcome::Error => 1,

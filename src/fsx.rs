@@ -1,5 +1,5 @@
 //! Filesystem primitives every write goes through: the one atomic compare-and-swap write, bounded
-//! reads, leftover-temp cleanup, and advisory locks (SPEC §8).
+//! reads, leftover-temp cleanup, and advisory locks (docs/design.md, Writing a target).
 //!
 //! A write goes to a uniquely and recognisably named temp file beside the destination, is synced,
 //! and renamed over it; the directory is synced after. Just before the rename the destination is
@@ -282,13 +282,6 @@ pub fn try_lock(path: &Path, holder: &str) -> io::Result<Result<FileLock, String
         }
         Err(fs::TryLockError::Error(e)) => Err(e),
     }
-}
-
-/// Waits for the lock.
-pub fn lock(path: &Path) -> io::Result<FileLock> {
-    let file = open_lock_file(path)?;
-    file.lock()?;
-    Ok(FileLock { _file: file })
 }
 
 #[cfg(test)]

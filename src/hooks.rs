@@ -1,6 +1,6 @@
-//! `on_switch`: the user's command, run after each switch and restore (SPEC §9) with what changed
-//! in its environment. A hook never blocks a pass: the daemon does not wait for it, a one-shot run
-//! waits at most [`TIMEOUT`] for all of them, and a failure is only logged.
+//! `on_switch`: the user's command, run after each switch and restore (README, `on_switch`) with
+//! what changed in its environment. A hook never blocks a pass: the daemon does not wait for it, a
+//! one-shot run waits at most [`TIMEOUT`] for all of them, and a failure is only logged.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -10,10 +10,10 @@ use crate::apply::TargetRun;
 use crate::plan::ChangeKind;
 
 /// How long a hook may run before it is killed.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts the hook once per switch or restore in `runs`.
-pub fn spawn(argv: &[String], runs: &[TargetRun]) -> Vec<(String, Child)> {
+pub(crate) fn spawn(argv: &[String], runs: &[TargetRun]) -> Vec<(String, Child)> {
     let mut children = Vec::new();
     for run in runs {
         for change in run.changes.iter().filter(|c| c.kind != ChangeKind::Kept) {
@@ -40,7 +40,7 @@ pub fn spawn(argv: &[String], runs: &[TargetRun]) -> Vec<(String, Child)> {
 }
 
 /// Waits for hooks until `deadline`, then kills what still runs; logs failures.
-pub fn reap(mut children: Vec<(String, Child)>, deadline: Instant) {
+pub(crate) fn reap(mut children: Vec<(String, Child)>, deadline: Instant) {
     while !children.is_empty() {
         children.retain_mut(|(what, child)| match child.try_wait() {
             Ok(Some(status)) => {
@@ -75,7 +75,7 @@ pub fn reap(mut children: Vec<(String, Child)>, deadline: Instant) {
 }
 
 /// Runs the hook for `runs` in the background: nothing waits for it.
-pub fn detach(argv: &[String], runs: &[TargetRun]) {
+pub(crate) fn detach(argv: &[String], runs: &[TargetRun]) {
     let children = spawn(argv, runs);
     if !children.is_empty() {
         std::thread::spawn(move || reap(children, Instant::now() + TIMEOUT));

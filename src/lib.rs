@@ -1,32 +1,35 @@
 //! `switcher` moves AI coding agents to a fallback model when a provider's quota runs low, and
 //! back when it recovers, by editing the agents' own config files in place.
 //!
-//! The pure core — [`jsonc`] (lossless documents), [`target`] (agent config kinds), [`quota`]
-//! (what sources report, and the book of it), [`engine`] (health and decisions) and [`plan`] —
-//! does no IO. [`apply`], [`state`], [`fsx`] and
-//! [`source`] touch the world; [`run`] ties them to the command line of [`cli`].
+//! The pure core — `jsonc` (lossless documents), `target` (agent config kinds), `quota` (what
+//! sources report, and the book of it), `engine` (health and decisions) and `plan` (one target's
+//! pass, with its records as plain data) — does no IO. `state`, `source`, `fsx` and `settings`
+//! touch the world; `apply` runs plans against files; `daemon`, `report` and `hooks` serve the run
+//! modes, which [`run`] ties to the command line of `cli`. A module uses only modules below it;
+//! `docs/design.md` has the map. Only [`run::main`] is public: the binary is the interface.
 
-pub mod apply;
-pub mod cli;
-pub mod config;
-pub mod daemon;
-pub mod engine;
-pub mod env;
-pub mod error;
-pub mod fsx;
+mod apply;
+mod cli;
+mod config;
+mod daemon;
+mod engine;
+mod env;
+mod error;
+mod fsx;
 #[cfg(test)]
+#[path = "../tests/fuzz/mod.rs"]
 mod fuzz;
-pub mod hooks;
-pub mod jsonc;
-pub mod logging;
-pub mod plan;
-pub mod provider;
-pub mod quota;
-pub mod report;
+mod hooks;
+mod jsonc;
+mod logging;
+mod plan;
+mod provider;
+mod quota;
+mod report;
 pub mod run;
-pub mod secret;
-pub mod settings;
-pub mod source;
-pub mod state;
-pub mod target;
-pub mod time;
+mod secret;
+mod settings;
+mod source;
+mod state;
+mod target;
+mod time;

@@ -55,7 +55,7 @@ where
 
 /// Installs the global subscriber. `daemon` raises the default level to info and adds
 /// timestamps; `json` (daemon only) emits JSON objects.
-pub fn init(verbosity: i8, filter: Option<&str>, daemon: bool, json: bool, color: bool) {
+pub(crate) fn init(verbosity: i8, filter: Option<&str>, daemon: bool, json: bool, color: bool) {
     const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
     let base = if daemon { 3 } else { 2 };
     let index = (base + i32::from(verbosity)).clamp(0, 5) as usize;

@@ -1,4 +1,4 @@
-//! Provider names: normalisation and the alias table (SPEC §5.3).
+//! Provider names: normalisation and the alias table (README, Status files).
 //!
 //! Agents, status files and users name the same account differently (`zai-coding-plan`, `zhipuai`,
 //! `zai`). Every name is lower-cased and mapped through the aliases once, where it enters, so the
@@ -27,7 +27,7 @@ const BUILT_IN: &[(&str, &str)] = &[
 
 /// The alias table: built-in entries plus the user's `aliases`, which win.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Aliases(BTreeMap<String, String>);
+pub(crate) struct Aliases(BTreeMap<String, String>);
 
 impl Default for Aliases {
     fn default() -> Self {
@@ -36,7 +36,7 @@ impl Default for Aliases {
 }
 
 impl Aliases {
-    pub fn new(extra: &BTreeMap<String, String>) -> Aliases {
+    pub(crate) fn new(extra: &BTreeMap<String, String>) -> Aliases {
         let mut map: BTreeMap<String, String> = BUILT_IN
             .iter()
             .map(|(from, to)| ((*from).to_owned(), (*to).to_owned()))
@@ -48,7 +48,7 @@ impl Aliases {
     }
 
     /// The canonical provider id for a name.
-    pub fn resolve(&self, name: &str) -> String {
+    pub(crate) fn resolve(&self, name: &str) -> String {
         let name = name.trim().to_lowercase();
         match self.0.get(&name) {
             // One hop through the user's table may land on a built-in alias.

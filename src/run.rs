@@ -62,18 +62,6 @@ fn fail(e: &Error) -> Outcome {
     Outcome::Error
 }
 
-pub(crate) fn no_target(settings: &Settings) -> Error {
-    let looked: Vec<String> = settings
-        .discovery
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    Error::Setup(format!(
-        "no target: give a path, list `targets` in the config, or create one of {}",
-        looked.join(", ")
-    ))
-}
-
 /// Polls every due source once and records the answers (in memory only when `read_only`).
 /// Returns the book and the providers observed.
 fn observe(
@@ -172,8 +160,11 @@ fn print_runs(settings: &Settings, runs: &[TargetRun], judge: &Judge<'_>, dry_ru
     }
     let mut out = report::change_lines(runs);
     if dry_run {
-        for diff in runs.iter().filter_map(|r| r.diff.as_deref()) {
-            out.push_str(diff);
+        for diff in runs
+            .iter()
+            .filter_map(|r| report::diff(r, &settings.profiles))
+        {
+            out.push_str(&diff);
         }
     }
     print(&out);
@@ -182,17 +173,12 @@ fn print_runs(settings: &Settings, runs: &[TargetRun], judge: &Judge<'_>, dry_ru
 /// `watch --once`: read quota once, decide, apply.
 fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
     if settings.targets.is_empty() {
-        return Err(no_target(settings));
+        return Err(Error::no_target(&settings.discovery));
     }
     let state_dir = StateDir::new(settings.state_dir.clone());
     let (book, observed) = observe(settings, &state_dir, dry_run)?;
     let judge = judge(settings, &book);
-    let ctx = Context {
-        settings,
-        state_dir: &state_dir,
-        judge: &judge,
-        observed: &observed,
-    };
+    let ctx = Context::new(settings, &state_dir, &judge, &observed);
     let (runs, outcome) = for_targets(&settings.targets, |spec| {
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Switch, dry_run)
     });
@@ -255,12 +241,7 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
     source::focus(&mut book, &settings.sources);
     let judge = judge(settings, &book);
     let observed = BTreeSet::new();
-    let ctx = Context {
-        settings,
-        state_dir: &state_dir,
-        judge: &judge,
-        observed: &observed,
-    };
+    let ctx = Context::new(settings, &state_dir, &judge, &observed);
     let (runs, outcome) = for_targets(&targets, |spec| {
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Restore, dry_run)
     });
@@ -276,26 +257,20 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
 /// `status`: read quota and targets, change nothing.
 fn status(settings: &Settings) -> Result<Outcome, Error> {
     if settings.targets.is_empty() {
-        return Err(no_target(settings));
+        return Err(Error::no_target(&settings.discovery));
     }
     let state_dir = StateDir::new(settings.state_dir.clone());
     let (book, _) = observe(settings, &state_dir, true)?;
     let judge = judge(settings, &book);
     let observed = BTreeSet::new();
-    let ctx = Context {
-        settings,
-        state_dir: &state_dir,
-        judge: &judge,
-        observed: &observed,
-    };
+    let ctx = Context::new(settings, &state_dir, &judge, &observed);
     let (runs, outcome) = for_targets(&settings.targets, |spec| {
-        let target = Target::open(spec, &state_dir, true)?;
+        let mut target = Target::open(spec, &state_dir, true)?;
         Ok(TargetRun {
             target: spec.display.clone(),
             changes: Vec::new(),
             slots: target.view(&ctx)?,
-            diff: None,
-            text: None,
+            content: None,
             ends_red: false,
         })
     });

@@ -9,7 +9,7 @@ use jiff::civil::Date;
 /// A number of seconds (fractions allowed) as a duration: finite, not negative, and with
 /// `positive` not zero either. One too long for a `Duration` is the longest there is, which is as
 /// good as forever.
-pub fn seconds(value: f64, positive: bool) -> Result<Duration, String> {
+pub(crate) fn seconds(value: f64, positive: bool) -> Result<Duration, String> {
     if !value.is_finite() || value < 0.0 || (positive && value == 0.0) {
         let sign = if positive { "positive" } else { "non-negative" };
         return Err(format!("expected a {sign} number of seconds, got {value}"));
@@ -17,7 +17,7 @@ pub fn seconds(value: f64, positive: bool) -> Result<Duration, String> {
     Ok(Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX))
 }
 
-pub fn parse_instant(text: &str) -> Option<Timestamp> {
+pub(crate) fn parse_instant(text: &str) -> Option<Timestamp> {
     let text = text.trim();
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Some(ts);

@@ -1,8 +1,14 @@
-//! The applier: the only worker that writes. It keeps the quota book, takes every answer and
-//! every change event, and runs passes over the targets, one at a time.
+//! The applier: the only worker that writes, on a thread of its own. It keeps the quota book and
+//! every target (with its lock and its records in memory), takes jobs from a channel — answers,
+//! changed paths — and runs passes, one at a time. Whatever a pass waits for (an fsync, the
+//! shared lock of the state dir, a status file on a slow disk) delays only later passes: the
+//! watcher, the pollers and the signal handlers keep running on the daemon's async thread.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
 
 use jiff::Timestamp;
 
@@ -13,10 +19,20 @@ use crate::hooks;
 use crate::plan::ChangeKind;
 use crate::quota::QuotaBook;
 use crate::settings::Settings;
-use crate::source::{Answer, SourceSpec};
+use crate::source::Answer;
 use crate::state::StateDir;
 
 use super::watcher::aliases_of;
+
+/// What the applier is asked to do.
+pub(crate) enum Job {
+    /// The daemon is watching: read the status files, or with none, pass every target once.
+    Start,
+    /// A source (by index into the settings' sources) answered.
+    Answered { source: usize, answer: Answer },
+    /// These paths changed on disk (one file, or the files of a directory made anew).
+    Changed(Vec<PathBuf>),
+}
 
 /// A target under watch.
 struct Watched {
@@ -30,17 +46,25 @@ struct Watched {
     failing: Option<String>,
 }
 
-pub struct Applier<'a> {
+pub(crate) struct Applier<'a> {
     settings: &'a Settings,
     state_dir: StateDir,
     targets: Vec<Watched>,
     book: QuotaBook,
+    /// Status files, by source index, under every name their change events may use.
+    status_files: Vec<(usize, Vec<PathBuf>)>,
+    /// Set when the daemon stops.
+    stop: Arc<AtomicBool>,
 }
 
 impl<'a> Applier<'a> {
-    pub fn new(settings: &'a Settings, state_dir: StateDir, targets: Vec<Target>) -> Applier<'a> {
-        let mut book = state_dir.load_quota();
-        crate::source::focus(&mut book, &settings.sources);
+    pub(crate) fn new(
+        settings: &'a Settings,
+        state_dir: StateDir,
+        targets: Vec<Target>,
+        book: QuotaBook,
+        stop: Arc<AtomicBool>,
+    ) -> Applier<'a> {
         let targets = targets
             .into_iter()
             .map(|target| Watched {
@@ -50,20 +74,89 @@ impl<'a> Applier<'a> {
                 failing: None,
             })
             .collect();
+        let status_files = settings
+            .sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.file_path().map(|path| (i, aliases_of(path))))
+            .collect();
         Applier {
             settings,
             state_dir,
             targets,
             book,
+            status_files,
+            stop,
         }
     }
 
-    pub fn book(&self) -> &QuotaBook {
-        &self.book
+    /// Takes jobs until the channel closes or the daemon stops; the targets' locks are released
+    /// on return. `runtime` runs the status-file reads, which are written as async polls.
+    pub(crate) fn run(
+        mut self,
+        jobs: Receiver<Job>,
+        runtime: tokio::runtime::Handle,
+        client: reqwest::Client,
+    ) {
+        for job in jobs {
+            if self.stopping() {
+                break;
+            }
+            match job {
+                Job::Start => {
+                    if self.status_files.is_empty() {
+                        self.pass_all();
+                    }
+                    for i in 0..self.status_files.len() {
+                        let source = self.status_files[i].0;
+                        self.read_status_file(source, &runtime, &client);
+                    }
+                }
+                Job::Answered { source, answer } => self.answered(source, answer),
+                Job::Changed(paths) => self.changed(&paths, &runtime, &client),
+            }
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Each status file among `paths` is read right away, once (each read is an observation);
+    /// each target among them is re-planned from the latest quota data.
+    fn changed(
+        &mut self,
+        paths: &[PathBuf],
+        runtime: &tokio::runtime::Handle,
+        client: &reqwest::Client,
+    ) {
+        let sources: Vec<usize> = (self.status_files.iter())
+            .filter(|(_, names)| names.iter().any(|n| paths.contains(n)))
+            .map(|(source, _)| *source)
+            .collect();
+        for source in sources {
+            self.read_status_file(source, runtime, client);
+        }
+        let targets: BTreeSet<usize> = paths.iter().flat_map(|p| self.targets_named(p)).collect();
+        for i in targets {
+            self.target_changed(i);
+        }
+    }
+
+    fn read_status_file(
+        &mut self,
+        source: usize,
+        runtime: &tokio::runtime::Handle,
+        client: &reqwest::Client,
+    ) {
+        let spec = &self.settings.sources[source];
+        let answer = runtime.block_on(spec.poll(client, &self.settings.aliases, Timestamp::now));
+        self.answered(source, answer);
     }
 
     /// Records a source's answer and re-plans every target with it.
-    pub fn answered(&mut self, source: &SourceSpec, answer: Answer) {
+    fn answered(&mut self, source: usize, answer: Answer) {
+        let source = &self.settings.sources[source];
         let now = Timestamp::now();
         let mut observed = BTreeSet::new();
         answer.note(&source.label, &mut observed);
@@ -72,8 +165,10 @@ impl<'a> Applier<'a> {
             .update_quota(|book| source.record(book, &answer, now));
         match recorded {
             Ok(book) => self.book = book,
+            // A lock wait called off: the daemon is stopping, and starts no pass any more.
+            Err(_) if self.stopping() => return,
             Err(e) => {
-                tracing::error!("{e}; keeping quota data in memory only");
+                tracing::error!("{e}; keeping quota data in memory only until the next answer");
                 source.record(&mut self.book, &answer, now);
             }
         }
@@ -84,7 +179,7 @@ impl<'a> Applier<'a> {
     }
 
     /// Indexes of the targets a changed path belongs to.
-    pub fn targets_named(&self, path: &Path) -> Vec<usize> {
+    fn targets_named(&self, path: &Path) -> Vec<usize> {
         (0..self.targets.len())
             .filter(|&i| self.targets[i].names.iter().any(|n| n == path))
             .collect()
@@ -92,7 +187,7 @@ impl<'a> Applier<'a> {
 
     /// A target changed on disk: re-plan it from the latest quota data, unless the content is what
     /// we last saw or wrote.
-    pub fn target_changed(&mut self, i: usize) {
+    fn target_changed(&mut self, i: usize) {
         let current = fsx::read_limited(&self.targets[i].target.path, fsx::MAX_FILE).ok();
         if current.is_some() && current == self.targets[i].known {
             return;
@@ -101,7 +196,7 @@ impl<'a> Applier<'a> {
     }
 
     /// Runs a pass on every target without new observations (at start).
-    pub fn pass_all(&mut self) {
+    fn pass_all(&mut self) {
         for i in 0..self.targets.len() {
             self.pass(i, &BTreeSet::new());
         }
@@ -113,19 +208,14 @@ impl<'a> Applier<'a> {
             book: &self.book,
             now: Timestamp::now(),
         };
-        let ctx = Context {
-            settings: self.settings,
-            state_dir: &self.state_dir,
-            judge: &judge,
-            observed,
-        };
+        let ctx = Context::new(self.settings, &self.state_dir, &judge, observed);
         let watched = &mut self.targets[i];
         match watched.target.pass(&ctx, Mode::Switch, false) {
             Ok(run) => {
                 if watched.failing.take().is_some() {
                     tracing::info!(target = %run.target, "readable again");
                 }
-                watched.known = run.text.clone();
+                watched.known = run.content.as_ref().map(|c| c.after.clone());
                 log_changes(&run);
                 if let Some(argv) = &self.settings.on_switch {
                     hooks::detach(argv, std::slice::from_ref(&run));

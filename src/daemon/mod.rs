@@ -1,16 +1,22 @@
-//! `switcher watch`: the sidecar that runs next to agent sessions (SPEC §9).
+//! `switcher watch`: the sidecar that runs next to agent sessions (README, The daemon;
+//! docs/design.md, The daemon).
 //!
-//! Three kinds of worker joined over one channel: the watcher reports changed targets and status
+//! Three kinds of worker joined over channels: the watcher reports changed targets and status
 //! files, one poller per source reports answers on its schedule, and the applier — the only one
-//! that writes — turns both into passes. Everything runs on one thread; passes are short and
-//! happen one at a time, so a signal is acted on between passes, never inside a write.
+//! that writes — turns both into passes. The watcher, the pollers and the signal handlers share
+//! one async thread that never blocks on a file; the applier has a thread of its own, so a pass
+//! that waits (an fsync, a lock another switcher holds) delays only the passes after it. On a
+//! signal the applier finishes the pass in progress, calls off any lock wait, and stops.
 
 mod applier;
 mod poller;
 mod watcher;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -20,53 +26,24 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::apply::Target;
 use crate::error::{Error, Outcome};
+use crate::provider::Aliases;
+use crate::quota::QuotaBook;
 use crate::settings::Settings;
-use crate::source::{Answer, http};
-use crate::state::StateDir;
+use crate::source::{Answer, SourceSpec, http};
+use crate::state::{Patience, StateDir};
 
-use applier::Applier;
+use applier::{Applier, Job};
 use watcher::Change;
-
-enum Event {
-    Changed(PathBuf, Change),
-    Answered { source: usize, answer: Answer },
-}
 
 /// A path's events closer than this count as one change…
 const DEBOUNCE: Duration = Duration::from_millis(10);
 /// …but a path that keeps changing is handled at least this often.
 const MAX_DELAY: Duration = Duration::from_millis(100);
 
-/// Handles changed paths (one file, or the files of a directory that was created): each status
-/// file among them is read right away, once (each read is an observation); each target is
-/// re-planned from the latest quota data.
-async fn changed(
-    applier: &mut Applier<'_>,
-    status_files: &[(usize, Vec<PathBuf>)],
-    client: &reqwest::Client,
-    settings: &Settings,
-    paths: &[PathBuf],
-) {
-    for (source, names) in status_files {
-        if names.iter().any(|n| paths.contains(n)) {
-            let spec = &settings.sources[*source];
-            let answer = spec.poll(client, &settings.aliases, Timestamp::now).await;
-            applier.answered(spec, answer);
-        }
-    }
-    let targets: BTreeSet<usize> = paths
-        .iter()
-        .flat_map(|p| applier.targets_named(p))
-        .collect();
-    for i in targets {
-        applier.target_changed(i);
-    }
-}
-
 /// Runs until SIGINT or SIGTERM; returns once every lock is released.
-pub fn run(settings: &Settings) -> Result<Outcome, Error> {
+pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
     if settings.targets.is_empty() {
-        return Err(crate::run::no_target(settings));
+        return Err(Error::no_target(&settings.discovery));
     }
     for source in &settings.sources {
         if source.interval >= settings.policy.stale_after.unsigned_abs() {
@@ -79,7 +56,12 @@ pub fn run(settings: &Settings) -> Result<Outcome, Error> {
             );
         }
     }
-    let state_dir = StateDir::new(settings.state_dir.clone());
+    // Set on a signal: the applier stops taking jobs, and a lock wait it is in ends at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    let state_dir = StateDir::new(settings.state_dir.clone()).with_patience(Patience {
+        cancel: Some(stop.clone()),
+        ..Patience::default()
+    });
     // A target that cannot be taken (locked by another switcher, of no known kind) is reported
     // and left out; the others are still managed. With none left there is nothing to do.
     let mut targets = Vec::new();
@@ -92,24 +74,7 @@ pub fn run(settings: &Settings) -> Result<Outcome, Error> {
     if targets.is_empty() {
         return Ok(Outcome::Error);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Setup(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(settings, state_dir, targets))
-}
-
-async fn serve(
-    settings: &Settings,
-    state_dir: StateDir,
-    targets: Vec<Target>,
-) -> Result<Outcome, Error> {
     let names: Vec<String> = targets.iter().map(|t| t.display.clone()).collect();
-    let signal_err = |e: std::io::Error| Error::Setup(format!("cannot handle signals: {e}"));
-    let mut terminate = signal(SignalKind::terminate()).map_err(signal_err)?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_err)?;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-
     let mut watched: Vec<PathBuf> = targets.iter().map(|t| t.given.clone()).collect();
     watched.extend(
         settings
@@ -117,42 +82,89 @@ async fn serve(
             .iter()
             .filter_map(|s| s.file_path().map(Path::to_owned)),
     );
-    let mut watcher = {
-        let tx = tx.clone();
-        watcher::start(&watched, move |path, change| {
-            let _ = tx.send(Event::Changed(path, change));
-        })
-        .map_err(Error::Setup)?
-    };
-
-    // Status files under every name their change events may use.
-    let status_files: Vec<(usize, Vec<PathBuf>)> = settings
-        .sources
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| s.file_path().map(|path| (i, watcher::aliases_of(path))))
-        .collect();
-
-    let mut applier = Applier::new(settings, state_dir, targets);
+    let mut book = state_dir.load_quota();
+    crate::source::focus(&mut book, &settings.sources);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Setup(format!("cannot start the async runtime: {e}")))?;
     let client = http::client();
+    let (jobs, queue) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        let applier = Applier::new(settings, state_dir, targets, book.clone(), stop.clone());
+        let (handle, client_for_applier) = (runtime.handle().clone(), client.clone());
+        let worker = std::thread::Builder::new()
+            .name("applier".into())
+            .spawn_scoped(scope, move || {
+                applier.run(queue, handle, client_for_applier)
+            })
+            .map_err(|e| Error::Setup(format!("cannot start the applier: {e}")))?;
+        let watching = Watching {
+            names,
+            paths: watched,
+        };
+        let outcome = runtime.block_on(serve(settings, &book, &watching, client, jobs));
+        tracing::info!("stopping");
+        stop.store(true, Ordering::Relaxed);
+        if worker.join().is_err() {
+            return Err(Error::Setup("the applier failed".into()));
+        }
+        outcome
+    })
+}
+
+/// One poll of a source. A status file is read on the blocking pool, so a slow disk never
+/// stalls the thread that handles events and signals; the other sources wait on the network
+/// asynchronously.
+async fn poll(spec: SourceSpec, client: reqwest::Client, aliases: Aliases) -> Answer {
+    if spec.file_path().is_none() {
+        return spec.poll(&client, &aliases, Timestamp::now).await;
+    }
+    let runtime = tokio::runtime::Handle::current();
+    let read = move || runtime.block_on(spec.poll(&client, &aliases, Timestamp::now));
+    tokio::task::spawn_blocking(read)
+        .await
+        .unwrap_or_else(|e| Answer::Failed {
+            error: format!("the read failed: {e}"),
+            forget_data: false,
+            retry_after: None,
+        })
+}
+
+/// What the daemon watches: the targets it holds, by name, and every path to watch.
+struct Watching {
+    names: Vec<String>,
+    paths: Vec<PathBuf>,
+}
+
+/// Watches and polls until a signal, handing everything to the applier through `jobs`.
+async fn serve(
+    settings: &Settings,
+    book: &QuotaBook,
+    watching: &Watching,
+    client: reqwest::Client,
+    jobs: Sender<Job>,
+) -> Result<Outcome, Error> {
+    let signal_err = |e: std::io::Error| Error::Setup(format!("cannot handle signals: {e}"));
+    let mut terminate = signal(SignalKind::terminate()).map_err(signal_err)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_err)?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+
+    let names = &watching.names;
+    let mut watcher = watcher::start(&watching.paths, move |path, change| {
+        let _ = tx.send((path, change));
+    })
+    .map_err(Error::Setup)?;
+
     // Status files are read before anything else, so the first passes see them and their
     // pollers start one interval later; other sources answer when they answer.
-    if status_files.is_empty() {
-        applier.pass_all();
-    }
-    for (source, _) in &status_files {
-        let spec = &settings.sources[*source];
-        let answer = spec.poll(&client, &settings.aliases, Timestamp::now).await;
-        applier.answered(spec, answer);
-    }
-
+    let _ = jobs.send(Job::Start);
     let mut pollers = tokio::task::JoinSet::new();
     for (index, spec) in settings.sources.iter().enumerate() {
         let now = Timestamp::now();
         let first_delay = match spec.file_path() {
             Some(_) => spec.interval,
-            None => applier
-                .book()
+            None => book
                 .sources
                 .get(&spec.id)
                 .and_then(|e| e.next_poll)
@@ -160,19 +172,19 @@ async fn serve(
                     Duration::try_from(at.duration_since(now)).unwrap_or_default()
                 }),
         };
-        let (spec, client, aliases, tx) = (
+        let (spec, client, aliases, jobs) = (
             spec.clone(),
             client.clone(),
             settings.aliases.clone(),
-            tx.clone(),
+            jobs.clone(),
         );
         pollers.spawn(async move {
             poller::run(
                 spec.interval,
                 first_delay,
-                || spec.poll(&client, &aliases, Timestamp::now),
+                || poll(spec.clone(), client.clone(), aliases.clone()),
                 |answer, _delay| {
-                    tx.send(Event::Answered {
+                    jobs.send(Job::Answered {
                         source: index,
                         answer,
                     })
@@ -183,7 +195,6 @@ async fn serve(
             .await;
         });
     }
-    drop(tx);
     let labels: Vec<String> = settings.sources.iter().map(|s| s.label.clone()).collect();
     // Said once the watches are in place: from here on, every change is seen.
     tracing::info!(
@@ -208,7 +219,7 @@ async fn serve(
             .values()
             .map(|&(first, last)| (last + DEBOUNCE).min(first + MAX_DELAY))
             .min();
-        let event = tokio::select! {
+        let (path, change) = tokio::select! {
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
             () = sleep_until(due_at.unwrap_or_else(Instant::now)), if due_at.is_some() => {
@@ -225,7 +236,7 @@ async fn serve(
                     } else {
                         vec![path]
                     };
-                    changed(&mut applier, &status_files, &client, settings, &paths).await;
+                    let _ = jobs.send(Job::Changed(paths));
                 }
                 continue;
             }
@@ -234,27 +245,21 @@ async fn serve(
                 None => break,
             },
         };
-        match event {
-            Event::Answered { source, answer } => {
-                applier.answered(&settings.sources[source], answer)
-            }
-            Event::Changed(path, change) => {
-                let now = Instant::now();
-                // A finished write needs no waiting; the loop still takes every event already
-                // queued before it acts, so a burst is handled once.
-                let last = if change == Change::Complete {
-                    now - DEBOUNCE
-                } else {
-                    now
-                };
-                pending
-                    .entry(path)
-                    .and_modify(|(_, l)| *l = last)
-                    .or_insert((now, last));
-            }
-        }
+        let now = Instant::now();
+        // A finished write needs no waiting; the loop still takes every event already queued
+        // before it acts, so a burst is handled once.
+        let last = if change == Change::Complete {
+            now - DEBOUNCE
+        } else {
+            now
+        };
+        pending
+            .entry(path)
+            .and_modify(|(_, l)| *l = last)
+            .or_insert((now, last));
     }
-    pollers.abort_all();
-    tracing::info!("stopping");
+    // Wait for the aborted pollers to be dropped: each holds a sender of `jobs`, and the applier
+    // ends when the last one is gone.
+    pollers.shutdown().await;
     Ok(Outcome::Ok)
 }

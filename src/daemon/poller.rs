@@ -9,7 +9,7 @@ use crate::source::{Answer, schedule};
 /// Polls forever: after `first_delay`, then on the schedule that each answer sets. `deliver`
 /// gets each answer and the delay chosen before the next poll; it returns `false` when nobody
 /// listens any more. `jitter` yields numbers in [-1, 1].
-pub async fn run<P, F>(
+pub(crate) async fn run<P, F>(
     interval: Duration,
     first_delay: Duration,
     mut poll: P,

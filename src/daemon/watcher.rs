@@ -18,7 +18,7 @@ use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 
 /// Watches until dropped.
-pub struct Watcher {
+pub(crate) struct Watcher {
     inner: RecommendedWatcher,
     /// The directories holding the files, resolved as far as they exist.
     dirs: BTreeSet<PathBuf>,
@@ -28,12 +28,12 @@ pub struct Watcher {
 
 impl Watcher {
     /// Whether `path` is one of the watched directories (reported when it is created).
-    pub fn is_dir(&self, path: &Path) -> bool {
+    pub(crate) fn is_dir(&self, path: &Path) -> bool {
         self.dirs.contains(path)
     }
 
     /// Watches `dir` again after it was created, and returns the files asked about in it.
-    pub fn rewatch(&mut self, dir: &Path) -> Vec<PathBuf> {
+    pub(crate) fn rewatch(&mut self, dir: &Path) -> Vec<PathBuf> {
         if let Err(e) = self.inner.watch(dir, RecursiveMode::NonRecursive) {
             tracing::warn!("cannot watch {}: {e}", dir.display());
         }
@@ -47,7 +47,7 @@ impl Watcher {
 
 /// The names under which change events can report `path`: as given (absolute), and through its
 /// resolved directory (as far as it exists) and its resolved file (for symlinks).
-pub fn aliases_of(path: &Path) -> Vec<PathBuf> {
+pub(crate) fn aliases_of(path: &Path) -> Vec<PathBuf> {
     let mut out = vec![path.to_owned()];
     if let (Some(dir), Some(name)) = (path.parent(), path.file_name())
         && let Ok(dir) = crate::fsx::canonical(dir)
@@ -64,7 +64,7 @@ pub fn aliases_of(path: &Path) -> Vec<PathBuf> {
 
 /// What an event says about a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// The writer is done: a file was renamed into place or closed after writing.
     Complete,
     /// Content changed, and more may follow.
@@ -93,7 +93,7 @@ fn created(kind: &EventKind) -> bool {
 
 /// Starts watching the directories of `files`; `changed` gets each changed path among them, once
 /// per raw event.
-pub fn start(
+pub(crate) fn start(
     files: &[PathBuf],
     changed: impl Fn(PathBuf, Change) + Send + 'static,
 ) -> Result<Watcher, String> {

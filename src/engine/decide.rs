@@ -1,33 +1,35 @@
-//! The three per-slot rules of SPEC §6.2, and the streaks that give them hysteresis.
+//! The three per-slot rules, and the streaks that give them hysteresis (README, How it decides;
+//! docs/design.md, Decisions).
 
 use super::{Health, Policy};
 use crate::quota::Level;
 
-/// One slot as a pass sees it.
+/// One slot as a pass sees it. `C` is what a chain names: the rules only compare candidates and
+/// ask the health of each, so they do not care whether one is a model or a whole profile.
 #[derive(Clone, Copy, Debug)]
-pub struct SlotCase<'a> {
+pub(crate) struct SlotCase<'a, C> {
     /// O: what the slot held before this tool changed it (equal to `current` when unswitched).
-    pub original: &'a str,
+    pub(crate) original: &'a C,
     /// C: what the slot holds now.
-    pub current: &'a str,
+    pub(crate) current: &'a C,
     /// Whether C is a fallback this tool set (rule 2) rather than the original (rule 1).
-    pub switched: bool,
+    pub(crate) switched: bool,
     /// Consecutive GREEN observations of O since the switch.
-    pub streak: u32,
+    pub(crate) streak: u32,
     /// F: the fallback chain of O, in order.
-    pub chain: &'a [String],
+    pub(crate) chain: &'a [C],
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision<C> {
     Stay,
-    Switch { to: String, reason: String },
+    Switch { to: C, reason: String },
     Restore { reason: String },
 }
 
 /// The streak after one observation of the original's provider: one more when it is GREEN,
 /// else back to zero.
-pub fn advance_streak(streak: u32, original: &Health) -> u32 {
+pub(crate) fn advance_streak(streak: u32, original: &Health) -> u32 {
     if original.is(Level::Green) {
         streak.saturating_add(1)
     } else {
@@ -37,11 +39,11 @@ pub fn advance_streak(streak: u32, original: &Health) -> u32 {
 
 /// Decides one slot. `health` judges a candidate, or returns `None` for one that cannot be used
 /// at all (such as a profile whose variables are unset).
-pub fn decide(
-    case: &SlotCase<'_>,
+pub(crate) fn decide<C: Clone + PartialEq>(
+    case: &SlotCase<'_, C>,
     policy: &Policy,
-    health: &dyn Fn(&str) -> Option<Health>,
-) -> Decision {
+    health: &dyn Fn(&C) -> Option<Health>,
+) -> Decision<C> {
     let Some(original) = health(case.original) else {
         return Decision::Stay;
     };
@@ -101,14 +103,14 @@ pub fn decide(
 }
 
 /// The first healthy candidate of the chain, else (when allowed) the first YELLOW one.
-fn pick(
-    case: &SlotCase<'_>,
-    skip: &[&str],
+fn pick<C: Clone + PartialEq>(
+    case: &SlotCase<'_, C>,
+    skip: &[&C],
     allow_yellow: bool,
-    health: &dyn Fn(&str) -> Option<Health>,
-) -> Option<(String, Health)> {
+    health: &dyn Fn(&C) -> Option<Health>,
+) -> Option<(C, Health)> {
     let mut first_yellow = None;
-    for candidate in case.chain.iter().filter(|c| !skip.contains(&c.as_str())) {
+    for candidate in case.chain.iter().filter(|c| !skip.contains(c)) {
         let Some(h) = health(candidate) else { continue };
         if h.is_healthy() {
             return Some((candidate.clone(), h));
@@ -178,7 +180,7 @@ mod tests {
         }
 
         /// One observation of every provider in `levels`, then one pass.
-        fn step(&mut self, levels: &[(&'static str, State)]) -> Decision {
+        fn step(&mut self, levels: &[(&'static str, State)]) -> Decision<String> {
             for (p, s) in levels {
                 self.levels.insert(p, *s);
             }

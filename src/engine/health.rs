@@ -1,4 +1,5 @@
-//! The health of a model on a provider, from every source's latest report (SPEC §6.1).
+//! The health of a model on a provider, from every source's latest report (docs/design.md,
+//! Decisions).
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -7,15 +8,15 @@ use crate::quota::{Level, QuotaBook, Report, Sample, SourceEntry, Window, percen
 
 /// A judgement with the reason that decided it, naming the provider.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Health {
-    pub state: State,
-    pub provider: String,
+pub(crate) struct Health {
+    pub(crate) state: State,
+    pub(crate) provider: String,
     /// What decided it: `zai five_hour 92% >= 90%`, `zai status RED`, `zai: HTTP 401`.
-    pub why: String,
+    pub(crate) why: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     Known(Level),
     /// Monitored, but no source can tell now: never chosen, never a reason to switch.
     Unknown,
@@ -24,7 +25,7 @@ pub enum State {
 }
 
 impl Health {
-    pub fn level(&self) -> Option<Level> {
+    pub(crate) fn level(&self) -> Option<Level> {
         match self.state {
             State::Known(level) => Some(level),
             _ => None,
@@ -32,21 +33,21 @@ impl Health {
     }
 
     /// GREEN or unmonitored: a candidate that may be chosen freely.
-    pub fn is_healthy(&self) -> bool {
+    pub(crate) fn is_healthy(&self) -> bool {
         matches!(self.state, State::Known(Level::Green) | State::Unmonitored)
     }
 
-    pub fn is(&self, level: Level) -> bool {
+    pub(crate) fn is(&self, level: Level) -> bool {
         self.level() == Some(level)
     }
 
     /// Whether this model is at or past `level` (UNKNOWN and unmonitored never are).
-    pub fn reaches(&self, level: Level) -> bool {
+    pub(crate) fn reaches(&self, level: Level) -> bool {
         self.level().is_some_and(|l| l >= level)
     }
 
     /// The status as output names it.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self.state {
             State::Known(level) => level.name(),
             State::Unknown => "UNKNOWN",
@@ -56,15 +57,15 @@ impl Health {
 }
 
 /// Judges models against the book, the policy and a given "now".
-pub struct Judge<'a> {
-    pub policy: &'a super::Policy,
-    pub book: &'a QuotaBook,
-    pub now: Timestamp,
+pub(crate) struct Judge<'a> {
+    pub(crate) policy: &'a super::Policy,
+    pub(crate) book: &'a QuotaBook,
+    pub(crate) now: Timestamp,
 }
 
 impl Judge<'_> {
     /// The health of `model` served by `provider`; with `model` `None`, every window counts.
-    pub fn health(&self, provider: &str, model: Option<&str>) -> Health {
+    pub(crate) fn health(&self, provider: &str, model: Option<&str>) -> Health {
         let health = |state, why: String| Health {
             state,
             provider: provider.to_owned(),
@@ -124,7 +125,7 @@ impl Judge<'_> {
     }
 
     /// One window's level and the reason for it, as `entry`'s source reported it.
-    pub fn window_level(
+    pub(crate) fn window_level(
         &self,
         entry: &SourceEntry,
         provider: &str,

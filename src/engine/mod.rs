@@ -1,4 +1,5 @@
-//! Pure decisions: how healthy each model is, and what each slot should hold (SPEC §6).
+//! Pure decisions: how healthy each model is, and what each slot should hold (docs/design.md,
+//! Decisions).
 //!
 //! Nothing here does IO or reads the clock: the quota book, the policy and "now" come in as
 //! values, so every rule is tested as a table of scenarios.
@@ -8,12 +9,12 @@ mod health;
 mod policy;
 mod velocity;
 
-pub use decide::{Decision, SlotCase, advance_streak, decide};
-pub use health::{Health, Judge, State};
-pub use policy::{Overrides, Policy, ProviderOverrides, Thresholds};
+pub(crate) use decide::{Decision, SlotCase, advance_streak, decide};
+pub(crate) use health::{Health, Judge, State};
+pub(crate) use policy::{Overrides, Policy, ProviderOverrides, Thresholds};
 
 /// A duration as output shows it: `45s`, `12m`, `3h05m`, `2d04h`.
-pub fn human_duration(seconds: f64) -> String {
+pub(crate) fn human_duration(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     match s {
         0..60 => format!("{s}s"),

@@ -8,38 +8,38 @@ use crate::quota::Level;
 
 /// Percent-used levels at which a window turns YELLOW and RED.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Thresholds {
-    pub yellow: f64,
-    pub red: f64,
+pub(crate) struct Thresholds {
+    pub(crate) yellow: f64,
+    pub(crate) red: f64,
 }
 
 /// A partial override of [`Thresholds`].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Overrides {
-    pub yellow: Option<f64>,
-    pub red: Option<f64>,
+pub(crate) struct Overrides {
+    pub(crate) yellow: Option<f64>,
+    pub(crate) red: Option<f64>,
 }
 
 /// A provider's overrides, and per-window overrides beneath them.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct ProviderOverrides {
-    pub provider: Overrides,
-    pub windows: BTreeMap<String, Overrides>,
+pub(crate) struct ProviderOverrides {
+    pub(crate) provider: Overrides,
+    pub(crate) windows: BTreeMap<String, Overrides>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Policy {
-    pub thresholds: Thresholds,
+pub(crate) struct Policy {
+    pub(crate) thresholds: Thresholds,
     /// Keyed by canonical provider id.
-    pub provider_thresholds: BTreeMap<String, ProviderOverrides>,
+    pub(crate) provider_thresholds: BTreeMap<String, ProviderOverrides>,
     /// Leave an original once it reaches this level.
-    pub switch_at: Level,
+    pub(crate) switch_at: Level,
     /// RED when a window is projected to be spent sooner than this.
-    pub safety_margin: SignedDuration,
+    pub(crate) safety_margin: SignedDuration,
     /// Older data makes a provider UNKNOWN.
-    pub stale_after: SignedDuration,
+    pub(crate) stale_after: SignedDuration,
     /// Consecutive GREEN observations of an original before it is restored.
-    pub recovery_hold: u32,
+    pub(crate) recovery_hold: u32,
 }
 
 impl Default for Policy {
@@ -61,7 +61,7 @@ impl Default for Policy {
 impl Policy {
     /// The thresholds for one window: the window's override beats the provider's, which beats
     /// the global ones.
-    pub fn thresholds(&self, provider: &str, window: &str) -> Thresholds {
+    pub(crate) fn thresholds(&self, provider: &str, window: &str) -> Thresholds {
         let mut t = self.thresholds;
         if let Some(p) = self.provider_thresholds.get(provider) {
             for o in [Some(&p.provider), p.windows.get(window)]

@@ -10,7 +10,7 @@ const MIN_SPAN: SignedDuration = SignedDuration::from_mins(10);
 
 /// Percent per second, by least squares over the last samples; `None` when there are too few
 /// samples or they span too short a time.
-pub fn slope(samples: &[Sample]) -> Option<f64> {
+pub(crate) fn slope(samples: &[Sample]) -> Option<f64> {
     let samples = &samples[samples.len().saturating_sub(SAMPLES)..];
     let (first, last) = (samples.first()?, samples.last()?);
     let span = last.at.duration_since(first.at);

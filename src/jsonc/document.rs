@@ -15,7 +15,7 @@ const INDEX_ABOVE: usize = 16;
 
 /// A parsed JSONC text that can be read and edited without losing a byte.
 #[derive(Clone, Debug)]
-pub struct Document {
+pub(crate) struct Document {
     bom: bool,
     /// The text without its BOM; every range in `root` points into it.
     text: String,
@@ -24,7 +24,7 @@ pub struct Document {
 
 /// One value of the tree, with its byte range in the document text.
 #[derive(Clone, Debug)]
-pub enum Node {
+pub(crate) enum Node {
     Object {
         range: Range<usize>,
         props: Vec<Prop>,
@@ -47,19 +47,19 @@ pub enum Node {
 
 /// One `"key": value` member of an object.
 #[derive(Clone, Debug)]
-pub struct Prop {
-    pub key: String,
-    pub key_range: Range<usize>,
-    pub value: Node,
+pub(crate) struct Prop {
+    pub(crate) key: String,
+    pub(crate) key_range: Range<usize>,
+    pub(crate) value: Node,
 }
 
 /// Why a text is not a valid document, and where (1-based line, column in characters).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {column}: {message}")]
-pub struct ParseError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
+pub(crate) struct ParseError {
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) message: String,
 }
 
 /// Comments and trailing commas are what JSONC adds to JSON; every other leniency the parser
@@ -82,7 +82,7 @@ fn parse_options() -> ParseOptions {
 
 impl Document {
     /// Parses a whole file's text.
-    pub fn parse(input: &str) -> Result<Document, ParseError> {
+    pub(crate) fn parse(input: &str) -> Result<Document, ParseError> {
         let (bom, text) = match input.strip_prefix(BOM) {
             Some(rest) => (true, rest),
             None => (false, input),
@@ -127,7 +127,7 @@ impl Document {
     }
 
     /// The full file content, BOM included: what `parse` was given, plus any edits.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         if self.bom {
             format!("{BOM}{}", self.text)
         } else {
@@ -136,7 +136,7 @@ impl Document {
     }
 
     /// The text without its BOM, which node ranges index.
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         &self.text
     }
 
@@ -144,12 +144,12 @@ impl Document {
         self.bom
     }
 
-    pub fn root(&self) -> &Node {
+    pub(crate) fn root(&self) -> &Node {
         &self.root
     }
 
     /// The value at `path`. Of duplicate keys the last one counts, as in every JSON reader.
-    pub fn get(&self, path: &KeyPath) -> Option<&Node> {
+    pub(crate) fn get(&self, path: &KeyPath) -> Option<&Node> {
         let mut node = &self.root;
         for key in path.keys() {
             node = &node.prop(key)?.value;
@@ -158,17 +158,17 @@ impl Document {
     }
 
     /// The value's exact source text (for a string, with its quotes and escapes).
-    pub fn raw(&self, node: &Node) -> &str {
+    pub(crate) fn raw(&self, node: &Node) -> &str {
         &self.text[node.range()]
     }
 
     /// The raw text at `path`, if there is a value there.
-    pub fn raw_at(&self, path: &KeyPath) -> Option<&str> {
+    pub(crate) fn raw_at(&self, path: &KeyPath) -> Option<&str> {
         self.get(path).map(|node| self.raw(node))
     }
 
     /// The decoded string at `path`, if a string is there.
-    pub fn string_at(&self, path: &KeyPath) -> Option<&str> {
+    pub(crate) fn string_at(&self, path: &KeyPath) -> Option<&str> {
         self.get(path).and_then(Node::as_str)
     }
 }
@@ -230,7 +230,7 @@ impl Node {
         }
     }
 
-    pub fn range(&self) -> Range<usize> {
+    pub(crate) fn range(&self) -> Range<usize> {
         match self {
             Node::Object { range, .. }
             | Node::Array { range, .. }
@@ -239,26 +239,26 @@ impl Node {
         }
     }
 
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Node::String { value, .. } => Some(value),
             _ => None,
         }
     }
 
-    pub fn props(&self) -> &[Prop] {
+    pub(crate) fn props(&self) -> &[Prop] {
         match self {
             Node::Object { props, .. } => props,
             _ => &[],
         }
     }
 
-    pub fn is_object(&self) -> bool {
+    pub(crate) fn is_object(&self) -> bool {
         matches!(self, Node::Object { .. })
     }
 
     /// The member named `key`; the last one when the key is duplicated.
-    pub fn prop(&self, key: &str) -> Option<&Prop> {
+    pub(crate) fn prop(&self, key: &str) -> Option<&Prop> {
         match self {
             Node::Object {
                 props,
@@ -270,14 +270,14 @@ impl Node {
     }
 
     /// The members that count: each key once, its last occurrence, in document order.
-    pub fn unique_props(&self) -> impl Iterator<Item = &Prop> {
+    pub(crate) fn unique_props(&self) -> impl Iterator<Item = &Prop> {
         self.props()
             .iter()
             .filter(move |p| self.prop(&p.key).is_some_and(|last| std::ptr::eq(last, *p)))
     }
 
     /// The strings of an array, or `None` when this is not an array of strings only.
-    pub fn string_items(&self) -> Option<Vec<String>> {
+    pub(crate) fn string_items(&self) -> Option<Vec<String>> {
         match self {
             Node::Array { items, .. } => items
                 .iter()

@@ -16,13 +16,13 @@ use super::{KeyPath, ParseError};
 /// A value to insert: raw JSON text, or an object built from `(key, raw value)` members and laid
 /// out to match the document.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NewValue {
+pub(crate) enum NewValue {
     Raw(String),
     Object(Vec<(String, String)>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Edit {
+pub(crate) enum Edit {
     /// Replace the value at a path with raw JSON text.
     Replace { path: KeyPath, raw: String },
     /// Append a member to the object at `object`.
@@ -36,7 +36,7 @@ pub enum Edit {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum EditError {
+pub(crate) enum EditError {
     #[error("no value at {0}")]
     Missing(KeyPath),
     #[error("{0} is not an object")]
@@ -55,7 +55,7 @@ struct Splice {
 
 impl Document {
     /// Applies edits in order and returns the new document. Nothing is applied if one fails.
-    pub fn apply(&self, edits: &[Edit]) -> Result<Document, EditError> {
+    pub(crate) fn apply(&self, edits: &[Edit]) -> Result<Document, EditError> {
         let mut doc = self.clone();
         let mut rest = edits;
         while !rest.is_empty() {

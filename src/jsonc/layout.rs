@@ -6,7 +6,7 @@
 //! they scan hold only whitespace, comments and commas.
 
 /// Skips whitespace and comments from `pos`; returns the position of the next token.
-pub fn skip_trivia(text: &str, mut pos: usize) -> usize {
+pub(crate) fn skip_trivia(text: &str, mut pos: usize) -> usize {
     let bytes = text.as_bytes();
     while pos < bytes.len() {
         match bytes[pos] {
@@ -23,7 +23,7 @@ pub fn skip_trivia(text: &str, mut pos: usize) -> usize {
 
 /// Skips whitespace and comments that stay on the current line; stops at a line break (CR or
 /// LF), at a token, or at a block comment that spans lines.
-pub fn skip_trivia_on_line(text: &str, mut pos: usize) -> usize {
+pub(crate) fn skip_trivia_on_line(text: &str, mut pos: usize) -> usize {
     let bytes = text.as_bytes();
     while pos < bytes.len() {
         match bytes[pos] {
@@ -71,7 +71,7 @@ fn whitespace_at(text: &str, pos: usize) -> Option<usize> {
 
 /// Whether the trivia from `pos` up to the line break at `lb` ends in a line comment, which
 /// would run on over anything moved onto its line.
-pub fn line_comment_before(text: &str, mut pos: usize, lb: usize) -> bool {
+pub(crate) fn line_comment_before(text: &str, mut pos: usize, lb: usize) -> bool {
     let bytes = text.as_bytes();
     while pos < lb {
         match bytes[pos] {
@@ -91,7 +91,7 @@ pub fn line_comment_before(text: &str, mut pos: usize, lb: usize) -> bool {
 
 /// If only spaces and tabs separate `pos` from the line break before it, the position where that
 /// line break starts (its `\r` for CRLF).
-pub fn line_break_before(text: &str, pos: usize) -> Option<usize> {
+pub(crate) fn line_break_before(text: &str, pos: usize) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut i = pos;
     while i > 0 && matches!(bytes[i - 1], b' ' | b'\t') {
@@ -109,7 +109,7 @@ pub fn line_break_before(text: &str, pos: usize) -> Option<usize> {
 }
 
 /// The whitespace that starts the line `pos` is on.
-pub fn indent_of_line(text: &str, pos: usize) -> &str {
+pub(crate) fn indent_of_line(text: &str, pos: usize) -> &str {
     let start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
     let line = &text[start..];
     let len = line.len() - line.trim_start_matches([' ', '\t']).len();
@@ -117,7 +117,7 @@ pub fn indent_of_line(text: &str, pos: usize) -> &str {
 }
 
 /// The file's line ending: CRLF when its first line break is one, else LF.
-pub fn newline(text: &str) -> &'static str {
+pub(crate) fn newline(text: &str) -> &'static str {
     match text.find('\n') {
         Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
         _ => "\n",
@@ -125,7 +125,7 @@ pub fn newline(text: &str) -> &'static str {
 }
 
 /// One level of indentation: the first indented line's leading whitespace, else two spaces.
-pub fn indent_unit(text: &str) -> &str {
+pub(crate) fn indent_unit(text: &str) -> &str {
     text.split('\n')
         .skip(1)
         .map(|line| {

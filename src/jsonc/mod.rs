@@ -15,6 +15,6 @@ mod path;
 #[cfg(test)]
 pub(crate) mod props;
 
-pub use document::{Document, Node, ParseError};
-pub use edit::{Edit, EditError, NewValue};
-pub use path::KeyPath;
+pub(crate) use document::{Document, Node, ParseError};
+pub(crate) use edit::{Edit, NewValue};
+pub(crate) use path::KeyPath;

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 /// a dot, a quote or nothing at all is written in double quotes (`agent."my.agent".model`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct KeyPath(Vec<String>);
+pub(crate) struct KeyPath(Vec<String>);
 
 impl KeyPath {
-    pub fn new<I, S>(keys: I) -> Self
+    pub(crate) fn new<I, S>(keys: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -21,22 +21,22 @@ impl KeyPath {
         KeyPath(keys.into_iter().map(Into::into).collect())
     }
 
-    pub fn keys(&self) -> &[String] {
+    pub(crate) fn keys(&self) -> &[String] {
         &self.0
     }
 
     /// The path of the object that holds this value (empty for a top-level key).
-    pub fn parent(&self) -> KeyPath {
+    pub(crate) fn parent(&self) -> KeyPath {
         KeyPath(self.0[..self.0.len().saturating_sub(1)].to_vec())
     }
 
     /// The last key, if any.
-    pub fn last(&self) -> Option<&str> {
+    pub(crate) fn last(&self) -> Option<&str> {
         self.0.last().map(String::as_str)
     }
 
     /// This path extended by one key.
-    pub fn child(&self, key: &str) -> KeyPath {
+    pub(crate) fn child(&self, key: &str) -> KeyPath {
         let mut keys = self.0.clone();
         keys.push(key.to_owned());
         KeyPath(keys)

@@ -1,8 +1,7 @@
 //! Property tests: generated JSONC with varied layout (indents, CRLF, comments, trailing commas,
 //! escapes, non-ASCII, BOM) must round-trip, and every edit must touch only its own span.
 //!
-//! The generators are shared with `crate::fuzz`, and case counts come from its budget
-//! (`SWITCHER_FUZZ_CASES` scales them).
+//! The generators are shared with `crate::fuzz`, and so is its case count (`PROPTEST_CASES`).
 
 use proptest::prelude::*;
 
@@ -180,7 +179,7 @@ pub(crate) fn only_span_changed(before: &str, after: &str, span: std::ops::Range
 }
 
 proptest! {
-    #![proptest_config(crate::fuzz::config("props::render_of_parse_is_identity"))]
+    #![proptest_config(crate::fuzz::config())]
     #[test]
     fn render_of_parse_is_identity(text in document()) {
         let doc = Document::parse(&text).unwrap();
@@ -189,7 +188,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(crate::fuzz::config("props::replace_touches_only_the_value_and_restores"))]
+    #![proptest_config(crate::fuzz::config())]
     #[test]
     fn replace_touches_only_the_value_and_restores(text in document(), pick in any::<prop::sample::Index>(), new in json_string()) {
         let doc = Document::parse(&text).unwrap();
@@ -208,7 +207,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(crate::fuzz::config("props::insert_then_remove_is_identity"))]
+    #![proptest_config(crate::fuzz::config())]
     #[test]
     fn insert_then_remove_is_identity(text in document(), pick in any::<prop::sample::Index>(), object_value in any::<bool>()) {
         let doc = Document::parse(&text).unwrap();
@@ -239,7 +238,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(crate::fuzz::config("props::remove_any_member_keeps_the_rest"))]
+    #![proptest_config(crate::fuzz::config())]
     #[test]
     fn remove_any_member_keeps_the_rest(text in document(), pick in any::<prop::sample::Index>()) {
         let doc = Document::parse(&text).unwrap();

@@ -5,7 +5,8 @@
 //! on anything but its inputs.
 
 mod pass;
-pub mod profile;
+pub(crate) mod profile;
+mod records;
 mod restore;
 
 use std::cell::RefCell;
@@ -17,24 +18,26 @@ use crate::engine::{Health, Judge, Policy, advance_streak};
 use crate::jsonc::{Document, Edit, KeyPath};
 use crate::provider::Aliases;
 use crate::quota::Level;
-use crate::state::{SwitchRecord, TargetState};
-use crate::target::{Kind, Slot};
+use crate::target::{Candidate, Kind, Slot};
 
 use profile::Profile;
+pub(crate) use records::{
+    EnvBefore, ProfileRecord, SwitchRecord, TargetState, TouchedKey, Written, decode,
+};
 
 /// Everything a plan needs besides the document and its records.
-pub struct Planner<'a> {
-    pub kind: Kind,
-    pub policy: &'a Policy,
-    pub judge: &'a Judge<'a>,
-    pub aliases: &'a Aliases,
-    pub fallbacks: &'a BTreeMap<String, Vec<String>>,
-    pub profiles: &'a BTreeMap<String, Profile>,
-    pub now: Timestamp,
+pub(crate) struct Planner<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) policy: &'a Policy,
+    pub(crate) judge: &'a Judge<'a>,
+    pub(crate) aliases: &'a Aliases,
+    pub(crate) fallbacks: &'a BTreeMap<String, Vec<Candidate>>,
+    pub(crate) profiles: &'a BTreeMap<String, Profile>,
+    pub(crate) now: Timestamp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     Switch,
     Restore,
     /// `--restore` found a slot the user changed since the switch, and kept it.
@@ -42,56 +45,57 @@ pub enum ChangeKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Change {
-    pub kind: ChangeKind,
-    pub slot: KeyPath,
-    pub from: String,
-    pub to: String,
-    pub reason: String,
+pub(crate) struct Change {
+    pub(crate) kind: ChangeKind,
+    pub(crate) slot: KeyPath,
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) reason: String,
 }
 
 /// One slot as it stands after the plan.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SlotView {
-    pub slot: KeyPath,
+pub(crate) struct SlotView {
+    pub(crate) slot: KeyPath,
     /// The model, or `profile:<name>` while a profile serves the slot.
-    pub current: String,
-    pub original: String,
+    pub(crate) current: String,
+    pub(crate) original: String,
     /// The provider and health of the current model.
-    pub health: Health,
+    pub(crate) health: Health,
     /// Has a fallback chain or a switch record.
-    pub managed: bool,
+    pub(crate) managed: bool,
     /// Why the slot is on a fallback, when it is.
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 #[derive(Clone, Debug)]
-pub struct Plan {
-    pub edits: Vec<Edit>,
+pub(crate) struct Plan {
+    pub(crate) edits: Vec<Edit>,
     /// The records once the edits have landed.
-    pub state: TargetState,
-    pub changes: Vec<Change>,
-    pub slots: Vec<SlotView>,
+    pub(crate) state: TargetState,
+    pub(crate) changes: Vec<Change>,
+    pub(crate) slots: Vec<SlotView>,
     /// Warnings for the user (a profile that cannot be used).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// What happened that is worth a line in the log (an edit adopted, a record forgotten).
-    pub infos: Vec<String>,
+    pub(crate) infos: Vec<String>,
     /// A profile to enter once these edits have landed: leaving one profile for another takes
     /// two writes, so that each leaves records matching the file, and the second carries out
     /// the decision the first made.
-    pub then: Option<Enter>,
+    pub(crate) then: Option<Enter>,
 }
 
 /// The decision to enter a profile, made while leaving another.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Enter {
-    pub slot: KeyPath,
-    pub to: String,
-    pub reason: String,
+pub(crate) struct Enter {
+    pub(crate) slot: KeyPath,
+    /// The profile's name.
+    pub(crate) profile: String,
+    pub(crate) reason: String,
     /// The original's raw text and provider, and its recovery streak, carried over.
-    pub original: String,
-    pub provider: String,
-    pub streak: u32,
+    pub(crate) original: String,
+    pub(crate) provider: String,
+    pub(crate) streak: u32,
 }
 
 impl Plan {
@@ -108,7 +112,7 @@ impl Plan {
     }
 
     /// Some managed slot ends the pass on a RED model.
-    pub fn ends_red(&self) -> bool {
+    pub(crate) fn ends_red(&self) -> bool {
         self.slots
             .iter()
             .any(|s| s.managed && s.health.is(Level::Red))
@@ -118,7 +122,7 @@ impl Plan {
     /// records that match the file: new and moved switches as planned (a moved one remembering
     /// the fallback it replaces), and restored ones — a left profile too — still present until
     /// the write has landed.
-    pub fn state_before_write(&self, before: &TargetState) -> TargetState {
+    pub(crate) fn state_before_write(&self, before: &TargetState) -> TargetState {
         let mut state = self.state.clone();
         let old = before.by_slot();
         for record in &mut state.switches {
@@ -144,7 +148,11 @@ impl Plan {
 }
 
 /// Advances each record's recovery streak by one observation of its original's provider.
-pub fn advance_streaks(state: &mut TargetState, observed: &BTreeSet<String>, judge: &Judge<'_>) {
+pub(crate) fn advance_streaks(
+    state: &mut TargetState,
+    observed: &BTreeSet<String>,
+    judge: &Judge<'_>,
+) {
     let advance = |provider: &str, original: String, streak: &mut u32| {
         if observed.contains(provider) {
             *streak = advance_streak(*streak, &judge.health(provider, Some(&original)));
@@ -183,14 +191,14 @@ impl Planner<'_> {
         self.kind.provider(doc, model, self.aliases)
     }
 
-    /// The slot's chain: its own `fallback_models` (SPEC §3.1), else the config's. One that
-    /// cannot be used is noted and the config's taken.
+    /// The slot's chain: its own `fallback_models` (README, Fallback chains), else the config's.
+    /// One that cannot be used is noted and the config's taken.
     pub(super) fn chain(
         &self,
         slot: Option<&Slot>,
         original: &str,
         notes: &mut Vec<String>,
-    ) -> Vec<String> {
+    ) -> Vec<Candidate> {
         match slot.and_then(|s| s.fallback_models.as_ref().map(|f| (s, f))) {
             Some((_, Ok(chain))) => return chain.clone(),
             Some((slot, Err(why))) => {
@@ -204,7 +212,8 @@ impl Planner<'_> {
         self.fallbacks.get(original).cloned().unwrap_or_default()
     }
 
-    /// Reconciles a record with what the slot holds now (SPEC §6.2 rule 3, §7).
+    /// Reconciles a record with what the slot holds now (README, How it decides: rule 3;
+    /// docs/design.md, Plans, state and restore).
     pub(super) fn standing<'r>(
         &self,
         slot: &Slot,
@@ -226,17 +235,22 @@ impl Planner<'_> {
         Standing::Own
     }
 
-    /// The health of a chain's candidate: a model served by `provider`, or a profile that must be
-    /// usable on `doc`. `None` skips the candidate; the reason goes to `skipped`.
+    /// The health of a chain's candidate: a model (served by `provider` when given, else by the
+    /// provider `doc` names for it), or a profile that must be usable on `doc`. `None` skips the
+    /// candidate; the reason goes to `skipped`.
     pub(super) fn candidate(
         &self,
-        candidate: &str,
-        provider: &str,
+        candidate: &Candidate,
+        provider: Option<&str>,
         doc: &Document,
         skipped: &RefCell<BTreeSet<String>>,
     ) -> Option<Health> {
-        let Some(name) = candidate.strip_prefix("profile:") else {
-            return Some(self.judge.health(provider, Some(candidate)));
+        let name = match candidate {
+            Candidate::Model(model) => {
+                let provider = provider.map_or_else(|| self.provider(doc, model), str::to_owned);
+                return Some(self.judge.health(&provider, Some(model)));
+            }
+            Candidate::Profile(name) => name,
         };
         let why = match (self.kind, self.profiles.get(name)) {
             (Kind::OpenCode, _) => "profiles apply to Claude Code targets only".to_owned(),

@@ -1,19 +1,21 @@
 //! The switching passes: slot by slot on a target no profile governs, into a profile, and on an
-//! active profile (SPEC §6.2, §3.2).
+//! active profile (docs/design.md, Decisions; Plans, state and restore).
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashSet};
 
 use crate::engine::{Decision, Health, SlotCase, decide};
 use crate::jsonc::{Document, Edit, KeyPath};
-use crate::state::{ProfileRecord, SwitchRecord, TargetState};
-use crate::target::Slot;
+use crate::target::{Candidate, Slot};
 
-use super::{Change, ChangeKind, Enter, Plan, Planner, SlotView, Standing, json, profile};
+use super::{
+    Change, ChangeKind, Enter, Plan, Planner, ProfileRecord, SlotView, Standing, SwitchRecord,
+    TargetState, json, profile,
+};
 
 impl Planner<'_> {
     /// One pass of the switching rules over the target.
-    pub fn switch_pass(&self, doc: &Document, state: &TargetState) -> Plan {
+    pub(crate) fn switch_pass(&self, doc: &Document, state: &TargetState) -> Plan {
         match &state.profile {
             Some(record) if profile::landed(doc, record) => self.profile_pass(doc, state, record),
             Some(record) => {
@@ -26,7 +28,10 @@ impl Planner<'_> {
                 );
                 plan.infos.insert(
                     0,
-                    format!("profile:{}: not in the file (never written, or put back by hand); forgetting it", record.profile),
+                    format!(
+                        "{}: not in the file (never written, or put back by hand); forgetting it",
+                        Candidate::Profile(record.profile.clone())
+                    ),
                 );
                 plan
             }
@@ -61,21 +66,26 @@ impl Planner<'_> {
                 ),
             };
             let chain = self.chain(Some(&slot), &original, &mut plan.notes);
-            let health = |candidate: &str| -> Option<Health> {
-                if candidate == original {
-                    return Some(self.judge.health(&original_provider, Some(candidate)));
+            let as_original = Candidate::Model(original.clone());
+            let as_current = Candidate::Model(slot.model.clone());
+            let health = |candidate: &Candidate| -> Option<Health> {
+                if *candidate == as_original {
+                    return Some(self.judge.health(&original_provider, Some(&original)));
                 }
-                self.candidate(candidate, &self.provider(doc, candidate), doc, &skipped)
+                self.candidate(candidate, None, doc, &skipped)
             };
             let case = SlotCase {
-                original: &original,
-                current: &slot.model,
+                original: &as_original,
+                current: &as_current,
                 switched,
                 streak,
                 chain: &chain,
             };
             let (current, record) = match decide(&case, self.policy, &health) {
-                Decision::Switch { to, reason } if to.starts_with("profile:") => {
+                Decision::Switch {
+                    to: Candidate::Profile(name),
+                    reason,
+                } => {
                     let mut plan = self.to_profile(
                         doc,
                         state,
@@ -83,25 +93,19 @@ impl Planner<'_> {
                         &original_raw,
                         &original_provider,
                         streak,
-                        &to,
+                        &name,
                         reason,
                     );
                     plan.notes.extend(skipped.into_inner());
                     return plan;
                 }
-                Decision::Switch { to, reason } => {
+                Decision::Switch {
+                    to: Candidate::Model(to),
+                    reason,
+                } => {
                     let written = json(&to);
-                    plan.edits.push(Edit::Replace {
-                        path: slot.path.clone(),
-                        raw: written.clone(),
-                    });
-                    plan.changes.push(Change {
-                        kind: ChangeKind::Switch,
-                        slot: slot.path.clone(),
-                        from: slot.model.clone(),
-                        to: to.clone(),
-                        reason: reason.clone(),
-                    });
+                    let change = (ChangeKind::Switch, to.clone(), reason.clone());
+                    replace(&mut plan, &slot, written.clone(), change);
                     let record = SwitchRecord {
                         slot: slot.path.clone(),
                         original: original_raw.clone(),
@@ -112,39 +116,32 @@ impl Planner<'_> {
                         reason,
                         streak,
                     };
-                    (to, Some(record))
+                    (Candidate::Model(to), Some(record))
                 }
                 Decision::Restore { reason } => {
-                    plan.edits.push(Edit::Replace {
-                        path: slot.path.clone(),
-                        raw: original_raw.clone(),
-                    });
-                    plan.changes.push(Change {
-                        kind: ChangeKind::Restore,
-                        slot: slot.path.clone(),
-                        from: slot.model.clone(),
-                        to: original.clone(),
-                        reason,
-                    });
-                    (original.clone(), None)
+                    let change = (ChangeKind::Restore, original.clone(), reason);
+                    replace(&mut plan, &slot, original_raw.clone(), change);
+                    (as_original.clone(), None)
                 }
                 Decision::Stay => match standing {
                     Standing::Switched(r) => (
-                        slot.model.clone(),
+                        as_current.clone(),
                         Some(SwitchRecord {
                             previous: None,
                             ..r.clone()
                         }),
                     ),
-                    Standing::Own => (slot.model.clone(), None),
+                    Standing::Own => (as_current.clone(), None),
                 },
             };
             let managed = !chain.is_empty() || record.is_some();
             plan.slots.push(SlotView {
-                health: health(&current)
-                    .unwrap_or_else(|| self.judge.health(&self.provider(doc, &current), None)),
+                health: health(&current).unwrap_or_else(|| {
+                    self.judge
+                        .health(&self.provider(doc, &current.to_string()), None)
+                }),
                 slot: slot.path.clone(),
-                current,
+                current: current.to_string(),
                 original,
                 managed,
                 reason: record.as_ref().map(|r| r.reason.clone()),
@@ -167,29 +164,29 @@ impl Planner<'_> {
     /// are asked first, for the reason as they see it now; if they no longer pick that profile
     /// (the original is not bad enough to leave anew, say), the decision still stands. If the
     /// slot is gone meanwhile (edited away), the rules decide alone.
-    pub fn enter(&self, doc: &Document, state: &TargetState, enter: &Enter) -> Plan {
+    pub(crate) fn enter(&self, doc: &Document, state: &TargetState, enter: &Enter) -> Plan {
         let fresh = self.switch_pass(doc, state);
-        if fresh.changes.iter().any(|c| c.to == enter.to) {
+        if (fresh.state.profile.as_ref()).is_some_and(|p| p.profile == enter.profile) {
             return fresh;
         }
-        let name = enter.to.trim_start_matches("profile:");
         match self
             .kind
             .slots(doc)
             .into_iter()
             .find(|s| s.path == enter.slot)
         {
-            Some(slot) if state.profile.is_none() && self.profiles.contains_key(name) => self
-                .to_profile(
+            Some(slot) if state.profile.is_none() && self.profiles.contains_key(&enter.profile) => {
+                self.to_profile(
                     doc,
                     state,
                     &slot,
                     &enter.original,
                     &enter.provider,
                     enter.streak,
-                    &enter.to,
+                    &enter.profile,
                     enter.reason.clone(),
-                ),
+                )
+            }
             _ => fresh,
         }
     }
@@ -205,10 +202,9 @@ impl Planner<'_> {
         original_raw: &str,
         original_provider: &str,
         streak: u32,
-        to: &str,
+        name: &str,
         reason: String,
     ) -> Plan {
-        let name = to.trim_start_matches("profile:");
         let profile = &self.profiles[name];
         let applied = profile::apply(doc, profile, &slot.path, original_raw);
         let mut edits = Vec::new();
@@ -238,7 +234,7 @@ impl Planner<'_> {
             kind: ChangeKind::Switch,
             slot: slot.path.clone(),
             from: slot.model.clone(),
-            to: to.to_owned(),
+            to: Candidate::Profile(name.to_owned()).to_string(),
             reason,
         });
         plan.slots = self.view(&doc.apply(&edits).unwrap_or_else(|_| doc.clone()), &next);
@@ -249,28 +245,29 @@ impl Planner<'_> {
     /// The rules applied to an active profile: the profile is the fallback of the slot that chose
     /// it; the original is judged with the provider it had before the switch.
     fn profile_pass(&self, doc: &Document, state: &TargetState, record: &ProfileRecord) -> Plan {
-        let current = format!("profile:{}", record.profile);
+        let current = Candidate::Profile(record.profile.clone());
         let original = record.original_model();
+        let as_original = Candidate::Model(original.clone());
         let chain = self.chain(None, &original, &mut Vec::new());
         let left = profile::leave(doc, record);
         let left_doc = doc.apply(&left.edits).unwrap_or_else(|_| doc.clone());
         let skipped = RefCell::new(BTreeSet::new());
-        let health = |candidate: &str| -> Option<Health> {
-            if candidate == original {
-                return Some(self.judge.health(&record.provider, Some(candidate)));
+        let health = |candidate: &Candidate| -> Option<Health> {
+            if *candidate == as_original {
+                return Some(self.judge.health(&record.provider, Some(&original)));
             }
-            if candidate == current {
+            if *candidate == current {
                 return self
                     .profiles
                     .get(&record.profile)
                     .map(|p| self.profile_health(p));
             }
             // Candidates are judged as they would be once the profile is left.
-            self.candidate(candidate, &record.provider, &left_doc, &skipped)
+            self.candidate(candidate, Some(&record.provider), &left_doc, &skipped)
         };
         let decision = if self.profiles.contains_key(&record.profile) {
             let case = SlotCase {
-                original: &original,
+                original: &as_original,
                 current: &current,
                 switched: true,
                 streak: record.streak,
@@ -299,23 +296,30 @@ impl Planner<'_> {
             Decision::Restore { reason } => plan.changes.push(Change {
                 kind: ChangeKind::Restore,
                 slot: record.slot.clone(),
-                from: current.clone(),
+                from: current.to_string(),
                 to: original.clone(),
                 reason,
             }),
-            Decision::Switch { to, reason } if to.starts_with("profile:") => {
+            Decision::Switch {
+                to: Candidate::Profile(name),
+                reason,
+            } => {
+                let to = Candidate::Profile(name.clone());
                 plan.infos
                     .push(format!("leaving {current} for {to} ({reason})"));
                 plan.then = Some(Enter {
                     slot: record.slot.clone(),
-                    to,
+                    profile: name,
                     reason,
                     original: record.original.clone(),
                     provider: record.provider.clone(),
                     streak: record.streak,
                 });
             }
-            Decision::Switch { to, reason } => {
+            Decision::Switch {
+                to: Candidate::Model(to),
+                reason,
+            } => {
                 let written = json(&to);
                 // Leaving may already put the slot back; the fallback replaces that edit.
                 plan.edits
@@ -338,7 +342,7 @@ impl Planner<'_> {
                 plan.changes.push(Change {
                     kind: ChangeKind::Switch,
                     slot: record.slot.clone(),
-                    from: current.clone(),
+                    from: current.to_string(),
                     to,
                     reason,
                 });
@@ -351,4 +355,24 @@ impl Planner<'_> {
         plan.state = next;
         plan
     }
+}
+
+/// Puts `raw` into the slot, and reports it as a change of `kind` to `to`, for `reason`.
+fn replace(
+    plan: &mut Plan,
+    slot: &Slot,
+    raw: String,
+    (kind, to, reason): (ChangeKind, String, String),
+) {
+    plan.edits.push(Edit::Replace {
+        path: slot.path.clone(),
+        raw,
+    });
+    plan.changes.push(Change {
+        kind,
+        slot: slot.path.clone(),
+        from: slot.model.clone(),
+        to,
+        reason,
+    });
 }

@@ -1,5 +1,6 @@
-//! Endpoint profiles for Claude Code targets (SPEC §3.2): switching a target's endpoint as a
-//! whole by setting a group of `env` keys (and `model`), and leaving it byte-exactly.
+//! Endpoint profiles for Claude Code targets: switching a target's endpoint as a whole by setting
+//! a group of `env` keys (and `model`), and leaving it byte-exactly (docs/design.md, Plans, state
+//! and restore).
 //!
 //! A profile owns the keys it set while it is active. Leaving it puts back every key that still
 //! holds what it wrote — its original raw text, or no key at all — and keeps, and reports, a key
@@ -7,29 +8,31 @@
 //! recorded only as digests.
 
 use crate::jsonc::{Document, Edit, KeyPath, NewValue};
-use crate::state::{EnvBefore, ProfileRecord, TouchedKey, Written, decode, sha256};
+use crate::secret::sha256;
+
+use super::{EnvBefore, ProfileRecord, TouchedKey, Written, decode};
 use crate::target::claude::CREDENTIALS;
 
 /// A configured profile, resolved against the switcher's environment.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Profile {
+pub(crate) struct Profile {
     /// The canonical provider governing the profile's own health.
-    pub provider: String,
-    pub model: Option<String>,
-    pub env: Vec<ProfileValue>,
+    pub(crate) provider: String,
+    pub(crate) model: Option<String>,
+    pub(crate) env: Vec<ProfileValue>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct ProfileValue {
-    pub key: String,
+pub(crate) struct ProfileValue {
+    pub(crate) key: String,
     /// The value with `${VAR}` expanded, or why it cannot be (`${ZAI_API_KEY} is not set`).
-    pub value: Result<String, String>,
+    pub(crate) value: Result<String, String>,
     /// Expanded from a variable, or the value of a credential key: never recorded or shown.
-    pub secret: bool,
+    pub(crate) secret: bool,
 }
 
 /// Keys whose values are credentials: masked in every output, never recorded.
-pub fn is_credential_key(key: &str) -> bool {
+pub(crate) fn is_credential_key(key: &str) -> bool {
     let key = key.to_ascii_uppercase();
     key.ends_with("_TOKEN") || key.ends_with("_KEY")
 }
@@ -43,7 +46,7 @@ fn json(value: &str) -> String {
 }
 
 /// Why `profile` cannot be applied to `doc`, if it cannot.
-pub fn unusable(profile: &Profile, doc: &Document) -> Option<String> {
+pub(crate) fn unusable(profile: &Profile, doc: &Document) -> Option<String> {
     if let Some(Err(why)) = profile
         .env
         .iter()
@@ -73,16 +76,16 @@ pub fn unusable(profile: &Profile, doc: &Document) -> Option<String> {
 }
 
 /// The edits that switch `doc` to `profile`, and what they touch.
-pub struct Applied {
-    pub edits: Vec<Edit>,
-    pub keys: Vec<TouchedKey>,
-    pub env_before: EnvBefore,
+pub(crate) struct Applied {
+    pub(crate) edits: Vec<Edit>,
+    pub(crate) keys: Vec<TouchedKey>,
+    pub(crate) env_before: EnvBefore,
 }
 
 /// Switches `doc` to `profile`. `owner` is the slot whose chain chose it and `original` that
 /// slot's original raw text: if the profile sets that key, leaving it puts back the original.
 /// The profile must be usable (see [`unusable`]).
-pub fn apply(doc: &Document, profile: &Profile, owner: &KeyPath, original: &str) -> Applied {
+pub(crate) fn apply(doc: &Document, profile: &Profile, owner: &KeyPath, original: &str) -> Applied {
     let mut edits = Vec::new();
     let mut keys = Vec::new();
     let written = |raw: &str, secret: bool| {
@@ -178,13 +181,13 @@ pub fn apply(doc: &Document, profile: &Profile, owner: &KeyPath, original: &str)
 }
 
 /// Whether the profile owns `path` while active.
-pub fn owns(keys: &[TouchedKey], path: &KeyPath) -> bool {
+pub(crate) fn owns(keys: &[TouchedKey], path: &KeyPath) -> bool {
     keys.iter().any(|k| &k.path == path)
 }
 
 /// Whether the switch to this profile is in the file: some key holds something other than its
 /// original. When every key holds its original, the write never landed (or all was put back).
-pub fn landed(doc: &Document, record: &ProfileRecord) -> bool {
+pub(crate) fn landed(doc: &Document, record: &ProfileRecord) -> bool {
     record
         .keys
         .iter()
@@ -192,18 +195,18 @@ pub fn landed(doc: &Document, record: &ProfileRecord) -> bool {
 }
 
 /// A key kept because it changed since the switch, with its value as output may show it.
-pub struct Kept {
-    pub path: KeyPath,
-    pub shown: String,
+pub(crate) struct Kept {
+    pub(crate) path: KeyPath,
+    pub(crate) shown: String,
 }
 
 /// The edits that leave the profile, and the keys kept because they changed since.
-pub struct Left {
-    pub edits: Vec<Edit>,
-    pub kept: Vec<Kept>,
+pub(crate) struct Left {
+    pub(crate) edits: Vec<Edit>,
+    pub(crate) kept: Vec<Kept>,
 }
 
-pub fn leave(doc: &Document, record: &ProfileRecord) -> Left {
+pub(crate) fn leave(doc: &Document, record: &ProfileRecord) -> Left {
     let mut edits = Vec::new();
     let mut kept = Vec::new();
     for key in &record.keys {
@@ -282,6 +285,18 @@ mod tests {
         }
     }
 
+    /// `{"model": "opus"}`, and the `glm` profile applied to it from `model`.
+    fn glm_on_opus() -> (Document, Applied) {
+        let doc = Document::parse("{\"model\": \"opus\"}").unwrap();
+        let applied = apply(
+            &doc,
+            &glm(Ok("tok-123")),
+            &KeyPath::new(["model"]),
+            "\"opus\"",
+        );
+        (doc, applied)
+    }
+
     fn record(applied: &Applied) -> ProfileRecord {
         ProfileRecord {
             profile: "glm".into(),
@@ -343,13 +358,7 @@ mod tests {
 
     #[test]
     fn secrets_are_recorded_as_digests() {
-        let doc = Document::parse("{\"model\": \"opus\"}").unwrap();
-        let applied = apply(
-            &doc,
-            &glm(Ok("tok-123")),
-            &KeyPath::new(["model"]),
-            "\"opus\"",
-        );
+        let (_, applied) = glm_on_opus();
         let state = serde_json::to_string(&applied.keys).unwrap();
         assert!(!state.contains("tok-123"), "{state}");
         assert!(state.contains("sha256"), "{state}");
@@ -357,13 +366,7 @@ mod tests {
 
     #[test]
     fn a_changed_key_is_kept_and_reported_masked() {
-        let doc = Document::parse("{\"model\": \"opus\"}").unwrap();
-        let applied = apply(
-            &doc,
-            &glm(Ok("tok-123")),
-            &KeyPath::new(["model"]),
-            "\"opus\"",
-        );
+        let (doc, applied) = glm_on_opus();
         let switched = doc.apply(&applied.edits).unwrap();
         let edited = switched
             .apply(&[

@@ -1,14 +1,17 @@
 //! Restoring originals, and viewing slots as they stand (for `status` and after a plan).
 
 use crate::jsonc::{Document, Edit};
-use crate::state::{ProfileRecord, TargetState, decode};
+use crate::target::Candidate;
 
-use super::{Change, ChangeKind, Plan, Planner, SlotView, Standing, profile};
+use super::{
+    Change, ChangeKind, Plan, Planner, ProfileRecord, SlotView, Standing, TargetState, decode,
+    profile,
+};
 
 impl Planner<'_> {
     /// Puts back every original whose slot still holds what this tool wrote, leaving an active
     /// profile first; keeps and reports what the user changed since. Forgets every record.
-    pub fn restore(&self, doc: &Document, state: &TargetState) -> Plan {
+    pub(crate) fn restore(&self, doc: &Document, state: &TargetState) -> Plan {
         let mut plan = Plan::new(&TargetState {
             switches: Vec::new(),
             profile: None,
@@ -20,7 +23,7 @@ impl Planner<'_> {
             plan.changes.push(Change {
                 kind: ChangeKind::Restore,
                 slot: record.slot.clone(),
-                from: format!("profile:{}", record.profile),
+                from: Candidate::Profile(record.profile.clone()).to_string(),
                 to: record.original_model(),
                 reason: "restored".to_owned(),
             });
@@ -75,7 +78,7 @@ impl Planner<'_> {
     /// Every slot as it stands, without deciding anything (for `status`, and after a plan). While
     /// a profile is active, the slot that chose it shows the profile, and the keys it set are not
     /// slots of their own.
-    pub fn view(&self, doc: &Document, state: &TargetState) -> Vec<SlotView> {
+    pub(crate) fn view(&self, doc: &Document, state: &TargetState) -> Vec<SlotView> {
         let mut notes = Vec::new();
         let records = state.by_slot();
         let active = state.profile.as_ref().filter(|r| profile::landed(doc, r));
@@ -130,7 +133,7 @@ impl Planner<'_> {
         };
         SlotView {
             slot: record.slot.clone(),
-            current: format!("profile:{}", record.profile),
+            current: Candidate::Profile(record.profile.clone()).to_string(),
             original: record.original_model(),
             health,
             managed: true,

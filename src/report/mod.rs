@@ -3,7 +3,7 @@
 
 mod status;
 
-pub use status::{Sources, status_text};
+pub(crate) use status::{Sources, status_text};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::apply::TargetRun;
+use crate::apply::{Content, TargetRun};
 use crate::engine::{Health, Judge};
 use crate::jsonc::{Document, Node};
 use crate::plan::ChangeKind;
@@ -19,7 +19,7 @@ use crate::plan::profile::{self, Profile};
 use crate::quota::{Level, SourceEntry, Window};
 
 /// `<target>: <slot>: <from> -> <to> (<reason>)`, or the `kept` line of `--restore`.
-pub fn change_lines(runs: &[TargetRun]) -> String {
+pub(crate) fn change_lines(runs: &[TargetRun]) -> String {
     let mut out = String::new();
     for run in runs {
         for c in &run.changes {
@@ -40,18 +40,28 @@ pub fn change_lines(runs: &[TargetRun]) -> String {
     out
 }
 
-/// A unified diff of a target's content before and after, with every secret masked.
-pub fn diff(target: &str, before: &str, after: &str, secrets: &[String]) -> String {
+/// A unified diff of what a pass wrote (or, in a dry run, would write), with every secret of
+/// either side and of the profiles masked; `None` when the text did not change.
+pub(crate) fn diff(run: &TargetRun, profiles: &BTreeMap<String, Profile>) -> Option<String> {
+    let Content { before, after } = run.content.as_ref()?;
+    if before == after {
+        return None;
+    }
+    let docs: Vec<Document> = [before, after]
+        .into_iter()
+        .filter_map(|text| Document::parse(text).ok())
+        .collect();
+    let target = &run.target;
     let diff = similar::TextDiff::from_lines(before, after)
         .unified_diff()
         .context_radius(2)
         .header(&format!("{target} (before)"), &format!("{target} (after)"))
         .to_string();
-    mask(diff, secrets)
+    Some(mask(diff, &secrets(&docs, profiles)))
 }
 
 /// Replaces every occurrence of the secrets, longest first, with `***`.
-pub fn mask(mut text: String, secrets: &[String]) -> String {
+pub(crate) fn mask(mut text: String, secrets: &[String]) -> String {
     let mut secrets: Vec<&String> = secrets.iter().collect();
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     for secret in secrets {
@@ -72,7 +82,7 @@ fn credential_key(key: &str) -> bool {
 /// The secrets that output must never show: values of credential keys in these documents (raw
 /// and decoded), and every profile value that is secret. Values shorter than 4 characters are
 /// left alone: masking them would garble everything else.
-pub fn secrets(docs: &[&Document], profiles: &BTreeMap<String, Profile>) -> Vec<String> {
+pub(crate) fn secrets(docs: &[Document], profiles: &BTreeMap<String, Profile>) -> Vec<String> {
     fn walk(doc: &Document, node: &Node, out: &mut Vec<String>) {
         for prop in node.props() {
             if credential_key(&prop.key)
@@ -105,22 +115,22 @@ pub fn secrets(docs: &[&Document], profiles: &BTreeMap<String, Profile>) -> Vec<
 }
 
 /// One provider as `status` and `--json` show it.
-pub struct ProviderView {
-    pub health: Health,
-    pub windows: Vec<WindowView>,
+pub(crate) struct ProviderView {
+    pub(crate) health: Health,
+    pub(crate) windows: Vec<WindowView>,
     /// Seconds since the freshest source's data.
-    pub age: Option<f64>,
-    pub error: Option<String>,
+    pub(crate) age: Option<f64>,
+    pub(crate) error: Option<String>,
 }
 
-pub struct WindowView {
-    pub name: String,
-    pub window: Window,
-    pub level: Level,
+pub(crate) struct WindowView {
+    pub(crate) name: String,
+    pub(crate) window: Window,
+    pub(crate) level: Level,
 }
 
 /// Every provider some source covers, judged now.
-pub fn providers(judge: &Judge<'_>) -> BTreeMap<String, ProviderView> {
+pub(crate) fn providers(judge: &Judge<'_>) -> BTreeMap<String, ProviderView> {
     let mut out = BTreeMap::new();
     for provider in judge.book.providers() {
         // The fullest report of each window, with the source that gave it.
@@ -206,8 +216,8 @@ struct JsonWindow {
     status: &'static str,
 }
 
-/// The `--json` object of SPEC §1.
-pub fn json(runs: &[TargetRun], judge: &Judge<'_>) -> String {
+/// The `--json` object (README, Using it).
+pub(crate) fn json(runs: &[TargetRun], judge: &Judge<'_>) -> String {
     let report = JsonReport {
         changes: runs
             .iter()

@@ -12,10 +12,10 @@ use crate::quota::{Level, percent};
 const BAR: usize = 20;
 
 /// What `status` says about the sources themselves.
-pub struct Sources<'a> {
-    pub labels: Vec<&'a str>,
+pub(crate) struct Sources<'a> {
+    pub(crate) labels: Vec<&'a str>,
     /// They were found by auto-detection rather than configured.
-    pub detected: bool,
+    pub(crate) detected: bool,
 }
 
 /// Paints words when the output is a terminal that wants colour.
@@ -74,7 +74,7 @@ fn bar(utilization: f64) -> String {
     format!("{}{}", "█".repeat(filled), "░".repeat(BAR - filled))
 }
 
-pub fn status_text(
+pub(crate) fn status_text(
     runs: &[TargetRun],
     judge: &Judge<'_>,
     sources: &Sources<'_>,

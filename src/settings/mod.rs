@@ -19,52 +19,51 @@ use crate::fsx;
 use crate::plan::profile::{Profile, ProfileValue, is_credential_key};
 use crate::provider::Aliases;
 use crate::source::{Build, SourceSpec};
-use crate::target::Kind;
+use crate::target::{Candidate, Kind};
 
 /// Between polls of a source, unless the config says otherwise.
 const POLL_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A target to manage: the path as the user gave it, where it is, and what kind it is.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TargetSpec {
-    pub display: String,
-    pub path: PathBuf,
+pub(crate) struct TargetSpec {
+    pub(crate) display: String,
+    pub(crate) path: PathBuf,
     /// The kind, or why it could not be told.
-    pub kind: Result<Kind, String>,
+    pub(crate) kind: Result<Kind, String>,
 }
 
 #[derive(Clone, Debug)]
-pub struct Settings {
-    pub env: Env,
-    pub state_dir: PathBuf,
-    pub targets: Vec<TargetSpec>,
-    pub policy: Policy,
-    pub aliases: Aliases,
-    pub fallbacks: BTreeMap<String, Vec<String>>,
-    pub profiles: BTreeMap<String, Profile>,
-    pub sources: Vec<SourceSpec>,
-    pub poll_interval: Duration,
+pub(crate) struct Settings {
+    pub(crate) state_dir: PathBuf,
+    pub(crate) targets: Vec<TargetSpec>,
+    pub(crate) policy: Policy,
+    pub(crate) aliases: Aliases,
+    pub(crate) fallbacks: BTreeMap<String, Vec<Candidate>>,
+    pub(crate) profiles: BTreeMap<String, Profile>,
+    pub(crate) sources: Vec<SourceSpec>,
     /// A command run after each switch and restore.
-    pub on_switch: Option<Vec<String>>,
+    pub(crate) on_switch: Option<Vec<String>>,
     /// The sources were auto-detected, not configured.
-    pub sources_detected: bool,
+    pub(crate) sources_detected: bool,
     /// Colour is wanted (`NO_COLOR` is unset); it is used only on a terminal.
-    pub color: bool,
+    pub(crate) color: bool,
     /// `SWITCHER_NOW`, for one-shot runs.
-    pub now: Option<Timestamp>,
-    pub json: bool,
-    /// Verbosity steps: positive for `-v`, negative for `-q`.
-    pub verbosity: i8,
-    pub log_filter: Option<String>,
+    pub(crate) now: Option<Timestamp>,
+    pub(crate) json: bool,
     /// Where target discovery looked, for the "no target" message.
-    pub discovery: Vec<PathBuf>,
+    pub(crate) discovery: Vec<PathBuf>,
     /// What the config sets that is valid but probably not meant.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Settings {
     /// Resolves everything. `targets` are the command line's TARGETs.
-    pub fn resolve(global: &Global, targets: &[PathBuf], env: Env) -> Result<Settings, Error> {
+    pub(crate) fn resolve(
+        global: &Global,
+        targets: &[PathBuf],
+        env: Env,
+    ) -> Result<Settings, Error> {
         let (config, config_file) = load_config(global, &env)?;
         let config_dir = config_file
             .as_ref()
@@ -206,20 +205,16 @@ impl Settings {
             sources_detected: detected,
             color: env.var("NO_COLOR").is_none(),
             sources,
-            poll_interval,
             now,
             json: global.json,
-            verbosity: global.verbose as i8 - global.quiet as i8,
-            log_filter: env.var("SWITCHER_LOG").map(str::to_owned),
             state_dir,
             targets,
             discovery,
-            env,
         })
     }
 
     /// "now" for a one-shot run: `SWITCHER_NOW` if set.
-    pub fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         self.now.unwrap_or_else(Timestamp::now)
     }
 }

@@ -1,6 +1,6 @@
 //! The `command` source: runs the configured program (an argv, no shell) and reads a status
-//! document (SPEC §5.1) from its stdout. It has no credentials to find, so auto-detection never
-//! picks it: it exists only where a config names it.
+//! document (README, Status files) from its stdout. It has no credentials to find, so
+//! auto-detection never picks it: it exists only where a config names it.
 //!
 //! The program gets no stdin and the poll's timeout; when that expires it is killed, with
 //! whatever it started in its process group. A non-zero exit or output that is not a status
@@ -167,7 +167,7 @@ async fn kill(child: &mut tokio::process::Child) {
 impl Provider for Command {
     /// The arguments may hold a token: the id, which is persisted, keeps only a digest of them.
     fn id(&self) -> String {
-        let digest = crate::state::sha256(&self.argv.join("\u{0}"));
+        let digest = crate::secret::sha256(&self.argv.join("\u{0}"));
         format!("command:{}:{}", self.argv[0], &digest[..16])
     }
 

@@ -1,7 +1,7 @@
-//! The status document (SPEC §5.1): the shape status files, commands and a quota-sentinel daemon
-//! share. Lenient where the spec is (unknown fields ignored, an optional `providers` wrapper),
-//! strict about the fields it names: a provider whose entry is malformed becomes UNKNOWN with the
-//! reason, without blinding the others.
+//! The status document (README, Status files): the shape status files, commands and a
+//! quota-sentinel daemon share. Lenient where the format is (unknown fields ignored, an optional
+//! `providers` wrapper), strict about the fields it names: a provider whose entry is malformed
+//! becomes UNKNOWN with the reason, without blinding the others.
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! Claude Code targets (SPEC §3.2): `settings.json` / `settings.local.json`. Slots are the
+//! Claude Code targets (README, Targets): `settings.json` / `settings.local.json`. Slots are the
 //! top-level `model` and the model keys of `env`; every slot's provider is the endpoint's, from
 //! `env.ANTHROPIC_BASE_URL` (Anthropic itself when unset).
 
@@ -8,7 +8,7 @@ use crate::provider::Aliases;
 use super::Slot;
 
 /// The `env` keys that name models.
-pub const ENV_SLOTS: [&str; 6] = [
+pub(crate) const ENV_SLOTS: [&str; 6] = [
     "ANTHROPIC_MODEL",
     "ANTHROPIC_DEFAULT_OPUS_MODEL",
     "ANTHROPIC_DEFAULT_SONNET_MODEL",
@@ -18,9 +18,9 @@ pub const ENV_SLOTS: [&str; 6] = [
 ];
 
 /// Env keys that carry a credential: a profile never overwrites or leaves one behind.
-pub const CREDENTIALS: [&str; 2] = ["ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY"];
+pub(crate) const CREDENTIALS: [&str; 2] = ["ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY"];
 
-pub fn slots(doc: &Document) -> Vec<Slot> {
+pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
     let root = doc.root();
     let mut slots = Vec::new();
     let mut add = |path: KeyPath| {
@@ -45,7 +45,7 @@ pub fn slots(doc: &Document) -> Vec<Slot> {
 }
 
 /// The provider serving every slot of this document: mapped from the base URL's host.
-pub fn provider(doc: &Document, aliases: &Aliases) -> String {
+pub(crate) fn provider(doc: &Document, aliases: &Aliases) -> String {
     match doc.string_at(&KeyPath::new(["env", "ANTHROPIC_BASE_URL"])) {
         Some(url) => host_provider(url).map_or_else(
             || host(url).unwrap_or_else(|| url.to_owned()),
@@ -64,7 +64,7 @@ fn host(url: &str) -> Option<String> {
 
 /// The provider behind an Anthropic-compatible endpoint's host, if it is a known one; an unknown
 /// host is its own (unmonitored) provider.
-pub fn host_provider(url: &str) -> Option<&'static str> {
+pub(crate) fn host_provider(url: &str) -> Option<&'static str> {
     let host = host(url)?;
     let provider = match host.as_str() {
         "api.anthropic.com" => "anthropic",

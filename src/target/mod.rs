@@ -1,8 +1,9 @@
 //! Agent config files: which kind a path is, where its model slots are, which provider serves a
 //! model, and which fallback chain applies. Pure: works on parsed documents only.
 
-pub mod claude;
-pub mod markdown;
+mod candidate;
+pub(crate) mod claude;
+pub(crate) mod markdown;
 mod opencode;
 
 use std::fmt;
@@ -13,10 +14,12 @@ use serde::{Deserialize, Serialize};
 use crate::jsonc::{Document, KeyPath};
 use crate::provider::Aliases;
 
+pub(crate) use candidate::Candidate;
+
 /// The kinds of agent config this tool edits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// OpenCode's `opencode.json` / `opencode.jsonc`.
     #[value(name = "opencode")]
     OpenCode,
@@ -35,20 +38,20 @@ impl fmt::Display for Kind {
 
 /// One place in a target that holds a model id.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Slot {
-    pub path: KeyPath,
+pub(crate) struct Slot {
+    pub(crate) path: KeyPath,
     /// The decoded model id.
-    pub model: String,
+    pub(crate) model: String,
     /// The value's exact source text, quotes included.
-    pub raw: String,
+    pub(crate) raw: String,
     /// A chain written beside the slot in the file itself, if any, or why it cannot be used.
-    pub fallback_models: Option<Result<Vec<String>, String>>,
+    pub(crate) fallback_models: Option<Result<Vec<Candidate>, String>>,
 }
 
 impl Kind {
     /// Recognises a target by its name and place. `claude_dir` is Claude Code's config dir
     /// (`$CLAUDE_CONFIG_DIR`), compared as given: callers try resolved paths too.
-    pub fn detect(path: &Path, claude_dir: Option<&Path>) -> Option<Kind> {
+    pub(crate) fn detect(path: &Path, claude_dir: Option<&Path>) -> Option<Kind> {
         let name = path.file_name()?.to_str()?;
         if matches!(name, "opencode.json" | "opencode.jsonc") {
             return Some(Kind::OpenCode);
@@ -65,7 +68,7 @@ impl Kind {
     }
 
     /// Every model slot present in the document.
-    pub fn slots(self, doc: &Document) -> Vec<Slot> {
+    pub(crate) fn slots(self, doc: &Document) -> Vec<Slot> {
         match self {
             Kind::OpenCode => opencode::slots(doc),
             Kind::Claude => claude::slots(doc),
@@ -73,7 +76,7 @@ impl Kind {
     }
 
     /// The canonical provider serving `model` in this document.
-    pub fn provider(self, doc: &Document, model: &str, aliases: &Aliases) -> String {
+    pub(crate) fn provider(self, doc: &Document, model: &str, aliases: &Aliases) -> String {
         match self {
             Kind::OpenCode => opencode::provider(model, aliases),
             Kind::Claude => claude::provider(doc, aliases),

@@ -1,14 +1,14 @@
-//! OpenCode targets (SPEC §3.1): `model`, `small_model`, and the `model` of every agent under
+//! OpenCode targets (README, Targets): `model`, `small_model`, and the `model` of every agent under
 //! `agent`, `agents` (V2) and `mode` (legacy).
 
 use crate::jsonc::{Document, KeyPath, Node};
 use crate::provider::Aliases;
 
-use super::Slot;
+use super::{Candidate, Slot};
 
 const AGENT_TABLES: [&str; 3] = ["agent", "agents", "mode"];
 
-pub fn slots(doc: &Document) -> Vec<Slot> {
+pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
     let root_path = KeyPath::new(Vec::<String>::new());
     let root = doc.root();
     let mut slots = Vec::new();
@@ -34,6 +34,7 @@ fn model_slot(doc: &Document, object: &Node, path: &KeyPath) -> Option<Slot> {
         p.value
             .string_items()
             .filter(|ids| ids.iter().all(|id| !id.trim().is_empty()))
+            .map(|ids| ids.into_iter().map(Candidate::from).collect())
             .ok_or_else(|| "`fallback_models` is not an array of model ids".to_owned())
     });
     string_slot(doc, object, path, "model", fallback_models)
@@ -45,7 +46,7 @@ fn string_slot(
     object: &Node,
     path: &KeyPath,
     key: &str,
-    fallback_models: Option<Result<Vec<String>, String>>,
+    fallback_models: Option<Result<Vec<Candidate>, String>>,
 ) -> Option<Slot> {
     let node = &object.prop(key)?.value;
     Some(Slot {
@@ -57,7 +58,7 @@ fn string_slot(
 }
 
 /// The text before the first `/` names the provider (`openrouter/openai/gpt-5` → `openrouter`).
-pub fn provider(model: &str, aliases: &Aliases) -> String {
+pub(crate) fn provider(model: &str, aliases: &Aliases) -> String {
     aliases.resolve(model.split('/').next().unwrap_or(model))
 }
 
@@ -96,7 +97,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             model.fallback_models,
-            Some(Ok(vec!["deepseek/deepseek-chat".to_owned()]))
+            Some(Ok(vec![Candidate::from("deepseek/deepseek-chat")]))
         );
         assert_eq!(model.raw, "\"zai-coding-plan/glm-4.6\"");
     }

@@ -1,6 +1,6 @@
-//! Concurrent writers (SPEC §8): while the daemon switches a target back and forth, another
-//! process edits another key of the same file many times a second. No write of the daemon may be
-//! based on content older than its re-check, so every edit made by rename-over must survive.
+//! Concurrent writers (README, Reliability): while the daemon switches a target back and forth,
+//! another process edits another key of the same file many times a second. No write of the daemon
+//! may be based on content older than its re-check, so every edit made by rename-over must survive.
 //!
 //! A writer that truncates and rewrites the file in place has no atomic step to compare against:
 //! between its `open(O_TRUNC)` and its write the file is empty, and a daemon swapping its

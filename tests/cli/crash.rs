@@ -1,6 +1,6 @@
-//! Crash safety (SPEC §7–§8): `switcher` killed with SIGKILL at random points while it switches
-//! and restores. After every kill the target parses and holds exactly its old or its new content,
-//! and a following `--restore` gives back the original bytes.
+//! Crash safety (README, Reliability): `switcher` killed with SIGKILL at random points while it
+//! switches and restores. After every kill the target parses and holds exactly its old or its new
+//! content, and a following `--restore` gives back the original bytes.
 //!
 //! The default run makes a few dozen kills; `cargo test -- --ignored` makes over a thousand.
 

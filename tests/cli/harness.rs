@@ -123,6 +123,41 @@ impl Sandbox {
     pub fn once(&self, target: &str) -> Output {
         self.run(&["watch", target, "--once"])
     }
+
+    /// The name the state dir files a target under (`targets/<key>.json`, `locks/<key>.lock`),
+    /// found through its records: the target must have some.
+    pub fn state_key(&self, rel: &str) -> String {
+        let canonical = fs::canonicalize(self.path(rel)).unwrap();
+        for entry in fs::read_dir(self.state_dir().join("targets")).unwrap() {
+            let path = entry.unwrap().path();
+            let records: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+            if records["target"].as_str() == canonical.to_str() {
+                return path.file_stem().unwrap().to_string_lossy().into_owned();
+            }
+        }
+        panic!("no records for {rel}");
+    }
+
+    /// Takes a lock of the state dir (`quota.lock`, `locks/<key>.lock`) the way a switcher
+    /// does, writing `holder` in it, and holds it until the file is dropped: another switcher,
+    /// stopped while it holds the lock. The child processes tests start never inherit it.
+    pub fn hold_lock(&self, rel: &str, holder: &str) -> fs::File {
+        use std::io::Write;
+        let path = self.state_dir().join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .unwrap();
+        file.try_lock().expect("the lock is free");
+        file.set_len(0).unwrap();
+        file.write_all(holder.as_bytes()).unwrap();
+        file
+    }
 }
 
 impl Output {

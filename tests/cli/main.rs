@@ -10,6 +10,7 @@ mod corpus;
 mod crash;
 mod daemon;
 mod errors;
+mod locks;
 mod providers;
 mod recovery;
 mod restore;

@@ -182,14 +182,8 @@ fn temp_files_of_killed_runs_are_removed() {
 #[test]
 fn a_locked_target_is_refused_naming_the_holder() {
     let s = switched();
-    let canonical = fs::canonicalize(s.path("opencode.json")).unwrap();
-    let lock_path = s.state_dir().join("locks").join(format!(
-        "{}.lock",
-        switcher::state::StateDir::key(&canonical)
-    ));
-    let held = switcher::fsx::try_lock(&lock_path, "pid 4242: switcher watch")
-        .unwrap()
-        .unwrap();
+    let lock = format!("locks/{}.lock", s.state_key("opencode.json"));
+    let held = s.hold_lock(&lock, "pid 4242: switcher watch");
     let before = s.read("opencode.json");
     s.run(&["watch", "opencode.json", "--restore"])
         .code(1)
@@ -208,11 +202,9 @@ fn a_corrupt_state_file_fails_only_its_target() {
     let s = switched();
     s.write("b/opencode.json", r#"{"model": "zai-coding-plan/glm-4.6"}"#);
     s.once("b/opencode.json").code(0);
-    let canonical = fs::canonicalize(s.path("b/opencode.json")).unwrap();
-    let state = s.state_dir().join("targets").join(format!(
-        "{}.json",
-        switcher::state::StateDir::key(&canonical)
-    ));
+    let state = s
+        .state_dir()
+        .join(format!("targets/{}.json", s.state_key("b/opencode.json")));
     fs::write(&state, "{").unwrap();
     let out = s.run_exact(&["watch", "--restore"]);
     out.code(1)

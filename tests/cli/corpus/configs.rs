@@ -204,8 +204,8 @@ fn unknown_fields() -> Vec<(Input, Expect)> {
         ("budget", "5"),
         ("ignore_status", "true"),
     ];
-    // SPEC §4's table, written out again on purpose: the binary is checked against the spec,
-    // not against its own list.
+    // The README's source fields, written out again on purpose: the binary is checked against
+    // the documented fields, not against its own list.
     let kinds: &[(&str, &[&str])] = &[
         ("claude", &["credentials_file"]),
         ("codex", &["credentials_file"]),

@@ -1,220 +1,31 @@
-//! The state dir (SPEC §7): per target, the switches this tool made (originals as raw JSON text,
-//! what it wrote, why, and the recovery streak); shared by all, the quota book. Files are 0600
-//! and never hold credentials.
+//! The state dir on disk: per target, the records of the switches this tool made
+//! ([`TargetState`], plain data the planner owns); shared by all, the quota book. This is where
+//! they are loaded, checked, saved atomically, locked and swept; files are 0600 and never hold
+//! credentials (README, State; docs/design.md, Plans, state and restore).
 //!
 //! Layout: `targets/<key>.json` is written only by the switcher holding that target's lock
-//! (`locks/<key>.lock`); `quota.json` is shared and updated under the short `quota.lock`.
+//! (`locks/<key>.lock`); `quota.json` is shared and updated under the short `quota.lock`, which
+//! is waited for with a deadline (see [`lock`]).
 
-use std::collections::HashMap;
+mod lock;
+
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::fsx;
-use crate::jsonc::KeyPath;
+use crate::plan::TargetState;
 use crate::quota::QuotaBook;
-use crate::target::Kind;
 
-const VERSION: u32 = 1;
-
-/// What this tool changed in one target.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TargetState {
-    pub version: u32,
-    /// The target's canonical path.
-    pub target: PathBuf,
-    /// The path as the user gave it, for output.
-    pub display: String,
-    pub kind: Kind,
-    #[serde(default)]
-    pub switches: Vec<SwitchRecord>,
-    /// The endpoint profile switched to, if one is active (Claude Code targets).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<ProfileRecord>,
-}
-
-/// One slot this tool switched away from its original.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SwitchRecord {
-    pub slot: KeyPath,
-    /// The original value's raw JSON text, so restoring is byte-exact.
-    pub original: String,
-    /// The provider that governs the original, fixed when it was switched.
-    pub provider: String,
-    /// The raw JSON text this tool wrote.
-    pub written: String,
-    /// While a move from one fallback to another is being written: the fallback it replaces. A
-    /// crash before the target is written leaves the slot holding this, which is still ours.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous: Option<String>,
-    pub at: Timestamp,
-    pub reason: String,
-    /// Consecutive GREEN observations of the original since the switch.
-    #[serde(default)]
-    pub streak: u32,
-}
-
-/// A switch of a whole target to an endpoint profile (SPEC §3.2): every key it touched, with
-/// its original raw text or absence, so leaving it is byte-exact.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProfileRecord {
-    pub profile: String,
-    /// The slot whose chain chose the profile.
-    pub slot: KeyPath,
-    /// That slot's original model, raw.
-    pub original: String,
-    /// The provider that governs the original, fixed before the switch.
-    pub provider: String,
-    pub keys: Vec<TouchedKey>,
-    /// What `env` was before the switch, so leaving can put back an absent or empty one exactly.
-    pub env_before: EnvBefore,
-    pub at: Timestamp,
-    pub reason: String,
-    #[serde(default)]
-    pub streak: u32,
-}
-
-/// One key a profile set.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TouchedKey {
-    pub path: KeyPath,
-    /// Its raw text before the switch; `None` when the profile added it.
-    pub original: Option<String>,
-    pub written: Written,
-}
-
-/// What was written: the raw text, or for a secret only a digest of it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Written {
-    Raw(String),
-    Sha256(String),
-}
-
-impl Written {
-    /// Whether `raw` is what was written.
-    pub fn is(&self, raw: &str) -> bool {
-        match self {
-            Written::Raw(text) => text == raw,
-            Written::Sha256(digest) => *digest == sha256(raw),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EnvBefore {
-    Absent,
-    /// It had no keys: its raw text (`{}`, `{ }`…).
-    Empty(String),
-    Present,
-}
-
-/// Hex SHA-256 of a text.
-pub fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-impl ProfileRecord {
-    /// The original model id, decoded.
-    pub fn original_model(&self) -> String {
-        decode(&self.original)
-    }
-}
-
-impl SwitchRecord {
-    /// The original model id, decoded.
-    pub fn original_model(&self) -> String {
-        decode(&self.original)
-    }
-}
-
-/// A raw JSON string decoded, or the raw text itself if it is not a string.
-pub fn decode(raw: &str) -> String {
-    serde_json::from_str(raw).unwrap_or_else(|_| raw.to_owned())
-}
-
-/// Checks that `raw` is exactly one JSON(C) value, and a string if `string` is set.
-fn check_raw(field: &str, raw: &str, string: bool) -> Result<(), String> {
-    let fail = || {
-        let what = if string {
-            "a JSON string"
-        } else {
-            "one JSON value"
-        };
-        Err(format!("{field} is not {what}"))
-    };
-    match crate::jsonc::Document::parse(raw) {
-        Ok(doc)
-            if doc.root().range() == (0..raw.len())
-                && (!string || doc.root().as_str().is_some()) =>
-        {
-            Ok(())
-        }
-        _ => fail(),
-    }
-}
-
-impl TargetState {
-    /// Checks every raw text the records hold (see [`load_target_file`]).
-    fn check(&self) -> Result<(), String> {
-        for (i, r) in self.switches.iter().enumerate() {
-            let field = |name: &str| format!("switches[{i}].{name}");
-            check_raw(&field("original"), &r.original, true)?;
-            check_raw(&field("written"), &r.written, true)?;
-            if let Some(previous) = &r.previous {
-                check_raw(&field("previous"), previous, true)?;
-            }
-        }
-        if let Some(p) = &self.profile {
-            check_raw("profile.original", &p.original, true)?;
-            for (i, key) in p.keys.iter().enumerate() {
-                if let Some(original) = &key.original {
-                    check_raw(&format!("profile.keys[{i}].original"), original, false)?;
-                }
-            }
-            if let EnvBefore::Empty(raw) = &p.env_before {
-                // Put back as `env` itself: it must be an object, and an empty one.
-                let empty = crate::jsonc::Document::parse(raw).is_ok_and(|doc| {
-                    doc.root().is_object()
-                        && doc.root().props().is_empty()
-                        && doc.root().range() == (0..raw.len())
-                });
-                if !empty {
-                    return Err("profile.env_before is not an empty JSON object".to_owned());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    pub fn new(target: PathBuf, display: String, kind: Kind) -> TargetState {
-        TargetState {
-            version: VERSION,
-            target,
-            display,
-            kind,
-            switches: Vec::new(),
-            profile: None,
-        }
-    }
-
-    /// The records keyed by slot.
-    pub fn by_slot(&self) -> HashMap<&KeyPath, &SwitchRecord> {
-        self.switches.iter().map(|r| (&r.slot, r)).collect()
-    }
-}
+pub(crate) use lock::{Patience, holder};
 
 #[derive(Debug, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     #[error("state dir {}: {source}", dir.display())]
     Io { dir: PathBuf, source: io::Error },
     /// `advice` follows the cause: what to do, and what it costs.
@@ -224,21 +35,39 @@ pub enum StateError {
         message: String,
         advice: &'static str,
     },
+    /// Another process kept a lock past our patience (or we were asked to stop meanwhile).
+    #[error(
+        "lock {} is held by {}; gave up after {:.1} s",
+        lock.display(),
+        if holder.is_empty() { "another process" } else { holder },
+        waited.as_secs_f64()
+    )]
+    Busy {
+        lock: PathBuf,
+        holder: String,
+        waited: Duration,
+    },
 }
 
 /// The state dir, opened for reading (and created for writing on demand).
 #[derive(Clone, Debug)]
-pub struct StateDir {
+pub(crate) struct StateDir {
     root: PathBuf,
+    /// How long to wait for the shared lock.
+    patience: Patience,
 }
 
 impl StateDir {
-    pub fn new(root: PathBuf) -> StateDir {
-        StateDir { root }
+    pub(crate) fn new(root: PathBuf) -> StateDir {
+        StateDir {
+            root,
+            patience: Patience::default(),
+        }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
+    /// The same dir, waiting for its shared lock as `patience` says.
+    pub(crate) fn with_patience(self, patience: Patience) -> StateDir {
+        StateDir { patience, ..self }
     }
 
     fn io_err(&self, source: io::Error) -> StateError {
@@ -261,7 +90,7 @@ impl StateDir {
 
     /// A stable file name for a target: a digest of its canonical path, plus its name to help a
     /// person looking at the dir.
-    pub fn key(target: &Path) -> String {
+    pub(crate) fn key(target: &Path) -> String {
         let digest = Sha256::digest(target.as_os_str().as_encoded_bytes());
         let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
         let name: String = target
@@ -282,24 +111,24 @@ impl StateDir {
             .join(format!("{}.json", Self::key(target)))
     }
 
-    /// Takes the target's lock, or names the switcher that holds it.
-    pub fn lock_target(
+    /// Takes the target's lock, or names the switcher that holds it. Never waits: a target is
+    /// held for a whole run or a daemon's life, so waiting would be waiting for that.
+    pub(crate) fn lock_target(
         &self,
         target: &Path,
-        holder: &str,
     ) -> Result<Result<fsx::FileLock, String>, StateError> {
         let dir = self.ensure("locks")?;
-        fsx::try_lock(&dir.join(format!("{}.lock", Self::key(target))), holder)
+        fsx::try_lock(&dir.join(format!("{}.lock", Self::key(target))), &holder())
             .map_err(|e| self.io_err(e))
     }
 
     /// The target's recorded switches; none if it has no state file.
-    pub fn load_target(&self, target: &Path) -> Result<Option<TargetState>, StateError> {
+    pub(crate) fn load_target(&self, target: &Path) -> Result<Option<TargetState>, StateError> {
         load_target_file(&self.target_file(target))
     }
 
     /// Saves a target's state, or removes its file when nothing is switched any more.
-    pub fn save_target(&self, state: &TargetState) -> Result<(), StateError> {
+    pub(crate) fn save_target(&self, state: &TargetState) -> Result<(), StateError> {
         let path = self.target_file(&state.target);
         if state.switches.is_empty() && state.profile.is_none() {
             return match fs::remove_file(&path) {
@@ -317,7 +146,7 @@ impl StateDir {
 
     /// Every target with recorded switches. A state file that cannot be read is returned as its
     /// own error, so the others are still handled.
-    pub fn all_targets(&self) -> Result<Vec<Result<TargetState, StateError>>, StateError> {
+    pub(crate) fn all_targets(&self) -> Result<Vec<Result<TargetState, StateError>>, StateError> {
         let dir = self.root.join("targets");
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -346,7 +175,7 @@ impl StateDir {
 
     /// The shared quota book as last saved; an unreadable one is reported and replaced by an
     /// empty book (it holds only observations, which the next polls bring back).
-    pub fn load_quota(&self) -> QuotaBook {
+    pub(crate) fn load_quota(&self) -> QuotaBook {
         self.read_quota().unwrap_or_else(|e| {
             tracing::warn!("{e}; starting with no quota history");
             QuotaBook::default()
@@ -358,13 +187,14 @@ impl StateDir {
     }
 
     /// Applies `update` to the latest saved book under the state dir's lock, saves it, and
-    /// returns it. Concurrent switchers never lose each other's updates.
-    pub fn update_quota(
+    /// returns it. Concurrent switchers never lose each other's updates. A lock held past our
+    /// patience is an error ([`StateError::Busy`]) and nothing is saved.
+    pub(crate) fn update_quota(
         &self,
         update: impl FnOnce(&mut QuotaBook),
     ) -> Result<QuotaBook, StateError> {
         self.ensure("")?;
-        let _lock = fsx::lock(&self.root.join("quota.lock")).map_err(|e| self.io_err(e))?;
+        let _lock = lock::wait_for(&self.root.join("quota.lock"), &self.patience)?;
         // Every run loads the book (and warns about an unreadable one) before it updates it, so
         // an unreadable one is replaced here without a second warning.
         let mut book = self.read_quota().unwrap_or_default();
@@ -378,9 +208,7 @@ impl StateDir {
 /// What to do about an unreadable target state file.
 const TARGET_ADVICE: &str = "; move it away to start over, losing the originals it records";
 
-/// Reads a target's state file, checking that every raw text it would write back is one JSON
-/// value of the right type: a damaged or edited record must not put arbitrary text into a
-/// target.
+/// Reads a target's state file and checks its records (see [`TargetState::check`]).
 fn load_target_file(path: &Path) -> Result<Option<TargetState>, StateError> {
     let state: Option<TargetState> = load_json(path, TARGET_ADVICE)?;
     if let Some(Err(message)) = state.as_ref().map(TargetState::check) {
@@ -436,7 +264,12 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use jiff::Timestamp;
+
     use super::*;
+    use crate::jsonc::KeyPath;
+    use crate::plan::{EnvBefore, ProfileRecord, SwitchRecord, TouchedKey, Written};
+    use crate::target::Kind;
 
     fn record(slot: &str) -> SwitchRecord {
         SwitchRecord {

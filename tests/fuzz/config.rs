@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{check, json_value, jsonish_text, mutated, reshaped, words};
 use crate::config::Config;
 
-/// The SPEC's example config: every field, most source fields. `config`'s own tests parse it too.
+/// An example config with every field and most source fields. `config`'s own tests parse it too.
 pub(crate) const FULL: &str = r#"{
   targets: ["~/.claude/settings.json", "~/src/app/opencode.json"],
   poll_interval: 60, recovery_hold: 3, switch_at: "red",

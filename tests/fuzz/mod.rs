@@ -2,16 +2,21 @@
 //! config, status documents and every provider source's `parse` — on arbitrary text, arbitrary
 //! JSON trees and mutated real inputs. None may panic; an `Err` is the right answer to garbage.
 //!
-//! Every property takes its case count from [`BUDGET`] through [`config`], so `cargo test` stays
-//! quick and one variable scales them all: `SWITCHER_FUZZ_CASES=N` runs about `N` cases in total
-//! (default [`DEFAULT_TOTAL`]). The full run:
+//! Every property runs `PROPTEST_CASES` cases — proptest's own setting — or [`DEFAULT_CASES`]
+//! when it is unset, so `cargo test` stays quick and one variable scales them all. The full run,
+//! about a million cases:
 //!
 //! ```sh
-//! SWITCHER_FUZZ_CASES=1000000 cargo test --release --lib -- fuzz:: jsonc::props::
+//! PROPTEST_CASES=62500 cargo test --release --lib -- fuzz:: jsonc::props::
 //! ```
 //!
-//! A failure is shrunk and its seed saved under `proptest-regressions/`, which is committed so
-//! every later run replays it first.
+//! A failure is shrunk and its seed saved under `proptest-regressions/fuzz/`, which is committed
+//! so every later run replays it first.
+//!
+//! These files live with the tests, not in `src/`, yet are compiled into the library's unit
+//! tests (`lib.rs` includes them by `#[path]`): they feed every parser of outside input, and most
+//! of those are crate-private. Exposing them all as a public API only for the fuzzers would
+//! hide dead code from the compiler and freeze internals as an interface.
 
 pub(crate) mod config;
 mod jsonc;
@@ -24,78 +29,43 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use serde_json::Value;
 
 pub use values::{json_value, reshaped};
 
-/// Cases across all properties when `SWITCHER_FUZZ_CASES` is unset.
-pub const DEFAULT_TOTAL: u64 = 20_000;
+/// Cases per property when `PROPTEST_CASES` is unset: 20,000 over the 16 properties.
+pub const DEFAULT_CASES: u32 = 1_250;
 
-/// Each property's share of [`DEFAULT_TOTAL`]; they add up to it.
-const BUDGET: &[(&str, u64)] = &[
-    // src/jsonc/props.rs: round trips and single edits on generated documents.
-    ("props::render_of_parse_is_identity", 1_500),
-    ("props::replace_touches_only_the_value_and_restores", 1_500),
-    ("props::insert_then_remove_is_identity", 1_000),
-    ("props::remove_any_member_keeps_the_rest", 1_000),
-    // src/fuzz/jsonc.rs
-    ("jsonc::parse_survives_arbitrary_text", 2_000),
-    ("jsonc::parse_survives_mutated_documents", 2_000),
-    (
-        "jsonc::edits_on_reshaped_documents_are_local_and_undo",
-        1_500,
-    ),
-    ("jsonc::batched_replacements_undo", 1_000),
-    ("jsonc::any_key_inserts_and_removes", 500),
-    // src/fuzz/parsers.rs
-    ("parsers::survive_arbitrary_text", 1_500),
-    ("parsers::survive_arbitrary_json", 1_500),
-    ("parsers::survive_fixtures_with_wrong_values", 1_500),
-    ("parsers::survive_mutated_fixture_bytes", 1_000),
-    // src/fuzz/config.rs
-    ("config::survives_arbitrary_text", 500),
-    ("config::survives_config_shaped_json5", 1_000),
-    ("config::survives_mutated_configs", 1_000),
-];
-
-/// The total asked for by `SWITCHER_FUZZ_CASES`, else [`DEFAULT_TOTAL`].
-fn total() -> u64 {
-    match std::env::var("SWITCHER_FUZZ_CASES") {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("SWITCHER_FUZZ_CASES={v:?} is not a number of cases")),
-        Err(_) => DEFAULT_TOTAL,
+/// The proptest config of every property: `PROPTEST_CASES` cases if set (proptest reads it),
+/// else [`DEFAULT_CASES`].
+pub fn config() -> Config {
+    let mut config = Config::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = DEFAULT_CASES;
     }
+    // Properties that skip cases (`prop_assume!`) must not give up on a long run.
+    config.max_global_rejects = config.cases.max(1024);
+    config
 }
 
-/// The proptest config of the property `name`: its share of the total, scaled.
-pub fn config(name: &str) -> Config {
-    let share = BUDGET
-        .iter()
-        .find(|(n, _)| *n == name)
-        .unwrap_or_else(|| panic!("{name} has no share in fuzz::BUDGET"))
-        .1;
-    let cases = (share * total()).div_ceil(DEFAULT_TOTAL).max(1);
-    let cases = u32::try_from(cases).expect("fewer than 2^32 cases per property");
-    Config {
-        cases,
-        // Properties that skip cases (`prop_assume!`) must not give up on a long run.
-        max_global_rejects: cases.max(1024),
-        ..Config::default()
-    }
-}
-
-/// Runs one property with its budget; failures are persisted next to the caller's source file.
+/// Runs one property; failures are persisted in `proptest-regressions/fuzz/<caller's file>.txt`.
 #[track_caller]
 pub fn check<S>(name: &str, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
 where
     S: Strategy,
     S::Value: Debug,
 {
-    let mut config = config(name);
-    config.source_file = Some(std::panic::Location::caller().file());
+    let mut config = config();
+    let caller = Path::new(std::panic::Location::caller().file());
+    let file = format!(
+        "{}/proptest-regressions/fuzz/{}.txt",
+        env!("CARGO_MANIFEST_DIR"),
+        caller.file_stem().unwrap_or_default().to_string_lossy()
+    );
+    config.failure_persistence = Some(Box::new(FileFailurePersistence::Direct(Box::leak(
+        file.into_boxed_str(),
+    ))));
     let mut runner = TestRunner::new(config);
     if let Err(e) = runner.run(&strategy, test) {
         panic!("{name}: {e}");
@@ -277,14 +247,4 @@ pub fn words() -> &'static [String] {
         out.dedup();
         out
     })
-}
-
-#[test]
-fn the_budget_adds_up_to_the_default_total() {
-    let sum: u64 = BUDGET.iter().map(|(_, n)| n).sum();
-    assert_eq!(sum, DEFAULT_TOTAL);
-    let mut names: Vec<_> = BUDGET.iter().map(|(n, _)| n).collect();
-    names.sort();
-    names.dedup();
-    assert_eq!(names.len(), BUDGET.len(), "names are unique");
 }

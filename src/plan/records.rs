@@ -1,0 +1,200 @@
+//! The records a pass reads and writes, as plain data: per target, each switch this tool made
+//! (the original as raw JSON text, what it wrote, when, why, and the recovery streak) and an
+//! active endpoint profile. The planner takes them in and hands new ones back; `state` keeps
+//! them on disk. Nothing here does IO.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::jsonc::KeyPath;
+use crate::secret::sha256;
+use crate::target::Kind;
+
+const VERSION: u32 = 1;
+
+/// What this tool changed in one target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct TargetState {
+    pub(crate) version: u32,
+    /// The target's canonical path.
+    pub(crate) target: PathBuf,
+    /// The path as the user gave it, for output.
+    pub(crate) display: String,
+    pub(crate) kind: Kind,
+    #[serde(default)]
+    pub(crate) switches: Vec<SwitchRecord>,
+    /// The endpoint profile switched to, if one is active (Claude Code targets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) profile: Option<ProfileRecord>,
+}
+
+/// One slot this tool switched away from its original.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SwitchRecord {
+    pub(crate) slot: KeyPath,
+    /// The original value's raw JSON text, so restoring is byte-exact.
+    pub(crate) original: String,
+    /// The provider that governs the original, fixed when it was switched.
+    pub(crate) provider: String,
+    /// The raw JSON text this tool wrote.
+    pub(crate) written: String,
+    /// While a move from one fallback to another is being written: the fallback it replaces. A
+    /// crash before the target is written leaves the slot holding this, which is still ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) previous: Option<String>,
+    pub(crate) at: Timestamp,
+    pub(crate) reason: String,
+    /// Consecutive GREEN observations of the original since the switch.
+    #[serde(default)]
+    pub(crate) streak: u32,
+}
+
+/// A switch of a whole target to an endpoint profile: every key it touched, with its original
+/// raw text or absence, so leaving it is byte-exact (docs/design.md, Plans, state and restore).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ProfileRecord {
+    pub(crate) profile: String,
+    /// The slot whose chain chose the profile.
+    pub(crate) slot: KeyPath,
+    /// That slot's original model, raw.
+    pub(crate) original: String,
+    /// The provider that governs the original, fixed before the switch.
+    pub(crate) provider: String,
+    pub(crate) keys: Vec<TouchedKey>,
+    /// What `env` was before the switch, so leaving can put back an absent or empty one exactly.
+    pub(crate) env_before: EnvBefore,
+    pub(crate) at: Timestamp,
+    pub(crate) reason: String,
+    #[serde(default)]
+    pub(crate) streak: u32,
+}
+
+/// One key a profile set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct TouchedKey {
+    pub(crate) path: KeyPath,
+    /// Its raw text before the switch; `None` when the profile added it.
+    pub(crate) original: Option<String>,
+    pub(crate) written: Written,
+}
+
+/// What was written: the raw text, or for a secret only a digest of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Written {
+    Raw(String),
+    Sha256(String),
+}
+
+impl Written {
+    /// Whether `raw` is what was written.
+    pub(crate) fn is(&self, raw: &str) -> bool {
+        match self {
+            Written::Raw(text) => text == raw,
+            Written::Sha256(digest) => *digest == sha256(raw),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum EnvBefore {
+    Absent,
+    /// It had no keys: its raw text (`{}`, `{ }`…).
+    Empty(String),
+    Present,
+}
+
+impl ProfileRecord {
+    /// The original model id, decoded.
+    pub(crate) fn original_model(&self) -> String {
+        decode(&self.original)
+    }
+}
+
+impl SwitchRecord {
+    /// The original model id, decoded.
+    pub(crate) fn original_model(&self) -> String {
+        decode(&self.original)
+    }
+}
+
+/// A raw JSON string decoded, or the raw text itself if it is not a string.
+pub(crate) fn decode(raw: &str) -> String {
+    serde_json::from_str(raw).unwrap_or_else(|_| raw.to_owned())
+}
+
+/// Checks that `raw` is exactly one JSON(C) value, and a string if `string` is set.
+fn check_raw(field: &str, raw: &str, string: bool) -> Result<(), String> {
+    let fail = || {
+        let what = if string {
+            "a JSON string"
+        } else {
+            "one JSON value"
+        };
+        Err(format!("{field} is not {what}"))
+    };
+    match crate::jsonc::Document::parse(raw) {
+        Ok(doc)
+            if doc.root().range() == (0..raw.len())
+                && (!string || doc.root().as_str().is_some()) =>
+        {
+            Ok(())
+        }
+        _ => fail(),
+    }
+}
+
+impl TargetState {
+    /// Checks that every raw text the records would write back into a target is one JSON value
+    /// of the right type: a damaged or hand-edited record must not put arbitrary text there.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        for (i, r) in self.switches.iter().enumerate() {
+            let field = |name: &str| format!("switches[{i}].{name}");
+            check_raw(&field("original"), &r.original, true)?;
+            check_raw(&field("written"), &r.written, true)?;
+            if let Some(previous) = &r.previous {
+                check_raw(&field("previous"), previous, true)?;
+            }
+        }
+        if let Some(p) = &self.profile {
+            check_raw("profile.original", &p.original, true)?;
+            for (i, key) in p.keys.iter().enumerate() {
+                if let Some(original) = &key.original {
+                    check_raw(&format!("profile.keys[{i}].original"), original, false)?;
+                }
+            }
+            if let EnvBefore::Empty(raw) = &p.env_before {
+                // Put back as `env` itself: it must be an object, and an empty one.
+                let empty = crate::jsonc::Document::parse(raw).is_ok_and(|doc| {
+                    doc.root().is_object()
+                        && doc.root().props().is_empty()
+                        && doc.root().range() == (0..raw.len())
+                });
+                if !empty {
+                    return Err("profile.env_before is not an empty JSON object".to_owned());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn new(target: PathBuf, display: String, kind: Kind) -> TargetState {
+        TargetState {
+            version: VERSION,
+            target,
+            display,
+            kind,
+            switches: Vec::new(),
+            profile: None,
+        }
+    }
+
+    /// The records keyed by slot.
+    pub(crate) fn by_slot(&self) -> HashMap<&KeyPath, &SwitchRecord> {
+        self.switches.iter().map(|r| (&r.slot, r)).collect()
+    }
+}
