@@ -49,6 +49,9 @@ impl Failure {
 
 /// The client every source shares: a `User-Agent`, rustls, no cookies.
 pub fn client() -> reqwest::Client {
+    // Graviola: pure-Rust crypto, so no C toolchain for any target. Installing it twice is
+    // harmless (the first stays).
+    let _ = rustls_graviola::default_provider().install_default();
     reqwest::Client::builder()
         .user_agent(concat!("switcher/", env!("CARGO_PKG_VERSION")))
         .build()
