@@ -7,6 +7,7 @@
 
 mod applier;
 mod poller;
+mod shutdown;
 mod watcher;
 
 use std::collections::{BTreeSet, HashMap};
@@ -14,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
@@ -105,9 +105,8 @@ async fn serve(
     targets: Vec<Target>,
 ) -> Result<Outcome, Error> {
     let names: Vec<String> = targets.iter().map(|t| t.display.clone()).collect();
-    let signal_err = |e: std::io::Error| Error::Setup(format!("cannot handle signals: {e}"));
-    let mut terminate = signal(SignalKind::terminate()).map_err(signal_err)?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_err)?;
+    let mut shutdown = shutdown::Shutdown::listen()
+        .map_err(|e| Error::Setup(format!("cannot handle signals: {e}")))?;
     let (tx, mut rx) = mpsc::unbounded_channel();
 
     let mut watched: Vec<PathBuf> = targets.iter().map(|t| t.given.clone()).collect();
@@ -207,8 +206,7 @@ async fn serve(
             .map(|&(first, last)| (last + DEBOUNCE).min(first + MAX_DELAY))
             .min();
         let event = tokio::select! {
-            _ = terminate.recv() => break,
-            _ = interrupt.recv() => break,
+            () = shutdown.requested() => break,
             () = sleep_until(due_at.unwrap_or_else(Instant::now)), if due_at.is_some() => {
                 let now = Instant::now();
                 let due: Vec<PathBuf> = pending
