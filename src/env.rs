@@ -1,6 +1,9 @@
 //! The process environment, captured once: variables, the working directory, and the user's
-//! home and XDG directories (the CLI convention on every Unix, macOS included). Everything else
-//! reads the environment from here, never from the process.
+//! home and XDG directories. XDG is the CLI convention on every Unix, macOS included, and also
+//! where the agents keep their files on Windows (OpenCode under `%USERPROFILE%\.config` and
+//! `\.local\share`, Claude Code in `%USERPROFILE%\.claude`); where one keeps them elsewhere on
+//! Windows, a method here says so. Everything else reads the environment from here, never from
+//! the process.
 //!
 //! A leaf: it uses nothing else of the crate, so the settings that resolve the command line and
 //! the sources that look for credentials can both read it without depending on each other.
@@ -73,6 +76,24 @@ impl Env {
         }
     }
 
+    /// GitHub Copilot's config dir (`hosts.json`, `apps.json`): `$XDG_CONFIG_HOME/github-copilot`;
+    /// on Windows, unless that variable is set, `%LOCALAPPDATA%\github-copilot`, as the Copilot
+    /// editor plugins do.
+    pub fn copilot_dir(&self) -> Option<PathBuf> {
+        self.copilot_dir_on(cfg!(windows))
+    }
+
+    fn copilot_dir_on(&self, windows: bool) -> Option<PathBuf> {
+        let root = match self.var("XDG_CONFIG_HOME") {
+            None if windows => match self.var("LOCALAPPDATA") {
+                Some(dir) => Some(PathBuf::from(dir)),
+                None => self.home.as_ref().map(|h| h.join("AppData").join("Local")),
+            },
+            _ => self.config_home.clone(),
+        };
+        root.map(|r| r.join("github-copilot"))
+    }
+
     /// Expands `${VAR}` and `$VAR` from this environment; fails naming the first unset variable.
     pub fn expand_vars(&self, text: &str) -> Result<String, String> {
         let mut out = String::with_capacity(text.len());
@@ -129,13 +150,15 @@ impl Env {
     /// Expands `~` and variables, and makes the path absolute against `base`.
     pub fn expand_path(&self, text: &str, base: &Path) -> Result<PathBuf, String> {
         let expanded = self.expand_vars(text)?;
+        // `~\` too where `\` separates paths (Windows).
+        let separators = ['/', std::path::MAIN_SEPARATOR];
         let path = match expanded.strip_prefix('~') {
-            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            Some(rest) if rest.is_empty() || rest.starts_with(separators) => {
                 let home = self
                     .home
                     .as_ref()
                     .ok_or("`~` used but the home directory is unknown")?;
-                home.join(rest.trim_start_matches('/'))
+                home.join(rest.trim_start_matches(separators))
             }
             _ => PathBuf::from(expanded),
         };
@@ -159,6 +182,24 @@ mod tests {
             state_home: Some(PathBuf::from("/home/u/.local/state")),
             data_home: Some(PathBuf::from("/home/u/.local/share")),
         }
+    }
+
+    #[test]
+    fn copilot_keeps_its_config_in_local_app_data_on_windows() {
+        let unix = PathBuf::from("/home/u/.config/github-copilot");
+        assert_eq!(env(&[]).copilot_dir_on(false), Some(unix.clone()));
+        let local = env(&[("LOCALAPPDATA", "/home/u/AppData/Local")]);
+        assert_eq!(
+            local.copilot_dir_on(true),
+            Some(PathBuf::from("/home/u/AppData/Local/github-copilot"))
+        );
+        assert_eq!(
+            env(&[]).copilot_dir_on(true),
+            Some(PathBuf::from("/home/u/AppData/Local/github-copilot"))
+        );
+        // An explicit XDG_CONFIG_HOME wins everywhere (config_home already holds it).
+        let xdg = env(&[("XDG_CONFIG_HOME", "/home/u/.config")]);
+        assert_eq!(xdg.copilot_dir_on(true), Some(unix));
     }
 
     #[test]

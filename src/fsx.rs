@@ -1,16 +1,30 @@
 //! Filesystem primitives every write goes through: the one atomic compare-and-swap write, bounded
-//! reads, leftover-temp cleanup, and advisory locks (docs/design.md, Writing a target).
+//! reads, leftover-temp cleanup, private files and advisory locks (docs/design.md, Writing a
+//! target).
 //!
 //! A write goes to a uniquely and recognisably named temp file beside the destination, is synced,
 //! and renamed over it; the directory is synced after. Just before the rename the destination is
 //! re-read, and if it no longer holds what the caller planned from, nothing is written and the
-//! caller re-plans. On Linux the rename is an atomic exchange: the displaced file is compared
-//! with the planned-from content once more and swapped back if a writer slipped in between, which
-//! closes the check-to-rename window.
+//! caller re-plans. Where the system can exchange two names atomically (Linux, macOS) the rename
+//! is an exchange: the displaced file is compared with the planned-from content once more and
+//! swapped back if a writer slipped in between, which closes the check-to-rename window. Elsewhere
+//! (Windows, or a filesystem that refuses the exchange) that window stays open, as small as one
+//! re-read.
+//!
+//! What differs between systems lives in `fsx/unix.rs` and `fsx/windows.rs`, behind the same few
+//! functions.
 
-use std::fs::{self, File, OpenOptions};
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+use unix as sys;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as sys;
+
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -33,14 +47,9 @@ pub enum WriteOutcome {
 /// Reads a UTF-8 file, refusing one larger than `limit` bytes without reading it, and anything
 /// that is not a file (a directory fails on reading).
 pub fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
-    // Non-blocking: opening a FIFO would otherwise wait for a writer, forever. Regular files
-    // ignore the flag.
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)?;
+    let file = sys::open_without_waiting(path)?;
     let meta = file.metadata()?;
-    if !meta.is_file() && !meta.is_dir() {
+    if (!meta.is_file() && !meta.is_dir()) || !sys::is_disk_file(&file) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "not a regular file",
@@ -91,13 +100,7 @@ pub fn write_atomic(
     let prepared = (|| {
         file.write_all(content.as_bytes())?;
         if let Ok(meta) = fs::metadata(&real) {
-            file.set_permissions(meta.permissions())?;
-            // Keeping the owner needs privileges we rarely have; the mode is what matters.
-            let _ = rustix::fs::fchown(
-                &file,
-                Some(rustix::fs::Uid::from_raw(meta.uid())),
-                Some(rustix::fs::Gid::from_raw(meta.gid())),
-            );
+            sys::keep_mode_and_owner(&file, &meta)?;
         }
         file.sync_all()
     })();
@@ -110,7 +113,7 @@ pub fn write_atomic(
         }
     };
     if outcome == WriteOutcome::Written {
-        sync_dir(dir);
+        sys::sync_dir(dir);
     }
     Ok(outcome)
 }
@@ -137,35 +140,37 @@ fn swap_in(temp: &Path, real: &Path, expected: Option<&str>) -> io::Result<Write
             return Err(e);
         }
     }
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::fs::{CWD, RenameFlags, renameat_with};
-        match renameat_with(CWD, temp, CWD, real, RenameFlags::EXCHANGE) {
-            Ok(()) => {
-                // `temp` now names what was displaced: it must be what we planned from. If it is
-                // not, or cannot be told, it goes back.
-                let displaced = read_limited(temp, MAX_FILE);
-                if displaced.as_deref().is_ok_and(|d| d == expected) {
-                    discard();
-                    return Ok(WriteOutcome::Written);
-                }
-                if let Err(e) = renameat_with(CWD, temp, CWD, real, RenameFlags::EXCHANGE) {
+    match sys::exchange(temp, real) {
+        Ok(true) => {
+            // `temp` now names what was displaced: it must be what we planned from. If it is
+            // not, or cannot be told, it goes back.
+            let displaced = read_limited(temp, MAX_FILE);
+            if displaced.as_deref().is_ok_and(|d| d == expected) {
+                discard();
+                return Ok(WriteOutcome::Written);
+            }
+            match sys::exchange(temp, real) {
+                Ok(true) => {}
+                put_back => {
+                    let why = put_back
+                        .err()
+                        .map_or("refused".to_owned(), |e| e.to_string());
                     return Err(io::Error::other(format!(
                         "another writer's version was displaced and could not be put back \
-                             ({e}); it is kept in {}",
+                         ({why}); it is kept in {}",
                         temp.display()
                     )));
                 }
-                // Our content is in `temp` again.
-                discard();
-                return displaced.map(|_| WriteOutcome::Conflict);
             }
-            // Filesystems without exchange support fall back to a plain rename.
-            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
-            Err(e) => {
-                discard();
-                return Err(e.into());
-            }
+            // Our content is in `temp` again.
+            discard();
+            return displaced.map(|_| WriteOutcome::Conflict);
+        }
+        // No exchange here: the re-read above is the check.
+        Ok(false) => {}
+        Err(e) => {
+            discard();
+            return Err(e);
         }
     }
     fs::rename(temp, real)
@@ -177,23 +182,15 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     loop {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = dir.join(format!(".{name}{TEMP_TAG}{}.{n}", std::process::id()));
-        match OpenOptions::new()
+        match sys::private_options()
             .write(true)
             .create_new(true)
-            .mode(0o600)
             .open(&path)
         {
             Ok(file) => return Ok((path, file)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
-    }
-}
-
-/// Syncs a directory so a rename in it survives a crash. Best effort: some filesystems refuse.
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
     }
 }
 
@@ -210,7 +207,7 @@ pub fn remove_stale_temps(dir: &Path, name: &str) -> usize {
         let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
             continue;
         };
-        let pid = rest.split('.').next().and_then(|p| p.parse::<i32>().ok());
+        let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
         if pid.is_some_and(|pid| !process_alive(pid)) && fs::remove_file(entry.path()).is_ok() {
             removed += 1;
         }
@@ -218,17 +215,20 @@ pub fn remove_stale_temps(dir: &Path, name: &str) -> usize {
     removed
 }
 
-fn process_alive(pid: i32) -> bool {
-    if pid == std::process::id() as i32 {
-        return true;
-    }
-    match rustix::process::Pid::from_raw(pid) {
-        Some(pid) => !matches!(
-            rustix::process::test_kill_process(pid),
-            Err(rustix::io::Errno::SRCH)
-        ),
-        None => false,
-    }
+fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || sys::process_alive(pid)
+}
+
+/// Creates `dir` and its parents, private to the user (on Windows, as private as the directory
+/// it is created in: the user's profile is).
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    sys::create_private_dir(dir)
+}
+
+/// Makes a file private to the user if it is not (state written by an older or careless
+/// process). Best effort.
+pub fn make_private(path: &Path) {
+    sys::make_private(path);
 }
 
 /// The path with symlinks resolved; for a missing file (or directory), its nearest existing
@@ -256,12 +256,11 @@ pub struct FileLock {
 }
 
 fn open_lock_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
+    sys::private_options()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .mode(0o600)
         .open(path)
 }
 
@@ -276,9 +275,16 @@ pub fn try_lock(path: &Path, holder: &str) -> io::Result<Result<FileLock, String
             Ok(Ok(FileLock { _file: file }))
         }
         Err(fs::TryLockError::WouldBlock) => {
+            // Unreadable while locked on Windows (its locks are mandatory), and empty for the
+            // moment between another process's lock and its write.
             let mut recorded = String::new();
             let _ = file.read_to_string(&mut recorded);
-            Ok(Err(recorded.trim().to_owned()))
+            let recorded = recorded.trim();
+            Ok(Err(if recorded.is_empty() {
+                "which one cannot be read".to_owned()
+            } else {
+                recorded.to_owned()
+            }))
         }
         Err(fs::TryLockError::Error(e)) => Err(e),
     }
@@ -287,34 +293,6 @@ pub fn try_lock(path: &Path, holder: &str) -> io::Result<Result<FileLock, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn writes_keep_mode_and_follow_symlinks() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().join("real.json");
-        fs::write(&real, "old").unwrap();
-        fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
-        let link = dir.path().join("link.json");
-        std::os::unix::fs::symlink(&real, &link).unwrap();
-        assert_eq!(
-            write_atomic(&link, Some("old"), "new").unwrap(),
-            WriteOutcome::Written
-        );
-        assert!(
-            fs::symlink_metadata(&link)
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
-        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
-        assert_eq!(
-            fs::metadata(&real).unwrap().permissions().mode() & 0o777,
-            0o640
-        );
-        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(leftovers.len(), 2, "no temp file left");
-    }
 
     #[test]
     fn refuses_to_overwrite_changed_content() {
@@ -330,17 +308,6 @@ mod tests {
     }
 
     #[test]
-    fn new_files_are_private() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
-        write_atomic(&path, None, "{}").unwrap();
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
-
-    #[test]
     fn read_limit() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big");
@@ -348,21 +315,6 @@ mod tests {
         let err = read_limited(&path, 1024).unwrap_err();
         assert!(err.to_string().contains("above the"), "{err}");
         assert_eq!(read_limited(&path, 4096).unwrap().len(), 2048);
-    }
-
-    #[test]
-    fn a_fifo_or_device_is_refused_without_blocking() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("fifo.json");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-        assert!(made.unwrap().success());
-        // Without a writer, a blocking open would never return.
-        let err = read_limited(&fifo, 1024).unwrap_err();
-        assert_eq!(err.to_string(), "not a regular file");
-        let err = read_limited(Path::new("/dev/zero"), 1024).unwrap_err();
-        assert_eq!(err.to_string(), "not a regular file");
-        let err = read_limited(dir.path(), MAX_FILE).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::IsADirectory);
     }
 
     #[test]
@@ -383,10 +335,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.lock");
         let held = try_lock(&path, "pid 1: switcher watch").unwrap().unwrap();
-        assert_eq!(
-            try_lock(&path, "other").unwrap().unwrap_err(),
+        // Windows' locks are mandatory: the record cannot be read while the lock is held.
+        let named = if cfg!(windows) {
+            "which one cannot be read"
+        } else {
             "pid 1: switcher watch"
-        );
+        };
+        assert_eq!(try_lock(&path, "other").unwrap().unwrap_err(), named);
         drop(held);
         // A process another test forks at this moment holds a copy of the descriptor (and so
         // the lock) until its exec closes it: allow for that, within bounds.

@@ -2,7 +2,6 @@
 //! what changed in its environment. A hook never blocks a pass: the daemon does not wait for it, a
 //! one-shot run waits at most [`TIMEOUT`] for all of them, and a failure is only logged.
 
-use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,9 @@ pub(crate) fn spawn(argv: &[String], runs: &[TargetRun]) -> Vec<(String, Child)>
     for run in runs {
         for change in run.changes.iter().filter(|c| c.kind != ChangeKind::Kept) {
             let what = format!("{}: {}", run.target, change.slot);
-            let started = Command::new(&argv[0])
+            let mut command = Command::new(&argv[0]);
+            own_group(&mut command);
+            let started = command
                 .args(&argv[1..])
                 .env("SWITCHER_TARGET", &run.target)
                 .env("SWITCHER_SLOT", change.slot.to_string())
@@ -27,8 +28,6 @@ pub(crate) fn spawn(argv: &[String], runs: &[TargetRun]) -> Vec<(String, Child)>
                 .env("SWITCHER_REASON", &change.reason)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                // Its own process group, so a timeout ends what it started too.
-                .process_group(0)
                 .spawn();
             match started {
                 Ok(child) => children.push((what, child)),
@@ -61,17 +60,43 @@ pub(crate) fn reap(mut children: Vec<(String, Child)>, deadline: Instant) {
                     "on_switch for {what} still running after {}s; killed",
                     TIMEOUT.as_secs()
                 );
-                if let Some(group) = rustix::process::Pid::from_raw(child.id() as i32) {
-                    let _ =
-                        rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-                }
-                let _ = child.kill();
+                kill_tree(child);
                 let _ = child.wait();
             }
             return;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Starts the hook in its own process group, so that a timeout ends what it started too, and a
+/// Ctrl-C meant for switcher is not sent to it.
+fn own_group(command: &mut Command) {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(command, 0);
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::CommandExt;
+        command.creation_flags(windows_sys::Win32::System::Threading::CREATE_NEW_PROCESS_GROUP);
+    }
+}
+
+/// Kills the hook and what it started: its process group on Unix, its process tree on Windows
+/// (which has no group to signal; `taskkill /T` walks the children, and must run before the
+/// hook itself is gone).
+fn kill_tree(child: &mut Child) {
+    #[cfg(unix)]
+    if let Some(group) = rustix::process::Pid::from_raw(child.id() as i32) {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
+    #[cfg(windows)]
+    let _ = Command::new("taskkill")
+        .args(["/F", "/T", "/PID", &child.id().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.kill();
 }
 
 /// Runs the hook for `runs` in the background: nothing waits for it.

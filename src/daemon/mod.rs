@@ -10,6 +10,7 @@
 
 mod applier;
 mod poller;
+mod shutdown;
 mod watcher;
 
 use std::collections::HashMap;
@@ -20,7 +21,6 @@ use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
@@ -145,9 +145,8 @@ async fn serve(
     client: reqwest::Client,
     jobs: Sender<Job>,
 ) -> Result<Outcome, Error> {
-    let signal_err = |e: std::io::Error| Error::Setup(format!("cannot handle signals: {e}"));
-    let mut terminate = signal(SignalKind::terminate()).map_err(signal_err)?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_err)?;
+    let mut shutdown = shutdown::Shutdown::listen()
+        .map_err(|e| Error::Setup(format!("cannot handle signals: {e}")))?;
     let (tx, mut rx) = mpsc::unbounded_channel();
 
     let names = &watching.names;
@@ -220,8 +219,7 @@ async fn serve(
             .map(|&(first, last)| (last + DEBOUNCE).min(first + MAX_DELAY))
             .min();
         let (path, change) = tokio::select! {
-            _ = terminate.recv() => break,
-            _ = interrupt.recv() => break,
+            () = shutdown.requested() => break,
             () = sleep_until(due_at.unwrap_or_else(Instant::now)), if due_at.is_some() => {
                 let now = Instant::now();
                 let due: Vec<PathBuf> = pending

@@ -47,7 +47,7 @@ pub fn build(
         // An explicit file is the only place looked at.
         Some(file) => (vec![file.clone()], None),
         None => {
-            let dir = env.config_home.as_ref().map(|c| c.join("github-copilot"));
+            let dir = env.copilot_dir();
             let files = dir
                 .map(|d| vec![d.join("apps.json"), d.join("hosts.json")])
                 .unwrap_or_default();

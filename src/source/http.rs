@@ -48,6 +48,9 @@ impl Failure {
 
 /// The client every source shares: a `User-Agent`, rustls, no cookies.
 pub fn client() -> reqwest::Client {
+    // Graviola: pure-Rust crypto, so no C toolchain for any target. Installing it twice is
+    // harmless (the first stays).
+    let _ = rustls_graviola::default_provider().install_default();
     reqwest::Client::builder()
         .user_agent(concat!("switcher/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -192,6 +195,11 @@ pub fn retry_after(headers: &HeaderMap, now: Timestamp) -> Option<Duration> {
     let date = jiff::fmt::rfc2822::parse(text).ok()?.timestamp();
     Some(Duration::try_from(date.duration_since(now)).unwrap_or_default())
 }
+
+/// A real TLS handshake with the crypto provider switcher ships, against a local server.
+#[cfg(test)]
+#[path = "../../tests/tls/mod.rs"]
+mod tls;
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,6 @@ mod lock;
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -80,11 +79,7 @@ impl StateDir {
     /// Creates the dir and its subdirs, private to the user.
     fn ensure(&self, sub: &str) -> Result<PathBuf, StateError> {
         let dir = self.root.join(sub);
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| self.io_err(e))?;
+        fsx::create_private_dir(&dir).map_err(|e| self.io_err(e))?;
         Ok(dir)
     }
 
@@ -237,7 +232,8 @@ fn load_json<T: for<'de> Deserialize<'de>>(
             });
         }
     };
-    tighten(path);
+    // State written by an older or careless process may be readable by others.
+    fsx::make_private(path);
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| StateError::Corrupt {
@@ -245,15 +241,6 @@ fn load_json<T: for<'de> Deserialize<'de>>(
             message: e.to_string(),
             advice,
         })
-}
-
-/// State written by an older or careless process may be readable by others: make it private.
-fn tighten(path: &Path) {
-    if let Ok(meta) = fs::metadata(path)
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
-    }
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
@@ -270,6 +257,8 @@ mod tests {
     use crate::jsonc::KeyPath;
     use crate::plan::{EnvBefore, ProfileRecord, SwitchRecord, TouchedKey, Written};
     use crate::target::Kind;
+    #[cfg(unix)]
+    use std::os::unix::fs::PermissionsExt;
 
     fn record(slot: &str) -> SwitchRecord {
         SwitchRecord {
@@ -302,6 +291,7 @@ mod tests {
             .collect();
         assert_eq!(all, vec![state.clone()]);
         let file = state_dir.target_file(&target);
+        #[cfg(unix)]
         assert_eq!(
             fs::metadata(&file).unwrap().permissions().mode() & 0o777,
             0o600
@@ -319,9 +309,11 @@ mod tests {
         state_dir.ensure("targets").unwrap();
         let file = state_dir.target_file(&target);
         fs::write(&file, "{").unwrap();
+        #[cfg(unix)]
         fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
         let err = state_dir.load_target(&target).unwrap_err().to_string();
         assert!(err.contains("move it away"), "{err}");
+        #[cfg(unix)]
         assert_eq!(
             fs::metadata(&file).unwrap().permissions().mode() & 0o777,
             0o600

@@ -1,4 +1,7 @@
 //! Integration tests: the real `switcher` binary in sandboxes.
+// The suite drives the binary the way a Unix user does (shell scripts, signals, symlinks, modes):
+// on Windows it is empty, and the library's own tests are what build there.
+#![cfg(unix)]
 
 mod harness;
 
