@@ -115,13 +115,20 @@ fn observe(
     Ok((book, observed))
 }
 
-/// Judges from `book` with the user's policy, as of the run's "now".
+/// Judges from `book` with the user's policy, as of the run's "now". A window whose reset has
+/// passed counts as 0%: `-v` says so, since it can be the only reason nothing switches.
 fn judge<'a>(settings: &'a Settings, book: &'a QuotaBook) -> Judge<'a> {
-    Judge {
+    let judge = Judge {
         policy: &settings.policy,
         book,
         now: settings.now(),
+    };
+    for (provider, window, at) in judge.passed_resets() {
+        tracing::info!(
+            "{provider} {window}: its reset at {at} has passed; counted as 0% until new data"
+        );
     }
+    judge
 }
 
 /// Runs `each` over the targets, reporting errors as they come; the outcome is the worst seen.

@@ -64,6 +64,23 @@ pub(crate) struct Judge<'a> {
 }
 
 impl Judge<'_> {
+    /// Every window whose reset has passed since its data was observed, as `(provider, window,
+    /// reset)`: it counts as 0% until new data arrives, which a user should be able to see.
+    pub(crate) fn passed_resets(&self) -> Vec<(&str, &str, Timestamp)> {
+        let mut out: Vec<_> = (self.book.sources.values())
+            .flat_map(|entry| &entry.providers)
+            .flat_map(|(provider, report)| {
+                (report.windows.iter()).filter_map(move |(name, w)| {
+                    let at = w.resets_at.filter(|at| *at <= self.now)?;
+                    Some((provider.as_str(), name.as_str(), at))
+                })
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// The health of `model` served by `provider`; with `model` `None`, every window counts.
     pub(crate) fn health(&self, provider: &str, model: Option<&str>) -> Health {
         let health = |state, why: String| Health {
@@ -368,6 +385,8 @@ mod tests {
             now: ts(100),
         };
         assert!(after.health("zai", None).is(Level::Green));
+        assert_eq!(before.passed_resets(), []);
+        assert_eq!(after.passed_resets(), [("zai", "five_hour", ts(100))]);
     }
 
     #[test]

@@ -163,3 +163,17 @@ fn projection_from_samples_persisted_across_runs() {
         "opencode.json: model: zai-coding-plan/glm-4.6 -> deepseek/deepseek-chat (zai five_hour 76% projected to reach 100% in 10m)\n",
     );
 }
+
+#[test]
+fn a_window_whose_reset_has_passed_counts_as_zero_and_v_says_so() {
+    let mut s = Sandbox::new();
+    s.env("SWITCHER_NOW", "2026-11-21T16:00:00Z");
+    s.write("opencode.json", OPENCODE).config(CHAINS).quota(
+        r#"{"zai": {"windows": {"five_hour": {"utilization": 100, "resets_at": "2026-11-21T15:00:00Z"}}}}"#,
+    );
+    let out = s.run(&["watch", "opencode.json", "--once", "-v"]);
+    out.code(0).stdout_is("").stderr_has(
+        "zai five_hour: its reset at 2026-11-21T15:00:00Z has passed; counted as 0% until new data",
+    );
+    assert_eq!(s.read("opencode.json"), OPENCODE);
+}
