@@ -18,7 +18,7 @@ use crate::engine::{Health, Judge, Policy, advance_streak};
 use crate::jsonc::{Document, Edit, KeyPath};
 use crate::provider::Aliases;
 use crate::quota::Level;
-use crate::target::{Candidate, Kind, Slot};
+use crate::target::{Candidate, Kind, Slot, without_suffix};
 
 use profile::Profile;
 pub(crate) use records::{
@@ -209,7 +209,10 @@ impl Planner<'_> {
             }
             None => {}
         }
-        self.fallbacks.get(original).cloned().unwrap_or_default()
+        (self.fallbacks.get(original))
+            .or_else(|| self.fallbacks.get(without_suffix(original)?))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Reconciles a record with what the slot holds now (README, How it decides: rule 3;

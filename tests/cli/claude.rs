@@ -395,3 +395,16 @@ fn the_daemon_switches_a_claude_target_to_a_profile_without_logging_the_token() 
     assert!(!d.log().contains(CANARY), "{}", d.log());
     assert_eq!(d.stop(), 0);
 }
+
+#[test]
+fn a_context_suffix_uses_the_chain_of_the_bare_id_and_stays_in_the_file() {
+    // Claude Code itself rewrites `opus` to `opus[1m]`; a config keyed `opus` keeps applying.
+    let s = sandbox(r#""opus": ["sonnet"]"#);
+    let settings = SETTINGS.replace("\"model\": \"opus\"", "\"model\": \"opus[1m]\"");
+    s.write(TARGET, &settings).quota(OPUS_WEEK_SPENT);
+    s.once(TARGET).code(0).stdout_is(
+        ".claude/settings.json: model: opus[1m] -> sonnet (anthropic seven_day_opus 99% >= 90%)\n",
+    );
+    s.run(&["watch", TARGET, "--restore"]).code(0);
+    assert_eq!(s.read(TARGET), settings);
+}

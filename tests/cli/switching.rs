@@ -353,3 +353,22 @@ fn provider_and_window_thresholds_override_the_global_ones() {
         out.stdout
     );
 }
+
+#[test]
+fn a_variant_uses_the_chain_of_its_full_id_else_of_the_bare_id() {
+    let s = Sandbox::new();
+    s.write(
+        "opencode.json",
+        r#"{"model": "zai-coding-plan/glm-4.6#high", "small_model": "zai-coding-plan/glm-4.6#low"}"#,
+    )
+    .config(
+        r#"{ fallbacks: {
+            "zai-coding-plan/glm-4.6": ["deepseek/deepseek-chat"],
+            "zai-coding-plan/glm-4.6#high": ["kimi-for-coding/k2"] } }"#,
+    )
+    .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.once("opencode.json").code(0).stdout_is(
+        "opencode.json: model: zai-coding-plan/glm-4.6#high -> kimi-for-coding/k2 (zai status RED)\n\
+         opencode.json: small_model: zai-coding-plan/glm-4.6#low -> deepseek/deepseek-chat (zai status RED)\n",
+    );
+}
