@@ -105,6 +105,27 @@ impl Report {
         }
     }
 
+    /// Adds a window; one already there under the name (a window an answer gives twice, in two
+    /// shapes) stays as the worse of the two: the more used, with the graver explicit status.
+    pub fn keep_worse(&mut self, name: String, window: Window) {
+        match self.windows.get_mut(&name) {
+            None => {
+                self.windows.insert(name, window);
+            }
+            Some(kept) => {
+                let status = kept.status.max(window.status);
+                if window.utilization > kept.utilization {
+                    let resets_at = window.resets_at.or(kept.resets_at);
+                    *kept = Window {
+                        resets_at,
+                        ..window
+                    };
+                }
+                kept.status = status;
+            }
+        }
+    }
+
     /// A report for a malformed entry: the provider is UNKNOWN, and the answer warns why.
     pub fn malformed(why: String) -> Report {
         Report {

@@ -159,14 +159,14 @@ pub fn parse(body: &str, _now: Timestamp) -> Result<Reports, String> {
             status: None,
             models: family.map(|f| vec![f.to_owned()]),
         };
-        keep_worse(&mut report, name.to_owned(), window);
+        report.keep_worse(name.to_owned(), window);
     }
     match fields.get("limits") {
         None | Some(Value::Null) => {}
         Some(Value::Array(limits)) => {
             for (i, limit) in limits.iter().enumerate() {
                 if let Some((name, window)) = limit_window(limit, i)? {
-                    keep_worse(&mut report, name, window);
+                    report.keep_worse(name, window);
                 }
             }
         }
@@ -258,27 +258,6 @@ fn instant(value: Option<&Value>, at: &str) -> Result<Option<Timestamp>, String>
             .and_then(crate::time::parse_instant)
             .map(Some)
             .ok_or_else(|| format!("`{at}.resets_at` is not a time")),
-    }
-}
-
-/// Adds a window; one already there under the name (`five_hour` and `session`) stays as the
-/// worse of the two.
-fn keep_worse(report: &mut Report, name: String, window: Window) {
-    match report.windows.get_mut(&name) {
-        None => {
-            report.windows.insert(name, window);
-        }
-        Some(kept) => {
-            let status = kept.status.max(window.status);
-            if window.utilization > kept.utilization {
-                let resets_at = window.resets_at.or(kept.resets_at);
-                *kept = Window {
-                    resets_at,
-                    ..window
-                };
-            }
-            kept.status = status;
-        }
     }
 }
 

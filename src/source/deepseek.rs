@@ -17,9 +17,9 @@ pub const KIND: Keyed = Keyed {
     global: Endpoint {
         url: "https://api.deepseek.com",
         vars: &["DEEPSEEK_API_KEY"],
+        opencode_ids: &["deepseek"],
     },
     china: None,
-    opencode_ids: &["deepseek"],
     fetch,
 };
 

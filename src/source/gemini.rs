@@ -3,7 +3,6 @@
 //! the account's Code Assist project, the other reads that project's quota buckets. The token
 //! lives about an hour and only Gemini CLI refreshes it: an expired one is reported, not renewed.
 
-use std::collections::btree_map::Entry;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
@@ -181,16 +180,7 @@ pub fn parse(body: &str, _now: Timestamp) -> Result<Reports, String> {
             status: None,
             models: Some(vec![format!("{EXACT}{model}")]),
         };
-        match report.windows.entry(model) {
-            Entry::Vacant(slot) => {
-                slot.insert(window);
-            }
-            Entry::Occupied(mut slot) => {
-                if window.utilization > slot.get().utilization {
-                    slot.insert(window);
-                }
-            }
-        }
+        report.keep_worse(model, window);
     }
     if report.windows.is_empty() {
         return Err("no quota buckets in the answer".to_owned());

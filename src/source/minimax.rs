@@ -23,17 +23,13 @@ pub const KIND: Keyed = Keyed {
     global: Endpoint {
         url: "https://api.minimax.io",
         vars: VARS,
+        opencode_ids: &["minimax-coding-plan", "minimax"],
     },
     china: Some(Endpoint {
         url: "https://api.minimaxi.com",
         vars: VARS,
+        opencode_ids: &["minimax-cn-coding-plan", "minimax-cn"],
     }),
-    opencode_ids: &[
-        "minimax-coding-plan",
-        "minimax",
-        "minimax-cn-coding-plan",
-        "minimax-cn",
-    ],
     fetch,
 };
 

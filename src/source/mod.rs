@@ -227,7 +227,6 @@ impl KindConfig {
         build: &Build<'_>,
     ) -> Result<Box<dyn Provider>, Fault> {
         use KindConfig as K;
-        let global = Region::Global;
         match self {
             K::File { path } => file::build(path, build),
             K::Claude { credentials_file } => {
@@ -253,7 +252,7 @@ impl KindConfig {
                 ignore_status,
             } => quota_sentinel::build(base_url, key, *ignore_status, build),
             K::Deepseek { key, budget } => {
-                keyed::build(&deepseek::KIND, key, global, *budget, base_url, build)
+                keyed::build(&deepseek::KIND, key, None, *budget, base_url, build)
             }
             K::Minimax { key, region } => {
                 keyed::build(&minimax::KIND, key, *region, None, base_url, build)
@@ -264,7 +263,7 @@ impl KindConfig {
                 region,
             } => keyed::build(&moonshot::KIND, key, *region, *budget, base_url, build),
             K::Openrouter { key, budget } => {
-                keyed::build(&openrouter::KIND, key, global, *budget, base_url, build)
+                keyed::build(&openrouter::KIND, key, None, *budget, base_url, build)
             }
             K::Zai { key, region } => keyed::build(&zai::KIND, key, *region, None, base_url, build),
         }

@@ -17,12 +17,13 @@ pub const KIND: Keyed = Keyed {
     global: Endpoint {
         url: "https://api.moonshot.ai",
         vars: &["MOONSHOT_API_KEY"],
+        opencode_ids: &["moonshotai", "moonshot"],
     },
     china: Some(Endpoint {
         url: "https://api.moonshot.cn",
         vars: &["MOONSHOT_API_KEY"],
+        opencode_ids: &["moonshotai-cn"],
     }),
-    opencode_ids: &["moonshotai", "moonshotai-cn"],
     fetch,
 };
 

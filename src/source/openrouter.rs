@@ -26,9 +26,9 @@ pub const KIND: Keyed = Keyed {
     global: Endpoint {
         url: "https://openrouter.ai",
         vars: &["OPENROUTER_API_KEY"],
+        opencode_ids: &["openrouter"],
     },
     china: None,
-    opencode_ids: &["openrouter"],
     fetch,
 };
 
