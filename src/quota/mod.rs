@@ -68,6 +68,11 @@ impl Window {
     }
 }
 
+/// What a source covers before it first answers when it cannot know whom it will report on (a
+/// command, a quota-sentinel daemon): every provider no other source covers. Until that source
+/// answers, those providers are UNKNOWN rather than unmonitored; its answer names the real ones.
+pub const ANY: &str = "*";
+
 /// Marks a scope entry that must equal the model id rather than be part of it.
 pub const EXACT: &str = "=";
 

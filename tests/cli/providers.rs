@@ -394,6 +394,24 @@ fn a_command_source_feeds_a_status_document() {
     assert_eq!(json["providers"]["zai"]["status"], "UNKNOWN");
 }
 
+#[test]
+fn a_command_that_fails_before_its_first_answer_leaves_its_slots_unknown() {
+    let s = Sandbox::new();
+    s.write("opencode.json", r#"{"model": "zai/glm-4.6"}"#).config(
+        r#"{ fallbacks: { 'zai/glm-4.6': ['deepseek/chat'] },
+             sources: [{ kind: 'command', command: ['sh', '-c', 'echo unauthorized >&2; exit 1'] }] }"#,
+    );
+    let out = s.once("opencode.json");
+    out.code(0).stdout_is("");
+    let json = s.run(&["status", "opencode.json", "--json"]).json();
+    assert_eq!(json["slots"][0]["status"], "UNKNOWN", "{json}");
+    assert_eq!(json["slots"][0]["provider"], "zai", "{json}");
+    assert!(
+        !json.to_string().contains(r#""*""#),
+        "no provider is named `*`: {json}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_credentials_forget_earlier_data_but_a_server_error_keeps_it() {
     let case = CASES.iter().find(|c| c.kind == "zai").unwrap();
