@@ -1,4 +1,4 @@
-//! Provider names: normalisation and the alias table (SPEC §5.3).
+//! Provider names: normalisation and the alias table (README, "Status files").
 //!
 //! Agents, status files and users name the same account differently (`zai-coding-plan`, `zhipuai`,
 //! `zai`). Every name is lower-cased and mapped through the aliases once, where it enters, so the

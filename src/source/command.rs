@@ -1,5 +1,5 @@
 //! The `command` source: runs the configured program (an argv, no shell) and reads a status
-//! document (SPEC §5.1) from its stdout. It has no credentials to find, so auto-detection never
+//! document (README, "Status files") from its stdout. It has no credentials to find, so auto-detection never
 //! picks it: it exists only where a config names it.
 //!
 //! The program gets no stdin and the poll's timeout; when that expires it is killed, with

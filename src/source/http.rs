@@ -1,5 +1,5 @@
 //! HTTP for the provider sources: one client, bounded bodies, and the mapping of failures to
-//! short reasons users can act on (SPEC §5.2).
+//! short reasons users can act on (README, "Quota sources").
 
 use std::time::Duration;
 
@@ -84,7 +84,7 @@ pub fn base_url(text: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// `base` with its path replaced by `path` (SPEC: a base URL keeps the endpoints' paths).
+/// `base` with its path replaced by `path` (README: a base URL keeps the endpoints' paths).
 pub fn endpoint(base: &Url, path: &str) -> Url {
     let mut url = base.clone();
     let prefix = base.path().trim_end_matches('/');

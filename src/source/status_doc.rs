@@ -1,4 +1,4 @@
-//! The status document (SPEC §5.1): the shape status files, commands and a quota-sentinel daemon
+//! The status document (README, "Status files"): the shape status files, commands and a quota-sentinel daemon
 //! share. Lenient where the spec is (unknown fields ignored, an optional `providers` wrapper),
 //! strict about the fields it names: a provider whose entry is malformed becomes UNKNOWN with the
 //! reason, without blinding the others.

@@ -1,4 +1,4 @@
-//! Claude Code targets (SPEC §3.2): `settings.json` / `settings.local.json`. Slots are the
+//! Claude Code targets (README, "Targets"): `settings.json` / `settings.local.json`. Slots are the
 //! top-level `model` and the model keys of `env`; every slot's provider is the endpoint's, from
 //! `env.ANTHROPIC_BASE_URL` (Anthropic itself when unset).
 

@@ -1,4 +1,4 @@
-//! OpenCode targets (SPEC §3.1): `model`, `small_model`, and the `model` of every agent under
+//! OpenCode targets (README, "Targets"): `model`, `small_model`, and the `model` of every agent under
 //! `agent`, `agents` (V2) and `mode` (legacy).
 
 use crate::jsonc::{Document, KeyPath, Node};
