@@ -113,14 +113,16 @@ mod tests {
         );
     }
 
+    /// The provider of a document whose base URL is `url`.
+    fn with(url: &str) -> String {
+        let doc =
+            Document::parse(&format!(r#"{{"env": {{"ANTHROPIC_BASE_URL": "{url}"}}}}"#)).unwrap();
+        provider(&doc, &Aliases::default())
+    }
+
     #[test]
     fn provider_from_the_base_url_host() {
         let aliases = Aliases::default();
-        let with = |url: &str| {
-            let doc = Document::parse(&format!(r#"{{"env": {{"ANTHROPIC_BASE_URL": "{url}"}}}}"#))
-                .unwrap();
-            provider(&doc, &aliases)
-        };
         assert_eq!(
             provider(&Document::parse("{}").unwrap(), &aliases),
             "anthropic"
@@ -141,12 +143,6 @@ mod tests {
 
     #[test]
     fn a_blank_base_url_is_anthropic_and_hosts_compare_loosely() {
-        let aliases = Aliases::default();
-        let with = |url: &str| {
-            let doc = Document::parse(&format!(r#"{{"env": {{"ANTHROPIC_BASE_URL": "{url}"}}}}"#))
-                .unwrap();
-            provider(&doc, &aliases)
-        };
         assert_eq!(with(""), "anthropic");
         assert_eq!(with("   "), "anthropic");
         assert_eq!(with(" https://API.Z.AI:443/api/anthropic "), "zai");
