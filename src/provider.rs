@@ -23,7 +23,12 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("moonshotai-cn", "moonshot"),
     ("zai-coding-plan", "zai"),
     ("zhipuai", "zai"),
+    ("zhipuai-coding-plan", "zai"),
 ];
+
+/// What a provider is called when its name is empty (an OpenCode id `/gpt-5`, an empty slot):
+/// every output names a provider.
+pub const UNNAMED: &str = "unnamed";
 
 /// The alias table: built-in entries plus the user's `aliases`, which win.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,13 +52,17 @@ impl Aliases {
         Aliases(map)
     }
 
-    /// The canonical provider id for a name.
+    /// The canonical provider id for a name; never empty.
     pub(crate) fn resolve(&self, name: &str) -> String {
         let name = name.trim().to_lowercase();
-        match self.0.get(&name) {
+        let resolved = match self.0.get(&name) {
             // One hop through the user's table may land on a built-in alias.
             Some(to) => self.0.get(to).cloned().unwrap_or_else(|| to.clone()),
             None => name,
+        };
+        match resolved.trim() {
+            "" => UNNAMED.to_owned(),
+            _ => resolved,
         }
     }
 }
@@ -71,5 +80,38 @@ mod tests {
         assert_eq!(aliases.resolve("Claude"), "anthropic");
         assert_eq!(aliases.resolve("my-zai"), "zai");
         assert_eq!(aliases.resolve("deepseek"), "deepseek");
+        assert_eq!(
+            aliases.resolve(" "),
+            UNNAMED,
+            "a provider name is never empty"
+        );
+    }
+
+    #[test]
+    fn every_alias_of_the_readme() {
+        let aliases = Aliases::default();
+        let table = [
+            ("claude", "anthropic"),
+            ("github-copilot", "copilot"),
+            ("zai-coding-plan", "zai"),
+            ("zhipuai", "zai"),
+            ("zhipuai-coding-plan", "zai"),
+            ("minimax-coding-plan", "minimax"),
+            ("minimax-cn", "minimax"),
+            ("minimax-cn-coding-plan", "minimax"),
+            ("kimi-for-coding", "kimi"),
+            ("moonshotai", "moonshot"),
+            ("moonshotai-cn", "moonshot"),
+            ("bailian-coding-plan", "alibaba"),
+            ("alibaba-coding-plan", "alibaba"),
+            ("dashscope", "alibaba"),
+            ("chatgpt", "openai"),
+            ("codex", "openai"),
+            ("google", "gemini"),
+        ];
+        for (alias, provider) in table {
+            assert_eq!(aliases.resolve(alias), provider, "{alias}");
+            assert_eq!(aliases.resolve(&alias.to_uppercase()), provider, "{alias}");
+        }
     }
 }

@@ -114,7 +114,14 @@ impl Judge<'_> {
         match worst {
             Some((level, why)) => health(State::Known(level), why),
             None if covered => health(State::Unknown, unknown.join("; ")),
-            None => health(State::Unmonitored, format!("{provider} is not monitored")),
+            None => match self.book.pending().as_slice() {
+                [] => health(State::Unmonitored, format!("{provider} is not monitored")),
+                // A source that may cover it has not answered yet.
+                pending => health(
+                    State::Unknown,
+                    format!("{provider}: {}", pending.join("; ")),
+                ),
+            },
         }
     }
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{Observation, Report};
+use super::{ANY, Observation, Report};
 
 /// Usage samples kept per window: as many as a projection fits a line through.
 pub const SAMPLES: usize = 10;
@@ -124,7 +124,9 @@ impl QuotaBook {
         }
         let entry = self.sources.entry(source.to_owned()).or_default();
         let placeholder = || error.map_or_else(Report::default, Report::failed);
-        for provider in covers {
+        // Once the source has answered, its answer says whom it covers.
+        let answered = entry.at.is_some();
+        for provider in covers.iter().filter(|p| !(answered && *p == ANY)) {
             match error {
                 // A failure before any answer replaces a "not answered yet" placeholder…
                 Some(error) if entry.at.is_none() => {
@@ -183,11 +185,28 @@ impl QuotaBook {
         })
     }
 
-    /// Every provider some source covers.
+    /// Every provider some source covers by name.
     pub fn providers(&self) -> BTreeSet<&str> {
         self.sources
             .values()
             .flat_map(|e| e.providers.keys().map(String::as_str))
+            .filter(|p| *p != ANY)
+            .collect()
+    }
+
+    /// Why a provider no source names is UNKNOWN all the same: the sources that cover [`ANY`]
+    /// provider and have not answered yet, each with its failure, if any.
+    pub fn pending(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .filter(|(_, entry)| entry.at.is_none())
+            .filter_map(|(id, entry)| {
+                let report = entry.providers.get(ANY)?;
+                Some(match &report.error {
+                    Some(error) => format!("{id}: {error}"),
+                    None => format!("no data yet from {id}"),
+                })
+            })
             .collect()
     }
 }
@@ -196,6 +215,21 @@ impl QuotaBook {
 mod tests {
     use super::*;
     use crate::quota::Window;
+
+    #[test]
+    fn a_source_covering_any_provider_holds_them_until_it_answers() {
+        let mut book = QuotaBook::default();
+        let any = vec![ANY.to_owned()];
+        book.focus([("cmd", any.as_slice())]);
+        assert_eq!(book.pending(), ["no data yet from cmd"]);
+        book.expect("cmd", &any, Some("HTTP 401"));
+        assert_eq!(book.pending(), ["cmd: HTTP 401"]);
+        assert!(book.providers().is_empty(), "no provider is named `*`");
+        book.record(&obs("cmd", 10, 5.0));
+        book.focus([("cmd", any.as_slice())]);
+        assert!(book.pending().is_empty(), "its answer says whom it covers");
+        assert_eq!(book.providers().into_iter().collect::<Vec<_>>(), ["zai"]);
+    }
 
     fn obs(source: &str, at: i64, util: f64) -> Observation {
         let mut windows = BTreeMap::new();

@@ -49,14 +49,40 @@ pub struct Window {
 }
 
 impl Window {
-    /// Whether this window governs `model` (case-insensitive substring of a scope entry).
+    /// Whether this window governs `model`. A scope entry matches when the model id contains it
+    /// (case-insensitive); an entry starting with `=` only when it is the whole id, less any
+    /// provider prefix (`google/`). Either way the id is taken without a context suffix
+    /// (`opus[1m]`) or a variant (`…#high`).
     pub fn applies_to(&self, model: &str) -> bool {
-        let model = model.to_lowercase();
+        let model = bare_model(model).to_lowercase();
+        let name = model.rsplit('/').next().unwrap_or(&model);
         self.models.as_ref().is_none_or(|scope| {
-            scope
-                .iter()
-                .any(|entry| model.contains(&entry.to_lowercase()))
+            scope.iter().any(|entry| {
+                let entry = entry.to_lowercase();
+                match entry.strip_prefix(EXACT) {
+                    Some(exact) => name == exact,
+                    None => model.contains(&entry),
+                }
+            })
         })
+    }
+}
+
+/// What a source covers before it first answers when it cannot know whom it will report on (a
+/// command, a quota-sentinel daemon): every provider no other source covers. Until that source
+/// answers, those providers are UNKNOWN rather than unmonitored; its answer names the real ones.
+pub const ANY: &str = "*";
+
+/// Marks a scope entry that must equal the model id rather than be part of it.
+pub const EXACT: &str = "=";
+
+/// A model id without its OpenCode variant (`…#high`) or Claude Code context suffix (`opus[1m]`):
+/// the model whose quota it uses.
+pub fn bare_model(model: &str) -> &str {
+    let model = model.split('#').next().unwrap_or(model).trim();
+    match model.strip_suffix(']').and_then(|m| m.rfind('[')) {
+        Some(open) => &model[..open],
+        None => model,
     }
 }
 
@@ -81,6 +107,27 @@ impl Report {
         Report {
             error: Some(error.into()),
             ..Report::default()
+        }
+    }
+
+    /// Adds a window; one already there under the name (a window an answer gives twice, in two
+    /// shapes) stays as the worse of the two: the more used, with the graver explicit status.
+    pub fn keep_worse(&mut self, name: String, window: Window) {
+        match self.windows.get_mut(&name) {
+            None => {
+                self.windows.insert(name, window);
+            }
+            Some(kept) => {
+                let status = kept.status.max(window.status);
+                if window.utilization > kept.utilization {
+                    let resets_at = window.resets_at.or(kept.resets_at);
+                    *kept = Window {
+                        resets_at,
+                        ..window
+                    };
+                }
+                kept.status = status;
+            }
         }
     }
 
@@ -143,5 +190,29 @@ mod tests {
         assert!(w.applies_to("claude-OPUS-4-1"));
         assert!(!w.applies_to("sonnet"));
         assert!(Window { models: None, ..w }.applies_to("sonnet"));
+    }
+
+    #[test]
+    fn scopes_match_the_id_without_its_suffix() {
+        assert_eq!(bare_model("opus[1m]"), "opus");
+        assert_eq!(bare_model("claude-sonnet-4-5[1m]"), "claude-sonnet-4-5");
+        assert_eq!(
+            bare_model("anthropic/claude-sonnet-4-5#high"),
+            "anthropic/claude-sonnet-4-5"
+        );
+        assert_eq!(bare_model("glm-4.6"), "glm-4.6");
+        let scoped = |entry: &str| Window {
+            utilization: 100.0,
+            resets_at: None,
+            status: None,
+            models: Some(vec![entry.to_owned()]),
+        };
+        assert!(scoped("opus").applies_to("opus[1m]"));
+        assert!(!scoped("1m").applies_to("sonnet[1m]"));
+        let exact = scoped("=gemini-2.5-flash");
+        assert!(exact.applies_to("gemini-2.5-flash"));
+        assert!(exact.applies_to("google/Gemini-2.5-Flash#low"));
+        assert!(!exact.applies_to("gemini-2.5-flash-lite"));
+        assert!(!exact.applies_to("google/gemini-2.5-flash-lite"));
     }
 }

@@ -13,17 +13,18 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, USER_AGENT};
 use serde_json::Value;
 
 use crate::env::Env;
-use crate::quota::{Report, Window};
+use crate::quota::{Level, Report, Window};
 use crate::secret::Secret;
 
-use super::credentials;
 use super::http::{self, Failure};
 use super::{Build, Fault, Fetch, Poll, Provider, Reports};
+use super::{claude_version, credentials};
 
 const PATH: &str = "/api/oauth/usage";
 const BETA: &str = "oauth-2025-04-20";
-/// The endpoint serves Claude Code, so it is asked the way Claude Code asks.
-const CLIENT: &str = "claude-code/2.0.0";
+/// The endpoint serves Claude Code, so it is asked the way Claude Code asks: as the installed
+/// version when one is found, else as this one.
+const CLIENT: &str = "claude-code/2.1.0";
 /// How long to wait after a 429 without `Retry-After`.
 const RATE_LIMITED_WAIT: Duration = Duration::from_secs(300);
 /// The fewest time between polls unless the entry says otherwise: the endpoint rate-limits.
@@ -45,6 +46,8 @@ pub struct Claude {
     file: Option<PathBuf>,
     /// Where to look when the file is absent.
     keychain: Option<Keychain>,
+    /// The `User-Agent` it sends.
+    client: String,
 }
 
 pub fn build(
@@ -59,6 +62,8 @@ pub fn build(
         base_url,
         file,
         keychain: keychain(credentials_file.is_some(), build.env),
+        client: claude_version::installed(build.env)
+            .map_or_else(|| CLIENT.to_owned(), |v| claude_version::user_agent(&v)),
     }))
 }
 
@@ -108,9 +113,22 @@ fn millis(value: &Value) -> Option<i64> {
         .or_else(|| value.as_f64().map(|ms| ms as i64))
 }
 
-/// Parses an answer of the usage endpoint. Its windows are the keys whose value is
-/// `{utilization, resets_at}`; null ones are not in use for this plan, and `extra_usage` (paid
-/// overage, no reset) is not a window. (`now` is unused: the answer carries absolute times.)
+/// The named windows of Claude plans, and the model family each governs (`None`: every model).
+/// Other keys holding `{utilization, resets_at}` are other products (`seven_day_omelette` is
+/// Claude Design, `seven_day_cowork` Cowork), app or credit pools, or codenames that change from
+/// release to release: none of them limits coding models, so none becomes a window.
+const NAMED: [(&str, Option<&str>); 4] = [
+    ("five_hour", None),
+    ("seven_day", None),
+    ("seven_day_opus", Some("opus")),
+    ("seven_day_sonnet", Some("sonnet")),
+];
+
+/// Parses an answer of the usage endpoint: the named windows and the `limits[]` list, which
+/// repeats the five-hour (`session`) and weekly (`weekly_all`) windows and alone holds the weekly
+/// caps of one model family (`weekly_scoped`). A window named twice counts once, at its worse.
+/// `extra_usage` and `spend` are paid overage, not windows. (`now` is unused: the answer carries
+/// absolute times.)
 pub fn parse(body: &str, _now: Timestamp) -> Result<Reports, String> {
     let answer: Value =
         serde_json::from_str(body).map_err(|e| format!("unexpected answer ({e})"))?;
@@ -126,49 +144,121 @@ pub fn parse(body: &str, _now: Timestamp) -> Result<Reports, String> {
         ));
     }
     let mut report = Report::default();
-    for (name, value) in fields {
-        let known = name.starts_with("five_hour") || name.starts_with("seven_day");
-        let window = match value {
-            Value::Null => continue,
-            Value::Object(window) if known || window.contains_key("resets_at") => window,
-            _ if known => return Err(format!("`{name}` is not a usage window")),
-            _ => continue,
-        };
-        let utilization = match window.get("utilization") {
+    for (name, family) in NAMED {
+        let window = match fields.get(name) {
             None | Some(Value::Null) => continue,
-            Some(v) => v
-                .as_f64()
-                .ok_or_else(|| format!("`{name}.utilization` is not a number"))?,
+            Some(Value::Object(window)) => window,
+            Some(_) => return Err(format!("`{name}` is not a usage window")),
         };
-        let resets_at = match window.get("resets_at") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_str()
-                    .and_then(crate::time::parse_instant)
-                    .ok_or_else(|| format!("`{name}.resets_at` is not a time"))?,
-            ),
+        let Some(utilization) = number(window.get("utilization"), name, "utilization")? else {
+            continue;
         };
-        let models = if name.ends_with("_opus") {
-            Some(vec!["opus".to_owned()])
-        } else if name.ends_with("_sonnet") {
-            Some(vec!["sonnet".to_owned()])
-        } else {
-            None
+        let window = Window {
+            utilization,
+            resets_at: instant(window.get("resets_at"), name)?,
+            status: None,
+            models: family.map(|f| vec![f.to_owned()]),
         };
-        report.windows.insert(
-            name.clone(),
-            Window {
-                utilization,
-                resets_at,
-                status: None,
-                models,
-            },
-        );
+        report.keep_worse(name.to_owned(), window);
+    }
+    match fields.get("limits") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(limits)) => {
+            for (i, limit) in limits.iter().enumerate() {
+                if let Some((name, window)) = limit_window(limit, i)? {
+                    report.keep_worse(name, window);
+                }
+            }
+        }
+        Some(_) => return Err("`limits` is not a list".to_owned()),
     }
     if report.windows.is_empty() {
         return Err("no usage windows in the answer".to_owned());
     }
     Ok(Reports::from([("anthropic".to_owned(), report)]))
+}
+
+/// One entry of `limits[]` as a named window: `session` is `five_hour` and `weekly_all` is
+/// `seven_day`, over every model; a scoped one governs its model family (`weekly_scoped` of
+/// "Fable" is `seven_day_fable`). A limit of a product surface rather than a model governs no
+/// coding model and is left out; a kind never seen before, unscoped, governs every model (the
+/// reading that cannot let a spent limit pass for GREEN). `severity: critical` is the server
+/// saying the limit is hit: RED whatever the percent.
+fn limit_window(limit: &Value, i: usize) -> Result<Option<(String, Window)>, String> {
+    let at = format!("limits[{i}]");
+    let limit = limit
+        .as_object()
+        .ok_or_else(|| format!("`{at}` is not a limit"))?;
+    let kind = limit
+        .get("kind")
+        .and_then(Value::as_str)
+        .filter(|k| !k.is_empty())
+        .unwrap_or("limit");
+    let scope = limit.get("scope").filter(|s| !s.is_null());
+    let model = scope.and_then(|s| s.get("model")).filter(|m| !m.is_null());
+    let surface = scope
+        .and_then(|s| s.get("surface"))
+        .filter(|s| !s.is_null());
+    if model.is_none() && surface.is_some() {
+        return Ok(None);
+    }
+    let Some(utilization) = number(limit.get("percent"), &at, "percent")? else {
+        return Ok(None);
+    };
+    let family = model.and_then(family);
+    let name = match (kind, &family) {
+        ("session", None) => "five_hour".to_owned(),
+        ("weekly_all", None) => "seven_day".to_owned(),
+        (kind, Some(family)) if kind.starts_with("weekly") => format!("seven_day_{family}"),
+        (kind, Some(family)) => format!("{kind}_{family}"),
+        (kind, None) => kind.to_owned(),
+    };
+    let critical = limit.get("severity").and_then(Value::as_str) == Some("critical");
+    let window = Window {
+        utilization,
+        resets_at: instant(limit.get("resets_at"), &at)?,
+        status: critical.then_some(Level::Red),
+        models: family.map(|f| vec![f]),
+    };
+    Ok(Some((name, window)))
+}
+
+/// The family a limit's model belongs to, as model ids spell it: the first word of its
+/// `display_name` (else of its `id`) that is neither "claude" nor a version number ("Fable" →
+/// `fable`, "Opus 4.5" → `opus`, `claude-opus-4-5` → `opus`).
+fn family(model: &Value) -> Option<String> {
+    let first_word = |text: &str| {
+        text.to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .find(|w| !w.is_empty() && *w != "claude" && !w.chars().all(|c| c.is_ascii_digit()))
+            .map(str::to_owned)
+    };
+    ["display_name", "id"]
+        .iter()
+        .find_map(|key| first_word(model.get(*key)?.as_str()?))
+}
+
+/// A percentage field; `None` when null or absent (the window is not measured).
+fn number(value: Option<&Value>, at: &str, field: &str) -> Result<Option<f64>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| format!("`{at}.{field}` is not a number")),
+    }
+}
+
+/// A `resets_at` field: RFC 3339, or null for a window that has not started.
+fn instant(value: Option<&Value>, at: &str) -> Result<Option<Timestamp>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_str()
+            .and_then(crate::time::parse_instant)
+            .map(Some)
+            .ok_or_else(|| format!("`{at}.resets_at` is not a time")),
+    }
 }
 
 /// What some failures mean here: a 403 is a token without the `user:profile` scope (a
@@ -252,7 +342,7 @@ impl Provider for Claude {
                 .get(http::endpoint(&self.base_url, PATH))
                 .header(AUTHORIZATION, http::secret_header("Bearer ", &token))
                 .header("anthropic-beta", BETA)
-                .header(USER_AGENT, CLIENT)
+                .header(USER_AGENT, self.client.as_str())
                 .header(ACCEPT, "application/json");
             let body = http::send(request, poll.timeout, LOGIN)
                 .await
@@ -294,7 +384,7 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::source::testing::{build, fetch, fixture, now, write};
+    use crate::source::testing::{at, build, fetch, fixture, judged, now, window, write};
 
     const TOKEN: &str = "sk-ant-oat01-canary-access-token";
 
@@ -348,7 +438,10 @@ mod tests {
         let opus = &near.windows["seven_day_opus"];
         assert_eq!(opus.utilization, 97.0);
         assert_eq!(opus.models, Some(vec!["opus".to_owned()]));
-        assert_eq!(near.windows["seven_day_oauth_apps"].resets_at, None);
+        assert!(
+            !near.windows.contains_key("seven_day_oauth_apps"),
+            "another product's window"
+        );
         assert!(!near.windows.contains_key("extra_usage"));
 
         let spent = &parse(&fixture("claude", "exhausted.json"), now()).unwrap()["anthropic"];
@@ -392,6 +485,268 @@ mod tests {
         );
     }
 
+    fn anthropic(name: &str) -> Report {
+        parse(&fixture("claude", name), now()).unwrap()["anthropic"].clone()
+    }
+
+    fn scope(report: &Report, window: &str) -> Option<Vec<String>> {
+        report.windows[window].models.clone()
+    }
+
+    const FAMILIES: [&str; 4] = ["claude-fable-5", "opus[1m]", "sonnet", "haiku"];
+
+    #[test]
+    fn real_answers_named_keys_only() {
+        // Max, 2026-04: nothing spent; Claude Design's week (`seven_day_omelette`) is no window.
+        let max = anthropic("max-2026-04-18-linesmith.json");
+        assert_eq!(max.windows.len(), 3, "{:?}", max.windows.keys());
+        window(&max, "five_hour", 22.0, Some("2026-04-19T05:00:00.112536Z"));
+        window(&max, "seven_day", 33.0, Some("2026-04-23T19:00:01.112554Z"));
+        window(
+            &max,
+            "seven_day_sonnet",
+            0.0,
+            Some("2026-04-24T16:00:00.112562Z"),
+        );
+        assert_eq!(scope(&max, "seven_day_sonnet"), Some(vec!["sonnet".into()]));
+        // Pro, 2026-04: the same shape.
+        let pro = anthropic("pro-2026-04-14-claud-o-meter.json");
+        assert_eq!(pro.windows.len(), 3);
+        window(&pro, "five_hour", 24.0, Some("2026-04-14T14:59:59.793717Z"));
+        window(
+            &pro,
+            "seven_day_sonnet",
+            2.0,
+            Some("2026-04-20T14:00:00.793747Z"),
+        );
+        // A status line's example, 2026-01: Sonnet's own week at 36%.
+        let line = anthropic("statusline-2026-01-20-sonnet36.json");
+        window(
+            &line,
+            "seven_day_sonnet",
+            36.0,
+            Some("2026-01-25T07:00:00.425364Z"),
+        );
+        window(
+            &line,
+            "seven_day",
+            38.0,
+            Some("2026-01-22T02:00:00.425356Z"),
+        );
+        // claude.ai's own page: extra usage on, which is money, not a window.
+        let web = anthropic("web-claude-ai-2026-04-07-extra-usage-enabled.json");
+        assert_eq!(web.windows.len(), 2);
+        window(&web, "five_hour", 6.0, Some("2026-04-07T19:00:00.22623Z"));
+        // A widget's example: Claude Design's week at 23% governs no coding model.
+        let widget = anthropic("widget-2026-04-omelette23-eur.json");
+        assert_eq!(widget.windows.len(), 2, "{:?}", widget.windows.keys());
+        window(&widget, "five_hour", 80.0, Some("2026-04-23T22:00:00Z"));
+        assert_eq!(
+            parse(
+                &fixture("claude", "error-403-scope-user-profile.json"),
+                now()
+            )
+            .unwrap_err(),
+            "error permission_error: OAuth token does not meet scope requirement user:profile"
+        );
+    }
+
+    #[test]
+    fn real_answers_with_limits() {
+        // 2026-07-21, verified live: `session`/`weekly_all` repeat the named windows (counted
+        // once); the Fable cap exists only in `limits[]` and governs Fable models only.
+        let verified = anthropic("max-2026-07-21-limits-fable-spend-verified.json");
+        assert_eq!(verified.windows.len(), 3, "{:?}", verified.windows.keys());
+        window(
+            &verified,
+            "five_hour",
+            47.0,
+            Some("2026-07-21T23:29:59.538465Z"),
+        );
+        window(
+            &verified,
+            "seven_day",
+            13.0,
+            Some("2026-07-27T16:59:59.538484Z"),
+        );
+        let fable = window(
+            &verified,
+            "seven_day_fable",
+            14.0,
+            Some("2026-07-27T16:59:59.538712Z"),
+        );
+        assert_eq!(fable.models, Some(vec!["fable".into()]));
+        assert_eq!(scope(&verified, "five_hour"), None, "every model");
+        // 2026-07-06, a probe's recording: an idle scoped cap has no reset.
+        let probe = anthropic("max-2026-07-06-session51-fable0-yapcap.json");
+        window(
+            &probe,
+            "five_hour",
+            51.0,
+            Some("2026-07-06T14:50:00.101906Z"),
+        );
+        window(
+            &probe,
+            "seven_day",
+            4.0,
+            Some("2026-07-12T17:00:00.101932Z"),
+        );
+        window(&probe, "seven_day_fable", 0.0, None);
+        // Claude Code's own cache, 2026-09-05: Fable half used.
+        let cache = anthropic("claude-code-cache-2026-09-05-fable53.json");
+        window(
+            &cache,
+            "seven_day_fable",
+            53.0,
+            Some("2026-09-08T05:59:59.548593Z"),
+        );
+        // 2026-09-06: the Fable week at 90% (severity "warning") is RED for Fable models only.
+        let live = "live-2026-09-06-fable90-warning-spend-out-of-credits.json";
+        let reports = parse(&fixture("claude", live), now()).unwrap();
+        window(
+            &reports["anthropic"],
+            "seven_day_fable",
+            90.0,
+            Some("2026-09-08T13:00:00.280618Z"),
+        );
+        let at_capture = at("2026-09-06T03:00:00Z");
+        assert_eq!(
+            judged(&reports, "anthropic", &FAMILIES, at_capture),
+            ["RED", "GREEN", "GREEN", "GREEN"]
+        );
+        // The array alone (the body's root was not published verbatim): Fable at 82%.
+        let array = format!(
+            r#"{{"limits": {}}}"#,
+            fixture("claude", "max-2026-08-05-limits-array-only-linesmith.json")
+        );
+        let fragment = &parse(&array, now()).unwrap()["anthropic"];
+        window(
+            fragment,
+            "five_hour",
+            5.0,
+            Some("2026-08-05T19:50:00.333776Z"),
+        );
+        window(
+            fragment,
+            "seven_day",
+            60.0,
+            Some("2026-08-08T13:59:59.333803Z"),
+        );
+        window(
+            fragment,
+            "seven_day_fable",
+            82.0,
+            Some("2026-08-08T14:00:00.334182Z"),
+        );
+    }
+
+    #[test]
+    fn a_spent_limit_is_red_for_the_models_it_governs_only() {
+        // A walled seat (2026-07-26): the session is spent, `critical`: every model.
+        let walled = "walled-seat-2026-07-26-session100-critical-partial.json";
+        let reports = parse(&fixture("claude", walled), now()).unwrap();
+        let five = window(
+            &reports["anthropic"],
+            "five_hour",
+            100.0,
+            Some("2026-07-26T22:30:00Z"),
+        );
+        assert_eq!(five.status, Some(Level::Red), "critical");
+        assert_eq!(
+            judged(&reports, "anthropic", &FAMILIES, at("2026-07-26T20:00:00Z")),
+            ["RED"; 4]
+        );
+        // The same shapes with the scoped cap spent: Fable models only.
+        let shapes = [
+            (
+                "live-2026-09-06-fable90-warning-spend-out-of-credits.json",
+                "2026-09-06T03:00:00Z",
+            ),
+            (
+                "claude-code-cache-2026-09-05-fable53.json",
+                "2026-09-05T00:00:00Z",
+            ),
+            (
+                "max-2026-07-21-limits-fable-spend-verified.json",
+                "2026-07-21T20:00:00Z",
+            ),
+        ];
+        for (name, when) in shapes {
+            let body = fixture("claude", name)
+                .replace(r#""percent": 90,"#, r#""percent": 100,"#)
+                .replace(r#""percent":53,"#, r#""percent":100,"#)
+                .replace(r#""percent": 14,"#, r#""percent": 100,"#);
+            let reports = parse(&body, now()).unwrap();
+            assert_eq!(
+                reports["anthropic"].windows["seven_day_fable"].utilization,
+                100.0
+            );
+            assert_eq!(
+                judged(&reports, "anthropic", &FAMILIES, at(when)),
+                ["RED", "GREEN", "GREEN", "GREEN"],
+                "{name}"
+            );
+        }
+        // The named per-model weeks: opus, with or without its context suffix, only.
+        let spent_opus = r#"{"five_hour": {"utilization": 10, "resets_at": null},
+            "seven_day_opus": {"utilization": 100, "resets_at": null}}"#;
+        let reports = parse(spent_opus, now()).unwrap();
+        assert_eq!(
+            judged(&reports, "anthropic", &FAMILIES, now()),
+            ["GREEN", "RED", "GREEN", "GREEN"]
+        );
+    }
+
+    #[test]
+    fn odd_limits() {
+        let limits = |list: &str| parse(&format!(r#"{{"limits": [{list}]}}"#), now());
+        // A scope given by model id only; a model named "Opus 4.5".
+        let by_id = limits(
+            r#"{"kind": "weekly_scoped", "percent": 95, "scope": {"model": {"id": "claude-opus-4-5"}}},
+               {"kind": "weekly_scoped", "percent": 5, "scope": {"model": {"display_name": "Sonnet 4.5"}}}"#,
+        )
+        .unwrap();
+        let report = &by_id["anthropic"];
+        window(report, "seven_day_opus", 95.0, None);
+        assert_eq!(
+            scope(report, "seven_day_sonnet"),
+            Some(vec!["sonnet".into()])
+        );
+        // A surface's limit governs no model; an unknown unscoped kind governs all of them.
+        let other = limits(
+            r#"{"kind": "weekly_scoped", "percent": 100, "scope": {"model": null, "surface": "design"}},
+               {"kind": "monthly", "percent": 100, "scope": null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            other["anthropic"].windows.keys().collect::<Vec<_>>(),
+            ["monthly"]
+        );
+        assert_eq!(scope(&other["anthropic"], "monthly"), None);
+        // The named window and its `limits[]` twin disagree: the worse counts.
+        let twins = parse(
+            r#"{"five_hour": {"utilization": 40, "resets_at": null},
+                "limits": [{"kind": "session", "percent": 45, "resets_at": "2026-11-21T15:00:00Z"}]}"#,
+            now(),
+        )
+        .unwrap();
+        window(
+            &twins["anthropic"],
+            "five_hour",
+            45.0,
+            Some("2026-11-21T15:00:00Z"),
+        );
+        assert_eq!(
+            limits(r#"{"kind": "session", "percent": "9"}"#).unwrap_err(),
+            "`limits[0].percent` is not a number"
+        );
+        assert_eq!(limits("7").unwrap_err(), "`limits[0]` is not a limit");
+        assert_eq!(
+            parse(r#"{"limits": {}}"#, now()).unwrap_err(),
+            "`limits` is not a list"
+        );
+    }
+
     #[test]
     fn the_token_is_checked_before_any_request() {
         let creds = |oauth: &str| -> Value {
@@ -426,7 +781,7 @@ mod tests {
             .and(path(PATH))
             .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
             .and(header("anthropic-beta", "oauth-2025-04-20"))
-            .and(header("user-agent", CLIENT))
+            .and(header("user-agent", "claude-code/2.1.114"))
             .respond_with(
                 ResponseTemplate::new(200).set_body_string(fixture("claude", "near_limit.json")),
             )
@@ -435,6 +790,11 @@ mod tests {
             .await;
         let dir = tempfile::tempdir().unwrap();
         login(dir.path(), &fixture("claude", "credentials.json"));
+        write(
+            dir.path(),
+            "home/.claude.json",
+            r#"{"lastReleaseNotesSeen": "2.1.114"}"#,
+        );
         let source = build(&entry(&server), dir.path(), &[]).unwrap();
         assert!(source.found());
         let file = dir.path().join("home/.claude/.credentials.json");
@@ -579,6 +939,7 @@ mod tests {
             base_url: http::base_url(&server.uri()).unwrap(),
             file: Some(dir.path().join("home/.claude/.credentials.json")),
             keychain: Some(keychain),
+            client: CLIENT.to_owned(),
         };
         let from_keychain = source(keychain_login);
         assert!(from_keychain.found());

@@ -18,7 +18,7 @@ use crate::secret::Secret;
 
 use super::credentials;
 use super::http::{self, Failure};
-use super::{Build, Fault, Fetch, Poll, Provider, Reports};
+use super::{Build, Fault, Fetch, Poll, Provider, Reports, number};
 
 const PATH: &str = "/backend-api/wham/usage";
 const LOGIN: &str = "log in again with `codex login`";
@@ -97,6 +97,12 @@ fn account_claim(jwt: &str) -> Option<String> {
 #[derive(Deserialize)]
 struct Answer {
     rate_limit: Option<RateLimit>,
+    /// Per-model pools (`GPT-5.3-Codex-Spark`), each with its own windows.
+    additional_rate_limits: Option<Vec<Additional>>,
+    /// Business and Enterprise seats: a credit allowance instead of `rate_limit`.
+    spend_control: Option<SpendControl>,
+    /// Why the account is blocked (`rate_limit_reached`, `workspace_member_credits_depleted`…).
+    rate_limit_reached_type: Option<Value>,
     detail: Option<Value>,
     error: Option<Value>,
 }
@@ -109,6 +115,12 @@ struct RateLimit {
     secondary_window: Option<Limit>,
 }
 
+impl RateLimit {
+    fn reached(&self) -> bool {
+        self.limit_reached == Some(true) || self.allowed == Some(false)
+    }
+}
+
 #[derive(Deserialize)]
 struct Limit {
     used_percent: Option<f64>,
@@ -118,63 +130,192 @@ struct Limit {
     reset_after_seconds: Option<f64>,
 }
 
+#[derive(Deserialize)]
+struct Additional {
+    limit_name: Option<String>,
+    metered_feature: Option<String>,
+    rate_limit: Option<RateLimit>,
+}
+
+#[derive(Deserialize)]
+struct SpendControl {
+    reached: Option<bool>,
+    individual_limit: Option<IndividualLimit>,
+}
+
+#[derive(Deserialize)]
+struct IndividualLimit {
+    #[serde(default, deserialize_with = "number::optional")]
+    used_percent: Option<f64>,
+    #[serde(default, deserialize_with = "number::optional")]
+    remaining_percent: Option<f64>,
+    #[serde(default, deserialize_with = "number::optional")]
+    limit: Option<f64>,
+    #[serde(default, deserialize_with = "number::optional")]
+    used: Option<f64>,
+    #[serde(default, deserialize_with = "number::optional")]
+    reset_at: Option<f64>,
+    #[serde(default, deserialize_with = "number::optional")]
+    reset_after_seconds: Option<f64>,
+}
+
 /// Parses an answer of the usage endpoint; `now` dates a reset given only as
 /// `reset_after_seconds`.
+///
+/// The plan's own windows (`rate_limit`) and a seat's credit allowance (`spend_control`) govern
+/// every model; each `additional_rate_limits[]` pool governs only its model. A window at 100% is
+/// spent whatever `limit_reached` says; the account is RED when the answer says it is blocked
+/// (`limit_reached`, `allowed: false`, `spend_control.reached`, or any `rate_limit_reached_type`,
+/// such as a seat whose workspace ran out of credits).
 pub fn parse(body: &str, now: Timestamp) -> Result<Reports, String> {
     let answer: Answer =
         serde_json::from_str(body).map_err(|e| format!("unexpected answer ({e})"))?;
-    let Some(rate_limit) = answer.rate_limit else {
+    let spend = answer.spend_control.as_ref();
+    let blocked = spend.is_some_and(|s| s.reached == Some(true))
+        || answer
+            .rate_limit_reached_type
+            .as_ref()
+            .is_some_and(|t| !t.is_null());
+    let individual = spend.and_then(|s| s.individual_limit.as_ref());
+    if answer.rate_limit.is_none() && individual.is_none() && !blocked {
         return Err(match error_message(answer.detail.or(answer.error)) {
             Some(message) => format!("error: {message}"),
             None => "no `rate_limit` in the answer".to_owned(),
         });
-    };
-    let mut report = Report::default();
-    let slots = [
-        ("primary", rate_limit.primary_window),
-        ("secondary", rate_limit.secondary_window),
-    ];
-    for (slot, limit) in slots {
-        let Some(limit) = limit else { continue };
-        let utilization = limit
-            .used_percent
-            .ok_or_else(|| format!("no `used_percent` in the {slot} window"))?;
-        let mut name = match limit.limit_window_seconds.map(|s| s.round() as i64) {
-            Some(18_000) => "five_hour".to_owned(),
-            Some(604_800) => "weekly".to_owned(),
-            Some(seconds) => format!("window_{seconds}s"),
-            None => slot.to_owned(),
-        };
-        if report.windows.contains_key(&name) {
-            name = format!("{name}_{slot}");
-        }
-        let resets_at = match (limit.reset_at, limit.reset_after_seconds) {
-            (Some(at), _) => Some(
-                Timestamp::from_second(at as i64)
-                    .map_err(|_| format!("`reset_at` of the {slot} window is out of range"))?,
-            ),
-            (None, Some(after)) => SignedDuration::try_from_secs_f64(after)
-                .ok()
-                .and_then(|d| now.checked_add(d).ok()),
-            (None, None) => None,
-        };
-        report.windows.insert(
-            name,
-            Window {
-                utilization,
-                resets_at,
-                status: None,
-                models: None,
-            },
-        );
     }
-    if rate_limit.limit_reached == Some(true) || rate_limit.allowed == Some(false) {
+    let mut report = Report::default();
+    if let Some(rate_limit) = &answer.rate_limit {
+        rate_windows(&mut report, rate_limit, None, now)?;
+        if rate_limit.reached() {
+            report.status = Some(Level::Red);
+        }
+    }
+    if let Some(limit) = individual {
+        report
+            .windows
+            .insert("spend_control".to_owned(), limit.window(now)?);
+    }
+    if blocked {
         report.status = Some(Level::Red);
+    }
+    for pool in answer.additional_rate_limits.iter().flatten() {
+        let Some(rate_limit) = &pool.rate_limit else {
+            continue;
+        };
+        let Some(model) = pool
+            .limit_name
+            .as_deref()
+            .or(pool.metered_feature.as_deref())
+            .map(|n| n.trim().to_lowercase())
+            .filter(|n| !n.is_empty())
+        else {
+            continue;
+        };
+        rate_windows(&mut report, rate_limit, Some(&model), now)?;
     }
     if report.windows.is_empty() && report.status.is_none() {
         return Err("no usage windows in the answer".to_owned());
     }
     Ok(Reports::from([("openai".to_owned(), report)]))
+}
+
+/// The windows of one rate limit, named by their length (`five_hour`, `weekly`) and, for a
+/// model's own pool, after the model and scoped to it. A pool that says it is reached is RED
+/// through its windows (or one `<model>` window when it has none), so it blocks only its model.
+fn rate_windows(
+    report: &mut Report,
+    rate_limit: &RateLimit,
+    model: Option<&str>,
+    now: Timestamp,
+) -> Result<(), String> {
+    let scope = model.map(|m| vec![m.to_owned()]);
+    let prefix = model.map_or_else(String::new, |m| format!("{m} "));
+    let reached = model.is_some() && rate_limit.reached();
+    let slots = [
+        ("primary", &rate_limit.primary_window),
+        ("secondary", &rate_limit.secondary_window),
+    ];
+    let mut any = false;
+    for (slot, limit) in slots {
+        let Some(limit) = limit else { continue };
+        let utilization = limit
+            .used_percent
+            .ok_or_else(|| format!("no `used_percent` in the {prefix}{slot} window"))?;
+        let length = match limit.limit_window_seconds.map(|s| s.round() as i64) {
+            Some(18_000) => "five_hour".to_owned(),
+            Some(604_800) => "weekly".to_owned(),
+            Some(seconds) => format!("window_{seconds}s"),
+            None => slot.to_owned(),
+        };
+        let mut name = format!("{prefix}{length}");
+        if report.windows.contains_key(&name) {
+            name = format!("{name}_{slot}");
+        }
+        let resets_at = reset(limit.reset_at, limit.reset_after_seconds, now)
+            .map_err(|e| format!("{e} of the {prefix}{slot} window"))?;
+        report.windows.insert(
+            name,
+            Window {
+                utilization,
+                resets_at,
+                status: reached.then_some(Level::Red),
+                models: scope.clone(),
+            },
+        );
+        any = true;
+    }
+    if reached
+        && !any
+        && let Some(model) = model
+    {
+        report.windows.insert(
+            model.to_owned(),
+            Window {
+                utilization: 100.0,
+                resets_at: None,
+                status: Some(Level::Red),
+                models: scope,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// A reset given as unix seconds, else as seconds from `now`.
+fn reset(at: Option<f64>, after: Option<f64>, now: Timestamp) -> Result<Option<Timestamp>, String> {
+    Ok(match (at, after) {
+        (Some(at), _) => Some(
+            Timestamp::from_second(at as i64)
+                .map_err(|_| "`reset_at` is out of range".to_owned())?,
+        ),
+        (None, Some(after)) => SignedDuration::try_from_secs_f64(after)
+            .ok()
+            .and_then(|d| now.checked_add(d).ok()),
+        (None, None) => None,
+    })
+}
+
+impl IndividualLimit {
+    /// A seat's credit allowance (usually monthly) as a window over every model: percent used as
+    /// given, else from what remains, else from the credit counts.
+    fn window(&self, now: Timestamp) -> Result<Window, String> {
+        let from_counts = match (self.used, self.limit) {
+            (Some(used), Some(limit)) if limit > 0.0 => Some(used / limit * 100.0),
+            _ => None,
+        };
+        let utilization = self
+            .used_percent
+            .or(self.remaining_percent.map(|r| 100.0 - r))
+            .or(from_counts)
+            .ok_or("no `used_percent` in `spend_control.individual_limit`")?;
+        Ok(Window {
+            utilization: utilization.clamp(0.0, 100.0),
+            resets_at: reset(self.reset_at, self.reset_after_seconds, now)
+                .map_err(|e| format!("{e} of `spend_control.individual_limit`"))?,
+            status: None,
+            models: None,
+        })
+    }
 }
 
 /// The message of an error body: `{"detail": "…"}`, `{"detail": {"message": "…"}}` or
@@ -248,7 +389,7 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::source::testing::{build, fetch, fixture, now, write};
+    use crate::source::testing::{at, build, fetch, fixture, judged, now, window, write};
 
     const TOKEN: &str = "codex-canary-access-token";
 
@@ -352,6 +493,136 @@ mod tests {
         )
         .unwrap();
         assert_eq!(both["openai"].windows["weekly_secondary"].utilization, 2.0);
+    }
+
+    fn openai(name: &str) -> Report {
+        parse(&fixture("codex", name), now()).unwrap()["openai"].clone()
+    }
+
+    const MODELS: [&str; 2] = ["openai/gpt-5.3-codex", "openai/gpt-5.3-codex-spark#high"];
+    const SPARK: &str = "gpt-5.3-codex-spark";
+
+    #[test]
+    fn real_answers_of_plans_with_rate_limits() {
+        // Plus: five hours and a week, over every model.
+        let plus = openai("plus-2026-05-weekly76.json");
+        assert_eq!(plus.windows.len(), 2);
+        window(&plus, "five_hour", 0.0, Some("2026-05-04T19:44:03Z"));
+        let weekly = window(&plus, "weekly", 76.0, Some("2026-05-08T17:21:16Z"));
+        assert_eq!((weekly.models.clone(), plus.status), (None, None));
+        // Pro: one weekly window, and Spark's own pool governing Spark only.
+        let pro = openai("pro-2026-08-weekly-only-spark62-recorded.json");
+        window(&pro, "weekly", 14.0, Some("2026-08-05T22:00:26Z"));
+        let spark = window(
+            &pro,
+            &format!("{SPARK} weekly"),
+            62.0,
+            Some("2026-08-05T22:00:26Z"),
+        );
+        assert_eq!(spark.models, Some(vec![SPARK.to_owned()]));
+        let pro = openai("pro-2026-09-06-weekly15-spark-5h-weekly.json");
+        assert_eq!(pro.windows.len(), 3);
+        window(&pro, "weekly", 15.0, Some("2026-09-12T13:37:59Z"));
+        window(
+            &pro,
+            &format!("{SPARK} five_hour"),
+            0.0,
+            Some("2026-09-06T02:50:27Z"),
+        );
+        window(
+            &pro,
+            &format!("{SPARK} weekly"),
+            3.0,
+            Some("2026-09-12T21:50:27Z"),
+        );
+        let lite = openai("prolite-2026-06-5h23-weekly4-spark.json");
+        assert_eq!(lite.windows.len(), 4);
+        window(&lite, "five_hour", 23.0, Some("2026-06-12T03:09:34Z"));
+        window(
+            &lite,
+            &format!("{SPARK} weekly"),
+            0.0,
+            Some("2026-06-16T17:18:16Z"),
+        );
+    }
+
+    #[test]
+    fn real_answers_of_business_seats() {
+        // `rate_limit: null`: the seat's monthly credit allowance is the window.
+        let seat = openai("business-2026-09-25-spend-control-21pct.json");
+        assert_eq!(seat.windows.len(), 1);
+        let spend = window(&seat, "spend_control", 21.0, Some("2026-10-01T00:00:00Z"));
+        assert_eq!((spend.models.clone(), seat.status), (None, None));
+        let seat = openai("business-spend-control-74pct-trimmed.json");
+        window(&seat, "spend_control", 74.0, Some("2026-10-01T00:00:01Z"));
+        let seat = openai("business-spend-control-8pct-observed.json");
+        window(&seat, "spend_control", 8.0, Some("2026-09-01T00:00:00Z"));
+        // A usage-based seat whose workspace has no credits left: blocked, RED.
+        let depleted = "usage-based-business-credits-depleted.json";
+        let reports = parse(&fixture("codex", depleted), now()).unwrap();
+        assert_eq!(reports["openai"].status, Some(Level::Red));
+        assert!(reports["openai"].windows.is_empty());
+        assert_eq!(judged(&reports, "openai", &MODELS, now()), ["RED", "RED"]);
+    }
+
+    #[test]
+    fn a_spent_limit_is_red_for_the_models_it_governs_only() {
+        // Plus, five hours spent (`limit_reached`): every model.
+        let five = "plus-2026-05-limit-reached-5h-100.json";
+        let reports = parse(&fixture("codex", five), now()).unwrap();
+        window(
+            &reports["openai"],
+            "five_hour",
+            100.0,
+            Some("2026-05-13T04:15:37Z"),
+        );
+        let before = at("2026-05-13T01:00:00Z");
+        assert_eq!(judged(&reports, "openai", &MODELS, before), ["RED", "RED"]);
+        // Plus, the week at 100% while `limit_reached` is false: spent all the same.
+        let weekly = "plus-2026-05-04-weekly100-limit-reached-false-yapcap.json";
+        let reports = parse(&fixture("codex", weekly), now()).unwrap();
+        window(
+            &reports["openai"],
+            "weekly",
+            100.0,
+            Some("2026-05-05T03:00:00Z"),
+        );
+        let before = at("2026-05-04T12:00:00Z");
+        assert_eq!(judged(&reports, "openai", &MODELS, before), ["RED", "RED"]);
+        // Free: the one weekly window, blocked.
+        let free = "free-weekly-limit-reached.json";
+        let reports = parse(&fixture("codex", free), now()).unwrap();
+        assert_eq!(reports["openai"].status, Some(Level::Red));
+        window(
+            &reports["openai"],
+            "weekly",
+            100.0,
+            Some("2026-05-11T03:08:09Z"),
+        );
+        // A seat's allowance spent: every model.
+        let seat = fixture("codex", "business-2026-09-25-spend-control-21pct.json")
+            .replace(r#""used_percent":21"#, r#""used_percent":100"#);
+        let reports = parse(&seat, now()).unwrap();
+        let before = at("2026-09-25T12:00:00Z");
+        assert_eq!(judged(&reports, "openai", &MODELS, before), ["RED", "RED"]);
+        // Spark's pool spent: Spark only.
+        let spark = fixture("codex", "pro-2026-08-weekly-only-spark62-recorded.json")
+            .replace(r#""used_percent": 62"#, r#""used_percent": 100"#);
+        let reports = parse(&spark, now()).unwrap();
+        let before = at("2026-08-01T00:00:00Z");
+        assert_eq!(
+            judged(&reports, "openai", &MODELS, before),
+            ["GREEN", "RED"]
+        );
+        let reached = r#"{"rate_limit": null, "spend_control": {"reached": true, "individual_limit": null},
+            "additional_rate_limits": [{"limit_name": "X", "rate_limit": {"limit_reached": true}}]}"#;
+        let reports = parse(reached, now()).unwrap();
+        assert_eq!(reports["openai"].status, Some(Level::Red));
+        assert_eq!(reports["openai"].windows["x"].status, Some(Level::Red));
+        assert_eq!(
+            reports["openai"].windows["x"].models,
+            Some(vec!["x".to_owned()])
+        );
     }
 
     #[test]

@@ -175,6 +175,12 @@ impl Provider for Command {
         format!("command {}", self.argv[0])
     }
 
+    /// Whom it reports on is known only from its answer: until then, every provider no other
+    /// source covers is UNKNOWN.
+    fn covers(&self) -> Vec<String> {
+        vec![crate::quota::ANY.to_owned()]
+    }
+
     /// A command that fails says nothing about its providers any more: they are UNKNOWN at once,
     /// as with a broken status file.
     fn forgets_data(&self) -> bool {

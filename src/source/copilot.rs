@@ -31,6 +31,8 @@ pub struct Copilot {
     files: Vec<PathBuf>,
     /// A token from the environment, used when no file holds one.
     env_token: Option<(&'static str, Secret)>,
+    /// OpenCode's `auth.json`, read when nothing else holds a token.
+    opencode: Option<PathBuf>,
     /// `credentials_file` was given: only that file is looked at.
     explicit: bool,
 }
@@ -43,9 +45,9 @@ pub fn build(
     let base_url = http::base_url_of(base_url, "https://api.github.com")?;
     let env = build.env;
     let explicit = credentials::credentials_path(credentials_file, build, None)?;
-    let (files, env_token) = match &explicit {
+    let (files, env_token, opencode) = match &explicit {
         // An explicit file is the only place looked at.
-        Some(file) => (vec![file.clone()], None),
+        Some(file) => (vec![file.clone()], None, None),
         None => {
             let dir = env.copilot_dir();
             let files = dir
@@ -54,13 +56,14 @@ pub fn build(
             let token = ["GH_TOKEN", "GITHUB_TOKEN"]
                 .into_iter()
                 .find_map(|var| Some((var, Secret::new(env.var(var)?))));
-            (files, token)
+            (files, token, credentials::opencode_auth(env))
         }
     };
     Ok(Box::new(Copilot {
         base_url,
         files,
         env_token,
+        opencode,
         explicit: explicit.is_some(),
     }))
 }
@@ -77,6 +80,23 @@ pub fn oauth_token(file: &Value) -> Option<Secret> {
         .map(Secret::new)
 }
 
+/// The GitHub token of OpenCode's `github-copilot` login (`{"type": "oauth", "refresh": …}`): its
+/// `refresh` is the GitHub OAuth token the endpoint takes (`access` may be a Copilot session
+/// token). A login to GitHub Enterprise (`enterpriseUrl`) is not for api.github.com.
+pub fn opencode_token(auth: &Value) -> Option<Secret> {
+    let entry = auth.get("github-copilot")?;
+    if entry.get("type")?.as_str()? != "oauth"
+        || entry.get("enterpriseUrl").is_some_and(|u| !u.is_null())
+    {
+        return None;
+    }
+    entry
+        .get("refresh")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(Secret::new)
+}
+
 #[derive(Deserialize)]
 struct Answer {
     quota_snapshots: Option<Snapshots>,
@@ -87,6 +107,9 @@ struct Answer {
     monthly_quotas: Option<Counts>,
     limited_user_reset_date: Option<String>,
     message: Option<String>,
+    /// `no_access`: the account has no Copilot.
+    access_type_sku: Option<String>,
+    copilot_plan: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +125,19 @@ struct Snapshot {
     unlimited: Option<bool>,
     entitlement: Option<f64>,
     remaining: Option<f64>,
+    /// `false` where the plan has no such quota (premium requests on the free plan).
+    has_quota: Option<bool>,
+    /// Unix seconds; 0 when not given.
+    quota_reset_at: Option<f64>,
+}
+
+impl Snapshot {
+    /// Whether the plan has this quota at all: an entitlement of 0 or `has_quota: false` means
+    /// it is not part of the plan, not that it is spent.
+    fn in_plan(&self) -> bool {
+        self.unlimited == Some(true)
+            || (self.has_quota != Some(false) && self.entitlement.is_none_or(|e| e > 0.0))
+    }
 }
 
 #[derive(Deserialize)]
@@ -110,20 +146,24 @@ struct Counts {
     completions: Option<f64>,
 }
 
-/// Parses an answer of `/copilot_internal/user`. `premium_interactions` is always a window
-/// (GREEN when unlimited); `chat` and `completions` only when limited. (`now` is unused: the
-/// answer carries absolute times.)
+/// Parses an answer of `/copilot_internal/user`. Each quota of the plan is a window over every
+/// model (the premium one too: which models are premium is not in the answer, and reading it over
+/// all of them is the reading that never lets a spent quota pass for GREEN); `chat` and
+/// `completions` only when limited. A quota the plan does not have (entitlement 0) is no window,
+/// an account without Copilot (`no_access`) is RED, and an answer without snapshots reports no
+/// quota. (`now` is unused: the answer carries absolute times.)
 pub fn parse(body: &str, _now: Timestamp) -> Result<Reports, String> {
     let answer: Answer =
         serde_json::from_str(body).map_err(|e| format!("unexpected answer ({e})"))?;
     let mut report = Report::default();
-    if let Some(snapshots) = &answer.quota_snapshots {
-        let resets_at = reset(
-            answer
-                .quota_reset_date_utc
-                .as_deref()
-                .or(answer.quota_reset_date.as_deref()),
-        )?;
+    if answer.access_type_sku.as_deref() == Some("no_access") {
+        report.status = Some(Level::Red);
+    } else if let Some(snapshots) = &answer.quota_snapshots {
+        let date = answer
+            .quota_reset_date_utc
+            .as_deref()
+            .or(answer.quota_reset_date.as_deref());
+        let resets_at = reset(date)?;
         let all = [
             (
                 "premium_interactions",
@@ -134,10 +174,16 @@ pub fn parse(body: &str, _now: Timestamp) -> Result<Reports, String> {
             ("completions", &snapshots.completions, false),
         ];
         for (name, snapshot, always) in all {
-            let Some(snapshot) = snapshot else { continue };
+            let Some(snapshot) = snapshot.as_ref().filter(|s| s.in_plan()) else {
+                continue;
+            };
             if !always && snapshot.unlimited != Some(false) {
                 continue;
             }
+            let resets_at = resets_at.or_else(|| {
+                let at = snapshot.quota_reset_at.filter(|s| *s > 0.0)?;
+                Timestamp::from_second(at as i64).ok()
+            });
             report
                 .windows
                 .insert(name.to_owned(), window(name, snapshot, resets_at)?);
@@ -164,7 +210,8 @@ pub fn parse(body: &str, _now: Timestamp) -> Result<Reports, String> {
             }
         }
     }
-    if report.windows.is_empty() {
+    let a_user = answer.copilot_plan.is_some() || answer.access_type_sku.is_some();
+    if report.windows.is_empty() && report.status.is_none() && !a_user {
         return Err(match answer.message {
             Some(message) => format!("error: {message}"),
             None => "no quota snapshots in the answer".to_owned(),
@@ -236,6 +283,16 @@ impl Copilot {
                 format!("check ${var} (log in again with `gh auth login`)"),
             ));
         }
+        if let Some(path) = self.opencode.as_ref().filter(|p| p.exists())
+            && let Ok(auth) = credentials::read_json(path)
+            && let Some(token) = opencode_token(&auth)
+        {
+            let hint = format!(
+                "log in to GitHub Copilot again in OpenCode ({})",
+                path.display()
+            );
+            return Ok((token, hint));
+        }
         Err(problem.unwrap_or_else(|| {
             let places: Vec<String> = self.files.iter().map(|p| p.display().to_string()).collect();
             let places = if places.is_empty() {
@@ -246,7 +303,7 @@ impl Copilot {
             let or_env = if self.explicit {
                 ""
             } else {
-                ", or set GH_TOKEN"
+                ", or set GH_TOKEN, or log in with `opencode auth login`"
             };
             format!(
                 "no GitHub Copilot login in {places}: sign in to Copilot in your editor{or_env}"
@@ -301,7 +358,7 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::source::testing::{build, fetch, fixture, now, write};
+    use crate::source::testing::{at, build, fetch, fixture, judged, now, window, write};
 
     const APPS_TOKEN: &str = "ghu_copilotcanaryappstoken";
     const HOSTS_TOKEN: &str = "gho_copilotcanaryhoststoken";
@@ -420,6 +477,21 @@ mod tests {
             premium("null", "null").unwrap_err(),
             "no quota snapshots in the answer"
         );
+        let spent_with_overage = premium(
+            r#"{"entitlement": 300, "percent_remaining": 0, "overage_permitted": true, "quota_reset_at": 1796083200}"#,
+            "null",
+        )
+        .unwrap();
+        let window = &spent_with_overage["copilot"].windows["premium_interactions"];
+        assert_eq!(
+            window.utilization, 100.0,
+            "overage is paid: the quota is spent"
+        );
+        assert_eq!(
+            window.resets_at.unwrap().to_string(),
+            "2026-12-01T00:00:00Z",
+            "the snapshot's own reset"
+        );
         let legacy_free = parse(
             r#"{"access_type_sku": "free_limited_copilot",
                 "limited_user_quotas": {"chat": 45, "completions": 3000},
@@ -435,6 +507,152 @@ mod tests {
             free.windows["chat"].resets_at.unwrap().to_string(),
             "2026-12-01T00:00:00Z"
         );
+    }
+
+    fn copilot(name: &str) -> Report {
+        parse(&fixture("copilot", name), now()).unwrap()["copilot"].clone()
+    }
+
+    #[test]
+    fn real_answers() {
+        // Business seat, 2025-12: 93.5 of 300 premium requests left; chat unlimited.
+        let business = copilot("business-2025-12-19-premium31-litellm18242.json");
+        assert_eq!(business.windows.len(), 1);
+        let premium = window(
+            &business,
+            "premium_interactions",
+            68.833333,
+            Some("2026-01-01T00:00:00Z"),
+        );
+        assert_eq!(
+            premium.models, None,
+            "premium models are not named: every model"
+        );
+        // Business seats without any reset date.
+        let business = copilot("business-2026-06-08-no-reset-date-partial.json");
+        window(&business, "premium_interactions", 5.7, None);
+        let seat = copilot("business-seat-token-billing-premium74used.json");
+        window(
+            &seat,
+            "premium_interactions",
+            74.2,
+            Some("2026-10-01T00:00:00Z"),
+        );
+        // Pro+, 1500 premium requests a month.
+        let pro = copilot("pro-plus-2026-01-30-premium88-yapcap.json");
+        window(
+            &pro,
+            "premium_interactions",
+            11.496,
+            Some("2026-02-01T00:00:00Z"),
+        );
+        let pro = copilot("pro-plus-2026-02-10-premium70.json");
+        assert_eq!(pro.windows.len(), 1);
+        // Free: premium requests are not part of the plan (entitlement 0), not spent; chat
+        // and completions are its quotas.
+        let free = copilot("free-limited-2026-07-08-premium-entitlement0-yapcap.json");
+        assert_eq!(
+            free.windows.keys().collect::<Vec<_>>(),
+            ["chat", "completions"]
+        );
+        window(&free, "chat", 0.0, Some("2026-08-01T00:00:00Z"));
+        let reports = parse(
+            &fixture(
+                "copilot",
+                "free-limited-2026-07-08-premium-entitlement0-yapcap.json",
+            ),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            judged(
+                &reports,
+                "copilot",
+                &["gpt-4.1"],
+                at("2026-07-08T12:00:00Z")
+            ),
+            ["GREEN"]
+        );
+        // No snapshots: an answer, with no quota in it.
+        let none = copilot("individual-no-quota-snapshots.json");
+        assert!(none.windows.is_empty() && none.status.is_none());
+        // No Copilot on this account at all.
+        assert_eq!(copilot("no-access.json").status, Some(Level::Red));
+    }
+
+    #[test]
+    fn a_spent_quota_is_red() {
+        let spent = fixture("copilot", "business-2025-12-19-premium31-litellm18242.json")
+            .replace("31.166666666666664", "0.0");
+        let reports = parse(&spent, now()).unwrap();
+        let before = at("2025-12-19T12:00:00Z");
+        assert_eq!(
+            judged(
+                &reports,
+                "copilot",
+                &["github-copilot/claude-sonnet-4.5"],
+                before
+            ),
+            ["RED"]
+        );
+        let chat = fixture(
+            "copilot",
+            "free-limited-2026-07-08-premium-entitlement0-yapcap.json",
+        )
+        .replacen(
+            r#""percent_remaining": 100.0"#,
+            r#""percent_remaining": 0.0"#,
+            1,
+        );
+        let reports = parse(&chat, now()).unwrap();
+        window(
+            &reports["copilot"],
+            "chat",
+            100.0,
+            Some("2026-08-01T00:00:00Z"),
+        );
+        let before = at("2026-07-08T12:00:00Z");
+        assert_eq!(judged(&reports, "copilot", &["gpt-4.1"], before), ["RED"]);
+    }
+
+    #[test]
+    fn opencode_logins_give_their_github_token() {
+        let entry = |name| -> Value { serde_json::from_str(&fixture("copilot", name)).unwrap() };
+        let token = opencode_token(&entry("opencode-auth-github-copilot-entry.json"));
+        assert_eq!(
+            token.unwrap().expose(),
+            "gho_PLACEHOLDER_GITHUB_OAUTH_TOKEN"
+        );
+        let session = entry("opencode-auth-github-copilot-entry-session-token-enterprise.json");
+        assert_eq!(
+            opencode_token(&session).unwrap().expose(),
+            "ghu_PLACEHOLDER_GITHUB_OAUTH_TOKEN",
+            "`refresh`, never the session token in `access`"
+        );
+        let enterprise = serde_json::json!({"github-copilot":
+            {"type": "oauth", "refresh": "ghu_x", "enterpriseUrl": "corp.ghe.com"}});
+        assert!(opencode_token(&enterprise).is_none());
+        let api = serde_json::json!({"github-copilot": {"type": "api", "key": "k"}});
+        assert!(opencode_token(&api).is_none());
+    }
+
+    #[tokio::test]
+    async fn opencode_holds_the_only_login() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "data/opencode/auth.json",
+            &fixture("copilot", "opencode-auth-github-copilot-entry.json"),
+        );
+        let server = expecting("gho_PLACEHOLDER_GITHUB_OAUTH_TOKEN").await;
+        let source = build(&entry(&server), dir.path(), &[]).unwrap();
+        assert!(source.found());
+        fetch(source.as_ref(), now()).await.unwrap();
+        // A plugin's own login comes first.
+        plugin_file(dir.path(), "hosts.json", &fixture("copilot", "hosts.json"));
+        let server = expecting(HOSTS_TOKEN).await;
+        let source = build(&entry(&server), dir.path(), &[]).unwrap();
+        fetch(source.as_ref(), now()).await.unwrap();
     }
 
     #[test]

@@ -17,9 +17,9 @@ pub const KIND: Keyed = Keyed {
     global: Endpoint {
         url: "https://api.deepseek.com",
         vars: &["DEEPSEEK_API_KEY"],
+        opencode_ids: &["deepseek"],
     },
     china: None,
-    opencode_ids: &["deepseek"],
     fetch,
 };
 
@@ -43,8 +43,10 @@ struct BalanceInfo {
     total_balance: Option<f64>,
 }
 
-/// Parses an answer of the balance endpoint; `budget` is the amount that counts as 0% used, in
-/// the currency of the first wallet.
+/// Parses an answer of the balance endpoint. The account can pay while DeepSeek says it is
+/// available and any of its wallets (one per currency: CNY, USD) holds money; `budget`, the amount
+/// that counts as 0% used, is measured against the first wallet that does (amounts in two
+/// currencies do not add up).
 pub fn parse(body: &str, budget: Option<f64>) -> Result<Reports, String> {
     let answer: Answer =
         serde_json::from_str(body).map_err(|e| format!("unexpected answer ({e})"))?;
@@ -57,19 +59,20 @@ pub fn parse(body: &str, budget: Option<f64>) -> Result<Reports, String> {
         return Err(format!("error: {what}"));
     }
     let unavailable = answer.is_available == Some(false);
-    // One entry per wallet currency (CNY, USD). Amounts in different currencies cannot be
-    // compared, and a budget is one amount: the first wallet, the one DeepSeek lists for the
-    // account's billing currency, is the one judged.
-    let first = answer.balance_infos.unwrap_or_default().into_iter().next();
-    let amount = match first {
-        Some(info) => info.total_balance.ok_or_else(|| {
+    let wallets = answer.balance_infos.unwrap_or_default();
+    let mut amounts = Vec::with_capacity(wallets.len());
+    for info in &wallets {
+        amounts.push(info.total_balance.ok_or_else(|| {
             format!(
                 "no `total_balance` for {}",
-                info.currency.as_deref().unwrap_or("the first currency")
+                info.currency.as_deref().unwrap_or("a wallet")
             )
-        })?,
-        // Nothing to measure, but DeepSeek's own verdict still counts.
-        None if unavailable => 0.0,
+        })?);
+    }
+    let amount = match amounts.iter().find(|a| **a > 0.0) {
+        Some(positive) => *positive,
+        None if !amounts.is_empty() || unavailable => amounts.first().copied().unwrap_or(0.0),
+        // Nothing to measure, and no verdict either.
         None if answer.is_available.is_none() => return Err("no balance in the answer".into()),
         None => return Err("no `balance_infos` in the answer".into()),
     };
@@ -89,10 +92,65 @@ mod tests {
     use super::*;
     use crate::quota::{Level, Window};
     use crate::source::keyed::testing::key_handling;
-    use crate::source::testing::{build, fetch, fixture, now, write};
+    use crate::source::testing::{build, fetch, fixture, judged, now, write};
 
     fn balance(name: &str, budget: Option<f64>) -> Window {
         parse(&fixture("deepseek", name), budget).unwrap()["deepseek"].windows["balance"].clone()
+    }
+
+    #[test]
+    fn real_answers() {
+        // Live accounts with one wallet: usable, and against a budget a percentage of it.
+        for (name, amount) in [
+            ("live-cny-47-xlyra.json", 47.44),
+            ("live-cny-103-opencode-bar.json", 103.49),
+            ("live-usd-3-55-openusage-issue-467.json", 3.55),
+            ("live-usd-8-76-openusage-issue-569.json", 8.76),
+            ("doc-cny-example.json", 110.0),
+        ] {
+            let w = balance(name, None);
+            assert_eq!(
+                (w.utilization, w.status),
+                (0.0, Some(Level::Green)),
+                "{name}"
+            );
+            let w = balance(name, Some(200.0));
+            assert!(
+                (w.utilization - (100.0 - amount / 2.0)).abs() < 1e-9,
+                "{name}"
+            );
+            assert_eq!(w.resets_at, None, "a balance never resets");
+        }
+        // An empty USD wallet listed before a funded CNY one: the account can pay.
+        let w = balance(
+            "dual-currency-empty-usd-first-positive-cny.json",
+            Some(400.0),
+        );
+        assert_eq!((w.utilization, w.status), (75.0, None));
+        let w = balance("dual-currency-granted-only.json", None);
+        assert_eq!(w.status, Some(Level::Green));
+        // Spent: RED for every DeepSeek model.
+        for name in [
+            "exhausted-unavailable-no-wallets.json",
+            "exhausted-unavailable-usd-zero.json",
+        ] {
+            let reports = parse(&fixture("deepseek", name), Some(50.0)).unwrap();
+            let models = ["deepseek/deepseek-chat", "deepseek-reasoner"];
+            assert_eq!(judged(&reports, "deepseek", &models, now()), ["RED", "RED"]);
+        }
+        for (name, message) in [
+            (
+                "error-401-authentication-fails.json",
+                "Authentication Fails",
+            ),
+            (
+                "error-402-insufficient-balance-chat.json",
+                "Insufficient Balance",
+            ),
+        ] {
+            let err = parse(&fixture("deepseek", name), None).unwrap_err();
+            assert!(err.starts_with(&format!("error: {message}")), "{err}");
+        }
     }
 
     #[test]
@@ -111,7 +169,7 @@ mod tests {
         assert_eq!(
             balance("near_limit.json", None).status,
             Some(Level::Green),
-            "the first wallet is judged, not the larger USD one"
+            "the first wallet with money is judged, not the larger USD one"
         );
         let spent = balance("exhausted.json", None);
         assert_eq!((spent.utilization, spent.status), (0.0, Some(Level::Red)));

@@ -78,12 +78,12 @@ pub enum KindConfig {
     },
     Minimax {
         key: KeyConfig,
-        region: Region,
+        region: Option<Region>,
     },
     Moonshot {
         key: KeyConfig,
         budget: Option<f64>,
-        region: Region,
+        region: Option<Region>,
     },
     Openrouter {
         key: KeyConfig,
@@ -96,7 +96,7 @@ pub enum KindConfig {
     },
     Zai {
         key: KeyConfig,
-        region: Region,
+        region: Option<Region>,
     },
 }
 
@@ -253,8 +253,9 @@ impl Fields {
         }
     }
 
-    pub fn region(&mut self) -> Region {
-        self.raw.region.take().unwrap_or_default()
+    /// The region, when the entry names one (else the key's origin decides, global first).
+    pub fn region(&mut self) -> Option<Region> {
+        self.raw.region.take()
     }
 
     pub fn credentials_file(&mut self) -> Option<String> {
@@ -292,7 +293,7 @@ mod tests {
             zai.kind,
             KindConfig::Zai {
                 key: KeyConfig::Var("K".into()),
-                region: Region::China
+                region: Some(Region::China)
             }
         );
         let sentinel = read("{kind: 'quota-sentinel', base_url: 'http://127.0.0.1:1'}").unwrap();

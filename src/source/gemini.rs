@@ -3,7 +3,6 @@
 //! the account's Code Assist project, the other reads that project's quota buckets. The token
 //! lives about an hour and only Gemini CLI refreshes it: an expired one is reported, not renewed.
 
-use std::collections::btree_map::Entry;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
@@ -12,7 +11,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::quota::{Report, Window};
+use crate::quota::{EXACT, Report, Window};
 use crate::secret::Secret;
 
 use super::credentials;
@@ -137,10 +136,12 @@ struct Bucket {
     reset_time: Option<String>,
 }
 
-/// Parses an answer of `retrieveUserQuota`: one window per model, scoped to it; of a model's
-/// buckets (one per token type) the most used one counts. A bucket with a reset time but no
-/// `remainingFraction` is spent: the API leaves zero values out. (`now` is unused: the answer
-/// carries absolute times.)
+/// Parses an answer of `retrieveUserQuota`: one window per model, governing exactly that model
+/// (`gemini-2.5-flash` is not `gemini-2.5-flash-lite`); a model's `_vertex` twin and its buckets
+/// of other token types count as the model, the most used one winning. A bucket with a reset
+/// time but no `remainingFraction` is spent: the API leaves zero values out. A reset at the
+/// epoch (`1970-01-01T00:00:00Z`, what the free tier answers for models it does not offer) is
+/// no reset. (`now` is unused: the answer carries absolute times.)
 pub fn parse(body: &str, _now: Timestamp) -> Result<Reports, String> {
     let answer: QuotaAnswer =
         serde_json::from_str(body).map_err(|e| format!("unexpected answer ({e})"))?;
@@ -150,7 +151,12 @@ pub fn parse(body: &str, _now: Timestamp) -> Result<Reports, String> {
     let buckets = answer.buckets.ok_or("no `buckets` in the answer")?;
     let mut report = Report::default();
     for bucket in buckets {
-        let Some(model) = bucket.model_id.filter(|m| !m.is_empty()) else {
+        let Some(model) = bucket
+            .model_id
+            .as_deref()
+            .map(|m| m.trim().trim_end_matches("_vertex").to_owned())
+            .filter(|m| !m.is_empty())
+        else {
             continue;
         };
         let remaining = match (bucket.remaining_fraction, &bucket.reset_time) {
@@ -165,30 +171,25 @@ pub fn parse(body: &str, _now: Timestamp) -> Result<Reports, String> {
             Some(text) => Some(
                 crate::time::parse_instant(text)
                     .ok_or_else(|| format!("`resetTime` of {model} is not a time"))?,
-            ),
+            )
+            .filter(|at| *at > NO_RESET),
         };
         let window = Window {
             utilization,
             resets_at,
             status: None,
-            models: Some(vec![model.clone()]),
+            models: Some(vec![format!("{EXACT}{model}")]),
         };
-        match report.windows.entry(model) {
-            Entry::Vacant(slot) => {
-                slot.insert(window);
-            }
-            Entry::Occupied(mut slot) => {
-                if window.utilization > slot.get().utilization {
-                    slot.insert(window);
-                }
-            }
-        }
+        report.keep_worse(model, window);
     }
     if report.windows.is_empty() {
         return Err("no quota buckets in the answer".to_owned());
     }
     Ok(Reports::from([("gemini".to_owned(), report)]))
 }
+
+/// Resets at or before this (a day after the epoch) are placeholders, not times.
+const NO_RESET: Timestamp = Timestamp::constant(86_400, 0);
 
 impl Gemini {
     /// The token as it is now in `oauth_creds.json`.
@@ -270,7 +271,7 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::source::testing::{build, fetch, fixture, now, write};
+    use crate::source::testing::{at, build, fetch, fixture, judged, now, window, write};
 
     const TOKEN: &str = "ya29.gemini-canary-access-token";
 
@@ -284,7 +285,77 @@ mod tests {
     }
 
     fn scoped(model: &str) -> Option<Vec<String>> {
-        Some(vec![model.to_owned()])
+        Some(vec![format!("={model}")])
+    }
+
+    const MODELS: [&str; 5] = [
+        "google/gemini-2.5-pro",
+        "gemini-2.5-flash",
+        "gemini-2.5-flash-lite",
+        "gemini-3-pro-preview",
+        "gemini-3.1-flash-lite-preview",
+    ];
+
+    #[test]
+    fn real_answers() {
+        // Free tier, 2026-05-14: flash 17% used, the Pro models not offered (0 left, reset at
+        // the epoch: no reset), each governing exactly its model.
+        let free = "free-2026-05-14-seven-models-pro-spent-yapcap.json";
+        let reports = parse(&fixture("gemini", free), now()).unwrap();
+        let gemini = &reports["gemini"];
+        assert_eq!(gemini.windows.len(), 7);
+        let flash = window(
+            gemini,
+            "gemini-2.5-flash",
+            17.333335,
+            Some("2026-05-15T08:52:23Z"),
+        );
+        assert_eq!(flash.models, scoped("gemini-2.5-flash"));
+        window(
+            gemini,
+            "gemini-2.5-flash-lite",
+            0.0,
+            Some("2026-05-15T09:17:04Z"),
+        );
+        window(gemini, "gemini-2.5-pro", 100.0, None);
+        window(gemini, "gemini-3.1-pro-preview", 100.0, None);
+        assert_eq!(
+            judged(&reports, "gemini", &MODELS, at("2026-05-14T12:00:00Z")),
+            ["RED", "GREEN", "GREEN", "RED", "GREEN"],
+            "a spent Pro bucket governs its model only"
+        );
+        // A single bucket (gemini-cli issue #14883).
+        let single = "gemini-3-pro-preview-2025-12-10-single-bucket-issue14883.json";
+        let single = &parse(&fixture("gemini", single), now()).unwrap()["gemini"];
+        window(
+            single,
+            "gemini-3-pro-preview",
+            23.825,
+            Some("2025-12-10T22:19:52Z"),
+        );
+        // `_vertex` twins are the same models; no reset times given.
+        let twins = "vertex-twins-no-reset-time-trimmed.json";
+        let twins = fixture("gemini", twins).replacen(
+            r#""gemini-2.5-flash_vertex", "remainingFraction": 1"#,
+            r#""gemini-2.5-flash_vertex", "remainingFraction": 0"#,
+            1,
+        );
+        let reports = parse(&twins, now()).unwrap();
+        assert_eq!(reports["gemini"].windows.len(), 4);
+        window(&reports["gemini"], "gemini-2.5-flash", 100.0, None);
+        assert_eq!(
+            judged(&reports, "gemini", &MODELS[..3], now()),
+            ["GREEN", "RED", "GREEN"],
+            "the worse twin counts, for its model only"
+        );
+        // loadCodeAssist answers: the project, whatever tier the account is on.
+        for name in [
+            "load-code-assist-free-tier-2026-05-14-yapcap.json",
+            "load-code-assist-antigravity-free-tier-with-paid-g1-pro-2026-07-14-yapcap.json",
+        ] {
+            let project = parse_project(&fixture("gemini", name)).unwrap();
+            assert!(project.is_some_and(|p| !p.is_empty()), "{name}");
+        }
     }
 
     #[test]

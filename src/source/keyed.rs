@@ -20,16 +20,16 @@ pub struct Keyed {
     pub global: Endpoint,
     /// Where it asks in China, for a kind that takes `region`.
     pub china: Option<Endpoint>,
-    /// The provider ids its key may be stored under in OpenCode's `auth.json`.
-    pub opencode_ids: &'static [&'static str],
     /// One poll: what it asks through the source, and how it reads the answers.
     pub fetch: for<'a> fn(&'a KeyedSource, &'a Poll<'a>) -> Fetch<'a>,
 }
 
-/// Where a kind asks, and the variables that hold its key there, first found first used.
+/// Where a kind asks, the variables that hold its key there, and the provider ids OpenCode's
+/// `auth.json` keeps it under, first found first used.
 pub struct Endpoint {
     pub url: &'static str,
     pub vars: &'static [&'static str],
+    pub opencode_ids: &'static [&'static str],
 }
 
 impl fmt::Debug for Keyed {
@@ -50,24 +50,52 @@ pub struct KeyedSource {
 }
 
 /// Builds a `kind` source: the entry's `base_url`, else the region's endpoint, and its key (see
-/// [`ApiKey::resolve`]).
+/// [`ApiKey::resolve`]). An entry that names no region asks where its key belongs: globally,
+/// unless the key is only found in China's places (`ZHIPU_API_KEY`, OpenCode's
+/// `zhipuai-coding-plan` or `minimax-cn-coding-plan`).
 pub fn build(
     kind: &'static Keyed,
     key: &KeyConfig,
-    region: Region,
+    region: Option<Region>,
     budget: Option<f64>,
     base_url: Option<&str>,
     build: &Build<'_>,
 ) -> Result<Box<dyn Provider>, Fault> {
-    let endpoint = match (region, &kind.china) {
+    let endpoint = |region| match (region, &kind.china) {
         (Region::China, Some(china)) => china,
         _ => &kind.global,
+    };
+    let resolve = |region| {
+        let at = endpoint(region);
+        ApiKey::resolve(key, build.env, at.vars, at.opencode_ids)
+    };
+    let (region, key) = match region {
+        // A region the entry names is where the key is used, wherever OpenCode filed it.
+        Some(region) => {
+            let at = endpoint(region);
+            let mut ids = at.opencode_ids.to_vec();
+            for other in [&kind.global].into_iter().chain(&kind.china) {
+                for id in other.opencode_ids {
+                    if !ids.contains(id) {
+                        ids.push(id);
+                    }
+                }
+            }
+            (region, ApiKey::resolve(key, build.env, at.vars, &ids)?)
+        }
+        None => match resolve(Region::Global)? {
+            ApiKey::Missing(_) if kind.china.is_some() => match resolve(Region::China)? {
+                found if found.found() => (Region::China, found),
+                _ => (Region::Global, resolve(Region::Global)?),
+            },
+            found => (Region::Global, found),
+        },
     };
     Ok(Box::new(KeyedSource {
         kind,
         region,
-        base_url: http::base_url_of(base_url, endpoint.url)?,
-        key: ApiKey::resolve(key, build.env, endpoint.vars, kind.opencode_ids)?,
+        base_url: http::base_url_of(base_url, endpoint(region).url)?,
+        key,
         budget,
     }))
 }

@@ -2,9 +2,11 @@
 //! `usage` is the weekly quota; `limits[]` hold the short rate windows (five hours). Counters
 //! arrive as strings.
 //!
-//! The credential is an API key (`KIMI_CODE_API_KEY`, `api_key`) or the Kimi Code CLI's OAuth
-//! login, `$KIMI_CODE_HOME/credentials/kimi-code.json` (default `~/.kimi-code`). That file is the
-//! CLI's: it is read at every poll, so a token the CLI refreshed is picked up, and never written.
+//! The credential is an API key (`KIMI_CODE_API_KEY`, `api_key`), the OAuth login of a Kimi CLI
+//! in `credentials/kimi-code.json` under the standalone Kimi Code's home (`$KIMI_CODE_HOME`, else
+//! `~/.kimi-code`) or the Python kimi CLI's (`$KIMI_SHARE_DIR`, else `~/.kimi`), or OpenCode's
+//! `kimi-for-coding` key. A login file is the CLI's: it is read at every poll, so a token the CLI
+//! refreshed is picked up, and never written.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +26,8 @@ use super::{Build, Fault, Fetch, KeyConfig, Poll, Provider, Reports, number};
 
 const PATH: &str = "/coding/v1/usages";
 const VAR: &str = "KIMI_CODE_API_KEY";
+/// OpenCode's provider id for the plan.
+const OPENCODE_IDS: &[&str] = &["kimi-for-coding"];
 
 #[derive(Debug)]
 pub struct Kimi {
@@ -45,21 +49,37 @@ pub fn build(
     build: &Build<'_>,
 ) -> Result<Box<dyn Provider>, Fault> {
     let base_url = http::base_url_of(base_url, "https://api.kimi.com")?;
-    let default_file = kimi_home(build.env).map(|h| h.join("credentials/kimi-code.json"));
-    let file = credentials::credentials_path(credentials_file, build, default_file)?;
+    let env = build.env;
+    let logins: Vec<PathBuf> = [
+        ("KIMI_CODE_HOME", ".kimi-code"),
+        ("KIMI_SHARE_DIR", ".kimi"),
+    ]
+    .into_iter()
+    .filter_map(|(var, dir)| cli_home(env, var, dir))
+    .map(|home| home.join("credentials/kimi-code.json"))
+    .collect();
+    let explicit = credentials::credentials_path(credentials_file, build, None)?;
     // What the entry names beats what the environment happens to hold.
-    let named = *key != KeyConfig::Usual;
-    let credential = match file {
-        _ if named => Credential::Key(ApiKey::resolve(key, build.env, &[], &[])?),
-        Some(path) if credentials_file.is_some() => Credential::File(path),
-        _ if build.env.var(VAR).is_some() => {
-            Credential::Key(ApiKey::resolve(key, build.env, &[VAR], &[])?)
+    let credential = if *key != KeyConfig::Usual {
+        Credential::Key(ApiKey::resolve(key, env, &[], &[])?)
+    } else if let Some(path) = explicit {
+        Credential::File(path)
+    } else if env.var(VAR).is_some() {
+        Credential::Key(ApiKey::resolve(key, env, &[VAR], &[])?)
+    } else if let Some(path) = logins.iter().find(|p| p.is_file()) {
+        Credential::File(path.clone())
+    } else {
+        match ApiKey::resolve(key, env, &[], OPENCODE_IDS)? {
+            found if found.found() => Credential::Key(found),
+            _ => {
+                let places: Vec<String> = logins.iter().map(|p| p.display().to_string()).collect();
+                Credential::Key(ApiKey::Missing(format!(
+                    "no Kimi Code credentials: set ${VAR} or `api_key_env`, log in with the kimi \
+                     CLI ({}), or add OpenCode's kimi-for-coding key",
+                    places.join(" or ")
+                )))
+            }
         }
-        Some(path) if path.is_file() => Credential::File(path),
-        path => Credential::Key(ApiKey::Missing(format!(
-            "no Kimi Code credentials: set ${VAR} or `api_key_env`, or log in with the kimi CLI{}",
-            path.map_or_else(String::new, |p| format!(" ({})", p.display()))
-        ))),
     };
     Ok(Box::new(Kimi {
         base_url,
@@ -67,11 +87,11 @@ pub fn build(
     }))
 }
 
-/// The Kimi Code CLI's home: `$KIMI_CODE_HOME`, else `~/.kimi-code`.
-fn kimi_home(env: &Env) -> Option<PathBuf> {
-    match env.var("KIMI_CODE_HOME") {
-        Some(dir) => Some(env.cwd.join(dir)),
-        None => env.home.as_ref().map(|h| h.join(".kimi-code")),
+/// A kimi CLI's home: `$<var>`, else `~/<dir>`.
+fn cli_home(env: &Env, var: &str, dir: &str) -> Option<PathBuf> {
+    match env.var(var) {
+        Some(home) => Some(env.cwd.join(home)),
+        None => env.home.as_ref().map(|h| h.join(dir)),
     }
 }
 
@@ -120,6 +140,9 @@ struct Answer {
 struct Limit {
     window: Option<Span>,
     detail: Option<Detail>,
+    /// Counters given beside `window` rather than in `detail`.
+    #[serde(flatten)]
+    own: Detail,
 }
 
 #[derive(Deserialize)]
@@ -138,7 +161,13 @@ struct Detail {
     used: Option<f64>,
     #[serde(default, deserialize_with = "number::optional")]
     remaining: Option<f64>,
-    #[serde(rename = "resetTime")]
+    /// `resetTime`, or as Kimi's own CLI also reads it.
+    #[serde(
+        rename = "resetTime",
+        alias = "resetAt",
+        alias = "reset_at",
+        alias = "reset_time"
+    )]
     reset_time: Option<String>,
 }
 
@@ -171,7 +200,8 @@ pub fn parse(body: &str) -> Result<Reports, String> {
         if report.windows.contains_key(&name) {
             name = format!("{name}_{}", report.windows.len());
         }
-        let Some(detail) = &limit.detail else {
+        let own = Some(&limit.own).filter(|d| d.limit.is_some());
+        let Some(detail) = limit.detail.as_ref().or(own) else {
             continue;
         };
         if let Some(window) = detail.window(&name)? {
@@ -287,7 +317,7 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::source::testing::{build, fetch, fixture, now, write};
+    use crate::source::testing::{at, build, fetch, fixture, judged, now, window, write};
 
     fn kimi(name: &str) -> Report {
         parse(&fixture("kimi", name)).unwrap()["kimi"].clone()
@@ -360,6 +390,172 @@ mod tests {
             "no usage windows in the answer"
         );
         assert!(parse("<html>").is_err());
+    }
+
+    #[test]
+    fn real_answers() {
+        // (file, weekly used, its reset, five-hour used, its reset)
+        let cases = [
+            (
+                "doc-moderato-nanoseconds-codexbar.json",
+                214.0 / 20.48,
+                "2026-01-09T15:23:13.7168393Z",
+                69.5,
+                "2026-01-06T13:33:02.717479433Z",
+            ),
+            (
+                "live-advanced-api-key-totalquota-empty.json",
+                6.0,
+                "2026-08-02T10:46:54.841042Z",
+                31.0,
+                "2026-07-26T15:46:54.841042Z",
+            ),
+            (
+                "live-standard-api-key.json",
+                45.0,
+                "2026-07-31T00:54:55.628002Z",
+                2.0,
+                "2026-07-25T21:54:55.628002Z",
+            ),
+            (
+                "basic-fresh-remaining-only-vibeusage.json",
+                0.0,
+                "2026-02-25T04:01:38Z",
+                0.0,
+                "2026-02-21T08:01:38Z",
+            ),
+            (
+                "trial-region-cn-coding-plan-usage.json",
+                13.0,
+                "2026-02-06T08:31:59.863136Z",
+                65.0,
+                "2026-01-30T13:31:59.863136Z",
+            ),
+            (
+                "real-shape-5h-resets-after-week-opencode-quota.json",
+                45.0,
+                "2026-04-16T15:36:21.718434Z",
+                22.0,
+                "2026-04-16T16:36:21.718434Z",
+            ),
+        ];
+        for (name, weekly, weekly_reset, five, five_reset) in cases {
+            let report = kimi(name);
+            assert_eq!(report.windows.len(), 2, "{name}");
+            window(&report, "weekly", weekly, Some(weekly_reset));
+            window(&report, "five_hour", five, Some(five_reset));
+            assert!(
+                report.windows.values().all(|w| w.models.is_none()),
+                "every model"
+            );
+        }
+        // Only what is left, no `used`; Extra Usage money and an empty totalQuota are no windows.
+        for name in [
+            "doc-intermediate-remaining-only-openusage.json",
+            "doc-booster-wallet-extra-usage.json",
+        ] {
+            let report = kimi(name);
+            assert_eq!(report.windows.len(), 2, "{name}");
+            assert_eq!(report.windows["weekly"].utilization, 26.0, "{name}");
+            assert_eq!(report.windows["five_hour"].utilization, 15.0, "{name}");
+        }
+        let swift = kimi("intermediate-remaining-only-swift-test.json");
+        assert_eq!(swift.windows["weekly"].utilization, 40.0);
+        for name in [
+            "error-401-invalid-authentication.json",
+            "error-401-anthropic-style-coding-endpoint.json",
+        ] {
+            let err = parse(&fixture("kimi", name)).unwrap_err();
+            assert!(
+                err.starts_with("error: The API Key appears to be invalid"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_spent_window_is_red_for_every_model() {
+        let spent = "live-intermediate-5h-exhausted-openusage.json";
+        let reports = parse(&fixture("kimi", spent)).unwrap();
+        window(
+            &reports["kimi"],
+            "five_hour",
+            100.0,
+            Some("2026-07-24T17:54:26Z"),
+        );
+        window(
+            &reports["kimi"],
+            "weekly",
+            41.0,
+            Some("2026-07-31T07:54:26Z"),
+        );
+        let models = ["kimi-for-coding/k2p5", "kimi-k2-thinking"];
+        let before = at("2026-07-24T15:00:00Z");
+        assert_eq!(judged(&reports, "kimi", &models, before), ["RED", "RED"]);
+        // Other spellings of the reset; counters beside the window; used beyond the limit.
+        let odd = parse(
+            r#"{"usage": {"limit": 100, "used": 150, "resetAt": "2026-11-22T00:00:00Z"},
+                "limits": [{"window": {"duration": 5, "timeUnit": "TIME_UNIT_HOUR"},
+                            "limit": "10", "remaining": "0", "reset_at": "2026-11-21T15:00:00Z"}]}"#,
+        )
+        .unwrap();
+        window(&odd["kimi"], "weekly", 100.0, Some("2026-11-22T00:00:00Z"));
+        window(
+            &odd["kimi"],
+            "five_hour",
+            100.0,
+            Some("2026-11-21T15:00:00Z"),
+        );
+    }
+
+    #[tokio::test]
+    async fn every_place_a_login_is_kept() {
+        let server = MockServer::start().await;
+        for token in ["python-cli", "kimi-code-cli", "sk-kimi-PLACEHOLDER"] {
+            Mock::given(method("GET"))
+                .and(header("authorization", format!("Bearer {token}").as_str()))
+                .respond_with(
+                    ResponseTemplate::new(200).set_body_string(fixture("kimi", "ok.json")),
+                )
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        let entry = format!("{{kind: 'kimi', base_url: '{}'}}", server.uri());
+        let dir = tempfile::tempdir().unwrap();
+        // OpenCode's key, when no CLI is logged in.
+        write(
+            dir.path(),
+            "data/opencode/auth.json",
+            &fixture("kimi", "opencode-auth-kimi-for-coding.json"),
+        );
+        let source = build(&entry, dir.path(), &[]).unwrap();
+        assert!(source.found());
+        fetch(source.as_ref(), now()).await.unwrap();
+        // The Python kimi CLI's login in ~/.kimi.
+        let login = fixture(
+            "kimi",
+            "credentials-kimi-code-json-older-no-expires-in.json",
+        )
+        .replace("ACCESS_TOKEN_PLACEHOLDER", "python-cli")
+        .replace("1769861835.261056", "1795300000.5");
+        write(dir.path(), "home/.kimi/credentials/kimi-code.json", &login);
+        let source = build(&entry, dir.path(), &[]).unwrap();
+        assert!(source.id().contains(".kimi/credentials"), "{}", source.id());
+        fetch(source.as_ref(), now()).await.unwrap();
+        // The standalone Kimi Code's login in ~/.kimi-code comes first.
+        let login = fixture("kimi", "credentials-kimi-code-json.json");
+        let login: Value = serde_json::from_str(&login).unwrap();
+        let mut login = login.as_object().unwrap().clone();
+        login.insert("access_token".into(), "kimi-code-cli".into());
+        login.insert("expires_at".into(), 1_795_300_000.5.into());
+        write(
+            dir.path(),
+            "home/.kimi-code/credentials/kimi-code.json",
+            &Value::Object(login).to_string(),
+        );
+        let source = build(&entry, dir.path(), &[]).unwrap();
+        fetch(source.as_ref(), now()).await.unwrap();
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@
 
 pub mod balance;
 pub mod claude;
+mod claude_version;
 pub mod codex;
 pub mod command;
 pub mod copilot;
@@ -226,7 +227,6 @@ impl KindConfig {
         build: &Build<'_>,
     ) -> Result<Box<dyn Provider>, Fault> {
         use KindConfig as K;
-        let global = Region::Global;
         match self {
             K::File { path } => file::build(path, build),
             K::Claude { credentials_file } => {
@@ -252,7 +252,7 @@ impl KindConfig {
                 ignore_status,
             } => quota_sentinel::build(base_url, key, *ignore_status, build),
             K::Deepseek { key, budget } => {
-                keyed::build(&deepseek::KIND, key, global, *budget, base_url, build)
+                keyed::build(&deepseek::KIND, key, None, *budget, base_url, build)
             }
             K::Minimax { key, region } => {
                 keyed::build(&minimax::KIND, key, *region, None, base_url, build)
@@ -263,7 +263,7 @@ impl KindConfig {
                 region,
             } => keyed::build(&moonshot::KIND, key, *region, *budget, base_url, build),
             K::Openrouter { key, budget } => {
-                keyed::build(&openrouter::KIND, key, global, *budget, base_url, build)
+                keyed::build(&openrouter::KIND, key, None, *budget, base_url, build)
             }
             K::Zai { key, region } => keyed::build(&zai::KIND, key, *region, None, base_url, build),
         }
@@ -321,6 +321,62 @@ pub(crate) mod testing {
         std::fs::create_dir_all(file.parent().expect("a file in a directory")).unwrap();
         std::fs::write(&file, text).unwrap();
         file
+    }
+
+    /// The window `name` of `report`, checked: `used` percent (to a millionth) and its reset
+    /// (RFC 3339, as jiff prints it), or none.
+    pub fn window<'a>(
+        report: &'a crate::quota::Report,
+        name: &str,
+        used: f64,
+        reset: Option<&str>,
+    ) -> &'a crate::quota::Window {
+        let names: Vec<&String> = report.windows.keys().collect();
+        let window = report
+            .windows
+            .get(name)
+            .unwrap_or_else(|| panic!("no window {name} in {names:?}"));
+        assert!(
+            (window.utilization - used).abs() < 1e-6,
+            "{name}: {} used, expected {used}",
+            window.utilization
+        );
+        let at = window.resets_at.map(|t| t.to_string());
+        assert_eq!(at.as_deref(), reset, "{name} resets");
+        window
+    }
+
+    /// How the engine, with the default policy (YELLOW at 75%, RED at 90%), judges each of
+    /// `models` on `provider` when `reports` were observed at `at`: `"RED"`, `"GREEN"`…
+    pub fn judged(
+        reports: &Reports,
+        provider: &str,
+        models: &[&str],
+        at: Timestamp,
+    ) -> Vec<&'static str> {
+        use crate::engine::{Judge, Policy};
+        use crate::quota::{Observation, QuotaBook};
+        let mut book = QuotaBook::default();
+        book.record(&Observation {
+            source: "test".to_owned(),
+            at,
+            providers: reports.clone(),
+        });
+        let policy = Policy::default();
+        let judge = Judge {
+            policy: &policy,
+            book: &book,
+            now: at,
+        };
+        models
+            .iter()
+            .map(|m| judge.health(provider, Some(m)).name())
+            .collect()
+    }
+
+    /// A time given as RFC 3339.
+    pub fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
     }
 
     /// A fixture body from `fixtures/providers/<kind>/<name>`.

@@ -17,12 +17,13 @@ pub const KIND: Keyed = Keyed {
     global: Endpoint {
         url: "https://api.moonshot.ai",
         vars: &["MOONSHOT_API_KEY"],
+        opencode_ids: &["moonshotai", "moonshot"],
     },
     china: Some(Endpoint {
         url: "https://api.moonshot.cn",
         vars: &["MOONSHOT_API_KEY"],
+        opencode_ids: &["moonshotai-cn"],
     }),
-    opencode_ids: &["moonshotai", "moonshotai-cn"],
     fetch,
 };
 
@@ -58,8 +59,11 @@ pub fn parse(body: &str, budget: Option<f64>) -> Result<Reports, String> {
             .unwrap_or("no message");
         return Err(format!("error {code}: {what}"));
     }
-    if let Some(error) = answer.error.as_ref().filter(|e| e.is_object()) {
-        let what = error.get("message").and_then(Value::as_str);
+    if let Some(error) = answer.error.as_ref().filter(|e| !e.is_null()) {
+        let what = ["message", "type"]
+            .iter()
+            .find_map(|k| error.get(*k).and_then(Value::as_str))
+            .or(error.as_str());
         return Err(format!("error: {}", what.unwrap_or("no message")));
     }
     let balance = answer
@@ -82,10 +86,45 @@ mod tests {
     use super::*;
     use crate::quota::Level;
     use crate::source::keyed::testing::key_handling;
-    use crate::source::testing::{build, fetch, fixture, now};
+    use crate::source::testing::{build, fetch, fixture, judged, now};
 
     fn balance(name: &str, budget: Option<f64>) -> crate::quota::Window {
         parse(&fixture("moonshot", name), budget).unwrap()["moonshot"].windows["balance"].clone()
+    }
+
+    #[test]
+    fn real_answers() {
+        // China's documented example: 49.59 CNY available (vouchers and cash together).
+        let doc = balance("doc-cn-example.json", Some(100.0));
+        assert!((doc.utilization - 50.41106).abs() < 1e-9);
+        assert_eq!(
+            balance("doc-cn-example.json", None).status,
+            Some(Level::Green)
+        );
+        let global = balance("global-cash-only-unverified.json", None);
+        assert_eq!(global.status, Some(Level::Green));
+        // Overdrawn: nothing available, cash in debt (the `data` object alone was published).
+        let overdrawn = format!(
+            r#"{{"code": 0, "data": {}, "status": true}}"#,
+            fixture("moonshot", "cn-overdrawn-data-object-only-xlyra.json")
+        );
+        let reports = parse(&overdrawn, None).unwrap();
+        let models = ["moonshotai/kimi-k2", "moonshotai-cn/kimi-k2-turbo-preview"];
+        assert_eq!(judged(&reports, "moonshot", &models, now()), ["RED", "RED"]);
+        for (name, error) in [
+            (
+                "error-401-invalid-authentication.json",
+                "error: Invalid Authentication",
+            ),
+            (
+                "error-401-type-only.json",
+                "error: invalid_authentication_error",
+            ),
+            ("error-404-bare-url-not-found.json", "error: url.not_found"),
+            ("error-404-code5-url-not-found.json", "error 5: 没找到对象"),
+        ] {
+            assert_eq!(parse(&fixture("moonshot", name), None).unwrap_err(), error);
+        }
     }
 
     #[test]

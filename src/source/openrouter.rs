@@ -4,7 +4,9 @@
 //! weekly or monthly, and the account behind it runs on prepaid credits (`/api/v1/credits`) that
 //! can run out first. The key call decides: it checks the key, and its failure fails the poll.
 //! The credits call needs a management key on current OpenRouter accounts, so an ordinary key
-//! refused there (401/403) only means no `balance` window; any other failure fails the poll.
+//! refused there (401/403), or answered 0 credits and 0 used (what an ordinary key may see), only
+//! means no `balance` window; any other failure fails the poll. A key's `usage` is what it spent
+//! in all time, not in its limit's period: the period's spending is `limit − limit_remaining`.
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -26,9 +28,9 @@ pub const KIND: Keyed = Keyed {
     global: Endpoint {
         url: "https://openrouter.ai",
         vars: &["OPENROUTER_API_KEY"],
+        opencode_ids: &["openrouter"],
     },
     china: None,
-    opencode_ids: &["openrouter"],
     fetch,
 };
 
@@ -102,14 +104,25 @@ pub fn parse(
         );
     }
     if let Some(credits) = credits {
-        let credits: Credits = data(credits, "credits")?;
+        // The 0-and-0 answer of an ordinary key was reported without its `data` wrapper; a bare
+        // body with the two fields is read the same.
+        let credits: Credits = data(credits, "credits").or_else(|e| {
+            serde_json::from_str::<Credits>(credits)
+                .ok()
+                .filter(|c| c.total_credits.is_some() && c.total_usage.is_some())
+                .ok_or(e)
+        })?;
         let (Some(total), Some(used)) = (credits.total_credits, credits.total_usage) else {
             return Err("no `total_credits` and `total_usage` in the credits".to_owned());
         };
-        report.windows.insert(
-            balance::WINDOW.to_owned(),
-            balance::window(total - used, budget, false),
-        );
+        // An ordinary key is answered 0 and 0 where it may not see the account's credits: that
+        // says nothing, while an account that ever had credits has a total above 0.
+        if total != 0.0 || used != 0.0 {
+            report.windows.insert(
+                balance::WINDOW.to_owned(),
+                balance::window(total - used, budget, false),
+            );
+        }
     }
     // A key without a limit whose credits cannot be read leaves nothing to watch: the report
     // says OpenRouter answered and nothing limits it.
@@ -157,7 +170,7 @@ mod tests {
     use crate::quota::Level;
     use crate::source::Provider;
     use crate::source::keyed::testing::key_handling;
-    use crate::source::testing::{build, fetch, fixture, now};
+    use crate::source::testing::{build, fetch, fixture, judged, now, window};
 
     fn openrouter(key: &str, credits: Option<&str>, budget: Option<f64>) -> Report {
         let credits = credits.map(|name| fixture("openrouter", name));
@@ -169,6 +182,91 @@ mod tests {
         )
         .unwrap()["openrouter"]
             .clone()
+    }
+
+    fn data(name: &str) -> String {
+        format!(r#"{{"data": {}}}"#, fixture("openrouter", name))
+    }
+
+    #[test]
+    fn real_answers() {
+        let read = |key: &str, credits: Option<&str>| {
+            parse(key, credits, None, now()).unwrap()["openrouter"].clone()
+        };
+        // A monthly limit of 500 with 454.54 left: 9.1% of this month's, though the key spent
+        // 433 in all time.
+        let monthly = "key-live-monthly-500-lifetime-usage-exceeds-window-data-fields-only.json";
+        let key = read(&data(monthly), None);
+        window(&key, "monthly", 9.0914810042, Some("2026-12-01T00:00:00Z"));
+        let key = read(&fixture("openrouter", "key-doc-monthly-limit.json"), None);
+        window(&key, "monthly", 25.5, Some("2026-12-01T00:00:00Z"));
+        let daily = read(
+            &fixture(
+                "openrouter",
+                "key-live-daily-30-reconstructed-from-prose.json",
+            ),
+            None,
+        );
+        window(&daily, "daily", 0.000006, Some("2026-11-22T00:00:00Z"));
+        // A limit without a reset period, from an older answer.
+        let old = read(
+            &fixture("openrouter", "key-captured-limit-5-no-reset-field.json"),
+            None,
+        );
+        window(&old, "limit", 2.03128952, None);
+        // No limit: nothing limits the key, unless the credits do.
+        let unlimited = data("key-live-unlimited-old-auth-key-shape-data-only.json");
+        assert!(read(&unlimited, None).windows.is_empty());
+        let credits = fixture("openrouter", "credits-live-5-usd.json");
+        let funded = read(&unlimited, Some(&credits));
+        let balance = window(&funded, "balance", 0.0, None);
+        assert_eq!(balance.status, Some(Level::Green), "3.31 USD left");
+        let doc = read(
+            &unlimited,
+            Some(&fixture("openrouter", "credits-doc-example.json")),
+        );
+        assert_eq!(doc.windows["balance"].status, Some(Level::Green));
+        // An ordinary key's 0 and 0: the credits are not visible, not spent.
+        let zeros = fixture("openrouter", "credits-live-ordinary-key-http200-zeros.json");
+        assert!(read(&unlimited, Some(&zeros)).windows.is_empty());
+        let wrapped = data("credits-live-ordinary-key-http200-zeros.json");
+        assert!(read(&unlimited, Some(&wrapped)).windows.is_empty());
+        for (name, message) in [
+            (
+                "error-401-no-auth-credentials.json",
+                "No auth credentials found",
+            ),
+            (
+                "error-403-credits-needs-management-key.json",
+                "Only management keys",
+            ),
+        ] {
+            let err = parse(&fixture("openrouter", name), None, None, now()).unwrap_err();
+            assert!(err.starts_with(&format!("error: {message}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_spent_limit_or_balance_is_red() {
+        let models = [
+            "openrouter/qwen/qwen3-coder",
+            "openrouter/anthropic/claude-sonnet-4.5",
+        ];
+        let spent =
+            data("key-live-monthly-500-lifetime-usage-exceeds-window-data-fields-only.json")
+                .replace("454.542594979", "0");
+        let reports = parse(&spent, None, None, now()).unwrap();
+        assert_eq!(
+            judged(&reports, "openrouter", &models, now()),
+            ["RED", "RED"]
+        );
+        let key = data("key-live-unlimited-old-auth-key-shape-data-only.json");
+        let broke = r#"{"data": {"total_credits": 5, "total_usage": 5.2}}"#;
+        let reports = parse(&key, Some(broke), None, now()).unwrap();
+        assert_eq!(
+            judged(&reports, "openrouter", &models, now()),
+            ["RED", "RED"]
+        );
     }
 
     #[test]

@@ -26,7 +26,8 @@ pub fn parse(text: &str, aliases: &Aliases) -> Result<BTreeMap<String, Report>, 
     // Each report with the name of the first entry that gave it.
     let mut out: BTreeMap<String, (String, Report)> = BTreeMap::new();
     for (name, entry) in top {
-        let report = provider(&entry).unwrap_or_else(Report::malformed);
+        let mut report = provider(&entry).unwrap_or_else(Report::malformed);
+        scope_known_windows(&aliases.resolve(&name), &mut report);
         match out.get_mut(&aliases.resolve(&name)) {
             Some((first, into)) => merge(into, first, report, &name),
             None => {
@@ -86,6 +87,35 @@ fn merge(into: &mut Report, first: &str, other: Report, name: &str) {
         }
     }
     into.malformed = malformed;
+}
+
+/// Windows whose names say which models they govern, given without a `models` scope, get the
+/// scope the built-in sources give them: Anthropic's per-model weeks (`seven_day_opus`,
+/// `seven_day_sonnet`), and the per-model windows a quota-sentinel daemon names after a MiniMax
+/// model (`MM-M2.5_interval` governs `MiniMax-M2.5`). Otherwise a spent Opus week would make
+/// every Claude model RED.
+fn scope_known_windows(provider: &str, report: &mut Report) {
+    for (name, window) in report
+        .windows
+        .iter_mut()
+        .filter(|(_, w)| w.models.is_none())
+    {
+        let family = match provider {
+            "anthropic" => ["opus", "sonnet"]
+                .into_iter()
+                .find(|f| name.strip_prefix("seven_day_") == Some(f))
+                .map(str::to_owned),
+            "minimax" => name
+                .strip_prefix("MM-")
+                .and_then(|rest| rest.rsplit_once('_'))
+                .filter(|(model, _)| !model.is_empty())
+                .map(|(model, _)| format!("MiniMax-{model}")),
+            _ => None,
+        };
+        if let Some(family) = family {
+            window.models = Some(vec![family]);
+        }
+    }
 }
 
 fn provider(entry: &Value) -> Result<Report, String> {
@@ -190,6 +220,44 @@ fn window(value: &Value) -> Result<Window, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::testing::fixture;
+
+    #[test]
+    fn documents_commands_print() {
+        let aliases = Aliases::default();
+        // quota-sentinel's `/v1/status`: only the `providers` wrapper counts; an entry without a
+        // status is judged from its windows.
+        let status = fixture(
+            "command",
+            "quota-sentinel-v1-status-global-providers-wrapper.json",
+        );
+        let reports = parse(&status, &aliases).unwrap();
+        assert_eq!(reports.keys().collect::<Vec<_>>(), ["deepseek", "zai"]);
+        assert_eq!(reports["zai"].status, None);
+        assert_eq!(reports["zai"].windows["5hours"].utilization, 71.0);
+        assert_eq!(reports["deepseek"].error.as_deref(), Some("auth failed"));
+        // The spec's example; `seven_day_sonnet` without `models` is scoped all the same.
+        let example = fixture("command", "spec-example.json")
+            .replace(r#""seven_day": {"#, r#""seven_day_sonnet": {"#);
+        let reports = parse(&example, &aliases).unwrap();
+        let anthropic = &reports["anthropic"];
+        assert_eq!(
+            anthropic.windows["seven_day_opus"].models,
+            Some(vec!["opus".to_owned()])
+        );
+        assert_eq!(
+            anthropic.windows["seven_day_sonnet"].models,
+            Some(vec!["sonnet".to_owned()])
+        );
+        assert_eq!(anthropic.windows["five_hour"].models, None);
+        // Only for the provider whose windows those are.
+        let other = parse(
+            r#"{"zai": {"windows": {"seven_day_opus": {"utilization": 1}}}}"#,
+            &aliases,
+        )
+        .unwrap();
+        assert_eq!(other["zai"].windows["seven_day_opus"].models, None);
+    }
 
     #[test]
     fn parses_the_spec_example() {

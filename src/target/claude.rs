@@ -44,22 +44,33 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
     slots
 }
 
-/// The provider serving every slot of this document: mapped from the base URL's host.
+/// The provider serving every slot of this document: mapped from the base URL's host. An empty or
+/// blank `ANTHROPIC_BASE_URL` is no base URL (Claude Code then talks to Anthropic); an unknown
+/// host is its own provider, named after the host (or the text, when it has none).
 pub(crate) fn provider(doc: &Document, aliases: &Aliases) -> String {
-    match doc.string_at(&KeyPath::new(["env", "ANTHROPIC_BASE_URL"])) {
-        Some(url) => host_provider(url).map_or_else(
-            || host(url).unwrap_or_else(|| url.to_owned()),
-            str::to_owned,
-        ),
+    let url = doc
+        .string_at(&KeyPath::new(["env", "ANTHROPIC_BASE_URL"]))
+        .map(str::trim)
+        .filter(|url| !url.is_empty());
+    match url {
+        Some(url) => match host_provider(url) {
+            Some(provider) => provider.to_owned(),
+            None => aliases.resolve(&host(url).unwrap_or_else(|| url.to_owned())),
+        },
         None => aliases.resolve("anthropic"),
     }
 }
 
+/// The host of a base URL, lower-cased, without port or trailing dot; a URL written without a
+/// scheme (`api.z.ai/api/anthropic`) has one too.
 fn host(url: &str) -> Option<String> {
-    url::Url::parse(url.trim())
-        .ok()?
-        .host_str()
-        .map(str::to_lowercase)
+    let url = url.trim();
+    let parsed = match url::Url::parse(url) {
+        Ok(parsed) if parsed.has_host() => parsed,
+        _ => url::Url::parse(&format!("https://{url}")).ok()?,
+    };
+    let host = parsed.host_str()?.trim_end_matches('.').to_lowercase();
+    (!host.is_empty()).then_some(host)
 }
 
 /// The provider behind an Anthropic-compatible endpoint's host, if it is a known one; an unknown
@@ -102,14 +113,16 @@ mod tests {
         );
     }
 
+    /// The provider of a document whose base URL is `url`.
+    fn with(url: &str) -> String {
+        let doc =
+            Document::parse(&format!(r#"{{"env": {{"ANTHROPIC_BASE_URL": "{url}"}}}}"#)).unwrap();
+        provider(&doc, &Aliases::default())
+    }
+
     #[test]
     fn provider_from_the_base_url_host() {
         let aliases = Aliases::default();
-        let with = |url: &str| {
-            let doc = Document::parse(&format!(r#"{{"env": {{"ANTHROPIC_BASE_URL": "{url}"}}}}"#))
-                .unwrap();
-            provider(&doc, &aliases)
-        };
         assert_eq!(
             provider(&Document::parse("{}").unwrap(), &aliases),
             "anthropic"
@@ -126,5 +139,20 @@ mod tests {
         );
         assert_eq!(with("https://openrouter.ai/api"), "openrouter");
         assert_eq!(with("https://LLM.Example.com/v1"), "llm.example.com");
+    }
+
+    #[test]
+    fn a_blank_base_url_is_anthropic_and_hosts_compare_loosely() {
+        assert_eq!(with(""), "anthropic");
+        assert_eq!(with("   "), "anthropic");
+        assert_eq!(with(" https://API.Z.AI:443/api/anthropic "), "zai");
+        assert_eq!(with("https://api.z.ai./api/anthropic"), "zai");
+        assert_eq!(with("HTTPS://Api.Anthropic.Com"), "anthropic");
+        assert_eq!(with("api.deepseek.com/anthropic"), "deepseek");
+        assert_eq!(with("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(with("::not a url::"), "::not a url::");
+        for url in ["", " ", "https://", "http://:80", "?"] {
+            assert!(!with(url).is_empty(), "{url:?}");
+        }
     }
 }

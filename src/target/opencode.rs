@@ -57,9 +57,11 @@ fn string_slot(
     })
 }
 
-/// The text before the first `/` names the provider (`openrouter/openai/gpt-5` → `openrouter`).
+/// The text before the first `/` names the provider (`openrouter/openai/gpt-5` → `openrouter`),
+/// of the id without its variant (`local-model#high` → `local-model`).
 pub(crate) fn provider(model: &str, aliases: &Aliases) -> String {
-    aliases.resolve(model.split('/').next().unwrap_or(model))
+    let bare = model.split('#').next().unwrap_or(model);
+    aliases.resolve(bare.split('/').next().unwrap_or(bare))
 }
 
 #[cfg(test)]
@@ -124,5 +126,8 @@ mod tests {
         assert_eq!(provider("github-copilot/gpt-5", &aliases), "copilot");
         assert_eq!(provider("ZAI-Coding-Plan/glm-4.6", &aliases), "zai");
         assert_eq!(provider("local-model", &aliases), "local-model");
+        assert_eq!(provider("local-model#high", &aliases), "local-model");
+        assert_eq!(provider("zhipuai-coding-plan/glm-4.6#max", &aliases), "zai");
+        assert_eq!(provider("/gpt-5", &aliases), crate::provider::UNNAMED);
     }
 }

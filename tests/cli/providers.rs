@@ -26,9 +26,15 @@ struct Case {
     /// A model the source's provider serves, and the provider's id.
     model: &'static str,
     provider: &'static str,
-    /// The reason the exhausted fixture gives for switching away from `model`.
+    /// A spent answer: a real one where one was captured (`fixtures/providers/<kind>/ORIGINS.md`),
+    /// and the time it is read at (before its windows reset).
+    exhausted: (&'static str, &'static str),
+    /// The reason that answer gives for switching away from `model`.
     reason: &'static str,
 }
+
+/// When the invented fixtures are read: before their resets.
+const NOW: &str = "2026-11-21T12:00:00Z";
 
 const TOKEN: &str = "canary-token-0c4f71";
 
@@ -50,7 +56,11 @@ const CASES: &[Case] = &[
         also: &[],
         model: "anthropic/claude-opus-4-1",
         provider: "anthropic",
-        reason: "anthropic five_hour 100% >= 90%",
+        exhausted: (
+            "walled-seat-2026-07-26-session100-critical-partial.json",
+            "2026-07-26T20:00:00Z",
+        ),
+        reason: "anthropic five_hour status RED",
     },
     Case {
         kind: "codex",
@@ -65,6 +75,10 @@ const CASES: &[Case] = &[
         also: &[],
         model: "openai/gpt-5-codex",
         provider: "openai",
+        exhausted: (
+            "plus-2026-05-limit-reached-5h-100.json",
+            "2026-05-13T01:00:00Z",
+        ),
         reason: "openai status RED",
     },
     Case {
@@ -85,6 +99,7 @@ const CASES: &[Case] = &[
         also: &[],
         model: "github-copilot/gpt-5",
         provider: "copilot",
+        exhausted: ("exhausted.json", NOW),
         reason: "copilot chat 100% >= 90%",
     },
     Case {
@@ -97,6 +112,7 @@ const CASES: &[Case] = &[
         also: &[],
         model: "deepseek/deepseek-chat",
         provider: "deepseek",
+        exhausted: ("exhausted.json", NOW),
         reason: "deepseek balance status RED",
     },
     Case {
@@ -117,6 +133,10 @@ const CASES: &[Case] = &[
         )],
         model: "google/gemini-2.5-pro",
         provider: "gemini",
+        exhausted: (
+            "free-2026-05-14-seven-models-pro-spent-yapcap.json",
+            "2026-05-14T12:00:00Z",
+        ),
         reason: "gemini gemini-2.5-pro 100% >= 90%",
     },
     Case {
@@ -129,6 +149,10 @@ const CASES: &[Case] = &[
         also: &[],
         model: "kimi-for-coding/k2",
         provider: "kimi",
+        exhausted: (
+            "live-intermediate-5h-exhausted-openusage.json",
+            "2026-07-24T15:00:00Z",
+        ),
         reason: "kimi five_hour 100% >= 90%",
     },
     Case {
@@ -141,7 +165,11 @@ const CASES: &[Case] = &[
         also: &[],
         model: "minimax/MiniMax-M2",
         provider: "minimax",
-        reason: "minimax MiniMax-M* 100% >= 90%",
+        exhausted: (
+            "token-plan-2026-08-general-5h-spent-status2-weekly-unlimited.json",
+            "2026-08-07T02:00:00Z",
+        ),
+        reason: "minimax general status RED",
     },
     Case {
         kind: "moonshot",
@@ -153,6 +181,7 @@ const CASES: &[Case] = &[
         also: &[],
         model: "moonshotai/kimi-k2",
         provider: "moonshot",
+        exhausted: ("exhausted.json", NOW),
         reason: "moonshot balance status RED",
     },
     Case {
@@ -165,6 +194,7 @@ const CASES: &[Case] = &[
         also: &[("GET", "/api/v1/credits", "credits_exhausted.json")],
         model: "openrouter/qwen/qwen3-coder",
         provider: "openrouter",
+        exhausted: ("exhausted.json", NOW),
         reason: "openrouter balance status RED",
     },
     Case {
@@ -177,6 +207,10 @@ const CASES: &[Case] = &[
         also: &[],
         model: "zai-coding-plan/glm-4.6",
         provider: "zai",
+        exhausted: (
+            "pro-tokens-5h-spent-100-weekly30.json",
+            "2026-09-02T05:00:00Z",
+        ),
         reason: "zai five_hour 100% >= 90%",
     },
 ];
@@ -196,8 +230,12 @@ fn fixture(kind: &str, name: &str) -> String {
 }
 
 fn sandbox(case: &Case, server: &MockServer, timeout: f64) -> Sandbox {
+    sandbox_at(case, server, timeout, NOW)
+}
+
+fn sandbox_at(case: &Case, server: &MockServer, timeout: f64, now: &str) -> Sandbox {
     let mut s = Sandbox::new();
-    s.env("SWITCHER_NOW", "2026-11-21T12:00:00Z");
+    s.env("SWITCHER_NOW", now);
     for (k, v) in case.env {
         s.env(k, &token(v));
     }
@@ -262,12 +300,13 @@ fn assert_no_token(s: &Sandbox, outputs: &[&crate::harness::Output]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_source_decides_a_switch_from_its_answer() {
     for case in CASES {
+        let (spent, now) = case.exhausted;
         let server = serve(
             case,
-            ResponseTemplate::new(200).set_body_string(fixture(case.kind, "exhausted.json")),
+            ResponseTemplate::new(200).set_body_string(fixture(case.kind, spent)),
         )
         .await;
-        let s = sandbox(case, &server, 5.0);
+        let s = sandbox_at(case, &server, 5.0, now);
         let out = s.run(&["watch", "opencode.json", "--once", "-vvv"]);
         out.code(0).stdout_is(&format!(
             "opencode.json: model: {} -> fallback/model ({})\n",
@@ -392,6 +431,24 @@ fn a_command_source_feeds_a_status_document() {
     assert!(s.read("opencode.json").contains("deepseek/chat"));
     let json = s.run(&["status", "opencode.json", "--json"]).json();
     assert_eq!(json["providers"]["zai"]["status"], "UNKNOWN");
+}
+
+#[test]
+fn a_command_that_fails_before_its_first_answer_leaves_its_slots_unknown() {
+    let s = Sandbox::new();
+    s.write("opencode.json", r#"{"model": "zai/glm-4.6"}"#).config(
+        r#"{ fallbacks: { 'zai/glm-4.6': ['deepseek/chat'] },
+             sources: [{ kind: 'command', command: ['sh', '-c', 'echo unauthorized >&2; exit 1'] }] }"#,
+    );
+    let out = s.once("opencode.json");
+    out.code(0).stdout_is("");
+    let json = s.run(&["status", "opencode.json", "--json"]).json();
+    assert_eq!(json["slots"][0]["status"], "UNKNOWN", "{json}");
+    assert_eq!(json["slots"][0]["provider"], "zai", "{json}");
+    assert!(
+        !json.to_string().contains(r#""*""#),
+        "no provider is named `*`: {json}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
