@@ -17,8 +17,8 @@ use jiff::Timestamp;
 use crate::engine::{Health, Judge, Policy, advance_streak};
 use crate::jsonc::{Document, Edit, KeyPath};
 use crate::provider::Aliases;
-use crate::quota::Level;
-use crate::target::{Candidate, Kind, Slot, without_suffix};
+use crate::quota::{Level, bare_model};
+use crate::target::{Candidate, Kind, Slot};
 
 use profile::Profile;
 pub(crate) use records::{
@@ -210,7 +210,7 @@ impl Planner<'_> {
             None => {}
         }
         (self.fallbacks.get(original))
-            .or_else(|| self.fallbacks.get(without_suffix(original)?))
+            .or_else(|| self.fallbacks.get(bare_model(original)))
             .cloned()
             .unwrap_or_default()
     }

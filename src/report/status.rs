@@ -199,12 +199,17 @@ fn provider(
             let _ = write!(out, "  {when}");
         }
         if let Some(models) = &w.window.models {
-            let _ = write!(
-                out,
-                "  {}",
-                paint.dim(&format!("({} only)", models.join(", ")))
-            );
+            let _ = write!(out, "  {}", paint.dim(&format!("({} only)", scope(models))));
         }
         out.push('\n');
     }
+}
+
+/// A window's model scope as a user reads it: an exact entry (`=gemini-2.5-flash`) without its
+/// marker.
+fn scope(models: &[String]) -> String {
+    let names: Vec<&str> = (models.iter())
+        .map(|m| m.strip_prefix(crate::quota::EXACT).unwrap_or(m))
+        .collect();
+    names.join(", ")
 }

@@ -16,18 +16,6 @@ use crate::provider::Aliases;
 
 pub(crate) use candidate::Candidate;
 
-/// A model id without its suffix: Claude Code's context size (`opus[1m]`) or OpenCode's variant
-/// (`anthropic/claude-sonnet-4-5#high`); `None` when it has none. Chains keyed by the full id win,
-/// then those keyed by this one (README, Fallback chains).
-pub(crate) fn without_suffix(id: &str) -> Option<&str> {
-    if let Some(open) = id.strip_suffix(']').and_then(|s| s.rfind('[')) {
-        return Some(&id[..open]).filter(|bare| !bare.is_empty());
-    }
-    let name = id.rsplit('/').next().unwrap_or(id);
-    let hash = name.rfind('#')?;
-    Some(&id[..id.len() - name.len() + hash]).filter(|bare| !bare.is_empty())
-}
-
 /// The kinds of agent config this tool edits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -99,26 +87,6 @@ impl Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suffixes_come_off_an_id() {
-        for (id, bare) in [
-            ("opus[1m]", Some("opus")),
-            ("claude-sonnet-4-5[1m]", Some("claude-sonnet-4-5")),
-            (
-                "anthropic/claude-sonnet-4-5#high",
-                Some("anthropic/claude-sonnet-4-5"),
-            ),
-            ("openai/gpt-5.6-terra#high", Some("openai/gpt-5.6-terra")),
-            ("opus", None),
-            ("zai/glm-4.6", None),
-            ("odd#dir/model", None),
-            ("[1m]", None),
-            ("#x", None),
-        ] {
-            assert_eq!(without_suffix(id), bare, "{id}");
-        }
-    }
 
     #[test]
     fn detects_kinds_by_name_and_place() {
