@@ -69,6 +69,22 @@ pub fn write(state_dir: &Path, writer: &str, document: &Value) -> io::Result<Pat
     Ok(path)
 }
 
+/// The signal for a spent quota, as the OpenCode plugin writes it: `provider` at 100% in a
+/// window `limit` until `resets_at`. `about` (where it came from: agent, rule, message…) is kept
+/// under `source`, which readers ignore; `Value::Null` leaves it out.
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "the transcript reader writes with it (next)")
+)]
+pub fn red_until(provider: &str, resets_at: jiff::Timestamp, about: Value) -> Value {
+    let window = serde_json::json!({ "utilization": 100, "resets_at": resets_at.to_string() });
+    let mut entry = serde_json::json!({ "windows": { "limit": window } });
+    if !about.is_null() {
+        entry["source"] = about;
+    }
+    serde_json::json!({ provider: entry })
+}
+
 /// A file name part for a writer, as the OpenCode plugin makes it; never a dot-file.
 fn file_safe(writer: &str) -> String {
     let safe: String = writer

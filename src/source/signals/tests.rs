@@ -190,3 +190,15 @@ fn write_puts_a_private_signal_in_place() {
         assert_eq!(mode(&state), 0o700);
     }
 }
+
+#[test]
+fn a_spent_quota_reads_back_red_until_its_reset() {
+    let at: jiff::Timestamp = "2026-11-21T20:00:00Z".parse().unwrap();
+    let doc = super::red_until("claude", at, json!({"agent": "claude-code"}));
+    assert_eq!(doc["claude"]["source"]["agent"], "claude-code");
+    let reports = status_doc::parse(&doc.to_string(), &Aliases::default()).unwrap();
+    let limit = &reports["anthropic"].windows["limit"];
+    assert_eq!((limit.utilization, limit.resets_at), (100.0, Some(at)));
+    let bare = super::red_until("zai", at, Value::Null);
+    assert!(bare["zai"].get("source").is_none());
+}
