@@ -21,6 +21,7 @@ mod fsx;
 mod fuzz;
 mod hooks;
 mod jsonc;
+mod limits;
 mod logging;
 mod plan;
 mod provider;

@@ -71,6 +71,9 @@ fn observe(
 ) -> Result<(QuotaBook, BTreeSet<String>), Error> {
     let now = settings.now();
     let stored = state_dir.load_quota();
+    for source in &settings.sources {
+        source.recall(&stored);
+    }
     let due: Vec<_> = settings
         .sources
         .iter()
@@ -284,9 +287,12 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
     if settings.json {
         print(&report::json(&runs, &judge));
     } else {
+        let (signals, sources): (Vec<_>, Vec<_>) =
+            settings.sources.iter().partition(|s| s.is_signals());
         let sources = report::Sources {
-            labels: settings.sources.iter().map(|s| s.label.as_str()).collect(),
+            labels: sources.iter().map(|s| s.label.as_str()).collect(),
             detected: settings.sources_detected,
+            signals: signals.first().map(|s| s.label.as_str()),
         };
         let color = settings.color && std::io::IsTerminal::is_terminal(&std::io::stdout());
         print(&report::status_text(&runs, &judge, &sources, color));

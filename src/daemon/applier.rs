@@ -19,7 +19,7 @@ use crate::hooks;
 use crate::plan::ChangeKind;
 use crate::quota::QuotaBook;
 use crate::settings::Settings;
-use crate::source::Answer;
+use crate::source::{Answer, Watch};
 use crate::state::StateDir;
 
 use super::watcher::aliases_of;
@@ -51,8 +51,10 @@ pub(crate) struct Applier<'a> {
     state_dir: StateDir,
     targets: Vec<Watched>,
     book: QuotaBook,
-    /// Status files, by source index, under every name their change events may use.
-    status_files: Vec<(usize, Vec<PathBuf>)>,
+    /// Sources read from disk (status files, the signals dir), by source index, under every
+    /// name their change events may use, and whether a change to a file in it counts (a
+    /// directory).
+    status_files: Vec<(usize, Vec<PathBuf>, bool)>,
     /// Set when the daemon stops.
     stop: Arc<AtomicBool>,
 }
@@ -78,7 +80,14 @@ impl<'a> Applier<'a> {
             .sources
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.file_path().map(|path| (i, aliases_of(path))))
+            .filter_map(|(i, s)| {
+                let watch = s.watched()?;
+                Some((
+                    i,
+                    aliases_of(watch.path()),
+                    matches!(watch, Watch::Dir { .. }),
+                ))
+            })
             .collect();
         Applier {
             settings,
@@ -130,9 +139,15 @@ impl<'a> Applier<'a> {
         runtime: &tokio::runtime::Handle,
         client: &reqwest::Client,
     ) {
+        let named = |names: &[PathBuf], dir: bool| {
+            paths.iter().any(|p| {
+                names.contains(p)
+                    || (dir && p.parent().is_some_and(|d| names.iter().any(|n| n == d)))
+            })
+        };
         let sources: Vec<usize> = (self.status_files.iter())
-            .filter(|(_, names)| names.iter().any(|n| paths.contains(n)))
-            .map(|(source, _)| *source)
+            .filter(|(_, names, dir)| named(names, *dir))
+            .map(|(source, _, _)| *source)
             .collect();
         for source in sources {
             self.read_status_file(source, runtime, client);

@@ -14,7 +14,7 @@ mod shutdown;
 mod watcher;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
@@ -29,11 +29,11 @@ use crate::error::{Error, Outcome};
 use crate::provider::Aliases;
 use crate::quota::QuotaBook;
 use crate::settings::Settings;
-use crate::source::{Answer, SourceSpec, http};
+use crate::source::{Answer, SourceSpec, Watch, http};
 use crate::state::{Patience, StateDir};
 
 use applier::{Applier, Job};
-use watcher::Change;
+use watcher::{Change, WholeDir};
 
 /// A path's events closer than this count as one change…
 const DEBOUNCE: Duration = Duration::from_millis(10);
@@ -75,14 +75,27 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
         return Ok(Outcome::Error);
     }
     let names: Vec<String> = targets.iter().map(|t| t.display.clone()).collect();
-    let mut watched: Vec<PathBuf> = targets.iter().map(|t| t.given.clone()).collect();
-    watched.extend(
-        settings
-            .sources
-            .iter()
-            .filter_map(|s| s.file_path().map(Path::to_owned)),
-    );
+    let mut files: Vec<PathBuf> = targets.iter().map(|t| t.given.clone()).collect();
+    let mut dirs = Vec::new();
+    for watch in settings.sources.iter().filter_map(|s| s.watched()) {
+        match watch {
+            Watch::File(path) => files.push(path.to_owned()),
+            Watch::Dir { path, accepts } => {
+                // Made now (private, as the state dir is) so that it can be watched.
+                if let Err(e) = crate::fsx::create_private_dir(path) {
+                    tracing::warn!("cannot create {}: {e}", path.display());
+                }
+                dirs.push(WholeDir {
+                    path: path.to_owned(),
+                    accepts,
+                });
+            }
+        }
+    }
     let mut book = state_dir.load_quota();
+    for source in &settings.sources {
+        source.recall(&book);
+    }
     crate::source::focus(&mut book, &settings.sources);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -99,10 +112,7 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
                 applier.run(queue, handle, client_for_applier)
             })
             .map_err(|e| Error::Setup(format!("cannot start the applier: {e}")))?;
-        let watching = Watching {
-            names,
-            paths: watched,
-        };
+        let watching = Watching { names, files, dirs };
         let outcome = runtime.block_on(serve(settings, &book, &watching, client, jobs));
         tracing::info!("stopping");
         stop.store(true, Ordering::Relaxed);
@@ -113,11 +123,11 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
     })
 }
 
-/// One poll of a source. A status file is read on the blocking pool, so a slow disk never
+/// One poll of a source. A status file or the signals dir is read on the blocking pool, so a slow disk never
 /// stalls the thread that handles events and signals; the other sources wait on the network
 /// asynchronously.
 async fn poll(spec: SourceSpec, client: reqwest::Client, aliases: Aliases) -> Answer {
-    if spec.file_path().is_none() {
+    if spec.watched().is_none() {
         return spec.poll(&client, &aliases, Timestamp::now).await;
     }
     let runtime = tokio::runtime::Handle::current();
@@ -131,10 +141,12 @@ async fn poll(spec: SourceSpec, client: reqwest::Client, aliases: Aliases) -> An
         })
 }
 
-/// What the daemon watches: the targets it holds, by name, and every path to watch.
+/// What the daemon watches: the targets it holds, by name, every file to watch, and the
+/// directories whose every file it watches (with the names that count).
 struct Watching {
     names: Vec<String>,
-    paths: Vec<PathBuf>,
+    files: Vec<PathBuf>,
+    dirs: Vec<WholeDir>,
 }
 
 /// Watches and polls until a signal, handing everything to the applier through `jobs`.
@@ -150,7 +162,7 @@ async fn serve(
     let (tx, mut rx) = mpsc::unbounded_channel();
 
     let names = &watching.names;
-    let mut watcher = watcher::start(&watching.paths, move |path, change| {
+    let mut watcher = watcher::start(&watching.files, &watching.dirs, move |path, change| {
         let _ = tx.send((path, change));
     })
     .map_err(Error::Setup)?;
@@ -161,7 +173,7 @@ async fn serve(
     let mut pollers = tokio::task::JoinSet::new();
     for (index, spec) in settings.sources.iter().enumerate() {
         let now = Timestamp::now();
-        let first_delay = match spec.file_path() {
+        let first_delay = match spec.watched() {
             Some(_) => spec.interval,
             None => book
                 .sources
@@ -194,10 +206,12 @@ async fn serve(
             .await;
         });
     }
-    let labels: Vec<String> = settings.sources.iter().map(|s| s.label.clone()).collect();
+    let (signals, sources): (Vec<&SourceSpec>, Vec<&SourceSpec>) =
+        settings.sources.iter().partition(|s| s.is_signals());
+    let labels: Vec<&str> = sources.iter().map(|s| s.label.as_str()).collect();
     // Said once the watches are in place: from here on, every change is seen.
     tracing::info!(
-        "watching {} target(s): {}; {} source(s): {}",
+        "watching {} target(s): {}; {} source(s): {}{}",
         names.len(),
         names.join(", "),
         labels.len(),
@@ -208,6 +222,11 @@ async fn serve(
                 labels.join(", ")
             ),
             (false, false) => labels.join(", "),
+        },
+        match signals.first() {
+            Some(s) if labels.is_empty() => format!(" but those named in the {}", s.label),
+            Some(s) => format!("; and the {}", s.label),
+            None => String::new(),
         }
     );
 

@@ -1,4 +1,4 @@
-//! The watcher: reports changes to targets and status files.
+//! The watcher: reports changes to targets, status files and the files of the signals dir.
 //!
 //! It watches the directories that hold them, not the files: editors and agents save by writing a
 //! new file and renaming it over the old one, and a watch on the old file would die with it. It
@@ -17,13 +17,23 @@ use std::path::{Path, PathBuf};
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 
+/// A directory watched whole: a change to any file in it whose name `accepts` takes counts.
+#[derive(Clone)]
+pub(crate) struct WholeDir {
+    pub(crate) path: PathBuf,
+    pub(crate) accepts: fn(&Path) -> bool,
+}
+
 /// Watches until dropped.
 pub(crate) struct Watcher {
     inner: RecommendedWatcher,
-    /// The directories holding the files, resolved as far as they exist.
+    /// The directories holding the files and the directories watched whole, resolved as far as
+    /// they exist.
     dirs: BTreeSet<PathBuf>,
     /// Every name of every file asked about.
     files: Vec<PathBuf>,
+    /// The directories watched whole, resolved as far as they exist.
+    whole: BTreeSet<PathBuf>,
 }
 
 impl Watcher {
@@ -32,16 +42,22 @@ impl Watcher {
         self.dirs.contains(path)
     }
 
-    /// Watches `dir` again after it was created, and returns the files asked about in it.
+    /// Watches `dir` again after it was created, and returns the files asked about in it (and
+    /// the directory itself, when it is watched whole).
     pub(crate) fn rewatch(&mut self, dir: &Path) -> Vec<PathBuf> {
         if let Err(e) = self.inner.watch(dir, RecursiveMode::NonRecursive) {
             tracing::warn!("cannot watch {}: {e}", dir.display());
         }
-        self.files
+        let mut changed: Vec<PathBuf> = self
+            .files
             .iter()
             .filter(|f| f.parent() == Some(dir))
             .cloned()
-            .collect()
+            .collect();
+        if self.whole.contains(dir) {
+            changed.push(dir.to_owned());
+        }
+        changed
     }
 }
 
@@ -91,23 +107,38 @@ fn created(kind: &EventKind) -> bool {
     )
 }
 
-/// Starts watching the directories of `files`; `changed` gets each changed path among them, once
-/// per raw event.
+/// Starts watching the directories of `files`, and `dirs` whole (each with the file names that
+/// count in it); `changed` gets each changed path among them, once per raw event: a file asked
+/// about, a file in a directory watched whole, or a directory of ours that appeared.
 pub(crate) fn start(
     files: &[PathBuf],
+    dirs: &[WholeDir],
     changed: impl Fn(PathBuf, Change) + Send + 'static,
 ) -> Result<Watcher, String> {
     let names: Vec<PathBuf> = files.iter().flat_map(|f| aliases_of(f)).collect();
-    let dirs: BTreeSet<PathBuf> = names
+    let whole: Vec<WholeDir> = dirs
+        .iter()
+        .filter_map(|d| {
+            let path = crate::fsx::canonical(&d.path).ok()?;
+            Some(WholeDir { path, ..d.clone() })
+        })
+        .collect();
+    let mut all_dirs: BTreeSet<PathBuf> = names
         .iter()
         .filter_map(|f| f.parent().and_then(|d| crate::fsx::canonical(d).ok()))
         .collect();
+    all_dirs.extend(whole.iter().map(|d| d.path.clone()));
     let wanted: HashSet<PathBuf> = names.iter().cloned().collect();
-    let wanted_dirs = dirs.clone();
+    let wanted_dirs = all_dirs.clone();
+    let wanted_whole = whole.clone();
+    let in_whole = move |path: &Path| {
+        path.parent()
+            .is_some_and(|dir| (wanted_whole.iter()).any(|d| d.path == dir && (d.accepts)(path)))
+    };
     let handler = move |result: notify::Result<notify::Event>| match result {
         Ok(event) => {
             for path in event.paths {
-                let change = if wanted.contains(&path) {
+                let change = if wanted.contains(&path) || in_whole(&path) {
                     classify(&event.kind)
                 } else if wanted_dirs.contains(&path) {
                     // A directory of ours appearing; anything else about it changes no file.
@@ -125,12 +156,12 @@ pub(crate) fn start(
     };
     let mut watcher =
         notify::recommended_watcher(handler).map_err(|e| format!("cannot watch files: {e}"))?;
-    let parents: BTreeSet<&Path> = dirs.iter().filter_map(|d| d.parent()).collect();
+    let parents: BTreeSet<&Path> = all_dirs.iter().filter_map(|d| d.parent()).collect();
     for parent in parents {
         // Only to see a directory of ours come back; a missing one has nothing to report.
         let _ = watcher.watch(parent, RecursiveMode::NonRecursive);
     }
-    for dir in &dirs {
+    for dir in &all_dirs {
         match watcher.watch(dir, RecursiveMode::NonRecursive) {
             Ok(()) => {}
             // Watched for in its parent: it is looked at when it is created.
@@ -143,7 +174,8 @@ pub(crate) fn start(
     }
     Ok(Watcher {
         inner: watcher,
-        dirs,
+        dirs: all_dirs,
         files: names,
+        whole: whole.into_iter().map(|d| d.path).collect(),
     })
 }

@@ -16,6 +16,8 @@ pub(crate) struct Sources<'a> {
     pub(crate) labels: Vec<&'a str>,
     /// They were found by auto-detection rather than configured.
     pub(crate) detected: bool,
+    /// The signals dir's label, when it is read.
+    pub(crate) signals: Option<&'a str>,
 }
 
 /// Paints words when the output is a terminal that wants colour.
@@ -82,18 +84,28 @@ pub(crate) fn status_text(
 ) -> String {
     let paint = Paint(color);
     let mut out = String::new();
+    let unless = sources.signals.map_or(String::new(), |label| {
+        format!(" unless the {label} names it")
+    });
     match (sources.labels.is_empty(), sources.detected) {
-        (true, true) => out.push_str(
-            "Sources: none configured and none detected; every provider is unmonitored\n",
-        ),
-        (true, false) => out.push_str("Sources: none; every provider is unmonitored\n"),
+        (true, true) => {
+            let _ = writeln!(
+                out,
+                "Sources: none configured and none detected; every provider is unmonitored{unless}"
+            );
+        }
+        (true, false) => {
+            let _ = writeln!(out, "Sources: none; every provider is unmonitored{unless}");
+        }
         (false, detected) => {
             let how = if detected {
                 " (auto-detected: no source is configured)"
             } else {
                 ""
             };
-            let _ = writeln!(out, "Sources{how}: {}", sources.labels.join(", "));
+            let mut labels = sources.labels.clone();
+            labels.extend(sources.signals);
+            let _ = writeln!(out, "Sources{how}: {}", labels.join(", "));
         }
     }
     let providers = providers(judge);

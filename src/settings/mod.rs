@@ -135,6 +135,16 @@ impl Settings {
                 None => merged.push(source),
             }
         }
+        // The signals dir is read by every switcher, whatever the sources (README, "Signals").
+        // Reading it costs a directory listing: often enough that its data never goes stale.
+        if config.signals.unwrap_or(true) {
+            let stale_after = (config.stale_after)
+                .unwrap_or_else(|| Policy::default().stale_after.unsigned_abs());
+            let interval = poll_interval
+                .min(stale_after / 2)
+                .max(Duration::from_secs(1));
+            merged.push(SourceSpec::signals(&state_dir, interval));
+        }
         let sources = merged;
 
         let mut discovery = Vec::new();

@@ -11,7 +11,7 @@ use crate::provider::Aliases;
 use crate::quota::Report;
 
 use super::http::Failure;
-use super::{Build, Fault, Fetch, Poll, Provider, status_doc};
+use super::{Build, Fault, Fetch, Poll, Provider, Watch, status_doc};
 
 #[derive(Debug)]
 pub struct StatusFile {
@@ -55,8 +55,8 @@ impl Provider for StatusFile {
         true
     }
 
-    fn watched(&self) -> Option<&Path> {
-        Some(&self.path)
+    fn watched(&self) -> Option<Watch<'_>> {
+        Some(Watch::File(&self.path))
     }
 
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {

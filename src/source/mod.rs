@@ -2,7 +2,7 @@
 //! the providers it covers, or fails; a failing source never takes the others down.
 //!
 //! Every kind of source is one row of [`KINDS`], which the config's validation, auto-detection
-//! and building all read. A status file (`file`) is special: the daemon watches it. Every other
+//! and building all read. A status file (`file`) and the signals dir are special: the daemon watches them. Every other
 //! source is a [`Provider`]: one module with the same shape — a pure `parse` of the answer, a
 //! `build` that resolves its config entry and credentials, and a thin `fetch`. The API-key
 //! sources share one [`keyed::KeyedSource`], each module describing only what sets it apart.
@@ -27,6 +27,7 @@ pub mod number;
 pub mod openrouter;
 pub mod quota_sentinel;
 pub mod schedule;
+pub mod signals;
 mod spec;
 pub mod status_doc;
 pub mod zai;
@@ -42,7 +43,7 @@ use jiff::Timestamp;
 
 use crate::env::Env;
 use crate::provider::Aliases;
-use crate::quota::Report;
+use crate::quota::{Report, SourceEntry};
 
 pub use credentials::Fault;
 pub use entry::{Fields, KeyConfig, KindConfig, RawSource, Region, SourceConfig};
@@ -90,13 +91,36 @@ pub trait Provider: fmt::Debug + Send + Sync {
     fn min_interval(&self) -> Duration {
         Duration::ZERO
     }
-    /// A file the daemon watches, reading it again at each change; a one-shot run reads it
-    /// whatever the book says about its next poll.
-    fn watched(&self) -> Option<&Path> {
+    /// A file or directory the daemon watches, reading the source again at each change; a
+    /// one-shot run reads it whatever the book says about its next poll.
+    fn watched(&self) -> Option<Watch<'_>> {
         None
     }
+    /// Hears what the book last recorded for it, before its first read in this process (the
+    /// signals dir uses it to know what an unreadable file may have named).
+    fn recall(&self, _previous: &SourceEntry) {}
     /// One attempt.
     fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a>;
+}
+
+/// What the daemon watches for a source.
+#[derive(Clone, Copy, Debug)]
+pub enum Watch<'a> {
+    /// One file (a status file).
+    File(&'a Path),
+    /// Every file in a directory that `accepts` takes (the signals dir).
+    Dir {
+        path: &'a Path,
+        accepts: fn(&Path) -> bool,
+    },
+}
+
+impl<'a> Watch<'a> {
+    pub fn path(self) -> &'a Path {
+        match self {
+            Watch::File(path) | Watch::Dir { path, .. } => path,
+        }
+    }
 }
 
 /// What building a source needs: the captured environment and where relative paths start.

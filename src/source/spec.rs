@@ -12,7 +12,8 @@ use crate::provider::Aliases;
 use crate::quota::{Observation, QuotaBook};
 
 use super::file::StatusFile;
-use super::{Build, Fault, KINDS, Poll, Provider, SourceConfig, http, schedule};
+use super::signals::Signals;
+use super::{Build, Fault, KINDS, Poll, Provider, SourceConfig, Watch, http, schedule};
 
 /// How long an attempt may take unless the entry's `timeout` says otherwise.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -94,6 +95,12 @@ impl SourceSpec {
         SourceSpec::new(Arc::new(StatusFile::new(path, label)), interval, TIMEOUT)
     }
 
+    /// The signals dir of `state_dir`, read every `interval` besides its changes.
+    pub fn signals(state_dir: &Path, interval: Duration) -> SourceSpec {
+        let signals = Signals::new(super::signals::dir(state_dir));
+        SourceSpec::new(Arc::new(signals), interval, TIMEOUT)
+    }
+
     /// A source from its config entry; errors name the entry's field.
     pub fn configured(
         config: &SourceConfig,
@@ -119,9 +126,21 @@ impl SourceSpec {
             .collect()
     }
 
-    /// The status file's path, for a source the daemon watches.
-    pub fn file_path(&self) -> Option<&Path> {
+    /// What the daemon watches for a source read from disk (a status file, the signals dir).
+    pub fn watched(&self) -> Option<Watch<'_>> {
         self.provider.watched()
+    }
+
+    /// Whether it is the signals dir, which status output names apart from the sources.
+    pub fn is_signals(&self) -> bool {
+        self.id == super::signals::ID
+    }
+
+    /// Tells the source what the book last recorded for it, before it is first read.
+    pub fn recall(&self, book: &QuotaBook) {
+        if let Some(entry) = book.sources.get(&self.id) {
+            self.provider.recall(entry);
+        }
     }
 
     /// One attempt to read the source; `now` is when its data counts as observed.
@@ -151,10 +170,10 @@ impl SourceSpec {
         }
     }
 
-    /// Whether a one-shot run should poll it now: status files always; others once any
+    /// Whether a one-shot run should poll it now: what is read from disk always; others once any
     /// `Retry-After` or backoff recorded in the book has passed.
     pub fn due(&self, book: &QuotaBook, now: Timestamp) -> bool {
-        self.file_path().is_some() || book.due(&self.id, now)
+        self.watched().is_some() || book.due(&self.id, now)
     }
 
     /// Records an answer in the book, with the earliest time the source may be polled again.

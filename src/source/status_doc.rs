@@ -46,7 +46,7 @@ pub fn parse(text: &str, aliases: &Aliases) -> Result<BTreeMap<String, Report>, 
 /// known state beats an error. An explicit provider status becomes a window `as <entry>` with
 /// that status (it governs every model, as the status did), so it can stand beside the other
 /// entry's windows.
-fn merge(into: &mut Report, first: &str, other: Report, name: &str) {
+pub fn merge(into: &mut Report, first: &str, other: Report, name: &str) {
     // Whatever wins, a malformed entry is still warned about.
     let malformed = match (into.malformed.take(), &other.malformed) {
         (Some(a), Some(b)) => Some(format!("{first}: {a}; {name}: {b}")),

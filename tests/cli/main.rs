@@ -19,5 +19,6 @@ mod recovery;
 mod restore;
 mod scheduler;
 mod secrets;
+mod signals;
 mod status;
 mod switching;

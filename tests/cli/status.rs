@@ -35,7 +35,7 @@ fn sandbox() -> Sandbox {
 fn the_human_view() {
     let s = sandbox();
     s.run(&["status", "opencode.json"]).code(0).stdout_is(
-        "Sources: status file quota.json
+        "Sources: status file quota.json, signals dir
 
 anthropic  RED          observed 0s ago
   five_hour       ███████░░░░░░░░░░░░░     35%  GREEN   resets in 1h05m
@@ -94,12 +94,19 @@ fn without_sources_it_says_so() {
     out.code(0);
     assert!(
         out.stdout.starts_with(
-            "Sources: none configured and none detected; every provider is unmonitored\n"
+            "Sources: none configured and none detected; every provider is unmonitored unless \
+             the signals dir "
         ),
         "{}",
         out.stdout
     );
     s.config("{sources: []}");
+    assert!(
+        s.run(&["status"])
+            .stdout
+            .starts_with("Sources: none; every provider is unmonitored unless the signals dir ")
+    );
+    s.config("{sources: [], signals: false}");
     assert!(
         s.run(&["status"])
             .stdout

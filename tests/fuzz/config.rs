@@ -73,6 +73,7 @@ pub const KEYS: &[&str] = &[
     "budget",
     "ignore_status",
     "on_switch",
+    "signals",
     "profile:glm",
     "glm",
     "file",

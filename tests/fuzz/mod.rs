@@ -1,5 +1,5 @@
 //! Fuzzing with proptest: everything that reads outside input — the JSONC layer, the switcher
-//! config, status documents and every provider source's `parse` — on arbitrary text, arbitrary
+//! config, status documents, every provider source's `parse` and the limit-message table — on arbitrary text, arbitrary
 //! JSON trees and mutated real inputs. None may panic; an `Err` is the right answer to garbage.
 //!
 //! Every property runs `PROPTEST_CASES` cases — proptest's own setting — or [`DEFAULT_CASES`]
@@ -20,6 +20,7 @@
 
 pub(crate) mod config;
 mod jsonc;
+mod limits;
 mod parsers;
 mod values;
 
@@ -34,7 +35,7 @@ use serde_json::Value;
 
 pub use values::{json_value, reshaped};
 
-/// Cases per property when `PROPTEST_CASES` is unset: 20,000 over the 16 properties.
+/// Cases per property when `PROPTEST_CASES` is unset: 21,250 over the 17 properties.
 pub const DEFAULT_CASES: u32 = 1_250;
 
 /// The proptest config of every property: `PROPTEST_CASES` cases if set (proptest reads it),

@@ -78,6 +78,7 @@ sources[0].budget             | {sources: [{kind: 'deepseek', budget: V}]}     |
 sources[0].ignore_status      | {sources: [{kind: 'quota-sentinel', base_url: 'http://127.0.0.1:1', ignore_status: V}]} | 'yes' ; 1
 on_switch                     | {on_switch: V}                                 | 1 ; 'notify-send' ; {}
 on_switch[0]                  | {on_switch: [V]}                               | 1 ; []
+signals                       | {signals: V}                                   | 'no' ; 0 ; []
 ";
 
 fn wrong_types() -> Vec<(Input, Expect)> {
