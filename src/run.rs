@@ -228,11 +228,11 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
         let mut targets = Vec::new();
         for state in state_dir.all_targets()? {
             match state {
-                Ok(s) => targets.push(TargetSpec {
-                    display: s.display,
-                    path: PathBuf::from(&s.target),
-                    kind: Ok(s.kind),
-                }),
+                Ok(s) => targets.push(settings.recorded_spec(
+                    s.display,
+                    PathBuf::from(&s.target),
+                    s.kind,
+                )),
                 Err(e) => {
                     tracing::error!("{e}");
                     unreadable = Outcome::Error;
@@ -272,14 +272,7 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
     let observed = BTreeSet::new();
     let ctx = Context::new(settings, &state_dir, &judge, &observed);
     let (runs, outcome) = for_targets(&settings.targets, |spec| {
-        let mut target = Target::open(spec, &state_dir, true)?;
-        Ok(TargetRun {
-            target: spec.display.clone(),
-            changes: Vec::new(),
-            slots: target.view(&ctx)?,
-            content: None,
-            ends_red: false,
-        })
+        Target::open(spec, &state_dir, true)?.view(&ctx)
     });
     if settings.json {
         print(&report::json(&runs, &judge));

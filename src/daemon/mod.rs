@@ -74,8 +74,17 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
     if targets.is_empty() {
         return Ok(Outcome::Error);
     }
-    let names: Vec<String> = targets.iter().map(|t| t.display.clone()).collect();
+    let names: Vec<String> = targets
+        .iter()
+        .filter(|t| t.agent.is_none())
+        .map(|t| t.display.clone())
+        .collect();
+    let agent_files = targets.len() - names.len();
     let mut watched: Vec<PathBuf> = targets.iter().map(|t| t.given.clone()).collect();
+    // A Claude Code agent's provider follows its scope's settings.
+    watched.extend(targets.iter().flat_map(|t| t.depends_on().to_vec()));
+    watched.sort();
+    watched.dedup();
     watched.extend(
         settings
             .sources
@@ -101,7 +110,9 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
             .map_err(|e| Error::Setup(format!("cannot start the applier: {e}")))?;
         let watching = Watching {
             names,
+            agent_files,
             paths: watched,
+            roots: settings.agent_dirs.iter().map(|d| d.path.clone()).collect(),
         };
         let outcome = runtime.block_on(serve(settings, &book, &watching, client, jobs));
         tracing::info!("stopping");
@@ -131,10 +142,13 @@ async fn poll(spec: SourceSpec, client: reqwest::Client, aliases: Aliases) -> An
         })
 }
 
-/// What the daemon watches: the targets it holds, by name, and every path to watch.
+/// What the daemon watches: the targets it holds, by name (agent files counted), every path to
+/// watch, and the agent dirs, watched whole.
 struct Watching {
     names: Vec<String>,
+    agent_files: usize,
     paths: Vec<PathBuf>,
+    roots: Vec<PathBuf>,
 }
 
 /// Watches and polls until a signal, handing everything to the applier through `jobs`.
@@ -150,7 +164,7 @@ async fn serve(
     let (tx, mut rx) = mpsc::unbounded_channel();
 
     let names = &watching.names;
-    let mut watcher = watcher::start(&watching.paths, move |path, change| {
+    let mut watcher = watcher::start(&watching.paths, &watching.roots, move |path, change| {
         let _ = tx.send((path, change));
     })
     .map_err(Error::Setup)?;
@@ -196,10 +210,20 @@ async fn serve(
     }
     let labels: Vec<String> = settings.sources.iter().map(|s| s.label.clone()).collect();
     // Said once the watches are in place: from here on, every change is seen.
+    let mut what = Vec::new();
+    if !names.is_empty() || watching.roots.is_empty() {
+        what.push(format!("{} target(s): {}", names.len(), names.join(", ")));
+    }
+    if !watching.roots.is_empty() {
+        what.push(format!(
+            "{} agent file(s) in {} agent dir(s)",
+            watching.agent_files,
+            watching.roots.len()
+        ));
+    }
     tracing::info!(
-        "watching {} target(s): {}; {} source(s): {}",
-        names.len(),
-        names.join(", "),
+        "watching {}; {} source(s): {}",
+        what.join(" and "),
         labels.len(),
         match (labels.is_empty(), settings.sources_detected) {
             (true, _) => "none, every provider is unmonitored".to_owned(),

@@ -10,6 +10,10 @@
 //! A directory's watch dies with the directory, so each directory's parent is watched too: when
 //! the directory is created (again), it is reported like a changed file, and the daemon watches
 //! it anew and looks at the files in it.
+//!
+//! Agent dirs (README, Targets: Markdown agents) are watched whole, nested folders included, so
+//! that agent files created, renamed or deleted later are seen: every path under them is
+//! reported, and the applier decides what it is.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -20,8 +24,10 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 /// Watches until dropped.
 pub(crate) struct Watcher {
     inner: RecommendedWatcher,
-    /// The directories holding the files, resolved as far as they exist.
+    /// The directories holding the files, resolved as far as they exist, and the agent dirs.
     dirs: BTreeSet<PathBuf>,
+    /// The agent dirs, watched with everything under them.
+    roots: BTreeSet<PathBuf>,
     /// Every name of every file asked about.
     files: Vec<PathBuf>,
 }
@@ -32,10 +38,20 @@ impl Watcher {
         self.dirs.contains(path)
     }
 
-    /// Watches `dir` again after it was created, and returns the files asked about in it.
+    /// Watches `dir` again after it was created, and returns the files asked about in it (for
+    /// an agent dir, the dir itself: whatever is in it is new).
     pub(crate) fn rewatch(&mut self, dir: &Path) -> Vec<PathBuf> {
-        if let Err(e) = self.inner.watch(dir, RecursiveMode::NonRecursive) {
+        let root = self.roots.contains(dir);
+        let mode = if root {
+            RecursiveMode::Recursive
+        } else {
+            RecursiveMode::NonRecursive
+        };
+        if let Err(e) = self.inner.watch(dir, mode) {
             tracing::warn!("cannot watch {}: {e}", dir.display());
+        }
+        if root {
+            return vec![dir.to_owned()];
         }
         self.files
             .iter()
@@ -91,27 +107,43 @@ fn created(kind: &EventKind) -> bool {
     )
 }
 
-/// Starts watching the directories of `files`; `changed` gets each changed path among them, once
-/// per raw event.
+/// Starts watching the directories of `files`, and the agent dirs `roots` whole; `changed` gets
+/// each changed path among the files or under the roots, once per raw event.
 pub(crate) fn start(
     files: &[PathBuf],
+    roots: &[PathBuf],
     changed: impl Fn(PathBuf, Change) + Send + 'static,
 ) -> Result<Watcher, String> {
     let names: Vec<PathBuf> = files.iter().flat_map(|f| aliases_of(f)).collect();
-    let dirs: BTreeSet<PathBuf> = names
+    let roots: BTreeSet<PathBuf> = roots
+        .iter()
+        .map(|r| crate::fsx::canonical(r).unwrap_or_else(|_| r.clone()))
+        .collect();
+    // A directory inside an agent dir is already watched with it.
+    let mut dirs: BTreeSet<PathBuf> = names
         .iter()
         .filter_map(|f| f.parent().and_then(|d| crate::fsx::canonical(d).ok()))
+        .filter(|d| !roots.iter().any(|r| d.starts_with(r)))
         .collect();
+    dirs.extend(roots.iter().cloned());
     let wanted: HashSet<PathBuf> = names.iter().cloned().collect();
     let wanted_dirs = dirs.clone();
+    let wanted_roots = roots.clone();
     let handler = move |result: notify::Result<notify::Event>| match result {
         Ok(event) => {
             for path in event.paths {
+                let under_root = || {
+                    wanted_roots
+                        .iter()
+                        .any(|r| path.starts_with(r) && path != *r)
+                };
                 let change = if wanted.contains(&path) {
                     classify(&event.kind)
                 } else if wanted_dirs.contains(&path) {
                     // A directory of ours appearing; anything else about it changes no file.
                     created(&event.kind).then_some(Change::Complete)
+                } else if under_root() {
+                    classify(&event.kind)
                 } else {
                     continue;
                 };
@@ -131,10 +163,17 @@ pub(crate) fn start(
         let _ = watcher.watch(parent, RecursiveMode::NonRecursive);
     }
     for dir in &dirs {
-        match watcher.watch(dir, RecursiveMode::NonRecursive) {
+        let mode = if roots.contains(dir) {
+            RecursiveMode::Recursive
+        } else {
+            RecursiveMode::NonRecursive
+        };
+        match watcher.watch(dir, mode) {
             Ok(()) => {}
             // Watched for in its parent: it is looked at when it is created.
             Err(_) if !dir.exists() && dir.parent().is_some_and(Path::exists) => {}
+            // An agent dir of a scope that does not exist (no `.opencode` here): nothing to see.
+            Err(_) if !dir.exists() && roots.contains(dir) => {}
             Err(e) => tracing::warn!(
                 "cannot watch {}: {e}; changes there are seen at the next poll only",
                 dir.display()
@@ -144,6 +183,7 @@ pub(crate) fn start(
     Ok(Watcher {
         inner: watcher,
         dirs,
+        roots,
         files: names,
     })
 }

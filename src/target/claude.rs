@@ -46,7 +46,17 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
 
 /// The provider serving every slot of this document: mapped from the base URL's host.
 pub(crate) fn provider(doc: &Document, aliases: &Aliases) -> String {
-    match doc.string_at(&KeyPath::new(["env", "ANTHROPIC_BASE_URL"])) {
+    endpoint_provider(base_url(doc), aliases)
+}
+
+/// The document's `env.ANTHROPIC_BASE_URL`, if it sets one.
+pub(crate) fn base_url(doc: &Document) -> Option<&str> {
+    doc.string_at(&KeyPath::new(["env", "ANTHROPIC_BASE_URL"]))
+}
+
+/// The provider behind a base URL; Anthropic itself when it is unset, empty or blank.
+pub(crate) fn endpoint_provider(url: Option<&str>, aliases: &Aliases) -> String {
+    match url.filter(|u| !u.trim().is_empty()) {
         Some(url) => host_provider(url).map_or_else(
             || host(url).unwrap_or_else(|| url.to_owned()),
             str::to_owned,
@@ -126,5 +136,12 @@ mod tests {
         );
         assert_eq!(with("https://openrouter.ai/api"), "openrouter");
         assert_eq!(with("https://LLM.Example.com/v1"), "llm.example.com");
+        assert_eq!(with(""), "anthropic");
+        assert_eq!(with("  "), "anthropic");
+        assert_eq!(endpoint_provider(None, &aliases), "anthropic");
+        assert_eq!(
+            endpoint_provider(Some("https://api.z.ai/api/anthropic"), &aliases),
+            "zai"
+        );
     }
 }

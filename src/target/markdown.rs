@@ -10,14 +10,11 @@
 //! line and left alone. A null value and `inherit` (Claude Code's "use the parent's model") are
 //! not models: such a file has no slot.
 
-// Not wired into the run modes yet: the Markdown agent target kinds are built on it next.
-#![allow(dead_code)]
-
 use std::ops::Range;
 
 /// How a value is written; a new value keeps its original's style where it can.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Quote {
+pub(crate) enum Quote {
     Bare,
     Single,
     Double,
@@ -25,19 +22,19 @@ pub enum Quote {
 
 /// The front matter's `model:` value, as found.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelValue {
+pub(crate) struct ModelValue {
     /// The value's bytes in the file, quotes included, comment and line end excluded.
-    pub span: Range<usize>,
+    pub(crate) span: Range<usize>,
     /// The decoded model id.
-    pub model: String,
-    pub quote: Quote,
+    pub(crate) model: String,
+    pub(crate) quote: Quote,
     /// 1-based line of the value.
-    pub line: usize,
+    pub(crate) line: usize,
 }
 
 /// What a file's front matter says about its model.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Found {
+pub(crate) enum Found {
     /// No front matter, no top-level `model:`, or a value that is not a model (null, `inherit`).
     Nothing,
     Model(ModelValue),
@@ -87,7 +84,7 @@ fn is_blank(c: char) -> bool {
 }
 
 /// Finds the top-level `model:` of the front matter.
-pub fn find_model(text: &str) -> Found {
+pub(crate) fn find_model(text: &str) -> Found {
     let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut all = lines(text, start);
     if !all.next().is_some_and(|first| is_delimiter(first.text)) {
@@ -395,7 +392,7 @@ fn decode_quoted(raw: &str, quote: char) -> Option<String> {
 
 /// The text for `model` written in `quote`'s style: bare only when YAML reads it back as the same
 /// string, single-quoted only when it has no control characters; else double-quoted.
-pub fn render(model: &str, quote: Quote) -> String {
+pub(crate) fn render(model: &str, quote: Quote) -> String {
     let control = model.chars().any(needs_escape);
     match quote {
         Quote::Bare if plain_safe(model) => model.to_owned(),
@@ -438,12 +435,13 @@ fn plain_safe(model: &str) -> bool {
 }
 
 /// `text` with the found value replaced by `model` (in the value's style).
-pub fn set_model(text: &str, found: &ModelValue, model: &str) -> String {
+#[cfg(test)]
+pub(crate) fn set_model(text: &str, found: &ModelValue, model: &str) -> String {
     splice(text, found.span.clone(), &render(model, found.quote))
 }
 
 /// `text` with `span` replaced by `raw` verbatim (a recorded original, on restore).
-pub fn splice(text: &str, span: Range<usize>, raw: &str) -> String {
+pub(crate) fn splice(text: &str, span: Range<usize>, raw: &str) -> String {
     let mut out = String::with_capacity(text.len() + raw.len());
     out.push_str(&text[..span.start]);
     out.push_str(raw);
