@@ -5,9 +5,9 @@
 //! writes with the compare-and-swap helper, and re-plans from the new content when the file
 //! changed in between, so an edit made by the user or the agent is never overwritten.
 
-use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::engine::Judge;
 use crate::error::TargetError;
@@ -80,7 +80,7 @@ pub(crate) struct Context<'a> {
     pub(crate) observed: &'a BTreeSet<String>,
     /// The endpoint each list of Claude Code settings files sets, read once per context: a
     /// project's agent files share one scope.
-    endpoints: RefCell<HashMap<Vec<PathBuf>, Option<String>>>,
+    endpoints: Mutex<HashMap<Vec<PathBuf>, Option<String>>>,
 }
 
 impl<'a> Context<'a> {
@@ -95,7 +95,7 @@ impl<'a> Context<'a> {
             state_dir,
             judge,
             observed,
-            endpoints: RefCell::default(),
+            endpoints: Mutex::default(),
         }
     }
 
@@ -105,17 +105,16 @@ impl<'a> Context<'a> {
         if files.is_empty() {
             return None;
         }
-        if let Some(known) = self.endpoints.borrow().get(files) {
-            return known.clone();
+        let mut known = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(endpoint) = known.get(files) {
+            return endpoint.clone();
         }
         let found = files.iter().find_map(|file| {
             let text = fsx::read_limited(file, fsx::MAX_FILE).ok()?;
             let doc = Document::parse(&text).ok()?;
             claude::base_url(&doc).map(str::to_owned)
         });
-        self.endpoints
-            .borrow_mut()
-            .insert(files.to_vec(), found.clone());
+        known.insert(files.to_vec(), found.clone());
         found
     }
 }

@@ -131,15 +131,47 @@ fn judge<'a>(settings: &'a Settings, book: &'a QuotaBook) -> Judge<'a> {
     judge
 }
 
-/// Runs `each` over the targets, reporting errors as they come; the outcome is the worst seen.
+/// Above this many targets, passes run on several threads: each target has its own lock, records
+/// and file, and a project's agent files are many small writes whose fsyncs then share the
+/// filesystem's commits. Fewer targets keep the plain order of their warnings.
+const PARALLEL_ABOVE: usize = 8;
+const WORKERS: usize = 8;
+
+/// Runs `each` over the targets, reporting errors; the runs keep the targets' order and the
+/// outcome is the worst seen.
 fn for_targets(
     targets: &[TargetSpec],
-    mut each: impl FnMut(&TargetSpec) -> Result<TargetRun, crate::error::TargetError>,
+    each: impl Fn(&TargetSpec) -> Result<TargetRun, crate::error::TargetError> + Sync,
 ) -> (Vec<TargetRun>, Outcome) {
+    let results: Vec<_> = if targets.len() <= PARALLEL_ABOVE {
+        targets.iter().map(&each).collect()
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<_>>> = targets
+            .iter()
+            .map(|_| std::sync::Mutex::default())
+            .collect();
+        std::thread::scope(|scope| {
+            for _ in 0..WORKERS.min(targets.len()) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(spec) = targets.get(i) else { break };
+                        let result = each(spec);
+                        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                    }
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect()
+    };
     let mut runs = Vec::new();
     let mut outcome = Outcome::Ok;
-    for spec in targets {
-        match each(spec) {
+    for result in results {
+        match result {
             Ok(run) => {
                 if run.ends_red {
                     outcome = outcome.max(Outcome::Red);

@@ -213,6 +213,11 @@ fn read_value(
     let number = line_number(text, line.start);
     let unmanaged = |why| Found::Unmanaged { line: number, why };
     let rest = &line.text[value_at..];
+    // A lone CR (and, to YAML 1.1 readers, NEL, LS and PS) ends a line: what follows it is not
+    // part of the value, whatever a line scanner sees.
+    if rest.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        return unmanaged("broken by a line break other than LF or CRLF");
+    }
     let lead = rest.len() - rest.trim_start_matches(is_blank).len();
     let value = &rest[lead..];
     let start = line.start + value_at + lead;
@@ -593,6 +598,16 @@ mod tests {
             ("---\nmodel: 4.5\n---\n", 2, "the value is not a string"),
             ("---\nmodel: true\n---\n", 2, "the value is not a string"),
             (
+                "---\r\nmodel: opus\r\r\n---\r\n",
+                2,
+                "broken by a line break other than LF or CRLF",
+            ),
+            (
+                "---\nmodel: 'a\u{2028}b'\n---\n",
+                2,
+                "broken by a line break other than LF or CRLF",
+            ),
+            (
                 "---\nmodel: \"\\q\"\n---\n",
                 2,
                 "an escape this tool does not read",
@@ -742,6 +757,28 @@ mod tests {
                 let Found::Model(again) = find_model(&out) else { panic!("{out:?}") };
                 prop_assert_eq!(&again.model, &new);
                 prop_assert_eq!(splice(&out, again.span, &raw), text);
+            }
+
+            #[test]
+            fn a_foreign_line_break_on_the_model_line_is_left_alone(
+                (text, _, _) in document(),
+                brk in prop::sample::select(vec!['\r', '\u{85}', '\u{2028}', '\u{2029}']),
+                at in any::<prop::sample::Index>(),
+            ) {
+                let Found::Model(m) = find_model(&text) else { panic!("{text:?}") };
+                // Anywhere after the key, up to the line's end.
+                let end = text[m.span.end..].find(['\r', '\n']).map_or(text.len(), |i| m.span.end + i);
+                let mut pos = m.span.start + at.index(end - m.span.start + 1);
+                while !text.is_char_boundary(pos) { pos -= 1; }
+                // A CR just before the LF makes a CRLF line end, which is fine.
+                prop_assume!(!(brk == '\r' && text[pos..].starts_with('\n')));
+                let broken = format!("{}{brk}{}", &text[..pos], &text[pos..]);
+                // Left alone; named on its own line, or on a later `model:` that the broken
+                // quote now seems to reach.
+                prop_assert!(
+                    matches!(find_model(&broken), Found::Unmanaged { line, .. } if line >= m.line),
+                    "{broken:?}"
+                );
             }
 
             #[test]
