@@ -73,7 +73,7 @@ hyperfine --warmup 1 --min-runs 10 -N \
 hyperfine --warmup 1 --min-runs 10 -N \
   -n "5 MB: --once, nothing to switch" \
   "$bin watch big.orig.json --kind opencode --once --config big.json5 -q"
-hyperfine --warmup 2 --min-runs 20 -N \
+hyperfine --warmup 2 --min-runs 30 -N --export-json "${BENCH_JSON:-/dev/null}" \
   --prepare "sh -c 'rm -rf agents state; cp -r agents.orig agents'" \
   -n "200 agent files: --once (switches every agent)" \
   "$bin watch agents/opencode.json --once --config agents.json5 --quota-file quota.json -q"

@@ -397,3 +397,18 @@ fn the_daemon_manages_agent_files_created_later_in_nested_folders() {
         "---\nmodel: 'zai-coding-plan/glm-4.7'\n---\n"
     );
 }
+
+#[test]
+fn a_context_suffix_uses_the_chain_of_the_bare_id_and_quotes_stay() {
+    let s = Sandbox::new();
+    s.write(".claude/agents/a.md", "---\nmodel: \"opus[1m]\" # long context\n---\n")
+        .config(r#"{fallbacks: {opus: ["sonnet"]}}"#)
+        .quota(r#"{"anthropic": {"windows": {"seven_day_opus": {"utilization": 99, "models": ["opus"]}}}}"#);
+    s.run(&["watch", ".claude/agents/a.md", "--once"])
+        .code(0)
+        .stdout_is(".claude/agents/a.md: model: opus[1m] -> sonnet (anthropic seven_day_opus 99% >= 90%)\n");
+    assert_eq!(
+        s.read(".claude/agents/a.md"),
+        "---\nmodel: \"sonnet\" # long context\n---\n"
+    );
+}
