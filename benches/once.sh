@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Times one `switcher watch --once` pass, end to end (process start, config, status file, parse,
-# plan, state, atomic write with fsync), on the bundled demo and on a generated 5 MB config.
+# plan, state, atomic write with fsync), on the bundled demo, on a generated 5 MB config, and on
+# a project with 200 Markdown agent files.
 # Every timed run really switches: the target and the state dir are reset before each one.
 #
 #   benches/once.sh            # needs hyperfine (apt-get install hyperfine)
@@ -35,6 +36,27 @@ cat > "$work/big.json5" <<'J'
 { fallbacks: { "zai-coding-plan/glm-4.6": ["deepseek/deepseek-chat"] } }
 J
 
+# A project with 200 Markdown agents in nested folders, each with real-sized front matter and a
+# ~3 KB body, brought by its opencode.json; every one is switched (and written) in one pass.
+python3 - "$work/agents.orig" <<'PY'
+import os, sys
+root = sys.argv[1]
+os.makedirs(f"{root}/.opencode/agent", exist_ok=True)
+open(f"{root}/opencode.json", "w").write('{\n  "model": "zai-coding-plan/glm-4.6"\n}\n')
+body = "".join(f"- Step {i}: read the change, check it against the plan — «précis».\n" for i in range(48))
+for i in range(200):
+    folder = f"{root}/.opencode/agent/team-{i % 10}"
+    os.makedirs(folder, exist_ok=True)
+    quote = ["", "'", '"'][i % 3]
+    open(f"{folder}/agent-{i:03}.md", "w", newline="").write(
+        f"---\ndescription: |\n  Agent {i}: reviews one part of the code.\n  model: not this one\n"
+        f"mode: subagent\nmodel: {quote}zai-coding-plan/glm-4.6{quote}  # the plan\n"
+        f"tools:\n  write: false\n---\n# Agent {i}\n\n{body}")
+PY
+cat > "$work/agents.json5" <<'J'
+{ fallbacks: { "zai-coding-plan/glm-4.6": ["deepseek/deepseek-chat"] } }
+J
+
 cd "$work"
 export SWITCHER_STATE_DIR="$work/state"
 hyperfine --warmup 3 --min-runs 30 -N \
@@ -51,3 +73,10 @@ hyperfine --warmup 1 --min-runs 10 -N \
 hyperfine --warmup 1 --min-runs 10 -N \
   -n "5 MB: --once, nothing to switch" \
   "$bin watch big.orig.json --kind opencode --once --config big.json5 -q"
+hyperfine --warmup 2 --min-runs 30 -N --export-json "${BENCH_JSON:-/dev/null}" \
+  --prepare "sh -c 'rm -rf agents state; cp -r agents.orig agents'" \
+  -n "200 agent files: --once (switches every agent)" \
+  "$bin watch agents/opencode.json --once --config agents.json5 --quota-file quota.json -q"
+hyperfine --warmup 2 --min-runs 20 -N \
+  -n "200 agent files: --once, nothing to switch" \
+  "$bin watch agents.orig/opencode.json --once --config agents.json5 -q"

@@ -5,18 +5,18 @@
 //! writes with the compare-and-swap helper, and re-plans from the new content when the file
 //! changed in between, so an edit made by the user or the agent is never overwritten.
 
-use std::collections::{BTreeSet, HashSet};
-
-use std::path::PathBuf;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::engine::Judge;
 use crate::error::TargetError;
 use crate::fsx::{self, FileLock, WriteOutcome};
 use crate::jsonc::Document;
 use crate::plan::{Change, Plan, Planner, SlotView, TargetState, advance_streaks};
-use crate::settings::{Settings, TargetSpec};
+use crate::settings::{AgentScope, Settings, TargetSpec};
 use crate::state::{StateDir, StateError};
-use crate::target::Kind;
+use crate::target::{Doc, Kind, claude};
 
 /// Re-plans allowed when the target keeps changing under us before giving up for this pass.
 const MAX_ATTEMPTS: usize = 8;
@@ -38,6 +38,8 @@ pub(crate) struct Target {
     pub(crate) path: PathBuf,
     /// The absolute path as given, before resolving symlinks.
     pub(crate) given: PathBuf,
+    /// For a Markdown agent file: its scope.
+    pub(crate) agent: Option<AgentScope>,
     lock: Option<FileLock>,
     /// The records as last loaded or saved, kept while the lock is held: nobody else writes
     /// them then, so they are read once and written through.
@@ -50,6 +52,10 @@ pub(crate) struct Target {
 #[derive(Clone, Debug)]
 pub(crate) struct TargetRun {
     pub(crate) target: String,
+    /// For a Markdown agent file: the scope output groups it under.
+    pub(crate) scope: Option<String>,
+    /// What output says of an agent file without a slot (no `model:`, or one left alone).
+    pub(crate) remark: Option<String>,
     pub(crate) changes: Vec<Change>,
     pub(crate) slots: Vec<SlotView>,
     /// What the file held and holds; `None` when the target was only viewed.
@@ -72,6 +78,9 @@ pub(crate) struct Context<'a> {
     pub(crate) judge: &'a Judge<'a>,
     /// Providers observed since the previous pass: each advances recovery streaks once.
     pub(crate) observed: &'a BTreeSet<String>,
+    /// The endpoint each list of Claude Code settings files sets, read once per context: a
+    /// project's agent files share one scope.
+    endpoints: Mutex<HashMap<Vec<PathBuf>, Option<String>>>,
 }
 
 impl<'a> Context<'a> {
@@ -86,7 +95,27 @@ impl<'a> Context<'a> {
             state_dir,
             judge,
             observed,
+            endpoints: Mutex::default(),
         }
+    }
+
+    /// The `env.ANTHROPIC_BASE_URL` of the first of `files` that sets one (README, Targets:
+    /// Markdown agents). A file that cannot be read or parsed sets none.
+    fn endpoint(&self, files: &[PathBuf]) -> Option<String> {
+        if files.is_empty() {
+            return None;
+        }
+        let mut known = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(endpoint) = known.get(files) {
+            return endpoint.clone();
+        }
+        let found = files.iter().find_map(|file| {
+            let text = fsx::read_limited(file, fsx::MAX_FILE).ok()?;
+            let doc = Document::parse(&text).ok()?;
+            claude::base_url(&doc).map(str::to_owned)
+        });
+        known.insert(files.to_vec(), found.clone());
+        found
     }
 }
 
@@ -130,6 +159,7 @@ impl Target {
             kind,
             path,
             given: spec.path.clone(),
+            agent: spec.agent.clone(),
             lock,
             records: None,
             warned: HashSet::new(),
@@ -162,17 +192,17 @@ impl Target {
         Ok(())
     }
 
-    fn read(&self) -> Result<(String, Document), TargetError> {
+    fn read(&self) -> Result<(String, Doc), TargetError> {
         let text =
             fsx::read_limited(&self.path, fsx::MAX_FILE).map_err(|source| TargetError::Read {
                 target: self.display.clone(),
                 source,
             })?;
-        let doc = Document::parse(&text).map_err(|error| TargetError::Parse {
+        let doc = Doc::parse(self.kind, &text).map_err(|error| TargetError::Parse {
             target: self.display.clone(),
             error,
         })?;
-        if !doc.root().is_object() {
+        if doc.json().is_some_and(|json| !json.root().is_object()) {
             return Err(TargetError::Invalid {
                 target: self.display.clone(),
                 message: "expected a JSON object at the top level".into(),
@@ -193,13 +223,22 @@ impl Target {
             target: display.clone(),
             source,
         };
+        if mode == Mode::Restore && self.kind.is_agent() && !self.given.exists() {
+            // Deleted or renamed away: nothing is left to put back.
+            if !dry_run {
+                self.forget(ctx.state_dir).map_err(state_err)?;
+            }
+            tracing::info!(target = %self.display, "agent file gone; its records are forgotten");
+            return Ok(self.gone());
+        }
         let mut base = self.load(ctx.state_dir).map_err(state_err)?;
         let mut on_disk = base.clone();
         base.display = self.display.clone();
         if mode == Mode::Switch {
             advance_streaks(&mut base, ctx.observed, ctx.judge);
         }
-        let planner = self.planner(ctx);
+        let endpoint = self.endpoint(ctx);
+        let planner = self.planner(ctx, endpoint.as_deref());
         // Changes of earlier passes of this call that landed (leaving a profile for another).
         let mut landed = Vec::new();
         // A profile the last landed write decided to enter.
@@ -219,22 +258,25 @@ impl Target {
             })?;
             let new_text = new_doc.render();
             if dry_run {
-                return Ok(self.finish(plan, landed, text, new_text));
+                return Ok(self.finish(plan, &doc, landed, text, new_text));
             }
             if plan.edits.is_empty() {
                 if plan.state != on_disk {
                     self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                 }
-                return Ok(self.finish(plan, landed, text.clone(), text));
+                return Ok(self.finish(plan, &doc, landed, text.clone(), text));
             }
             on_disk = plan.state_before_write(&base);
             self.save(ctx.state_dir, &on_disk).map_err(state_err)?;
             match fsx::write_atomic(&self.path, Some(&text), &new_text) {
                 Ok(WriteOutcome::Written) => {
-                    self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
-                    on_disk = plan.state.clone();
+                    // A plain switch saved its final records before the write already.
+                    if plan.state != on_disk {
+                        self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
+                        on_disk = plan.state.clone();
+                    }
                     let Some(enter) = plan.then.clone() else {
-                        return Ok(self.finish(plan, landed, text, new_text));
+                        return Ok(self.finish(plan, &doc, landed, text, new_text));
                     };
                     self.note(&plan);
                     landed.extend(plan.changes);
@@ -261,7 +303,7 @@ impl Target {
         })
     }
 
-    fn planner<'a>(&self, ctx: &'a Context<'a>) -> Planner<'a> {
+    fn planner<'a>(&self, ctx: &'a Context<'a>, endpoint: Option<&'a str>) -> Planner<'a> {
         Planner {
             kind: self.kind,
             policy: &ctx.settings.policy,
@@ -269,12 +311,53 @@ impl Target {
             aliases: &ctx.settings.aliases,
             fallbacks: &ctx.settings.fallbacks,
             profiles: &ctx.settings.profiles,
+            endpoint,
             now: ctx.judge.now,
         }
     }
 
+    /// A Claude Code agent file's endpoint, from its scope's settings.
+    fn endpoint(&self, ctx: &Context<'_>) -> Option<String> {
+        match (&self.agent, self.kind) {
+            (Some(agent), Kind::ClaudeAgent) => ctx.endpoint(&agent.settings),
+            _ => None,
+        }
+    }
+
+    /// The settings files this target's provider depends on, besides itself.
+    pub(crate) fn depends_on(&self) -> &[PathBuf] {
+        match (&self.agent, self.kind) {
+            (Some(agent), Kind::ClaudeAgent) => &agent.settings,
+            _ => &[],
+        }
+    }
+
+    /// The agent dir this target was found in, if it was found rather than named.
+    pub(crate) fn found_in(&self) -> Option<&Path> {
+        self.agent.as_ref().and_then(|a| a.found_in.as_deref())
+    }
+
+    /// Forgets the target's records: an agent file that is gone has nothing left to restore,
+    /// and one that comes back under its name is a new file.
+    pub(crate) fn forget(&mut self, state_dir: &StateDir) -> Result<(), StateError> {
+        let empty = TargetState::new(self.path.clone(), self.display.clone(), self.kind);
+        self.save(state_dir, &empty)
+    }
+
+    fn gone(&self) -> TargetRun {
+        TargetRun {
+            target: self.display.clone(),
+            scope: self.agent.as_ref().map(|a| a.scope.clone()),
+            remark: None,
+            changes: Vec::new(),
+            slots: Vec::new(),
+            content: None,
+            ends_red: false,
+        }
+    }
+
     /// The slots as they stand, for `status`.
-    pub(crate) fn view(&mut self, ctx: &Context<'_>) -> Result<Vec<SlotView>, TargetError> {
+    pub(crate) fn view(&mut self, ctx: &Context<'_>) -> Result<TargetRun, TargetError> {
         let state = self
             .load(ctx.state_dir)
             .map_err(|source| TargetError::State {
@@ -282,13 +365,23 @@ impl Target {
                 source,
             })?;
         let (_, doc) = self.read()?;
-        let planner = self.planner(ctx);
-        Ok(planner.view(&doc, &state))
+        let endpoint = self.endpoint(ctx);
+        let planner = self.planner(ctx, endpoint.as_deref());
+        Ok(TargetRun {
+            target: self.display.clone(),
+            scope: self.agent.as_ref().map(|a| a.scope.clone()),
+            remark: remark(&doc),
+            changes: Vec::new(),
+            slots: planner.view(&doc, &state),
+            content: None,
+            ends_red: false,
+        })
     }
 
     fn finish(
         &mut self,
         plan: Plan,
+        doc: &Doc,
         mut changes: Vec<Change>,
         before: String,
         after: String,
@@ -298,6 +391,8 @@ impl Target {
         changes.extend(plan.changes);
         TargetRun {
             target: self.display.clone(),
+            scope: self.agent.as_ref().map(|a| a.scope.clone()),
+            remark: remark(doc),
             ends_red,
             changes,
             slots: plan.slots,
@@ -315,5 +410,16 @@ impl Target {
         for info in &plan.infos {
             tracing::info!("{}: {info}", self.display);
         }
+    }
+}
+
+/// What output says of an agent file without a slot.
+fn remark(doc: &Doc) -> Option<String> {
+    match doc {
+        Doc::Agent(file) if file.value().is_none() => Some(match doc.unmanaged() {
+            Some((line, why)) => format!("`model:` on line {line} is {why}; left alone"),
+            None => "no model of its own".to_owned(),
+        }),
+        _ => None,
     }
 }

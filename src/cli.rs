@@ -10,9 +10,10 @@ use crate::target::Kind;
 /// Switches AI coding agents to a fallback model when a provider's quota runs low, and back when
 /// it recovers.
 ///
-/// switcher watches agent config files (OpenCode's opencode.json, Claude Code's settings.json),
-/// learns each provider's remaining quota from status files and usage APIs, and rewrites each
-/// model setting to the first healthy fallback, editing only the bytes of the value.
+/// switcher watches agent config files (OpenCode's opencode.json, Claude Code's settings.json,
+/// and both agents' Markdown agent files), learns each provider's remaining quota from status
+/// files and usage APIs, and rewrites each model setting to the first healthy fallback, editing
+/// only the bytes of the value.
 #[derive(Debug, Parser)]
 #[command(name = "switcher", version, propagate_version = true)]
 pub(crate) struct Cli {
@@ -29,7 +30,9 @@ pub(crate) enum Command {
     ///
     /// Without --once or --restore, runs until interrupted. With no TARGET, the targets come from
     /// the config's `targets`, else from discovery: ./opencode.jsonc, ./opencode.json, the
-    /// OpenCode user config and Claude Code's user settings, each if it exists.
+    /// OpenCode user config and Claude Code's user settings, each if it exists, and the Markdown
+    /// agent files of ./.opencode/agent(s)/, ./.claude/agents/ and both agents' user dirs. A JSON
+    /// target brings the agent files of its scope.
     Watch(Watch),
     /// Show each provider's health and every slot's current and original model
     ///

@@ -134,15 +134,47 @@ fn judge<'a>(settings: &'a Settings, book: &'a QuotaBook) -> Judge<'a> {
     judge
 }
 
-/// Runs `each` over the targets, reporting errors as they come; the outcome is the worst seen.
+/// Above this many targets, passes run on several threads: each target has its own lock, records
+/// and file, and a project's agent files are many small writes whose fsyncs then share the
+/// filesystem's commits. Fewer targets keep the plain order of their warnings.
+const PARALLEL_ABOVE: usize = 8;
+const WORKERS: usize = 8;
+
+/// Runs `each` over the targets, reporting errors; the runs keep the targets' order and the
+/// outcome is the worst seen.
 fn for_targets(
     targets: &[TargetSpec],
-    mut each: impl FnMut(&TargetSpec) -> Result<TargetRun, crate::error::TargetError>,
+    each: impl Fn(&TargetSpec) -> Result<TargetRun, crate::error::TargetError> + Sync,
 ) -> (Vec<TargetRun>, Outcome) {
+    let results: Vec<_> = if targets.len() <= PARALLEL_ABOVE {
+        targets.iter().map(&each).collect()
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<_>>> = targets
+            .iter()
+            .map(|_| std::sync::Mutex::default())
+            .collect();
+        std::thread::scope(|scope| {
+            for _ in 0..WORKERS.min(targets.len()) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(spec) = targets.get(i) else { break };
+                        let result = each(spec);
+                        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                    }
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect()
+    };
     let mut runs = Vec::new();
     let mut outcome = Outcome::Ok;
-    for spec in targets {
-        match each(spec) {
+    for result in results {
+        match result {
             Ok(run) => {
                 if run.ends_red {
                     outcome = outcome.max(Outcome::Red);
@@ -231,11 +263,11 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
         let mut targets = Vec::new();
         for state in state_dir.all_targets()? {
             match state {
-                Ok(s) => targets.push(TargetSpec {
-                    display: s.display,
-                    path: PathBuf::from(&s.target),
-                    kind: Ok(s.kind),
-                }),
+                Ok(s) => targets.push(settings.recorded_spec(
+                    s.display,
+                    PathBuf::from(&s.target),
+                    s.kind,
+                )),
                 Err(e) => {
                     tracing::error!("{e}");
                     unreadable = Outcome::Error;
@@ -275,14 +307,7 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
     let observed = BTreeSet::new();
     let ctx = Context::new(settings, &state_dir, &judge, &observed);
     let (runs, outcome) = for_targets(&settings.targets, |spec| {
-        let mut target = Target::open(spec, &state_dir, true)?;
-        Ok(TargetRun {
-            target: spec.display.clone(),
-            changes: Vec::new(),
-            slots: target.view(&ctx)?,
-            content: None,
-            ends_red: false,
-        })
+        Target::open(spec, &state_dir, true)?.view(&ctx)
     });
     if settings.json {
         print(&report::json(&runs, &judge));

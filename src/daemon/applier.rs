@@ -18,7 +18,7 @@ use crate::fsx;
 use crate::hooks;
 use crate::plan::ChangeKind;
 use crate::quota::QuotaBook;
-use crate::settings::Settings;
+use crate::settings::{AgentDir, Settings, markdown_files};
 use crate::source::{Answer, Watch};
 use crate::state::StateDir;
 
@@ -39,6 +39,8 @@ struct Watched {
     target: Target,
     /// Every name change events may use for it.
     names: Vec<PathBuf>,
+    /// Every name of the settings files its provider depends on (a Claude Code agent's).
+    depends: Vec<PathBuf>,
     /// The content last read or written: a change event with the same content is our own write
     /// (or no change at all) and needs no pass.
     known: Option<String>,
@@ -55,6 +57,9 @@ pub(crate) struct Applier<'a> {
     /// name their change events may use, and whether a change to a file in it counts (a
     /// directory).
     status_files: Vec<(usize, Vec<PathBuf>, bool)>,
+    /// The agent dirs, each with its resolved path (as change events name it): a Markdown file
+    /// appearing in one becomes a target.
+    agent_dirs: Vec<(&'a AgentDir, Option<PathBuf>)>,
     /// Set when the daemon stops.
     stop: Arc<AtomicBool>,
 }
@@ -67,15 +72,7 @@ impl<'a> Applier<'a> {
         book: QuotaBook,
         stop: Arc<AtomicBool>,
     ) -> Applier<'a> {
-        let targets = targets
-            .into_iter()
-            .map(|target| Watched {
-                names: aliases_of(&target.given),
-                target,
-                known: None,
-                failing: None,
-            })
-            .collect();
+        let targets = targets.into_iter().map(Watched::new).collect();
         let status_files = settings
             .sources
             .iter()
@@ -89,12 +86,16 @@ impl<'a> Applier<'a> {
                 ))
             })
             .collect();
+        let agent_dirs = (settings.agent_dirs.iter())
+            .map(|d| (d, fsx::canonical(&d.path).ok()))
+            .collect();
         Applier {
             settings,
             state_dir,
             targets,
             book,
             status_files,
+            agent_dirs,
             stop,
         }
     }
@@ -153,8 +154,51 @@ impl<'a> Applier<'a> {
             self.read_status_file(source, runtime, client);
         }
         let targets: BTreeSet<usize> = paths.iter().flat_map(|p| self.targets_named(p)).collect();
-        for i in targets {
+        let dependents: BTreeSet<usize> = (0..self.targets.len())
+            .filter(|&i| !targets.contains(&i))
+            .filter(|&i| self.targets[i].depends.iter().any(|d| paths.contains(d)))
+            .collect();
+        // From the last, so that a target dropped does not move those still to come.
+        for &i in dependents.iter().rev() {
+            self.pass(i, &BTreeSet::new());
+        }
+        for &i in targets.iter().rev() {
             self.target_changed(i);
+        }
+        let unknown: Vec<&PathBuf> = paths
+            .iter()
+            .filter(|p| self.targets_named(p).is_empty())
+            .collect();
+        for path in unknown {
+            self.found(path);
+        }
+    }
+
+    /// A path in an agent dir that no target has: each Markdown file at or under it becomes a
+    /// target (README, Targets: Markdown agents), and gets its first pass.
+    fn found(&mut self, path: &Path) {
+        let Some((dir, real)) = (self.agent_dirs.iter())
+            .find(|(d, real)| d.holds(path, real.as_deref()))
+            .cloned()
+        else {
+            return;
+        };
+        for file in markdown_files(path) {
+            if !self.targets_named(&file).is_empty() {
+                continue;
+            }
+            let spec = dir.spec(&file, real.as_deref());
+            if self.targets.iter().any(|w| w.target.given == spec.path) {
+                continue;
+            }
+            match Target::open(&spec, &self.state_dir, false) {
+                Ok(target) => {
+                    tracing::info!(target = %target.display, "new agent file; managing it");
+                    self.targets.push(Watched::new(target));
+                    self.pass(self.targets.len() - 1, &BTreeSet::new());
+                }
+                Err(e) => tracing::warn!("{e}"),
+            }
         }
     }
 
@@ -203,6 +247,17 @@ impl<'a> Applier<'a> {
     /// A target changed on disk: re-plan it from the latest quota data, unless the content is what
     /// we last saw or wrote.
     fn target_changed(&mut self, i: usize) {
+        // An agent file found in an agent dir and deleted (or renamed away) is let go; if it
+        // comes back, it is found again.
+        let target = &mut self.targets[i].target;
+        if target.found_in().is_some() && !target.given.exists() {
+            tracing::info!(target = %target.display, "agent file gone; no longer managed");
+            if let Err(e) = target.forget(&self.state_dir) {
+                tracing::warn!("{}: {e}", target.display);
+            }
+            self.targets.remove(i);
+            return;
+        }
         let current = fsx::read_limited(&self.targets[i].target.path, fsx::MAX_FILE).ok();
         if current.is_some() && current == self.targets[i].known {
             return;
@@ -244,6 +299,22 @@ impl<'a> Applier<'a> {
                 watched.failing = Some(message);
                 watched.known = None;
             }
+        }
+    }
+}
+
+impl Watched {
+    fn new(target: Target) -> Watched {
+        Watched {
+            names: aliases_of(&target.given),
+            depends: target
+                .depends_on()
+                .iter()
+                .flat_map(|d| aliases_of(d))
+                .collect(),
+            target,
+            known: None,
+            failing: None,
         }
     }
 }

@@ -74,9 +74,25 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
     if targets.is_empty() {
         return Ok(Outcome::Error);
     }
-    let names: Vec<String> = targets.iter().map(|t| t.display.clone()).collect();
+    let names: Vec<String> = targets
+        .iter()
+        .filter(|t| t.agent.is_none())
+        .map(|t| t.display.clone())
+        .collect();
+    let agent_files = targets.len() - names.len();
     let mut files: Vec<PathBuf> = targets.iter().map(|t| t.given.clone()).collect();
-    let mut dirs = Vec::new();
+    // A Claude Code agent's provider follows its scope's settings.
+    files.extend(targets.iter().flat_map(|t| t.depends_on().to_vec()));
+    files.sort();
+    files.dedup();
+    let mut dirs: Vec<WholeDir> = (settings.agent_dirs.iter())
+        .map(|d| WholeDir {
+            path: d.path.clone(),
+            recursive: true,
+            accepts: |_| true,
+        })
+        .collect();
+    let agent_dirs = dirs.len();
     for watch in settings.sources.iter().filter_map(|s| s.watched()) {
         match watch {
             Watch::File(path) => files.push(path.to_owned()),
@@ -87,6 +103,7 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
                 }
                 dirs.push(WholeDir {
                     path: path.to_owned(),
+                    recursive: false,
                     accepts,
                 });
             }
@@ -112,7 +129,13 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
                 applier.run(queue, handle, client_for_applier)
             })
             .map_err(|e| Error::Setup(format!("cannot start the applier: {e}")))?;
-        let watching = Watching { names, files, dirs };
+        let watching = Watching {
+            names,
+            agent_files,
+            agent_dirs,
+            files,
+            dirs,
+        };
         let outcome = runtime.block_on(serve(settings, &book, &watching, client, jobs));
         tracing::info!("stopping");
         stop.store(true, Ordering::Relaxed);
@@ -141,10 +164,13 @@ async fn poll(spec: SourceSpec, client: reqwest::Client, aliases: Aliases) -> An
         })
 }
 
-/// What the daemon watches: the targets it holds, by name, every file to watch, and the
-/// directories whose every file it watches (with the names that count).
+/// What the daemon watches: the targets it holds, by name (agent files counted), every file to
+/// watch, and the directories whose every file it watches (with the names that count): the
+/// first `agent_dirs` of them are agent dirs.
 struct Watching {
     names: Vec<String>,
+    agent_files: usize,
+    agent_dirs: usize,
     files: Vec<PathBuf>,
     dirs: Vec<WholeDir>,
 }
@@ -210,10 +236,19 @@ async fn serve(
         settings.sources.iter().partition(|s| s.is_signals());
     let labels: Vec<&str> = sources.iter().map(|s| s.label.as_str()).collect();
     // Said once the watches are in place: from here on, every change is seen.
+    let mut what = Vec::new();
+    if !names.is_empty() || watching.agent_dirs == 0 {
+        what.push(format!("{} target(s): {}", names.len(), names.join(", ")));
+    }
+    if watching.agent_dirs > 0 {
+        what.push(format!(
+            "{} agent file(s) in {} agent dir(s)",
+            watching.agent_files, watching.agent_dirs
+        ));
+    }
     tracing::info!(
-        "watching {} target(s): {}; {} source(s): {}{}",
-        names.len(),
-        names.join(", "),
+        "watching {}; {} source(s): {}{}",
+        what.join(" and "),
         labels.len(),
         match (labels.is_empty(), settings.sources_detected) {
             (true, _) => "none, every provider is unmonitored".to_owned(),

@@ -1,4 +1,5 @@
-//! The watcher: reports changes to targets, status files and the files of the signals dir.
+//! The watcher: reports changes to targets, status files, the files of the signals dir and
+//! whatever happens in agent dirs.
 //!
 //! It watches the directories that hold them, not the files: editors and agents save by writing a
 //! new file and renaming it over the old one, and a watch on the old file would die with it. It
@@ -10,6 +11,11 @@
 //! A directory's watch dies with the directory, so each directory's parent is watched too: when
 //! the directory is created (again), it is reported like a changed file, and the daemon watches
 //! it anew and looks at the files in it.
+//!
+//! Some directories are watched whole: the signals dir (its files, by name) and the agent dirs
+//! (README, Targets: Markdown agents), nested folders included, so that agent files created,
+//! renamed or deleted later are seen; every path under an agent dir is reported, and the applier
+//! decides what it is.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -17,11 +23,33 @@ use std::path::{Path, PathBuf};
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 
-/// A directory watched whole: a change to any file in it whose name `accepts` takes counts.
+/// A directory watched whole: a change to any path in it (or under it, when `recursive`) that
+/// `accepts` takes counts.
 #[derive(Clone)]
 pub(crate) struct WholeDir {
     pub(crate) path: PathBuf,
+    pub(crate) recursive: bool,
     pub(crate) accepts: fn(&Path) -> bool,
+}
+
+impl WholeDir {
+    fn mode(&self) -> RecursiveMode {
+        if self.recursive {
+            RecursiveMode::Recursive
+        } else {
+            RecursiveMode::NonRecursive
+        }
+    }
+
+    /// Whether a change to `path` counts.
+    fn holds(&self, path: &Path) -> bool {
+        let inside = if self.recursive {
+            path.starts_with(&self.path) && path != self.path
+        } else {
+            path.parent() == Some(&self.path)
+        };
+        inside && (self.accepts)(path)
+    }
 }
 
 /// Watches until dropped.
@@ -33,7 +61,7 @@ pub(crate) struct Watcher {
     /// Every name of every file asked about.
     files: Vec<PathBuf>,
     /// The directories watched whole, resolved as far as they exist.
-    whole: BTreeSet<PathBuf>,
+    whole: Vec<WholeDir>,
 }
 
 impl Watcher {
@@ -45,7 +73,9 @@ impl Watcher {
     /// Watches `dir` again after it was created, and returns the files asked about in it (and
     /// the directory itself, when it is watched whole).
     pub(crate) fn rewatch(&mut self, dir: &Path) -> Vec<PathBuf> {
-        if let Err(e) = self.inner.watch(dir, RecursiveMode::NonRecursive) {
+        let whole = self.whole.iter().find(|d| d.path == dir);
+        let mode = whole.map_or(RecursiveMode::NonRecursive, WholeDir::mode);
+        if let Err(e) = self.inner.watch(dir, mode) {
             tracing::warn!("cannot watch {}: {e}", dir.display());
         }
         let mut changed: Vec<PathBuf> = self
@@ -54,7 +84,7 @@ impl Watcher {
             .filter(|f| f.parent() == Some(dir))
             .cloned()
             .collect();
-        if self.whole.contains(dir) {
+        if whole.is_some() {
             changed.push(dir.to_owned());
         }
         changed
@@ -116,25 +146,23 @@ pub(crate) fn start(
     changed: impl Fn(PathBuf, Change) + Send + 'static,
 ) -> Result<Watcher, String> {
     let names: Vec<PathBuf> = files.iter().flat_map(|f| aliases_of(f)).collect();
-    let whole: Vec<WholeDir> = dirs
-        .iter()
-        .filter_map(|d| {
-            let path = crate::fsx::canonical(&d.path).ok()?;
-            Some(WholeDir { path, ..d.clone() })
+    let whole: Vec<WholeDir> = (dirs.iter())
+        .map(|d| WholeDir {
+            path: crate::fsx::canonical(&d.path).unwrap_or_else(|_| d.path.clone()),
+            ..d.clone()
         })
         .collect();
+    // A directory inside a recursively watched one is already watched with it.
     let mut all_dirs: BTreeSet<PathBuf> = names
         .iter()
         .filter_map(|f| f.parent().and_then(|d| crate::fsx::canonical(d).ok()))
+        .filter(|d| !(whole.iter()).any(|w| w.recursive && d.starts_with(&w.path)))
         .collect();
     all_dirs.extend(whole.iter().map(|d| d.path.clone()));
     let wanted: HashSet<PathBuf> = names.iter().cloned().collect();
     let wanted_dirs = all_dirs.clone();
     let wanted_whole = whole.clone();
-    let in_whole = move |path: &Path| {
-        path.parent()
-            .is_some_and(|dir| (wanted_whole.iter()).any(|d| d.path == dir && (d.accepts)(path)))
-    };
+    let in_whole = move |path: &Path| wanted_whole.iter().any(|d| d.holds(path));
     let handler = move |result: notify::Result<notify::Event>| match result {
         Ok(event) => {
             for path in event.paths {
@@ -162,10 +190,16 @@ pub(crate) fn start(
         let _ = watcher.watch(parent, RecursiveMode::NonRecursive);
     }
     for dir in &all_dirs {
-        match watcher.watch(dir, RecursiveMode::NonRecursive) {
+        let whole = whole.iter().find(|d| d.path == *dir);
+        match watcher.watch(
+            dir,
+            whole.map_or(RecursiveMode::NonRecursive, WholeDir::mode),
+        ) {
             Ok(()) => {}
             // Watched for in its parent: it is looked at when it is created.
             Err(_) if !dir.exists() && dir.parent().is_some_and(Path::exists) => {}
+            // An agent dir of a scope that does not exist (no `.opencode` here): nothing to see.
+            Err(_) if !dir.exists() && whole.is_some() => {}
             Err(e) => tracing::warn!(
                 "cannot watch {}: {e}; changes there are seen at the next poll only",
                 dir.display()
@@ -176,6 +210,6 @@ pub(crate) fn start(
         inner: watcher,
         dirs: all_dirs,
         files: names,
-        whole: whole.into_iter().map(|d| d.path).collect(),
+        whole,
     })
 }

@@ -15,10 +15,10 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use jiff::Timestamp;
 
 use crate::engine::{Health, Judge, Policy, advance_streak};
-use crate::jsonc::{Document, Edit, KeyPath};
+use crate::jsonc::{Edit, KeyPath};
 use crate::provider::Aliases;
 use crate::quota::{Level, bare_model};
-use crate::target::{Candidate, Kind, Slot};
+use crate::target::{Candidate, Doc, Kind, Slot};
 
 use profile::Profile;
 pub(crate) use records::{
@@ -33,6 +33,8 @@ pub(crate) struct Planner<'a> {
     pub(crate) aliases: &'a Aliases,
     pub(crate) fallbacks: &'a BTreeMap<String, Vec<Candidate>>,
     pub(crate) profiles: &'a BTreeMap<String, Profile>,
+    /// For a Claude Code agent file: the `ANTHROPIC_BASE_URL` its scope's settings set.
+    pub(crate) endpoint: Option<&'a str>,
     pub(crate) now: Timestamp,
 }
 
@@ -158,10 +160,11 @@ pub(crate) fn advance_streaks(
             *streak = advance_streak(*streak, &judge.health(provider, Some(&original)));
         }
     };
+    let kind = state.kind;
     for record in &mut state.switches {
         advance(
             &record.provider.clone(),
-            record.original_model(),
+            record.original_model(kind),
             &mut record.streak,
         );
     }
@@ -174,6 +177,11 @@ pub(crate) fn advance_streaks(
     }
 }
 
+/// Whether an active profile's keys are in the document (JSON targets only have profiles).
+pub(super) fn landed(doc: &Doc, record: &ProfileRecord) -> bool {
+    doc.json().is_some_and(|json| profile::landed(json, record))
+}
+
 /// How a slot relates to its record.
 pub(super) enum Standing<'r> {
     /// No record, or one that no longer applies: the slot's value is its original.
@@ -182,13 +190,9 @@ pub(super) enum Standing<'r> {
     Switched(&'r SwitchRecord),
 }
 
-pub(super) fn json(value: &str) -> String {
-    serde_json::to_string(value).expect("strings serialise")
-}
-
 impl Planner<'_> {
-    pub(super) fn provider(&self, doc: &Document, model: &str) -> String {
-        self.kind.provider(doc, model, self.aliases)
+    pub(super) fn provider(&self, doc: &Doc, model: &str) -> String {
+        self.kind.provider(doc, model, self.aliases, self.endpoint)
     }
 
     /// The slot's chain: its own `fallback_models` (README, Fallback chains), else the config's.
@@ -245,7 +249,7 @@ impl Planner<'_> {
         &self,
         candidate: &Candidate,
         provider: Option<&str>,
-        doc: &Document,
+        doc: &Doc,
         skipped: &RefCell<BTreeSet<String>>,
     ) -> Option<Health> {
         let name = match candidate {
@@ -255,10 +259,14 @@ impl Planner<'_> {
             }
             Candidate::Profile(name) => name,
         };
-        let why = match (self.kind, self.profiles.get(name)) {
-            (Kind::OpenCode, _) => "profiles apply to Claude Code targets only".to_owned(),
-            (Kind::Claude, None) => "no such profile".to_owned(),
-            (Kind::Claude, Some(profile)) => match profile::unusable(profile, doc) {
+        let why = match (self.kind, doc.json(), self.profiles.get(name)) {
+            (Kind::OpenCode, ..) => "profiles apply to Claude Code targets only".to_owned(),
+            (Kind::OpenCodeAgent | Kind::ClaudeAgent, ..) => {
+                "profiles switch a settings file as a whole, not an agent file".to_owned()
+            }
+            (Kind::Claude, _, None) => "no such profile".to_owned(),
+            (Kind::Claude, None, Some(_)) => "the target is not a JSON document".to_owned(),
+            (Kind::Claude, Some(doc), Some(profile)) => match profile::unusable(profile, doc) {
                 None => return Some(self.profile_health(profile)),
                 Some(why) => why,
             },

@@ -6,19 +6,21 @@ use std::collections::{BTreeSet, HashSet};
 
 use crate::engine::{Decision, Health, SlotCase, decide};
 use crate::jsonc::{Document, Edit, KeyPath};
-use crate::target::{Candidate, Slot};
+use crate::target::{Candidate, Doc, Slot};
 
 use super::{
     Change, ChangeKind, Enter, Plan, Planner, ProfileRecord, SlotView, Standing, SwitchRecord,
-    TargetState, json, profile,
+    TargetState, landed, profile,
 };
 
 impl Planner<'_> {
     /// One pass of the switching rules over the target.
-    pub(crate) fn switch_pass(&self, doc: &Document, state: &TargetState) -> Plan {
-        match &state.profile {
-            Some(record) if profile::landed(doc, record) => self.profile_pass(doc, state, record),
-            Some(record) => {
+    pub(crate) fn switch_pass(&self, doc: &Doc, state: &TargetState) -> Plan {
+        match (&state.profile, doc.json()) {
+            (Some(record), Some(json)) if landed(doc, record) => {
+                self.profile_pass(json, state, record)
+            }
+            (Some(record), _) => {
                 let mut plan = self.slot_pass(
                     doc,
                     &TargetState {
@@ -35,24 +37,29 @@ impl Planner<'_> {
                 );
                 plan
             }
-            None => self.slot_pass(doc, state),
+            (None, _) => self.slot_pass(doc, state),
         }
     }
 
     /// The rules applied slot by slot, on a target no profile governs.
-    fn slot_pass(&self, doc: &Document, state: &TargetState) -> Plan {
+    fn slot_pass(&self, doc: &Doc, state: &TargetState) -> Plan {
         let mut plan = Plan::new(&TargetState {
             switches: Vec::new(),
             ..state.clone()
         });
         let skipped = RefCell::new(BTreeSet::new());
         let records = state.by_slot();
+        if let Some((line, why)) = doc.unmanaged() {
+            plan.notes.push(format!(
+                "line {line}: `model:` is {why}; left alone (only a one-line value is managed)"
+            ));
+        }
         for slot in self.kind.slots(doc) {
             let standing = self.standing(&slot, records.get(&slot.path).copied(), &mut plan.infos);
             let (original_raw, original, original_provider, switched, streak) = match standing {
                 Standing::Switched(r) => (
                     r.original.clone(),
-                    r.original_model(),
+                    r.original_model(self.kind),
                     r.provider.clone(),
                     true,
                     r.streak,
@@ -86,8 +93,10 @@ impl Planner<'_> {
                     to: Candidate::Profile(name),
                     reason,
                 } => {
+                    // Only a JSON document is offered a profile (see `candidate`).
+                    let Some(json) = doc.json() else { continue };
                     let mut plan = self.to_profile(
-                        doc,
+                        json,
                         state,
                         &slot,
                         &original_raw,
@@ -103,7 +112,7 @@ impl Planner<'_> {
                     to: Candidate::Model(to),
                     reason,
                 } => {
-                    let written = json(&to);
+                    let written = doc.value_text(&to);
                     let change = (ChangeKind::Switch, to.clone(), reason.clone());
                     replace(&mut plan, &slot, written.clone(), change);
                     let record = SwitchRecord {
@@ -164,20 +173,22 @@ impl Planner<'_> {
     /// are asked first, for the reason as they see it now; if they no longer pick that profile
     /// (the original is not bad enough to leave anew, say), the decision still stands. If the
     /// slot is gone meanwhile (edited away), the rules decide alone.
-    pub(crate) fn enter(&self, doc: &Document, state: &TargetState, enter: &Enter) -> Plan {
+    pub(crate) fn enter(&self, doc: &Doc, state: &TargetState, enter: &Enter) -> Plan {
         let fresh = self.switch_pass(doc, state);
         if (fresh.state.profile.as_ref()).is_some_and(|p| p.profile == enter.profile) {
             return fresh;
         }
-        match self
+        let slot = self
             .kind
             .slots(doc)
             .into_iter()
-            .find(|s| s.path == enter.slot)
-        {
-            Some(slot) if state.profile.is_none() && self.profiles.contains_key(&enter.profile) => {
+            .find(|s| s.path == enter.slot);
+        match (slot, doc.json()) {
+            (Some(slot), Some(json))
+                if state.profile.is_none() && self.profiles.contains_key(&enter.profile) =>
+            {
                 self.to_profile(
-                    doc,
+                    json,
                     state,
                     &slot,
                     &enter.original,
@@ -237,7 +248,8 @@ impl Planner<'_> {
             to: Candidate::Profile(name.to_owned()).to_string(),
             reason,
         });
-        plan.slots = self.view(&doc.apply(&edits).unwrap_or_else(|_| doc.clone()), &next);
+        let after = Doc::Json(doc.apply(&edits).unwrap_or_else(|_| doc.clone()));
+        plan.slots = self.view(&after, &next);
         plan.edits = edits;
         plan
     }
@@ -250,7 +262,7 @@ impl Planner<'_> {
         let as_original = Candidate::Model(original.clone());
         let chain = self.chain(None, &original, &mut Vec::new());
         let left = profile::leave(doc, record);
-        let left_doc = doc.apply(&left.edits).unwrap_or_else(|_| doc.clone());
+        let left_doc = Doc::Json(doc.apply(&left.edits).unwrap_or_else(|_| doc.clone()));
         let skipped = RefCell::new(BTreeSet::new());
         let health = |candidate: &Candidate| -> Option<Health> {
             if *candidate == as_original {
@@ -320,7 +332,7 @@ impl Planner<'_> {
                 to: Candidate::Model(to),
                 reason,
             } => {
-                let written = json(&to);
+                let written = left_doc.value_text(&to);
                 // Leaving may already put the slot back; the fallback replaces that edit.
                 plan.edits
                     .retain(|e| !matches!(e, Edit::Replace { path, .. } if *path == record.slot));
@@ -348,10 +360,8 @@ impl Planner<'_> {
                 });
             }
         }
-        plan.slots = self.view(
-            &doc.apply(&plan.edits).unwrap_or_else(|_| doc.clone()),
-            &next,
-        );
+        let after = Doc::Json(doc.apply(&plan.edits).unwrap_or_else(|_| doc.clone()));
+        plan.slots = self.view(&after, &next);
         plan.state = next;
         plan
     }

@@ -116,9 +116,9 @@ impl ProfileRecord {
 }
 
 impl SwitchRecord {
-    /// The original model id, decoded.
-    pub(crate) fn original_model(&self) -> String {
-        decode(&self.original)
+    /// The original model id, decoded as `kind` writes it.
+    pub(crate) fn original_model(&self, kind: Kind) -> String {
+        kind.decode(&self.original)
     }
 }
 
@@ -154,13 +154,31 @@ impl TargetState {
     pub(crate) fn check(&self) -> Result<(), String> {
         for (i, r) in self.switches.iter().enumerate() {
             let field = |name: &str| format!("switches[{i}].{name}");
-            check_raw(&field("original"), &r.original, true)?;
-            check_raw(&field("written"), &r.written, true)?;
-            if let Some(previous) = &r.previous {
-                check_raw(&field("previous"), previous, true)?;
+            let raws = [
+                ("original", Some(&r.original)),
+                ("written", Some(&r.written)),
+            ];
+            for (name, raw) in raws.into_iter().chain([("previous", r.previous.as_ref())]) {
+                match raw {
+                    Some(raw) if !self.kind.holds(raw) => {
+                        let what = if self.kind.is_agent() {
+                            "a one-line front-matter value"
+                        } else {
+                            "a JSON string"
+                        };
+                        return Err(format!("{} is not {what}", field(name)));
+                    }
+                    _ => {}
+                }
+            }
+            if self.kind.is_agent() && r.slot.keys() != ["model"] {
+                return Err(format!("{} is not an agent file's slot", field("slot")));
             }
         }
         if let Some(p) = &self.profile {
+            if self.kind != Kind::Claude {
+                return Err("profile is recorded for a target that takes none".to_owned());
+            }
             check_raw("profile.original", &p.original, true)?;
             for (i, key) in p.keys.iter().enumerate() {
                 if let Some(original) = &key.original {

@@ -1,25 +1,26 @@
 //! Restoring originals, and viewing slots as they stand (for `status` and after a plan).
 
-use crate::jsonc::{Document, Edit};
-use crate::target::Candidate;
+use crate::jsonc::Edit;
+use crate::target::{Candidate, Doc};
 
 use super::{
-    Change, ChangeKind, Plan, Planner, ProfileRecord, SlotView, Standing, TargetState, decode,
+    Change, ChangeKind, Plan, Planner, ProfileRecord, SlotView, Standing, TargetState, landed,
     profile,
 };
 
 impl Planner<'_> {
     /// Puts back every original whose slot still holds what this tool wrote, leaving an active
     /// profile first; keeps and reports what the user changed since. Forgets every record.
-    pub(crate) fn restore(&self, doc: &Document, state: &TargetState) -> Plan {
+    pub(crate) fn restore(&self, doc: &Doc, state: &TargetState) -> Plan {
         let mut plan = Plan::new(&TargetState {
             switches: Vec::new(),
             profile: None,
             ..state.clone()
         });
         let mut working = doc.clone();
-        if let Some(record) = state.profile.as_ref().filter(|r| profile::landed(doc, r)) {
-            let left = profile::leave(doc, record);
+        let active = state.profile.as_ref().zip(doc.json());
+        if let Some((record, json)) = active.filter(|(r, _)| landed(doc, r)) {
+            let left = profile::leave(json, record);
             plan.changes.push(Change {
                 kind: ChangeKind::Restore,
                 slot: record.slot.clone(),
@@ -54,16 +55,16 @@ impl Planner<'_> {
                 plan.changes.push(Change {
                     kind: ChangeKind::Restore,
                     slot: record.slot.clone(),
-                    from: decode(raw),
-                    to: record.original_model(),
+                    from: self.kind.decode(raw),
+                    to: record.original_model(self.kind),
                     reason: "restored".to_owned(),
                 });
             } else if raw != record.original {
                 plan.changes.push(Change {
                     kind: ChangeKind::Kept,
                     slot: record.slot.clone(),
-                    from: decode(raw),
-                    to: decode(raw),
+                    from: self.kind.decode(raw),
+                    to: self.kind.decode(raw),
                     reason: "kept".to_owned(),
                 });
             }
@@ -78,10 +79,10 @@ impl Planner<'_> {
     /// Every slot as it stands, without deciding anything (for `status`, and after a plan). While
     /// a profile is active, the slot that chose it shows the profile, and the keys it set are not
     /// slots of their own.
-    pub(crate) fn view(&self, doc: &Document, state: &TargetState) -> Vec<SlotView> {
+    pub(crate) fn view(&self, doc: &Doc, state: &TargetState) -> Vec<SlotView> {
         let mut notes = Vec::new();
         let records = state.by_slot();
-        let active = state.profile.as_ref().filter(|r| profile::landed(doc, r));
+        let active = state.profile.as_ref().filter(|r| landed(doc, r));
         let mut views = Vec::new();
         for slot in self.kind.slots(doc) {
             if let Some(record) = active {
@@ -95,7 +96,7 @@ impl Planner<'_> {
             }
             let standing = self.standing(&slot, records.get(&slot.path).copied(), &mut notes);
             let original = match standing {
-                Standing::Switched(r) => r.original_model(),
+                Standing::Switched(r) => r.original_model(self.kind),
                 Standing::Own => slot.model.clone(),
             };
             let (managed, reason) = match standing {

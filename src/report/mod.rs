@@ -194,6 +194,9 @@ struct JsonChange<'a> {
 #[derive(Serialize)]
 struct JsonSlot<'a> {
     target: &'a str,
+    /// For an agent file: the scope it belongs to (README, Using it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
     slot: String,
     current: &'a str,
     original: &'a str,
@@ -236,6 +239,7 @@ pub(crate) fn json(runs: &[TargetRun], judge: &Judge<'_>) -> String {
             .flat_map(|r| {
                 r.slots.iter().map(|s| JsonSlot {
                     target: &r.target,
+                    scope: r.scope.as_deref(),
                     slot: s.slot.to_string(),
                     current: &s.current,
                     original: &s.original,

@@ -3,10 +3,12 @@
 //! of every target with its original and why it holds what it holds.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use super::{ProviderView, providers};
 use crate::apply::TargetRun;
 use crate::engine::{Health, Judge, State, human_duration};
+use crate::plan::SlotView;
 use crate::quota::{Level, percent};
 
 const BAR: usize = 20;
@@ -119,40 +121,105 @@ pub(crate) fn status_text(
         out.push('\n');
         provider(&mut out, name, p, name_width, judge, paint);
     }
+    // Agent files are shown under their scope: the JSON target that brought them, else a
+    // heading of its own.
+    let mut groups: Vec<(&str, Vec<&TargetRun>)> = Vec::new();
     for run in runs {
+        if let Some(scope) = &run.scope {
+            match groups.iter_mut().find(|(s, _)| s == scope) {
+                Some((_, members)) => members.push(run),
+                None => groups.push((scope, vec![run])),
+            }
+        }
+    }
+    for run in runs.iter().filter(|r| r.scope.is_none()) {
         let _ = writeln!(out, "\n{}", run.target);
         if run.slots.is_empty() {
             out.push_str("  no model slots\n");
         }
-        let slot_width = run
-            .slots
-            .iter()
-            .map(|s| s.slot.to_string().chars().count())
-            .max()
-            .unwrap_or(0);
-        let current_width = run
-            .slots
-            .iter()
-            .map(|s| s.current.chars().count())
-            .max()
-            .unwrap_or(0);
+        let slot_width = width(run.slots.iter().map(|s| s.slot.to_string()));
+        let current_width = width(run.slots.iter().map(|s| s.current.clone()));
         for s in &run.slots {
-            let _ = write!(
-                out,
-                "  {}  {}  ",
-                pad(&s.slot.to_string(), slot_width),
-                pad(&s.current, current_width)
-            );
-            let why = match &s.reason {
-                Some(reason) => format!("on a fallback since {reason}; original {}", s.original),
-                None if !s.managed => format!("{}; no fallback chain", s.health.why),
-                None => s.health.why.clone(),
-            };
-            let _ = writeln!(out, "{}  {}", paint.state(&s.health), paint.dim(&why));
+            let name = s.slot.to_string();
+            slot_line(&mut out, "  ", (&name, slot_width), s, current_width, paint);
         }
+        if let Some(at) = groups.iter().position(|(scope, _)| *scope == run.target) {
+            let (scope, members) = groups.remove(at);
+            agents(&mut out, scope, &members, paint);
+        }
+    }
+    for (scope, members) in groups {
+        let _ = writeln!(out, "\n{scope}");
+        agents(&mut out, scope, &members, paint);
     }
     // Padding leaves spaces at line ends; trim them.
     out.lines().map(|l| format!("{}\n", l.trim_end())).collect()
+}
+
+fn width(texts: impl Iterator<Item = String>) -> usize {
+    texts.map(|t| t.chars().count()).max().unwrap_or(0)
+}
+
+/// One slot: its name padded to a width, its current model, its status and why.
+fn slot_line(
+    out: &mut String,
+    indent: &str,
+    (name, name_width): (&str, usize),
+    s: &SlotView,
+    current_width: usize,
+    paint: Paint,
+) {
+    let _ = write!(
+        out,
+        "{indent}{}  {}  ",
+        pad(name, name_width),
+        pad(&s.current, current_width)
+    );
+    let why = match &s.reason {
+        Some(reason) => format!("on a fallback since {reason}; original {}", s.original),
+        None if !s.managed => format!("{}; no fallback chain", s.health.why),
+        None => s.health.why.clone(),
+    };
+    let _ = writeln!(out, "{}  {}", paint.state(&s.health), paint.dim(&why));
+}
+
+/// The agent files of a scope, one line each, named from the scope's directory: every agent at
+/// a glance, those without a model of their own too.
+fn agents(out: &mut String, scope: &str, members: &[&TargetRun], paint: Paint) {
+    let base = Path::new(scope);
+    // A JSON target's agents are named from its directory; a dir's from itself.
+    let base = if base.extension().is_some() {
+        base.parent().unwrap_or(Path::new(""))
+    } else {
+        base
+    };
+    let name = |run: &TargetRun| {
+        Path::new(&run.target)
+            .strip_prefix(base)
+            .map_or_else(|_| run.target.clone(), |p| p.display().to_string())
+    };
+    let _ = writeln!(out, "  agents ({})", members.len());
+    let name_width = width(members.iter().map(|r| name(r)));
+    let current_width = width(
+        members
+            .iter()
+            .flat_map(|r| r.slots.iter().map(|s| s.current.clone())),
+    );
+    for run in members {
+        let shown = name(run);
+        for s in &run.slots {
+            slot_line(out, "    ", (&shown, name_width), s, current_width, paint);
+        }
+        if run.slots.is_empty() {
+            let remark = run.remark.as_deref().unwrap_or("no model slots");
+            let _ = writeln!(
+                out,
+                "    {}  {}",
+                pad(&shown, name_width),
+                paint.dim(&format!("{}{remark}", " ".repeat(current_width + 15)))
+            );
+        }
+    }
 }
 
 fn provider(

@@ -4,6 +4,8 @@
 //! Paths are expanded (`~`, `$VAR`) and made absolute, the config is validated, and every target
 //! gets its kind, so the run modes only act.
 
+mod agents;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,7 +21,9 @@ use crate::fsx;
 use crate::plan::profile::{Profile, ProfileValue, is_credential_key};
 use crate::provider::Aliases;
 use crate::source::{Build, SourceSpec};
-use crate::target::{Candidate, Kind};
+use crate::target::{Candidate, Kind, Places};
+
+pub(crate) use agents::{AgentDir, AgentScope, markdown_files};
 
 /// Between polls of a source, unless the config says otherwise.
 const POLL_INTERVAL: Duration = Duration::from_secs(60);
@@ -31,12 +35,20 @@ pub(crate) struct TargetSpec {
     pub(crate) path: PathBuf,
     /// The kind, or why it could not be told.
     pub(crate) kind: Result<Kind, String>,
+    /// For a Markdown agent file: its scope.
+    pub(crate) agent: Option<AgentScope>,
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub(crate) state_dir: PathBuf,
     pub(crate) targets: Vec<TargetSpec>,
+    /// The agent dirs the targets' scopes bring: their files are among `targets`, and the
+    /// daemon watches them for files added later.
+    pub(crate) agent_dirs: Vec<AgentDir>,
+    /// Claude Code's and OpenCode's config dirs, where targets are recognised by place.
+    claude_dir: Option<PathBuf>,
+    opencode_dir: Option<PathBuf>,
     pub(crate) policy: Policy,
     pub(crate) aliases: Aliases,
     pub(crate) fallbacks: BTreeMap<String, Vec<Candidate>>,
@@ -177,31 +189,68 @@ impl Settings {
                 .collect()
         };
         let claude_dir = env.claude_dir();
+        let opencode_dir = env.config_home.as_ref().map(|d| d.join("opencode"));
         let real_claude_dir = claude_dir.as_ref().and_then(|d| d.canonicalize().ok());
+        let real_opencode_dir = opencode_dir.as_ref().and_then(|d| d.canonicalize().ok());
+        let places = Places {
+            claude: claude_dir.as_deref(),
+            opencode: opencode_dir.as_deref(),
+        };
+        let real_places = Places {
+            claude: real_claude_dir.as_deref(),
+            opencode: real_opencode_dir.as_deref(),
+        };
         // One file reached twice (`./opencode.json` inside the OpenCode config dir, a symlink…)
         // is one target, under the first name it was given.
         let mut seen = std::collections::HashSet::new();
-        let targets = specs
+        let mut targets: Vec<TargetSpec> = specs
             .into_iter()
             .filter_map(|(display, path)| {
                 let real = fsx::canonical(&path).unwrap_or_else(|_| path.clone());
                 if !seen.insert(real.clone()) {
                     return None;
                 }
-                let detected = Kind::detect(&path, claude_dir.as_deref())
-                    .or_else(|| Kind::detect(&real, real_claude_dir.as_deref()));
+                let detected =
+                    Kind::detect(&path, &places).or_else(|| Kind::detect(&real, &real_places));
                 let kind = global.kind.or(detected).ok_or_else(|| {
-                    "cannot tell which agent this config belongs to; name it opencode.json(c) or \
-                     .claude/settings.json, or pass --kind opencode|claude"
+                    "cannot tell which agent this config belongs to; name it opencode.json(c), \
+                     .claude/settings.json or .opencode/agent/*.md, or pass --kind \
+                     opencode|claude|opencode-agent|claude-agent"
                         .to_owned()
                 });
+                let agent = kind
+                    .as_ref()
+                    .ok()
+                    .and_then(|&k| agents::named_scope(&path, k, &places));
                 Some(TargetSpec {
                     display,
                     path,
                     kind,
+                    agent,
                 })
             })
             .collect();
+        // Each JSON target brings its scope's agent dirs; discovery looks in every scope's.
+        let mut agent_dirs: Vec<AgentDir> = targets
+            .iter()
+            .filter_map(|t| Some((t, *t.kind.as_ref().ok()?)))
+            .flat_map(|(t, kind)| AgentDir::of_target(kind, &t.path, &t.display, &places))
+            .collect();
+        if !discovery.is_empty() {
+            agent_dirs.extend(discovery_agent_dirs(&env, &places));
+        }
+        let mut seen_dirs = std::collections::HashSet::new();
+        agent_dirs.retain(|d| {
+            seen_dirs.insert(fsx::canonical(&d.path).unwrap_or_else(|_| d.path.clone()))
+        });
+        for dir in &agent_dirs {
+            for file in dir.files() {
+                let real = fsx::canonical(&file).unwrap_or_else(|_| file.clone());
+                if seen.insert(real) {
+                    targets.push(dir.spec(&file, None));
+                }
+            }
+        }
 
         let profiles = resolve_profiles(&config, &aliases, &env);
         Ok(Settings {
@@ -219,8 +268,25 @@ impl Settings {
             json: global.json,
             state_dir,
             targets,
+            agent_dirs,
+            claude_dir: claude_dir.clone(),
+            opencode_dir: opencode_dir.clone(),
             discovery,
         })
+    }
+
+    /// The spec of a target known by its records (`--restore` with no TARGET).
+    pub(crate) fn recorded_spec(&self, display: String, path: PathBuf, kind: Kind) -> TargetSpec {
+        let places = Places {
+            claude: self.claude_dir.as_deref(),
+            opencode: self.opencode_dir.as_deref(),
+        };
+        TargetSpec {
+            agent: agents::named_scope(&path, kind, &places),
+            display,
+            path,
+            kind: Ok(kind),
+        }
     }
 
     /// "now" for a one-shot run: `SWITCHER_NOW` if set.
@@ -271,6 +337,26 @@ fn discovery_paths(env: &Env) -> Vec<PathBuf> {
         paths.push(claude.join("settings.json"));
     }
     paths
+}
+
+/// Agent dirs discovery looks in besides those its JSON targets bring: the working directory's
+/// project dirs, OpenCode's config dir and Claude Code's.
+fn discovery_agent_dirs(env: &Env, places: &Places<'_>) -> Vec<AgentDir> {
+    let mut dirs = vec![
+        (Kind::OpenCodeAgent, env.cwd.join(".opencode/agent")),
+        (Kind::OpenCodeAgent, env.cwd.join(".opencode/agents")),
+        (Kind::ClaudeAgent, env.cwd.join(".claude/agents")),
+    ];
+    if let Some(opencode) = places.opencode {
+        dirs.push((Kind::OpenCodeAgent, opencode.join("agent")));
+        dirs.push((Kind::OpenCodeAgent, opencode.join("agents")));
+    }
+    if let Some(claude) = places.claude {
+        dirs.push((Kind::ClaudeAgent, claude.join("agents")));
+    }
+    dirs.into_iter()
+        .map(|(kind, path)| AgentDir::discovered(kind, path, &env.cwd, places))
+        .collect()
 }
 
 /// Finds and parses the config: `--config`, `$SWITCHER_CONFIG` (both must exist), else the

@@ -48,11 +48,17 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
 /// blank `ANTHROPIC_BASE_URL` is no base URL (Claude Code then talks to Anthropic); an unknown
 /// host is its own provider, named after the host (or the text, when it has none).
 pub(crate) fn provider(doc: &Document, aliases: &Aliases) -> String {
-    let url = doc
-        .string_at(&KeyPath::new(["env", "ANTHROPIC_BASE_URL"]))
-        .map(str::trim)
-        .filter(|url| !url.is_empty());
-    match url {
+    endpoint_provider(base_url(doc), aliases)
+}
+
+/// The document's `env.ANTHROPIC_BASE_URL`, if it sets one.
+pub(crate) fn base_url(doc: &Document) -> Option<&str> {
+    doc.string_at(&KeyPath::new(["env", "ANTHROPIC_BASE_URL"]))
+}
+
+/// The provider behind a base URL; Anthropic itself when it is unset, empty or blank.
+pub(crate) fn endpoint_provider(url: Option<&str>, aliases: &Aliases) -> String {
+    match url.map(str::trim).filter(|u| !u.is_empty()) {
         Some(url) => match host_provider(url) {
             Some(provider) => provider.to_owned(),
             None => aliases.resolve(&host(url).unwrap_or_else(|| url.to_owned())),
@@ -139,6 +145,11 @@ mod tests {
         );
         assert_eq!(with("https://openrouter.ai/api"), "openrouter");
         assert_eq!(with("https://LLM.Example.com/v1"), "llm.example.com");
+        assert_eq!(endpoint_provider(None, &aliases), "anthropic");
+        assert_eq!(
+            endpoint_provider(Some("https://api.z.ai/api/anthropic"), &aliases),
+            "zai"
+        );
     }
 
     #[test]

@@ -10,14 +10,11 @@
 //! line and left alone. A null value and `inherit` (Claude Code's "use the parent's model") are
 //! not models: such a file has no slot.
 
-// Not wired into the run modes yet: the Markdown agent target kinds are built on it next.
-#![allow(dead_code)]
-
 use std::ops::Range;
 
 /// How a value is written; a new value keeps its original's style where it can.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Quote {
+pub(crate) enum Quote {
     Bare,
     Single,
     Double,
@@ -25,19 +22,19 @@ pub enum Quote {
 
 /// The front matter's `model:` value, as found.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelValue {
+pub(crate) struct ModelValue {
     /// The value's bytes in the file, quotes included, comment and line end excluded.
-    pub span: Range<usize>,
+    pub(crate) span: Range<usize>,
     /// The decoded model id.
-    pub model: String,
-    pub quote: Quote,
+    pub(crate) model: String,
+    pub(crate) quote: Quote,
     /// 1-based line of the value.
-    pub line: usize,
+    pub(crate) line: usize,
 }
 
 /// What a file's front matter says about its model.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Found {
+pub(crate) enum Found {
     /// No front matter, no top-level `model:`, or a value that is not a model (null, `inherit`).
     Nothing,
     Model(ModelValue),
@@ -87,7 +84,7 @@ fn is_blank(c: char) -> bool {
 }
 
 /// Finds the top-level `model:` of the front matter.
-pub fn find_model(text: &str) -> Found {
+pub(crate) fn find_model(text: &str) -> Found {
     let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut all = lines(text, start);
     if !all.next().is_some_and(|first| is_delimiter(first.text)) {
@@ -216,6 +213,11 @@ fn read_value(
     let number = line_number(text, line.start);
     let unmanaged = |why| Found::Unmanaged { line: number, why };
     let rest = &line.text[value_at..];
+    // A lone CR (and, to YAML 1.1 readers, NEL, LS and PS) ends a line: what follows it is not
+    // part of the value, whatever a line scanner sees.
+    if rest.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        return unmanaged("broken by a line break other than LF or CRLF");
+    }
     let lead = rest.len() - rest.trim_start_matches(is_blank).len();
     let value = &rest[lead..];
     let start = line.start + value_at + lead;
@@ -395,7 +397,7 @@ fn decode_quoted(raw: &str, quote: char) -> Option<String> {
 
 /// The text for `model` written in `quote`'s style: bare only when YAML reads it back as the same
 /// string, single-quoted only when it has no control characters; else double-quoted.
-pub fn render(model: &str, quote: Quote) -> String {
+pub(crate) fn render(model: &str, quote: Quote) -> String {
     let control = model.chars().any(needs_escape);
     match quote {
         Quote::Bare if plain_safe(model) => model.to_owned(),
@@ -438,12 +440,13 @@ fn plain_safe(model: &str) -> bool {
 }
 
 /// `text` with the found value replaced by `model` (in the value's style).
-pub fn set_model(text: &str, found: &ModelValue, model: &str) -> String {
+#[cfg(test)]
+pub(crate) fn set_model(text: &str, found: &ModelValue, model: &str) -> String {
     splice(text, found.span.clone(), &render(model, found.quote))
 }
 
 /// `text` with `span` replaced by `raw` verbatim (a recorded original, on restore).
-pub fn splice(text: &str, span: Range<usize>, raw: &str) -> String {
+pub(crate) fn splice(text: &str, span: Range<usize>, raw: &str) -> String {
     let mut out = String::with_capacity(text.len() + raw.len());
     out.push_str(&text[..span.start]);
     out.push_str(raw);
@@ -595,6 +598,16 @@ mod tests {
             ("---\nmodel: 4.5\n---\n", 2, "the value is not a string"),
             ("---\nmodel: true\n---\n", 2, "the value is not a string"),
             (
+                "---\r\nmodel: opus\r\r\n---\r\n",
+                2,
+                "broken by a line break other than LF or CRLF",
+            ),
+            (
+                "---\nmodel: 'a\u{2028}b'\n---\n",
+                2,
+                "broken by a line break other than LF or CRLF",
+            ),
+            (
                 "---\nmodel: \"\\q\"\n---\n",
                 2,
                 "an escape this tool does not read",
@@ -744,6 +757,28 @@ mod tests {
                 let Found::Model(again) = find_model(&out) else { panic!("{out:?}") };
                 prop_assert_eq!(&again.model, &new);
                 prop_assert_eq!(splice(&out, again.span, &raw), text);
+            }
+
+            #[test]
+            fn a_foreign_line_break_on_the_model_line_is_left_alone(
+                (text, _, _) in document(),
+                brk in prop::sample::select(vec!['\r', '\u{85}', '\u{2028}', '\u{2029}']),
+                at in any::<prop::sample::Index>(),
+            ) {
+                let Found::Model(m) = find_model(&text) else { panic!("{text:?}") };
+                // Anywhere after the key, up to the line's end.
+                let end = text[m.span.end..].find(['\r', '\n']).map_or(text.len(), |i| m.span.end + i);
+                let mut pos = m.span.start + at.index(end - m.span.start + 1);
+                while !text.is_char_boundary(pos) { pos -= 1; }
+                // A CR just before the LF makes a CRLF line end, which is fine.
+                prop_assume!(!(brk == '\r' && text[pos..].starts_with('\n')));
+                let broken = format!("{}{brk}{}", &text[..pos], &text[pos..]);
+                // Left alone; named on its own line, or on a later `model:` that the broken
+                // quote now seems to reach.
+                prop_assert!(
+                    matches!(find_model(&broken), Found::Unmanaged { line, .. } if line >= m.line),
+                    "{broken:?}"
+                );
             }
 
             #[test]

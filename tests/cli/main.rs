@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod agents;
 mod bounds;
 mod bytes;
 mod claude;

@@ -10,7 +10,7 @@ use super::{check, jsonish_text, mutate, mutation};
 use crate::jsonc::props::{all_paths, document, json_string, only_span_changed};
 use crate::jsonc::{Document, Edit, KeyPath, NewValue, Node};
 use crate::provider::Aliases;
-use crate::target::Kind;
+use crate::target::{Doc, Kind};
 
 /// Parses anything: an error must point inside the text; a document must render back to exactly
 /// the input, and the target kinds must read it without trouble.
@@ -29,10 +29,11 @@ fn parse_checked(text: &str) -> Result<Option<Document>, TestCaseError> {
             prop_assert_eq!(doc.render(), text);
             check_ranges(&doc, doc.root())?;
             let aliases = Aliases::default();
+            let as_target = Doc::Json(doc.clone());
             for kind in [Kind::OpenCode, Kind::Claude] {
-                for slot in kind.slots(&doc) {
+                for slot in kind.slots(&as_target) {
                     prop_assert_eq!(doc.raw_at(&slot.path), Some(slot.raw.as_str()));
-                    kind.provider(&doc, &slot.model, &aliases);
+                    kind.provider(&as_target, &slot.model, &aliases, None);
                 }
             }
             Ok(Some(doc))

@@ -1,13 +1,14 @@
-//! Fuzzing with proptest: everything that reads outside input — the JSONC layer, the switcher
-//! config, status documents, every provider source's `parse` and the limit-message table — on arbitrary text, arbitrary
-//! JSON trees and mutated real inputs. None may panic; an `Err` is the right answer to garbage.
+//! Fuzzing with proptest: everything that reads outside input — the JSONC layer, Markdown agent
+//! files, the switcher config, status documents, every provider source's `parse` and the
+//! limit-message table — on arbitrary text, arbitrary JSON trees and mutated real inputs. None
+//! may panic; an `Err` is the right answer to garbage.
 //!
 //! Every property runs `PROPTEST_CASES` cases — proptest's own setting — or [`DEFAULT_CASES`]
 //! when it is unset, so `cargo test` stays quick and one variable scales them all. The full run,
 //! about a million cases:
 //!
 //! ```sh
-//! PROPTEST_CASES=62500 cargo test --release --lib -- fuzz:: jsonc::props::
+//! PROPTEST_CASES=62500 cargo test --release --lib -- fuzz:: jsonc::props:: markdown::
 //! ```
 //!
 //! A failure is shrunk and its seed saved under `proptest-regressions/fuzz/`, which is committed
@@ -21,6 +22,7 @@
 pub(crate) mod config;
 mod jsonc;
 mod limits;
+mod markdown;
 mod parsers;
 mod values;
 
@@ -35,7 +37,7 @@ use serde_json::Value;
 
 pub use values::{json_value, reshaped};
 
-/// Cases per property when `PROPTEST_CASES` is unset: 21,250 over the 17 properties.
+/// Cases per property when `PROPTEST_CASES` is unset: 23,750 over the 19 properties.
 pub const DEFAULT_CASES: u32 = 1_250;
 
 /// The proptest config of every property: `PROPTEST_CASES` cases if set (proptest reads it),
