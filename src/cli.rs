@@ -35,6 +35,42 @@ pub(crate) enum Command {
     ///
     /// Reads quota sources and targets; writes nothing and takes no lock.
     Status(Status),
+    /// Show the journal of switches and restores, newest last
+    ///
+    /// Every switch and restore, by every run mode, is kept in the state dir (the newest few
+    /// thousand). --json prints one object: `{"entries": [{at, kind, target, slot, from, to,
+    /// reason}]}`.
+    Log(Log),
+    /// Print a shell completion script
+    ///
+    /// bash: `switcher completions bash > ~/.local/share/bash-completion/completions/switcher`;
+    /// zsh: into a directory of $fpath as `_switcher`; fish: `~/.config/fish/completions/switcher.fish`.
+    Completions(Completions),
+    /// Print the man page (roff), of switcher or of one of its commands
+    ///
+    /// `switcher man | man -l -` reads it; `switcher man watch` is the page of `switcher watch`.
+    Man(Man),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Log {
+    /// Only what happened in this last span (`90s`, `30m`, `2h`, `1d`, `1w`, or `1h30m`), or
+    /// since this RFC 3339 time
+    #[arg(long, value_name = "SPAN|TIME", value_parser = crate::journal::parse_since)]
+    pub(crate) since: Option<crate::journal::Since>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Completions {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Man {
+    /// The command whose page to print (default: switcher's own, which lists them all)
+    pub(crate) command: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@
 //! modes, which [`run`] ties to the command line of `cli`. A module uses only modules below it;
 //! `docs/design.md` has the map. Only [`run::main`] is public: the binary is the interface.
 
+mod announce;
 mod apply;
 mod cli;
 mod config;
@@ -20,8 +21,10 @@ mod fsx;
 #[path = "../tests/fuzz/mod.rs"]
 mod fuzz;
 mod hooks;
+mod journal;
 mod jsonc;
 mod logging;
+mod man;
 mod plan;
 mod provider;
 mod quota;

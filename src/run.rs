@@ -2,19 +2,22 @@
 //! (one failing target does not stop the others) and returns the outcome the exit code reports.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::announce::{self, Wait};
 use crate::apply::{Context, Mode, Target, TargetRun};
 use crate::cli::{Cli, Command};
 use crate::engine::Judge;
 use crate::env::Env;
 use crate::error::{Error, Outcome};
-use crate::hooks;
+use crate::journal;
 use crate::logging;
+use crate::man;
 use crate::quota::QuotaBook;
 use crate::report;
 use crate::settings::{Settings, TargetSpec};
@@ -28,9 +31,32 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Outcome {
+    // What needs nothing but the command line.
+    match &cli.command {
+        Command::Completions(c) => {
+            let mut out = Vec::new();
+            man::completions(c.shell, &mut out);
+            print(&String::from_utf8_lossy(&out));
+            return Outcome::Ok;
+        }
+        Command::Man(m) => {
+            let mut out = Vec::new();
+            return match man::man(m.command.as_deref(), &mut out) {
+                Ok(Ok(())) => {
+                    print(&String::from_utf8_lossy(&out));
+                    Outcome::Ok
+                }
+                Ok(Err(e)) => fail(&Error::Setup(format!("cannot write the man page: {e}"))),
+                Err(e) => fail(&Error::Setup(e)),
+            };
+        }
+        _ => {}
+    }
+    let no_targets = Vec::new();
     let (targets, daemon) = match &cli.command {
         Command::Watch(w) => (&w.targets, !w.once && !w.restore),
         Command::Status(s) => (&s.targets, false),
+        _ => (&no_targets, false),
     };
     let settings = match Env::capture().map_err(Error::Setup).and_then(|env| {
         logging::init(
@@ -53,6 +79,8 @@ fn run(cli: Cli) -> Outcome {
         Command::Watch(w) if w.once => once(&settings, w.dry_run),
         Command::Watch(_) => crate::daemon::run(&settings),
         Command::Status(_) => status(&settings),
+        Command::Log(l) => log(&settings, l.since),
+        Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     };
     result.unwrap_or_else(|e| fail(&e))
 }
@@ -206,17 +234,14 @@ fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
         }
     }
     print_runs(settings, &runs, &judge, dry_run);
-    run_hooks(settings, &runs, dry_run);
+    announce(settings, &state_dir, &runs, dry_run);
     Ok(outcome)
 }
 
-/// Runs `on_switch` for a one-shot run's changes, waiting for it at most its timeout.
-fn run_hooks(settings: &Settings, runs: &[TargetRun], dry_run: bool) {
-    if let (Some(argv), false) = (&settings.on_switch, dry_run) {
-        hooks::reap(
-            hooks::spawn(argv, runs),
-            std::time::Instant::now() + hooks::TIMEOUT,
-        );
+/// Journals a one-shot run's changes and runs its hooks, waiting for them at most their timeout.
+fn announce(settings: &Settings, state_dir: &StateDir, runs: &[TargetRun], dry_run: bool) {
+    if !dry_run {
+        announce::after_pass(settings, state_dir, runs, settings.now(), Wait::UpToTimeout);
     }
 }
 
@@ -253,7 +278,7 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Restore, dry_run)
     });
     print_runs(settings, &runs, &judge, dry_run);
-    run_hooks(settings, &runs, dry_run);
+    announce(settings, &state_dir, &runs, dry_run);
     // `--restore` succeeds whatever the quota: a slot put back on a RED model is not exit 3.
     Ok(match outcome.max(unreadable) {
         Outcome::Red => Outcome::Ok,
@@ -292,4 +317,34 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
         print(&report::status_text(&runs, &judge, &sources, color));
     }
     Ok(outcome)
+}
+
+/// `log`: the journal, newest last, from `since` on.
+fn log(settings: &Settings, since: Option<journal::Since>) -> Result<Outcome, Error> {
+    let from = since.map(|s| s.start(settings.now()));
+    let root = &settings.state_dir;
+    let entries: Vec<_> = journal::read(root)
+        .map_err(|e| Error::Setup(format!("journal in {}: {e}", root.display())))?
+        .into_iter()
+        .filter(|e| from.is_none_or(|from| e.at >= from))
+        .collect();
+    if settings.json {
+        let mut text = serde_json::to_string_pretty(&serde_json::json!({ "entries": entries }))
+            .expect("entries serialise");
+        text.push('\n');
+        return Ok(print_ok(&text));
+    }
+    // Times in the user's zone (`TZ`, else the system's), as a person reads a log.
+    let zone = jiff::tz::TimeZone::system();
+    let mut out = String::new();
+    for e in &entries {
+        let at = e.at.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M:%S");
+        let _ = writeln!(out, "{at}  {}", e.line());
+    }
+    Ok(print_ok(&out))
+}
+
+fn print_ok(text: &str) -> Outcome {
+    print(text);
+    Outcome::Ok
 }

@@ -200,6 +200,20 @@ impl StateDir {
     }
 }
 
+impl StateDir {
+    /// Runs `act` under the state dir's short lock `<name>.lock`, waited for as `patience` says:
+    /// for the shared files other than the quota book, which several switchers update.
+    pub(crate) fn with_lock<T>(
+        &self,
+        name: &str,
+        act: impl FnOnce(&Path) -> io::Result<T>,
+    ) -> Result<T, StateError> {
+        self.ensure("")?;
+        let _lock = lock::wait_for(&self.root.join(format!("{name}.lock")), &self.patience)?;
+        act(&self.root).map_err(|e| self.io_err(e))
+    }
+}
+
 /// What to do about an unreadable target state file.
 const TARGET_ADVICE: &str = "; move it away to start over, losing the originals it records";
 
