@@ -1,16 +1,21 @@
 //! What follows a pass, the same in every run mode (`--once`, `--restore`, the daemon): its
-//! switches and restores go to the journal, and the user's `on_switch` hook runs for each. A dry
-//! run announces nothing. Nothing here may fail a pass: a journal that cannot be written is a
-//! warning.
+//! switches and restores go to the journal, the desktop notifications it calls for are shown
+//! (each once per provider and reset period), and the user's `on_switch` hook runs for each
+//! change. A dry run announces nothing. Nothing here may fail a pass: a journal that cannot be
+//! written is a warning.
 
 use std::time::Instant;
 
 use jiff::Timestamp;
 
-use crate::apply::TargetRun;
+use crate::apply::{Mode, TargetRun};
+use crate::engine::Judge;
 use crate::hooks;
 use crate::journal::{self, Entry};
+use crate::jsonc::Document;
+use crate::notify::{self, Sent};
 use crate::plan::ChangeKind;
+use crate::report;
 use crate::settings::Settings;
 use crate::state::StateDir;
 
@@ -22,15 +27,19 @@ pub(crate) enum Wait {
     Detach,
 }
 
-/// Announces what `runs` changed, as of `now`.
+/// Announces what `runs` did, judged by `judge` (whose "now" is the pass's).
 pub(crate) fn after_pass(
     settings: &Settings,
     state_dir: &StateDir,
     runs: &[TargetRun],
-    now: Timestamp,
+    judge: &Judge<'_>,
+    mode: Mode,
     wait: Wait,
 ) {
-    let entries = entries(runs, now);
+    if settings.notify {
+        notify(settings, state_dir, runs, judge, mode, wait);
+    }
+    let entries = entries(runs, judge.now);
     if entries.is_empty() {
         return;
     }
@@ -69,4 +78,39 @@ fn entries(runs: &[TargetRun], now: Timestamp) -> Vec<Entry> {
             })
         })
         .collect()
+}
+
+/// Shows the notices of this pass not shown yet in their period, with every secret of the
+/// targets and profiles masked as in change lines and diffs.
+fn notify(
+    settings: &Settings,
+    state_dir: &StateDir,
+    runs: &[TargetRun],
+    judge: &Judge<'_>,
+    mode: Mode,
+    wait: Wait,
+) {
+    let admitted = state_dir.update_shared("notified", |sent: &mut Sent| {
+        let notices = notify::notices(runs, judge, &mut sent.levels, mode == Mode::Switch);
+        sent.admit(notices, judge.now)
+    });
+    let notices = match admitted {
+        Ok(notices) => notices,
+        Err(e) => return tracing::warn!("notifications: {e}"),
+    };
+    let docs: Vec<Document> = (runs.iter())
+        .filter_map(|r| r.content.as_ref())
+        .flat_map(|c| [&c.before, &c.after])
+        .filter_map(|text| Document::parse(text).ok())
+        .collect();
+    let secrets = report::secrets(&docs, &settings.profiles);
+    let notices = notices
+        .into_iter()
+        .map(|mut n| {
+            n.summary = report::mask(n.summary, &secrets);
+            n.body = report::mask(n.body, &secrets);
+            n
+        })
+        .collect();
+    notify::desktop::show(notices, wait == Wait::UpToTimeout);
 }

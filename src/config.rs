@@ -34,6 +34,8 @@ pub struct Config {
     pub profiles: Option<BTreeMap<String, ProfileConfig>>,
     pub sources: Option<Vec<SourceConfig>>,
     pub on_switch: Option<Vec<String>>,
+    /// Desktop notifications; `None`: on when a desktop session is present.
+    pub notify: Option<bool>,
     /// What is valid but probably not meant, found by [`Config::parse`].
     pub warnings: Vec<ConfigError>,
 }
@@ -62,6 +64,7 @@ struct Written {
     profiles: Option<BTreeMap<String, ProfileConfig>>,
     sources: Option<Vec<RawSource>>,
     on_switch: Option<Vec<String>>,
+    notify: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -351,6 +354,7 @@ impl Written {
             profiles: self.profiles,
             sources,
             on_switch: self.on_switch,
+            notify: self.notify,
             warnings: Vec::new(),
         };
         Ok((config, warnings))

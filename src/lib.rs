@@ -25,6 +25,7 @@ mod journal;
 mod jsonc;
 mod logging;
 mod man;
+mod notify;
 mod plan;
 mod provider;
 mod quota;

@@ -58,16 +58,18 @@ fn run(cli: Cli) -> Outcome {
         Command::Status(s) => (&s.targets, false),
         _ => (&no_targets, false),
     };
-    let settings = match Env::capture().map_err(Error::Setup).and_then(|env| {
-        logging::init(
-            cli.global.verbose as i8 - cli.global.quiet as i8,
-            env.var("SWITCHER_LOG"),
-            daemon,
-            cli.global.json,
-            env.var("NO_COLOR").is_none(),
-        );
-        Settings::resolve(&cli.global, targets, env)
-    }) {
+    let env = match Env::capture() {
+        Ok(env) => env,
+        Err(e) => return fail(&Error::Setup(e)),
+    };
+    logging::init(
+        cli.global.verbose as i8 - cli.global.quiet as i8,
+        env.var("SWITCHER_LOG"),
+        daemon,
+        cli.global.json,
+        env.var("NO_COLOR").is_none(),
+    );
+    let settings = match Settings::resolve(&cli.global, targets, env) {
         Ok(settings) => settings,
         Err(e) => return fail(&e),
     };
@@ -234,14 +236,22 @@ fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
         }
     }
     print_runs(settings, &runs, &judge, dry_run);
-    announce(settings, &state_dir, &runs, dry_run);
+    announce(settings, &state_dir, &runs, &judge, Mode::Switch, dry_run);
     Ok(outcome)
 }
 
-/// Journals a one-shot run's changes and runs its hooks, waiting for them at most their timeout.
-fn announce(settings: &Settings, state_dir: &StateDir, runs: &[TargetRun], dry_run: bool) {
+/// Journals a one-shot run's changes, notifies and runs its hooks, waiting for them at most
+/// their timeout.
+fn announce(
+    settings: &Settings,
+    state_dir: &StateDir,
+    runs: &[TargetRun],
+    judge: &Judge<'_>,
+    mode: Mode,
+    dry_run: bool,
+) {
     if !dry_run {
-        announce::after_pass(settings, state_dir, runs, settings.now(), Wait::UpToTimeout);
+        announce::after_pass(settings, state_dir, runs, judge, mode, Wait::UpToTimeout);
     }
 }
 
@@ -278,7 +288,7 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Restore, dry_run)
     });
     print_runs(settings, &runs, &judge, dry_run);
-    announce(settings, &state_dir, &runs, dry_run);
+    announce(settings, &state_dir, &runs, &judge, Mode::Restore, dry_run);
     // `--restore` succeeds whatever the quota: a slot put back on a RED model is not exit 3.
     Ok(match outcome.max(unreadable) {
         Outcome::Red => Outcome::Ok,

@@ -221,7 +221,8 @@ impl<'a> Applier<'a> {
                     self.settings,
                     &self.state_dir,
                     std::slice::from_ref(&run),
-                    judge.now,
+                    &judge,
+                    Mode::Switch,
                     Wait::Detach,
                 );
             }

@@ -16,6 +16,7 @@ mod daemon;
 mod errors;
 mod history;
 mod locks;
+mod notify;
 mod providers;
 mod recovery;
 mod restore;
