@@ -35,6 +35,13 @@ pub(crate) enum Command {
     ///
     /// Reads quota sources and targets; writes nothing and takes no lock.
     Status(Status),
+    /// Find the agents' configs and credentials on this machine and write a first config
+    ///
+    /// Shows which quota sources can be used and proposes fallback chains made only of models
+    /// the configs already name, then writes the switcher config (--config, $SWITCHER_CONFIG,
+    /// else ~/.config/switcher/config.json5) with comments explaining each choice. Never
+    /// replaces an existing config without --force.
+    Init(Init),
     /// Show the journal of switches and restores, newest last
     ///
     /// Every switch and restore, by every run mode, is kept in the state dir (the newest few
@@ -50,6 +57,17 @@ pub(crate) enum Command {
     ///
     /// `switcher man | man -l -` reads it; `switcher man watch` is the page of `switcher watch`.
     Man(Man),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Init {
+    /// Print the config that would be written (the findings go to stderr); write nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Replace an existing config, keeping the old one beside it as `<name>.bak`
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Args)]

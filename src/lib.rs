@@ -21,6 +21,7 @@ mod fsx;
 #[path = "../tests/fuzz/mod.rs"]
 mod fuzz;
 mod hooks;
+mod init;
 mod journal;
 mod jsonc;
 mod logging;

@@ -15,6 +15,7 @@ use crate::cli::{Cli, Command};
 use crate::engine::Judge;
 use crate::env::Env;
 use crate::error::{Error, Outcome};
+use crate::init;
 use crate::journal;
 use crate::logging;
 use crate::man;
@@ -69,6 +70,10 @@ fn run(cli: Cli) -> Outcome {
         cli.global.json,
         env.var("NO_COLOR").is_none(),
     );
+    // `init` must work where no valid config exists yet.
+    if let Command::Init(i) = &cli.command {
+        return init::run(&cli.global, i, &env).unwrap_or_else(|e| fail(&e));
+    }
     let settings = match Settings::resolve(&cli.global, targets, env) {
         Ok(settings) => settings,
         Err(e) => return fail(&e),
@@ -82,7 +87,9 @@ fn run(cli: Cli) -> Outcome {
         Command::Watch(_) => crate::daemon::run(&settings),
         Command::Status(_) => status(&settings),
         Command::Log(l) => log(&settings, l.since),
-        Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
+        Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
+            unreachable!("handled above")
+        }
     };
     result.unwrap_or_else(|e| fail(&e))
 }

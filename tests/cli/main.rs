@@ -15,6 +15,7 @@ mod crash;
 mod daemon;
 mod errors;
 mod history;
+mod init;
 mod locks;
 mod notify;
 mod providers;
