@@ -13,7 +13,7 @@ use crate::engine::Judge;
 use crate::hooks;
 use crate::journal::{self, Entry};
 use crate::jsonc::Document;
-use crate::notify::{self, Sent};
+use crate::notify::{self, Notice, Sent};
 use crate::plan::ChangeKind;
 use crate::report;
 use crate::settings::Settings;
@@ -37,7 +37,9 @@ pub(crate) fn after_pass(
     wait: Wait,
 ) {
     if settings.notify {
-        notify(settings, state_dir, runs, judge, mode, wait);
+        let notices = unsent(state_dir, runs, judge, mode);
+        let notices = masked(notices, runs, settings);
+        notify::desktop::show(notices, wait == Wait::UpToTimeout);
     }
     let entries = entries(runs, judge.now);
     if entries.is_empty() {
@@ -80,37 +82,36 @@ fn entries(runs: &[TargetRun], now: Timestamp) -> Vec<Entry> {
         .collect()
 }
 
-/// Shows the notices of this pass not shown yet in their period, with every secret of the
-/// targets and profiles masked as in change lines and diffs.
-fn notify(
-    settings: &Settings,
-    state_dir: &StateDir,
-    runs: &[TargetRun],
-    judge: &Judge<'_>,
-    mode: Mode,
-    wait: Wait,
-) {
+/// The notices of this pass not shown yet in their period (recorded as shown).
+fn unsent(state_dir: &StateDir, runs: &[TargetRun], judge: &Judge<'_>, mode: Mode) -> Vec<Notice> {
     let admitted = state_dir.update_shared("notified", |sent: &mut Sent| {
         let notices = notify::notices(runs, judge, &mut sent.levels, mode == Mode::Switch);
         sent.admit(notices, judge.now)
     });
-    let notices = match admitted {
-        Ok(notices) => notices,
-        Err(e) => return tracing::warn!("notifications: {e}"),
-    };
+    admitted.unwrap_or_else(|e| {
+        tracing::warn!("notifications: {e}");
+        Vec::new()
+    })
+}
+
+/// The notices with every secret of the targets and profiles masked, as in change lines and
+/// diffs.
+fn masked(notices: Vec<Notice>, runs: &[TargetRun], settings: &Settings) -> Vec<Notice> {
+    if notices.is_empty() {
+        return notices;
+    }
     let docs: Vec<Document> = (runs.iter())
         .filter_map(|r| r.content.as_ref())
         .flat_map(|c| [&c.before, &c.after])
         .filter_map(|text| Document::parse(text).ok())
         .collect();
     let secrets = report::secrets(&docs, &settings.profiles);
-    let notices = notices
+    notices
         .into_iter()
         .map(|mut n| {
             n.summary = report::mask(n.summary, &secrets);
             n.body = report::mask(n.body, &secrets);
             n
         })
-        .collect();
-    notify::desktop::show(notices, wait == Wait::UpToTimeout);
+        .collect()
 }

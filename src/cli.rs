@@ -122,6 +122,14 @@ pub(crate) struct Watch {
 pub(crate) struct Status {
     /// Agent config files to show (default: as for `watch`)
     pub(crate) targets: Vec<PathBuf>,
+
+    /// A full-screen view that follows the daemon's data as it changes; `q` quits
+    ///
+    /// Shows each provider's windows as bars with percent, reset countdown and projection, the
+    /// switches in force with their reasons, and the last events of the journal. Reads what the
+    /// daemon keeps in the state dir (it polls no source itself) and writes nothing.
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) watch: bool,
 }
 
 #[derive(Debug, Args)]

@@ -38,3 +38,4 @@ mod source;
 mod state;
 mod target;
 mod time;
+mod tui;

@@ -63,8 +63,14 @@ fn run(cli: Cli) -> Outcome {
         Ok(env) => env,
         Err(e) => return fail(&Error::Setup(e)),
     };
+    // The live view owns the screen: a log line would tear it.
+    let live = matches!(&cli.command, Command::Status(s) if s.watch);
     logging::init(
-        cli.global.verbose as i8 - cli.global.quiet as i8,
+        if live {
+            i8::MIN / 2
+        } else {
+            cli.global.verbose as i8 - cli.global.quiet as i8
+        },
         env.var("SWITCHER_LOG"),
         daemon,
         cli.global.json,
@@ -85,6 +91,7 @@ fn run(cli: Cli) -> Outcome {
         Command::Watch(w) if w.restore => restore(&settings, w.targets.is_empty(), w.dry_run),
         Command::Watch(w) if w.once => once(&settings, w.dry_run),
         Command::Watch(_) => crate::daemon::run(&settings),
+        Command::Status(s) if s.watch => crate::tui::run(&settings),
         Command::Status(_) => status(&settings),
         Command::Log(l) => log(&settings, l.since),
         Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
