@@ -191,6 +191,15 @@ mod tests {
         assert_eq!(parse(&["switcher", "watch", "--once", "--restore"]), Err(2));
         assert_eq!(parse(&["switcher", "watch", "--dry-run"]), Err(2));
         assert_eq!(parse(&["switcher", "watch", "--dry-run", "--once"]), Ok(()));
+        assert_eq!(parse(&["switcher", "status", "--watch", "--json"]), Err(2));
+        assert_eq!(
+            parse(&["switcher", "log", "--since", "1h30m", "--json"]),
+            Ok(())
+        );
+        assert_eq!(parse(&["switcher", "log", "--since", "soon"]), Err(2));
+        assert_eq!(parse(&["switcher", "init", "--force", "--dry-run"]), Ok(()));
+        assert_eq!(parse(&["switcher", "completions", "fish"]), Ok(()));
+        assert_eq!(parse(&["switcher", "man", "watch"]), Ok(()));
         assert_eq!(
             parse(&[
                 "switcher", "watch", "x.json", "--kind", "opencode", "--json"
