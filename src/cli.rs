@@ -38,6 +38,60 @@ pub(crate) enum Command {
     ///
     /// Reads quota sources and targets; writes nothing and takes no lock.
     Status(Status),
+    /// Find the agents' configs and credentials on this machine and write a first config
+    ///
+    /// Shows which quota sources can be used and proposes fallback chains made only of models
+    /// the configs already name, then writes the switcher config (--config, $SWITCHER_CONFIG,
+    /// else ~/.config/switcher/config.json5) with comments explaining each choice. Never
+    /// replaces an existing config without --force.
+    Init(Init),
+    /// Show the journal of switches and restores, newest last
+    ///
+    /// Every switch and restore, by every run mode, is kept in the state dir (the newest few
+    /// thousand). --json prints one object: `{"entries": [{at, kind, target, slot, from, to,
+    /// reason}]}`.
+    Log(Log),
+    /// Print a shell completion script
+    ///
+    /// bash: `switcher completions bash > ~/.local/share/bash-completion/completions/switcher`;
+    /// zsh: into a directory of $fpath as `_switcher`; fish: `~/.config/fish/completions/switcher.fish`.
+    Completions(Completions),
+    /// Print the man page (roff), of switcher or of one of its commands
+    ///
+    /// `switcher man | man -l -` reads it; `switcher man watch` is the page of `switcher watch`.
+    Man(Man),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Init {
+    /// Print the config that would be written (the findings go to stderr); write nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Replace an existing config, keeping the old one beside it as `<name>.bak`
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Log {
+    /// Only what happened in this last span (`90s`, `30m`, `2h`, `1d`, `1w`, or `1h30m`), or
+    /// since this RFC 3339 time
+    #[arg(long, value_name = "SPAN|TIME", value_parser = crate::journal::parse_since)]
+    pub(crate) since: Option<crate::journal::Since>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Completions {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Man {
+    /// The command whose page to print (default: switcher's own, which lists them all)
+    pub(crate) command: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +125,14 @@ pub(crate) struct Watch {
 pub(crate) struct Status {
     /// Agent config files to show (default: as for `watch`)
     pub(crate) targets: Vec<PathBuf>,
+
+    /// A full-screen view that follows the daemon's data as it changes; `q` quits
+    ///
+    /// Shows each provider's windows as bars with percent, reset countdown and projection, the
+    /// switches in force with their reasons, and the last events of the journal. Reads what the
+    /// daemon keeps in the state dir (it polls no source itself) and writes nothing.
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) watch: bool,
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +194,15 @@ mod tests {
         assert_eq!(parse(&["switcher", "watch", "--once", "--restore"]), Err(2));
         assert_eq!(parse(&["switcher", "watch", "--dry-run"]), Err(2));
         assert_eq!(parse(&["switcher", "watch", "--dry-run", "--once"]), Ok(()));
+        assert_eq!(parse(&["switcher", "status", "--watch", "--json"]), Err(2));
+        assert_eq!(
+            parse(&["switcher", "log", "--since", "1h30m", "--json"]),
+            Ok(())
+        );
+        assert_eq!(parse(&["switcher", "log", "--since", "soon"]), Err(2));
+        assert_eq!(parse(&["switcher", "init", "--force", "--dry-run"]), Ok(()));
+        assert_eq!(parse(&["switcher", "completions", "fish"]), Ok(()));
+        assert_eq!(parse(&["switcher", "man", "watch"]), Ok(()));
         assert_eq!(
             parse(&[
                 "switcher", "watch", "x.json", "--kind", "opencode", "--json"

@@ -36,6 +36,8 @@ pub struct Config {
     pub on_switch: Option<Vec<String>>,
     /// Read the signals dir as a source (README, "Signals"); `None` means yes.
     pub signals: Option<bool>,
+    /// Desktop notifications; `None`: on when a desktop session is present.
+    pub notify: Option<bool>,
     /// What is valid but probably not meant, found by [`Config::parse`].
     pub warnings: Vec<ConfigError>,
 }
@@ -65,6 +67,7 @@ struct Written {
     sources: Option<Vec<RawSource>>,
     on_switch: Option<Vec<String>>,
     signals: Option<bool>,
+    notify: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -355,6 +358,7 @@ impl Written {
             sources,
             on_switch: self.on_switch,
             signals: self.signals,
+            notify: self.notify,
             warnings: Vec::new(),
         };
         Ok((config, warnings))

@@ -8,6 +8,7 @@
 //! modes, which [`run`] ties to the command line of `cli`. A module uses only modules below it;
 //! `docs/design.md` has the map. Only [`run::main`] is public: the binary is the interface.
 
+mod announce;
 mod apply;
 mod cli;
 mod config;
@@ -20,9 +21,13 @@ mod fsx;
 #[path = "../tests/fuzz/mod.rs"]
 mod fuzz;
 mod hooks;
+mod init;
+mod journal;
 mod jsonc;
 mod limits;
 mod logging;
+mod man;
+mod notify;
 mod plan;
 mod provider;
 mod quota;
@@ -34,3 +39,4 @@ mod source;
 mod state;
 mod target;
 mod time;
+mod tui;

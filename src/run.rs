@@ -2,19 +2,23 @@
 //! (one failing target does not stop the others) and returns the outcome the exit code reports.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::announce::{self, Wait};
 use crate::apply::{Context, Mode, Target, TargetRun};
 use crate::cli::{Cli, Command};
 use crate::engine::Judge;
 use crate::env::Env;
 use crate::error::{Error, Outcome};
-use crate::hooks;
+use crate::init;
+use crate::journal;
 use crate::logging;
+use crate::man;
 use crate::quota::QuotaBook;
 use crate::report;
 use crate::settings::{Settings, TargetSpec};
@@ -28,20 +32,55 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Outcome {
+    // What needs nothing but the command line.
+    match &cli.command {
+        Command::Completions(c) => {
+            let mut out = Vec::new();
+            man::completions(c.shell, &mut out);
+            print(&String::from_utf8_lossy(&out));
+            return Outcome::Ok;
+        }
+        Command::Man(m) => {
+            let mut out = Vec::new();
+            return match man::man(m.command.as_deref(), &mut out) {
+                Ok(Ok(())) => {
+                    print(&String::from_utf8_lossy(&out));
+                    Outcome::Ok
+                }
+                Ok(Err(e)) => fail(&Error::Setup(format!("cannot write the man page: {e}"))),
+                Err(e) => fail(&Error::Setup(e)),
+            };
+        }
+        _ => {}
+    }
+    let no_targets = Vec::new();
     let (targets, daemon) = match &cli.command {
         Command::Watch(w) => (&w.targets, !w.once && !w.restore),
         Command::Status(s) => (&s.targets, false),
+        _ => (&no_targets, false),
     };
-    let settings = match Env::capture().map_err(Error::Setup).and_then(|env| {
-        logging::init(
-            cli.global.verbose as i8 - cli.global.quiet as i8,
-            env.var("SWITCHER_LOG"),
-            daemon,
-            cli.global.json,
-            env.var("NO_COLOR").is_none(),
-        );
-        Settings::resolve(&cli.global, targets, env)
-    }) {
+    let env = match Env::capture() {
+        Ok(env) => env,
+        Err(e) => return fail(&Error::Setup(e)),
+    };
+    // The live view owns the screen: a log line would tear it.
+    let live = matches!(&cli.command, Command::Status(s) if s.watch);
+    logging::init(
+        if live {
+            i8::MIN / 2
+        } else {
+            cli.global.verbose as i8 - cli.global.quiet as i8
+        },
+        env.var("SWITCHER_LOG"),
+        daemon,
+        cli.global.json,
+        env.var("NO_COLOR").is_none(),
+    );
+    // `init` must work where no valid config exists yet.
+    if let Command::Init(i) = &cli.command {
+        return init::run(&cli.global, i, &env).unwrap_or_else(|e| fail(&e));
+    }
+    let settings = match Settings::resolve(&cli.global, targets, env) {
         Ok(settings) => settings,
         Err(e) => return fail(&e),
     };
@@ -52,7 +91,12 @@ fn run(cli: Cli) -> Outcome {
         Command::Watch(w) if w.restore => restore(&settings, w.targets.is_empty(), w.dry_run),
         Command::Watch(w) if w.once => once(&settings, w.dry_run),
         Command::Watch(_) => crate::daemon::run(&settings),
+        Command::Status(s) if s.watch => crate::tui::run(&settings),
         Command::Status(_) => status(&settings),
+        Command::Log(l) => log(&settings, l.since),
+        Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
+            unreachable!("handled above")
+        }
     };
     result.unwrap_or_else(|e| fail(&e))
 }
@@ -241,17 +285,22 @@ fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
         }
     }
     print_runs(settings, &runs, &judge, dry_run);
-    run_hooks(settings, &runs, dry_run);
+    announce(settings, &state_dir, &runs, &judge, Mode::Switch, dry_run);
     Ok(outcome)
 }
 
-/// Runs `on_switch` for a one-shot run's changes, waiting for it at most its timeout.
-fn run_hooks(settings: &Settings, runs: &[TargetRun], dry_run: bool) {
-    if let (Some(argv), false) = (&settings.on_switch, dry_run) {
-        hooks::reap(
-            hooks::spawn(argv, runs),
-            std::time::Instant::now() + hooks::TIMEOUT,
-        );
+/// Journals a one-shot run's changes, notifies and runs its hooks, waiting for them at most
+/// their timeout.
+fn announce(
+    settings: &Settings,
+    state_dir: &StateDir,
+    runs: &[TargetRun],
+    judge: &Judge<'_>,
+    mode: Mode,
+    dry_run: bool,
+) {
+    if !dry_run {
+        announce::after_pass(settings, state_dir, runs, judge, mode, Wait::UpToTimeout);
     }
 }
 
@@ -288,7 +337,7 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Restore, dry_run)
     });
     print_runs(settings, &runs, &judge, dry_run);
-    run_hooks(settings, &runs, dry_run);
+    announce(settings, &state_dir, &runs, &judge, Mode::Restore, dry_run);
     // `--restore` succeeds whatever the quota: a slot put back on a RED model is not exit 3.
     Ok(match outcome.max(unreadable) {
         Outcome::Red => Outcome::Ok,
@@ -323,4 +372,34 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
         print(&report::status_text(&runs, &judge, &sources, color));
     }
     Ok(outcome)
+}
+
+/// `log`: the journal, newest last, from `since` on.
+fn log(settings: &Settings, since: Option<journal::Since>) -> Result<Outcome, Error> {
+    let from = since.map(|s| s.start(settings.now()));
+    let root = &settings.state_dir;
+    let entries: Vec<_> = journal::read(root)
+        .map_err(|e| Error::Setup(format!("journal in {}: {e}", root.display())))?
+        .into_iter()
+        .filter(|e| from.is_none_or(|from| e.at >= from))
+        .collect();
+    if settings.json {
+        let mut text = serde_json::to_string_pretty(&serde_json::json!({ "entries": entries }))
+            .expect("entries serialise");
+        text.push('\n');
+        return Ok(print_ok(&text));
+    }
+    // Times in the user's zone (`TZ`, else the system's), as a person reads a log.
+    let zone = jiff::tz::TimeZone::system();
+    let mut out = String::new();
+    for e in &entries {
+        let at = e.at.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M:%S");
+        let _ = writeln!(out, "{at}  {}", e.line());
+    }
+    Ok(print_ok(&out))
+}
+
+fn print_ok(text: &str) -> Outcome {
+    print(text);
+    Outcome::Ok
 }

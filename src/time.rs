@@ -14,7 +14,13 @@ pub(crate) fn seconds(value: f64, positive: bool) -> Result<Duration, String> {
         let sign = if positive { "positive" } else { "non-negative" };
         return Err(format!("expected a {sign} number of seconds, got {value}"));
     }
-    Ok(Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX))
+    let duration = Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX);
+    // A positive value below a nanosecond would round to zero, which `positive` forbids.
+    Ok(if positive && duration.is_zero() {
+        Duration::from_nanos(1)
+    } else {
+        duration
+    })
 }
 
 pub(crate) fn parse_instant(text: &str) -> Option<Timestamp> {
@@ -31,6 +37,13 @@ pub(crate) fn parse_instant(text: &str) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_positive_duration_is_never_zero() {
+        assert_eq!(seconds(5.98e-276, true), Ok(Duration::from_nanos(1)));
+        assert_eq!(seconds(5.98e-276, false), Ok(Duration::ZERO));
+        assert!(seconds(0.0, true).is_err());
+    }
 
     #[test]
     fn formats() {

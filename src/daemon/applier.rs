@@ -12,10 +12,10 @@ use std::sync::mpsc::Receiver;
 
 use jiff::Timestamp;
 
+use crate::announce::{self, Wait};
 use crate::apply::{Context, Mode, Target, TargetRun};
 use crate::engine::Judge;
 use crate::fsx;
-use crate::hooks;
 use crate::plan::ChangeKind;
 use crate::quota::QuotaBook;
 use crate::settings::{AgentDir, Settings, markdown_files};
@@ -287,9 +287,14 @@ impl<'a> Applier<'a> {
                 }
                 watched.known = run.content.as_ref().map(|c| c.after.clone());
                 log_changes(&run);
-                if let Some(argv) = &self.settings.on_switch {
-                    hooks::detach(argv, std::slice::from_ref(&run));
-                }
+                announce::after_pass(
+                    self.settings,
+                    &self.state_dir,
+                    std::slice::from_ref(&run),
+                    &judge,
+                    Mode::Switch,
+                    Wait::Detach,
+                );
             }
             Err(e) => {
                 let message = e.to_string();

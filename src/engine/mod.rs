@@ -12,6 +12,7 @@ mod velocity;
 pub(crate) use decide::{Decision, SlotCase, advance_streak, decide};
 pub(crate) use health::{Health, Judge, State};
 pub(crate) use policy::{Overrides, Policy, ProviderOverrides, Thresholds};
+pub(crate) use velocity::slope;
 
 /// A duration as output shows it: `45s`, `12m`, `3h05m`, `2d04h`.
 pub(crate) fn human_duration(seconds: f64) -> String {

@@ -68,6 +68,8 @@ pub(crate) struct SlotView {
     pub(crate) managed: bool,
     /// Why the slot is on a fallback, when it is.
     pub(crate) reason: Option<String>,
+    /// While the slot is on a fallback: the original's health, whose recovery it waits for.
+    pub(crate) waits_on: Option<Health>,
 }
 
 #[derive(Clone, Debug)]

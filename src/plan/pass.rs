@@ -144,6 +144,7 @@ impl Planner<'_> {
                 },
             };
             let managed = !chain.is_empty() || record.is_some();
+            let waits_on = record.as_ref().and_then(|_| health(&as_original));
             plan.slots.push(SlotView {
                 health: health(&current).unwrap_or_else(|| {
                     self.judge
@@ -154,6 +155,7 @@ impl Planner<'_> {
                 original,
                 managed,
                 reason: record.as_ref().map(|r| r.reason.clone()),
+                waits_on,
             });
             plan.state.switches.extend(record);
         }

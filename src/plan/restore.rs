@@ -99,6 +99,10 @@ impl Planner<'_> {
                 Standing::Switched(r) => r.original_model(self.kind),
                 Standing::Own => slot.model.clone(),
             };
+            let waits_on = match standing {
+                Standing::Switched(r) => Some(self.judge.health(&r.provider, Some(&original))),
+                Standing::Own => None,
+            };
             let (managed, reason) = match standing {
                 Standing::Switched(r) => (true, Some(r.reason.clone())),
                 Standing::Own => (
@@ -117,6 +121,7 @@ impl Planner<'_> {
                 original,
                 managed,
                 reason,
+                waits_on,
             });
         }
         if let Some(record) = active
@@ -139,6 +144,10 @@ impl Planner<'_> {
             health,
             managed: true,
             reason: Some(record.reason.clone()),
+            waits_on: Some(
+                self.judge
+                    .health(&record.provider, Some(&record.original_model())),
+            ),
         }
     }
 }

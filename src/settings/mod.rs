@@ -26,7 +26,7 @@ use crate::target::{Candidate, Kind, Places};
 pub(crate) use agents::{AgentDir, AgentScope, markdown_files};
 
 /// Between polls of a source, unless the config says otherwise.
-const POLL_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A target to manage: the path as the user gave it, where it is, and what kind it is.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +56,9 @@ pub(crate) struct Settings {
     pub(crate) sources: Vec<SourceSpec>,
     /// A command run after each switch and restore.
     pub(crate) on_switch: Option<Vec<String>>,
+    /// Desktop notifications are wanted: as the config says, else when a desktop session is
+    /// present.
+    pub(crate) notify: bool,
     /// The sources were auto-detected, not configured.
     pub(crate) sources_detected: bool,
     /// Colour is wanted (`NO_COLOR` is unset); it is used only on a terminal.
@@ -261,6 +264,7 @@ impl Settings {
             fallbacks: config.fallbacks.clone().unwrap_or_default(),
             profiles,
             on_switch: config.on_switch.clone(),
+            notify: config.notify.unwrap_or_else(|| desktop_session(&env)),
             sources_detected: detected,
             color: env.var("NO_COLOR").is_none(),
             sources,
@@ -322,9 +326,24 @@ fn resolve_profiles(config: &Config, aliases: &Aliases, env: &Env) -> BTreeMap<S
         .collect()
 }
 
+/// Whether a notification would reach someone: a graphical session on Linux and the BSDs (a
+/// display and a session bus), any session but a remote shell on macOS and Windows.
+fn desktop_session(env: &Env) -> bool {
+    let remote = env.var("SSH_CONNECTION").is_some() || env.var("SSH_TTY").is_some();
+    if cfg!(any(windows, target_os = "macos")) {
+        return !remote;
+    }
+    let display = env.var("DISPLAY").is_some() || env.var("WAYLAND_DISPLAY").is_some();
+    let bus = env.var("DBUS_SESSION_BUS_ADDRESS").is_some()
+        || env
+            .var("XDG_RUNTIME_DIR")
+            .is_some_and(|dir| Path::new(dir).join("bus").exists());
+    display && bus
+}
+
 /// Candidate targets when none is given: OpenCode's project and user configs, Claude Code's
 /// user settings.
-fn discovery_paths(env: &Env) -> Vec<PathBuf> {
+pub(crate) fn discovery_paths(env: &Env) -> Vec<PathBuf> {
     let mut paths = vec![
         env.cwd.join("opencode.jsonc"),
         env.cwd.join("opencode.json"),
@@ -359,20 +378,28 @@ fn discovery_agent_dirs(env: &Env, places: &Places<'_>) -> Vec<AgentDir> {
         .collect()
 }
 
-/// Finds and parses the config: `--config`, `$SWITCHER_CONFIG` (both must exist), else the
-/// default location (all defaults if absent).
-fn load_config(global: &Global, env: &Env) -> Result<(Config, Option<PathBuf>), Error> {
+/// Where the config is: `--config`, else `$SWITCHER_CONFIG` (both required to exist), else the
+/// default location; `None` when there is no home to put it in.
+pub(crate) fn config_path(global: &Global, env: &Env) -> Option<(PathBuf, bool)> {
     let explicit = global
         .config
         .as_ref()
         .map(|p| env.cwd.join(p))
         .or_else(|| env.var("SWITCHER_CONFIG").map(|p| env.cwd.join(p)));
-    let (path, required) = match explicit {
-        Some(path) => (path, true),
-        None => match &env.config_home {
-            Some(dir) => (dir.join("switcher/config.json5"), false),
-            None => return Ok((Config::default(), None)),
-        },
+    match explicit {
+        Some(path) => Some((path, true)),
+        None => env
+            .config_home
+            .as_ref()
+            .map(|dir| (dir.join("switcher/config.json5"), false)),
+    }
+}
+
+/// Finds and parses the config: `--config`, `$SWITCHER_CONFIG` (both must exist), else the
+/// default location (all defaults if absent).
+fn load_config(global: &Global, env: &Env) -> Result<(Config, Option<PathBuf>), Error> {
+    let Some((path, required)) = config_path(global, env) else {
+        return Ok((Config::default(), None));
     };
     let text = match fsx::read_limited(&path, fsx::MAX_FILE) {
         Ok(text) => text,

@@ -209,6 +209,41 @@ impl StateDir {
     }
 }
 
+impl StateDir {
+    /// Runs `act` under the state dir's short lock `<name>.lock`, waited for as `patience` says:
+    /// for the shared files other than the quota book, which several switchers update.
+    pub(crate) fn with_lock<T>(
+        &self,
+        name: &str,
+        act: impl FnOnce(&Path) -> io::Result<T>,
+    ) -> Result<T, StateError> {
+        self.ensure("")?;
+        let _lock = lock::wait_for(&self.root.join(format!("{name}.lock")), &self.patience)?;
+        act(&self.root).map_err(|e| self.io_err(e))
+    }
+
+    /// Applies `update` to the shared JSON file `<name>.json` under its lock and saves it; an
+    /// unreadable file starts over from the default (it holds nothing that cannot be lost).
+    pub(crate) fn update_shared<T, R>(
+        &self,
+        name: &str,
+        update: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, StateError>
+    where
+        T: Default + Serialize + for<'de> Deserialize<'de>,
+    {
+        let file = format!("{name}.json");
+        self.with_lock(name, |root| {
+            let path = root.join(&file);
+            let mut value: T = load_json(&path, "").ok().flatten().unwrap_or_default();
+            let out = update(&mut value);
+            fsx::remove_stale_temps(root, &file);
+            write_json(&path, &value)?;
+            Ok(out)
+        })
+    }
+}
+
 /// What to do about an unreadable target state file.
 const TARGET_ADVICE: &str = "; move it away to start over, losing the originals it records";
 

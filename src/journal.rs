@@ -1,0 +1,236 @@
+//! The journal (README, History): every switch and restore that any run mode made, one JSON
+//! object a line in `journal.jsonl` in the state dir, oldest first, for `switcher log` and the
+//! live view. It is bounded: past [`MAX_BYTES`] it is trimmed to its newest half, so a daemon
+//! that runs for years keeps the last few thousand events and no more.
+//!
+//! Appends happen under the state dir's `journal.lock`, so concurrent switchers neither
+//! interleave lines nor lose them to a trim. What is written is what the change lines print,
+//! secrets already masked.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::fsx;
+use crate::state::{StateDir, StateError};
+
+/// The file, in the state dir.
+pub(crate) const FILE: &str = "journal.jsonl";
+/// Past this size the journal keeps only its newest half.
+const MAX_BYTES: u64 = 512 * 1024;
+
+/// One switch or restore.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    pub(crate) at: Timestamp,
+    /// `switch` or `restore`.
+    pub(crate) kind: String,
+    pub(crate) target: String,
+    pub(crate) slot: String,
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) reason: String,
+}
+
+impl Entry {
+    /// The change line, as `--once` prints it.
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "{}: {}: {} -> {} ({})",
+            self.target, self.slot, self.from, self.to, self.reason
+        )
+    }
+}
+
+/// Appends `entries`, trimming the journal when it has grown past its bound.
+pub(crate) fn append(state_dir: &StateDir, entries: &[Entry]) -> Result<(), StateError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut text = String::new();
+    for entry in entries {
+        text.push_str(&serde_json::to_string(entry).expect("an entry serialises"));
+        text.push('\n');
+    }
+    state_dir.with_lock("journal", |root| {
+        let path = root.join(FILE);
+        let mut options = fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path)?;
+        fsx::make_private(&path);
+        file.write_all(text.as_bytes())?;
+        if file.metadata()?.len() > MAX_BYTES {
+            let all = fs::read_to_string(&path)?;
+            fsx::remove_stale_temps(root, FILE);
+            fsx::write_atomic(&path, None, newest(&all, MAX_BYTES / 2))?;
+        }
+        Ok(())
+    })
+}
+
+/// The newest whole lines of `text` that fit in `budget` bytes.
+fn newest(text: &str, budget: u64) -> &str {
+    let budget = budget as usize;
+    if text.len() <= budget {
+        return text;
+    }
+    let cut = text.len() - budget;
+    match text[cut..].find('\n') {
+        Some(i) => &text[cut + i + 1..],
+        None => "",
+    }
+}
+
+/// Every entry, oldest first. A line that does not parse (a hand edit, a torn write of a
+/// crashed run) is skipped; a missing journal is an empty one.
+pub(crate) fn read(root: &Path) -> io::Result<Vec<Entry>> {
+    let text = match fsx::read_limited(&root.join(FILE), MAX_BYTES * 4) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut entries: Vec<Entry> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    // Appends from several switchers arrive in lock order, which is nearly time order.
+    entries.sort_by_key(|e| e.at);
+    Ok(entries)
+}
+
+/// Where `log --since` starts: a span back from now, or a time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Since {
+    Span(jiff::SignedDuration),
+    At(Timestamp),
+}
+
+impl Since {
+    /// The first instant shown, as of `now`.
+    pub(crate) fn start(self, now: Timestamp) -> Timestamp {
+        match self {
+            Since::Span(span) => now - span,
+            Since::At(at) => at,
+        }
+    }
+}
+
+/// Reads `--since` (a clap value parser, so a bad one is a usage error).
+pub(crate) fn parse_since(text: &str) -> Result<Since, String> {
+    parse_span(text)
+        .map(Since::Span)
+        .or_else(|| text.parse().ok().map(Since::At))
+        .ok_or_else(|| {
+            "expected a span (`2h`, `30m`, `1d`, `1h30m`) or an RFC 3339 time".to_owned()
+        })
+}
+
+/// A span for `--since`: `90s`, `30m`, `2h`, `1d`, `1w`, or several (`1h30m`); `None` if it is
+/// not one.
+pub(crate) fn parse_span(text: &str) -> Option<jiff::SignedDuration> {
+    let mut total: i64 = 0;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let n: i64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit = rest.chars().next()?;
+        let seconds = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(seconds)?)?;
+        rest = &rest[1..];
+    }
+    Some(jiff::SignedDuration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(at: i64, slot: &str) -> Entry {
+        Entry {
+            at: Timestamp::from_second(at).unwrap(),
+            kind: "switch".into(),
+            target: "opencode.json".into(),
+            slot: slot.into(),
+            from: "zai/glm-4.6".into(),
+            to: "deepseek/deepseek-chat".into(),
+            reason: "zai five_hour 92% >= 90%".into(),
+        }
+    }
+
+    #[test]
+    fn spans() {
+        assert_eq!(parse_span("90s").unwrap().as_secs(), 90);
+        assert_eq!(parse_span("2h").unwrap().as_secs(), 7200);
+        assert_eq!(parse_span("1h30m").unwrap().as_secs(), 5400);
+        assert_eq!(parse_span("1w").unwrap().as_secs(), 604_800);
+        for bad in ["", "2", "h", "2x", "2h3", "-1h", "99999999999999999999s"] {
+            assert_eq!(parse_span(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn appends_read_back_oldest_first_and_the_journal_stays_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = StateDir::new(dir.path().to_owned());
+        assert_eq!(read(dir.path()).unwrap(), vec![]);
+        append(&state_dir, &[entry(20, "model")]).unwrap();
+        append(&state_dir, &[entry(10, "small_model")]).unwrap();
+        let slots: Vec<String> = read(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.slot)
+            .collect();
+        assert_eq!(slots, ["small_model", "model"]);
+
+        let many: Vec<Entry> = (0..3000)
+            .map(|i| entry(100 + i, "agent.build.model"))
+            .collect();
+        for chunk in many.chunks(100) {
+            append(&state_dir, chunk).unwrap();
+        }
+        let size = fs::metadata(dir.path().join(FILE)).unwrap().len();
+        assert!(size <= MAX_BYTES, "{size}");
+        let kept = read(dir.path()).unwrap();
+        assert!(kept.len() > 500, "{}", kept.len());
+        assert_eq!(
+            kept.last().unwrap().at.as_second(),
+            3099,
+            "the newest survive"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join(FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_torn_line_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = serde_json::to_string(&entry(5, "model")).unwrap();
+        fs::write(dir.path().join(FILE), format!("{good}\n{{\"at\": \"20\n")).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), vec![entry(5, "model")]);
+    }
+}

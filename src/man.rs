@@ -1,0 +1,76 @@
+//! Shell completions and man pages, generated from the clap definition in `cli` at run time, so
+//! that they can never describe flags the binary does not have (README, Completions and man page).
+
+use std::io::{self, Write};
+
+use clap::CommandFactory;
+
+use crate::cli::Cli;
+
+/// The command line as clap knows it, with global flags propagated into every subcommand.
+fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    cmd.build();
+    cmd
+}
+
+/// Writes the completion script for `shell`.
+pub(crate) fn completions(shell: clap_complete::Shell, out: &mut dyn Write) {
+    let mut cmd = command();
+    let name = cmd.get_name().to_owned();
+    clap_complete::generate(shell, &mut cmd, name, out);
+}
+
+/// Writes the man page of switcher, or of `switcher <subcommand>`; `Err` names an unknown
+/// subcommand and the known ones.
+pub(crate) fn man(subcommand: Option<&str>, out: &mut dyn Write) -> Result<io::Result<()>, String> {
+    let cmd = command();
+    let page = match subcommand {
+        None => cmd,
+        Some(name) => {
+            let Some(sub) = cmd.find_subcommand(name) else {
+                let known: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+                return Err(format!(
+                    "no command `{name}`; the commands are {}",
+                    known.join(", ")
+                ));
+            };
+            // The page is named like the ones git and cargo ship: `switcher-watch(1)`.
+            // clap takes names as `&'static str`; one page is printed per process.
+            let title: &'static str = format!("{}-{}", cmd.get_name(), sub.get_name()).leak();
+            sub.clone()
+                .name(title)
+                .bin_name(format!("{} {}", cmd.get_name(), sub.get_name()))
+                .version(env!("CARGO_PKG_VERSION"))
+        }
+    };
+    Ok(clap_mangen::Man::new(page).render(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subcommands() -> Vec<String> {
+        command()
+            .get_subcommands()
+            .map(|s| s.get_name().to_owned())
+            .filter(|n| n != "help")
+            .collect()
+    }
+
+    #[test]
+    fn every_page_renders_and_the_main_one_names_every_command() {
+        let mut main = Vec::new();
+        man(None, &mut main).unwrap().unwrap();
+        let main = String::from_utf8(main).unwrap();
+        for name in subcommands() {
+            assert!(main.contains(&name), "{name} missing from the man page");
+            let mut page = Vec::new();
+            man(Some(&name), &mut page).unwrap().unwrap();
+            let page = String::from_utf8(page).unwrap();
+            assert!(page.contains(&format!("switcher\\-{name}")), "{page}");
+        }
+        assert!(man(Some("nope"), &mut Vec::new()).is_err());
+    }
+}
