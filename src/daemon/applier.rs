@@ -34,6 +34,17 @@ pub(crate) enum Job {
     Changed(Vec<PathBuf>),
 }
 
+/// Which changed paths belong to a source read from disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Within {
+    /// The file itself.
+    File,
+    /// A file in the directory.
+    Dir,
+    /// A file anywhere under the directory.
+    Tree,
+}
+
 /// A target under watch.
 struct Watched {
     target: Target,
@@ -53,10 +64,10 @@ pub(crate) struct Applier<'a> {
     state_dir: StateDir,
     targets: Vec<Watched>,
     book: QuotaBook,
-    /// Sources read from disk (status files, the signals dir), by source index, under every
-    /// name their change events may use, and whether a change to a file in it counts (a
-    /// directory).
-    status_files: Vec<(usize, Vec<PathBuf>, bool)>,
+    /// Sources read from disk (status files, the signals dir, Claude Code's transcripts), by
+    /// source index, under every name their change events may use, and which changed paths
+    /// belong to it.
+    status_files: Vec<(usize, Vec<PathBuf>, Within)>,
     /// The agent dirs, each with its resolved path (as change events name it): a Markdown file
     /// appearing in one becomes a target.
     agent_dirs: Vec<(&'a AgentDir, Option<PathBuf>)>,
@@ -82,7 +93,15 @@ impl<'a> Applier<'a> {
                 Some((
                     i,
                     aliases_of(watch.path()),
-                    matches!(watch, Watch::Dir { .. }),
+                    match watch {
+                        Watch::File(_) => Within::File,
+                        Watch::Dir {
+                            recursive: false, ..
+                        } => Within::Dir,
+                        Watch::Dir {
+                            recursive: true, ..
+                        } => Within::Tree,
+                    },
                 ))
             })
             .collect();
@@ -140,14 +159,18 @@ impl<'a> Applier<'a> {
         runtime: &tokio::runtime::Handle,
         client: &reqwest::Client,
     ) {
-        let named = |names: &[PathBuf], dir: bool| {
+        let named = |names: &[PathBuf], within: Within| {
             paths.iter().any(|p| {
                 names.contains(p)
-                    || (dir && p.parent().is_some_and(|d| names.iter().any(|n| n == d)))
+                    || match within {
+                        Within::File => false,
+                        Within::Dir => p.parent().is_some_and(|d| names.iter().any(|n| n == d)),
+                        Within::Tree => names.iter().any(|n| p.starts_with(n)),
+                    }
             })
         };
         let sources: Vec<usize> = (self.status_files.iter())
-            .filter(|(_, names, dir)| named(names, *dir))
+            .filter(|(_, names, within)| named(names, *within))
             .map(|(source, _, _)| *source)
             .collect();
         for source in sources {

@@ -96,14 +96,20 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
     for watch in settings.sources.iter().filter_map(|s| s.watched()) {
         match watch {
             Watch::File(path) => files.push(path.to_owned()),
-            Watch::Dir { path, accepts } => {
-                // Made now (private, as the state dir is) so that it can be watched.
-                if let Err(e) = crate::fsx::create_private_dir(path) {
+            Watch::Dir {
+                path,
+                accepts,
+                recursive,
+            } => {
+                // The signals dir is made now (private, as the state dir is) so that it can be
+                // watched; another program's dir (Claude Code's projects) is watched for when
+                // it appears.
+                if !recursive && let Err(e) = crate::fsx::create_private_dir(path) {
                     tracing::warn!("cannot create {}: {e}", path.display());
                 }
                 dirs.push(WholeDir {
                     path: path.to_owned(),
-                    recursive: false,
+                    recursive,
                     accepts,
                 });
             }

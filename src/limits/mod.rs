@@ -123,13 +123,6 @@ static ROWS: LazyLock<Vec<Row>> =
 /// Reads a provider's message: `None` when no row matches. `now` is when the message was seen
 /// (relative resets count from it, and a clock time is the next one after it); `local_zone`
 /// reads times the message gives without a zone.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the status line and the transcript reader call it (next)"
-    )
-)]
 pub(crate) fn classify(message: &str, now: Timestamp, local_zone: &TimeZone) -> Option<Limit> {
     classify_in(&ROWS, message, now, local_zone)
 }

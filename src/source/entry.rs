@@ -52,6 +52,10 @@ pub enum KindConfig {
     Claude {
         credentials_file: Option<String>,
     },
+    /// Claude Code's transcripts: the projects dir, when not the usual one.
+    ClaudeLogs {
+        path: Option<String>,
+    },
     Codex {
         credentials_file: Option<String>,
     },
@@ -229,6 +233,11 @@ impl Fields {
         self.required("path", path)
     }
 
+    /// `path`, for a kind that has a usual place.
+    pub fn optional_path(&mut self) -> Option<String> {
+        self.raw.path.take()
+    }
+
     pub fn command(&mut self) -> Vec<String> {
         let command = self.raw.command.take().filter(|c| !c.is_empty());
         self.required("command", command)
@@ -331,7 +340,7 @@ mod tests {
             read("{kind: 'nope'}")
                 .unwrap_err()
                 .1
-                .contains("claude, codex, command")
+                .contains("claude, claude-logs, codex, command")
         );
     }
 

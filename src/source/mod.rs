@@ -9,6 +9,7 @@
 
 pub mod balance;
 pub mod claude;
+pub mod claude_logs;
 mod claude_version;
 pub mod codex;
 pub mod command;
@@ -108,10 +109,12 @@ pub trait Provider: fmt::Debug + Send + Sync {
 pub enum Watch<'a> {
     /// One file (a status file).
     File(&'a Path),
-    /// Every file in a directory that `accepts` takes (the signals dir).
+    /// Every file in a directory that `accepts` takes (the signals dir), or under it when
+    /// `recursive` (Claude Code's transcripts).
     Dir {
         path: &'a Path,
         accepts: fn(&Path) -> bool,
+        recursive: bool,
     },
 }
 
@@ -147,6 +150,13 @@ pub const KINDS: &[Kind] = &[
         detect: true,
         read: |f| KindConfig::Claude {
             credentials_file: f.credentials_file(),
+        },
+    },
+    Kind {
+        name: "claude-logs",
+        detect: true,
+        read: |f| KindConfig::ClaudeLogs {
+            path: f.optional_path(),
         },
     },
     Kind {
@@ -256,6 +266,7 @@ impl KindConfig {
             K::Claude { credentials_file } => {
                 claude::build(base_url, credentials_file.as_deref(), build)
             }
+            K::ClaudeLogs { path } => claude_logs::build(path.as_deref(), build),
             K::Codex { credentials_file } => {
                 codex::build(base_url, credentials_file.as_deref(), build)
             }

@@ -72,10 +72,6 @@ pub fn write(state_dir: &Path, writer: &str, document: &Value) -> io::Result<Pat
 /// The signal for a spent quota, as the OpenCode plugin writes it: `provider` at 100% in a
 /// window `limit` until `resets_at`. `about` (where it came from: agent, rule, message…) is kept
 /// under `source`, which readers ignore; `Value::Null` leaves it out.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "the transcript reader writes with it (next)")
-)]
 pub fn red_until(provider: &str, resets_at: jiff::Timestamp, about: Value) -> Value {
     let window = serde_json::json!({ "utilization": 100, "resets_at": resets_at.to_string() });
     let mut entry = serde_json::json!({ "windows": { "limit": window } });
@@ -262,6 +258,7 @@ impl Provider for Signals {
         Some(Watch::Dir {
             path: &self.dir,
             accepts: is_signal,
+            recursive: false,
         })
     }
 

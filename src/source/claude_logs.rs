@@ -1,0 +1,340 @@
+//! The `claude-logs` source (README, "Claude Code transcripts"): Claude Code's session
+//! transcripts (`$CLAUDE_CONFIG_DIR/projects/**/*.jsonl`, default `~/.claude/projects`) as a
+//! source. When Claude Code is refused for a spent quota it writes the error into the
+//! transcript at once; this source reads the lines appended since its last read and turns such a
+//! line into its provider RED until the reset the line names (an hour when it names none).
+//!
+//! Reading is incremental and in flat memory ([`tail`]): each file keeps an offset in this
+//! process, files appear at any time, a partial last line waits for its newline, and a huge line
+//! is skipped. A process reads back only as far as a limit could still be in force: at its first
+//! read (the daemon's start, every one-shot run) only files changed within [`LOOKBACK`], the
+//! longest window, and in them only lines written within it. What it found is remembered per
+//! provider and window, the newest line winning, and answered at every read until it is older
+//! than the look-back: after the reset the window counts as 0% (README, "Decisions"), so the
+//! provider's recovery is observed too.
+//!
+//! The provider is `anthropic` for Claude's own messages, or the provider of the session's
+//! endpoint when a line is read as it is written: the `ANTHROPIC_BASE_URL` its settings name
+//! (the project's `.claude/settings.local.json`, `.claude/settings.json`, then the user's), as
+//! for a Claude Code target. An older line keeps `anthropic`, since switcher may have changed
+//! the endpoint since. Another provider's own message (z.ai's through its Anthropic-compatible
+//! endpoint) names that provider.
+
+mod entry;
+mod tail;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Map, Value, json};
+
+use crate::fsx;
+use crate::jsonc::Document;
+use crate::provider::Aliases;
+use crate::target::claude as claude_target;
+
+use super::http::Failure;
+use super::{Build, Fault, Fetch, Poll, Provider, Reports, Watch, signals, status_doc};
+
+use entry::{Hit, Line};
+use tail::Position;
+
+/// How far back a limit can still be in force: the longest window, a week.
+pub(crate) const LOOKBACK: SignedDuration = SignedDuration::from_hours(7 * 24);
+
+/// How long a limit that names no reset lasts.
+const NO_RESET: SignedDuration = SignedDuration::from_hours(1);
+
+/// A line at most this old is read as it is written: its session's settings still name the
+/// endpoint it used.
+const LIVE: SignedDuration = SignedDuration::from_mins(2);
+
+/// Settings files larger than this are not read for an endpoint.
+const MAX_SETTINGS: u64 = 1024 * 1024;
+
+/// How deep under the projects dir transcripts are looked for (`<project>/<session>.jsonl`,
+/// `<project>/<session>/subagents/agent-*.jsonl`).
+const MAX_DEPTH: usize = 6;
+
+/// Whether a path is a transcript: `*.jsonl`, not a dot-file.
+pub(crate) fn is_transcript(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    !name.starts_with('.') && name.len() > ".jsonl".len() && name.ends_with(".jsonl")
+}
+
+/// The source.
+#[derive(Debug)]
+pub struct ClaudeLogs {
+    /// The projects dir.
+    dir: PathBuf,
+    /// The user's Claude Code settings, where a session's endpoint is set when its project
+    /// does not set one.
+    user_settings: Option<PathBuf>,
+    memory: Mutex<Memory>,
+}
+
+/// What this process has read.
+#[derive(Debug, Default)]
+struct Memory {
+    files: HashMap<PathBuf, Position>,
+    /// The newest limit per provider and window.
+    found: BTreeMap<(String, String), Found>,
+    /// Files already warned about for a line that is not JSON.
+    warned_bad: HashSet<PathBuf>,
+    /// Whether a too long line was warned about (once per process).
+    warned_long: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Found {
+    at: Timestamp,
+    resets_at: Option<Timestamp>,
+    how: String,
+    file: String,
+}
+
+/// A `claude-logs` entry's source: `path` (the projects dir), else `projects` in Claude Code's
+/// config dir.
+pub fn build(path: Option<&str>, build: &Build<'_>) -> Result<Box<dyn Provider>, Fault> {
+    let claude_dir = build.env.claude_dir();
+    let dir = match path {
+        Some(path) => (build.env)
+            .expand_path(path, build.config_dir)
+            .map_err(|m| ("path", m))?,
+        None => claude_dir.as_ref().map(|d| d.join("projects")).ok_or((
+            "kind",
+            "cannot locate Claude Code's config dir: set HOME or CLAUDE_CONFIG_DIR".to_owned(),
+        ))?,
+    };
+    Ok(Box::new(ClaudeLogs::new(
+        dir,
+        claude_dir.map(|d| d.join("settings.json")),
+    )))
+}
+
+impl ClaudeLogs {
+    pub fn new(dir: PathBuf, user_settings: Option<PathBuf>) -> ClaudeLogs {
+        ClaudeLogs {
+            dir,
+            user_settings,
+            memory: Mutex::default(),
+        }
+    }
+
+    /// Reads what was appended since the last read and answers every limit still remembered.
+    fn read(&self, aliases: &Aliases, now: Timestamp) -> Result<Reports, String> {
+        let files = match transcripts(&self.dir) {
+            Ok(files) => files,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(format!("cannot list {}: {e}", self.dir.display())),
+        };
+        let zone = TimeZone::system();
+        let since = now - LOOKBACK;
+        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        let memory = &mut *memory;
+        let mut hits = Vec::new();
+        for (path, modified) in &files {
+            let at = memory.files.entry(path.clone()).or_insert_with(|| {
+                // First seen: one changed before the look-back holds no limit in force.
+                let old =
+                    (modified.and_then(|m| Timestamp::try_from(m).ok())).is_some_and(|m| m < since);
+                Position {
+                    offset: if old { u64::MAX } else { 0 },
+                    ..Position::default()
+                }
+            });
+            if at.offset == u64::MAX {
+                // Start following it at its end.
+                let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                at.offset = len;
+                at.id = std::fs::metadata(path)
+                    .ok()
+                    .as_ref()
+                    .and_then(tail::identity);
+                continue;
+            }
+            let mut bad = None;
+            let read = tail::read_new(path, at, |line| match entry::read(line, now, &zone) {
+                Line::Limit(hit) => hits.push((path.clone(), hit)),
+                Line::Bad(why) => {
+                    bad.get_or_insert(why);
+                }
+                Line::Nothing => {}
+            });
+            match read {
+                Ok(read) => {
+                    if read.too_long > 0 && !memory.warned_long {
+                        memory.warned_long = true;
+                        tracing::warn!(
+                            "{}: skipped a line longer than {} KiB (no limit message is that \
+                             long); further ones are skipped silently",
+                            path.display(),
+                            tail::MAX_LINE / 1024
+                        );
+                    }
+                }
+                // Gone between the listing and the read.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => tracing::debug!("cannot read {}: {e}", path.display()),
+            }
+            if let Some(why) = bad
+                && memory.warned_bad.insert(path.clone())
+            {
+                tracing::warn!(
+                    "{}: skipped a line that is {why}; further ones in this file are skipped \
+                     silently",
+                    path.display()
+                );
+            }
+        }
+        let present: HashSet<&PathBuf> = files.iter().map(|(p, _)| p).collect();
+        memory.files.retain(|p, _| present.contains(p));
+        memory.warned_bad.retain(|p| present.contains(p));
+        for (path, hit) in hits.into_iter().filter(|(_, h)| h.at >= since) {
+            let provider = self.provider(&hit, aliases, now);
+            tracing::debug!(
+                provider = %provider,
+                file = %path.display(),
+                "usage limit in a Claude Code transcript"
+            );
+            let found = Found {
+                at: hit.at,
+                resets_at: hit.resets_at,
+                how: hit.how,
+                file: path.display().to_string(),
+            };
+            let slot = memory.found.entry((provider, hit.window));
+            match slot {
+                std::collections::btree_map::Entry::Occupied(mut old) => {
+                    if old.get().at <= found.at {
+                        old.insert(found);
+                    }
+                }
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(found);
+                }
+            }
+        }
+        memory.found.retain(|_, f| f.at >= since);
+        status_doc::parse(&document(&memory.found).to_string(), aliases)
+    }
+
+    /// The provider a limit line means: the message's own, or for Claude's own messages read
+    /// as they are written, the endpoint the session's settings name.
+    fn provider(&self, hit: &Hit, aliases: &Aliases, now: Timestamp) -> String {
+        let family = aliases.resolve(&hit.provider);
+        if family != aliases.resolve("anthropic") || now.duration_since(hit.at) > LIVE {
+            return family;
+        }
+        let project = hit.cwd.as_deref().map(|cwd| Path::new(cwd).join(".claude"));
+        let places = [
+            project.as_ref().map(|p| p.join("settings.local.json")),
+            project.as_ref().map(|p| p.join("settings.json")),
+            self.user_settings.clone(),
+        ];
+        for settings in places.into_iter().flatten() {
+            let Ok(text) = fsx::read_limited(&settings, MAX_SETTINGS) else {
+                continue;
+            };
+            let Ok(doc) = Document::parse(&text) else {
+                continue;
+            };
+            if let Some(url) = claude_target::base_url(&doc) {
+                return claude_target::endpoint_provider(Some(url), aliases);
+            }
+        }
+        family
+    }
+}
+
+/// The limits found, as a status document: each provider at 100% in each window until its
+/// reset, the way a signal says it ([`signals::red_until`]); an Opus or Sonnet limit governs
+/// only those models.
+fn document(found: &BTreeMap<(String, String), Found>) -> Value {
+    let mut doc = Map::new();
+    for ((provider, window), f) in found {
+        let resets_at = f.resets_at.unwrap_or(f.at + NO_RESET);
+        let about = json!({ "writer": "claude-logs", "file": f.file, "at": f.at.to_string(), "how": f.how });
+        let mut signal = signals::red_until(provider, resets_at, about);
+        let mut entry = signal[provider.as_str()].take();
+        let mut limit = entry["windows"]["limit"].take();
+        if let Some(model) = entry::scope(window) {
+            limit["models"] = json!([model]);
+        }
+        let into = doc.entry(provider.clone()).or_insert_with(|| {
+            entry["windows"] = json!({});
+            entry
+        });
+        into["windows"][window.as_str()] = limit;
+    }
+    Value::Object(doc)
+}
+
+/// Every transcript under `dir`, with when it last changed.
+fn transcripts(dir: &Path) -> io::Result<Vec<(PathBuf, Option<SystemTime>)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_owned(), 0)];
+    let mut first = true;
+    while let Some((dir, depth)) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if first => return Err(e),
+            Err(_) => continue,
+        };
+        first = false;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if depth < MAX_DEPTH {
+                    stack.push((path, depth + 1));
+                }
+            } else if is_transcript(&path)
+                && let Ok(meta) = std::fs::metadata(&path)
+                && meta.is_file()
+            {
+                out.push((path, meta.modified().ok()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+impl Provider for ClaudeLogs {
+    fn id(&self) -> String {
+        format!("claude-logs:{}", self.dir.display())
+    }
+
+    fn label(&self) -> String {
+        "claude-logs".to_owned()
+    }
+
+    /// Claude Code has been used here.
+    fn found(&self) -> bool {
+        self.dir.is_dir()
+    }
+
+    fn watched(&self) -> Option<Watch<'_>> {
+        Some(Watch::Dir {
+            path: &self.dir,
+            accepts: is_transcript,
+            recursive: true,
+        })
+    }
+
+    fn fetch<'a>(&'a self, poll: &'a Poll<'a>) -> Fetch<'a> {
+        Box::pin(async move { self.read(poll.aliases, poll.now).map_err(Failure::new) })
+    }
+}
