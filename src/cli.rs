@@ -60,6 +60,59 @@ pub(crate) enum Command {
     ///
     /// `switcher man | man -l -` reads it; `switcher man watch` is the page of `switcher watch`.
     Man(Man),
+    /// Claude Code's status-line command: records its rate limits, prints one line
+    ///
+    /// Reads the JSON Claude Code writes to a status-line command's stdin. Its `rate_limits`
+    /// (five-hour and seven-day use of a claude.ai subscription) are recorded in the signals dir
+    /// as provider anthropic; the line shows the model, both windows with their reset countdown
+    /// and the switches in force for the session's project. Always exits 0. `switcher setup
+    /// claude` installs it.
+    Statusline(Statusline),
+    /// Wire switcher into an agent (the Claude Code status line)
+    Setup(Setup),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Statusline {
+    /// Also run this status-line command with the same stdin and print its output after ours
+    ///
+    /// One argument is a shell command, as Claude Code runs a status line (`--then 'bash
+    /// ~/.claude/statusline.sh'`); several are a program and its arguments.
+    #[arg(long, value_name = "CMD", num_args = 1.., allow_hyphen_values = true)]
+    pub(crate) then: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Setup {
+    #[command(subcommand)]
+    pub(crate) agent: SetupAgent,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SetupAgent {
+    /// Set Claude Code's statusLine to `switcher statusline`, keeping an existing one behind
+    /// --then
+    ///
+    /// Edits the user's settings ($CLAUDE_CONFIG_DIR/settings.json, default
+    /// ~/.claude/settings.json), or with --project DIR that project's .claude/settings.json,
+    /// changing only the bytes of `statusLine`. The previous value is kept in the state dir, so
+    /// --remove puts it back byte for byte. Running it again changes nothing.
+    Claude(SetupClaude),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SetupClaude {
+    /// Set it in this project's .claude/settings.json instead of the user's settings
+    #[arg(long, value_name = "DIR")]
+    pub(crate) project: Option<PathBuf>,
+
+    /// Put back the statusLine that was there before `setup claude`
+    #[arg(long)]
+    pub(crate) remove: bool,
+
+    /// Print the change as a diff; write nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -203,6 +256,23 @@ mod tests {
         assert_eq!(parse(&["switcher", "init", "--force", "--dry-run"]), Ok(()));
         assert_eq!(parse(&["switcher", "completions", "fish"]), Ok(()));
         assert_eq!(parse(&["switcher", "man", "watch"]), Ok(()));
+        assert_eq!(
+            parse(&["switcher", "statusline", "--then", "bash", "-c", "x"]),
+            Ok(())
+        );
+        assert_eq!(parse(&["switcher", "statusline", "--then"]), Err(2));
+        assert_eq!(
+            parse(&[
+                "switcher",
+                "setup",
+                "claude",
+                "--project",
+                "p",
+                "--remove",
+                "--dry-run"
+            ]),
+            Ok(())
+        );
         assert_eq!(
             parse(&[
                 "switcher", "watch", "x.json", "--kind", "opencode", "--json"

@@ -63,6 +63,23 @@ fn run(cli: Cli) -> Outcome {
         Ok(env) => env,
         Err(e) => return fail(&Error::Setup(e)),
     };
+    // The status line runs after every message: it resolves nothing it does not need, and
+    // prints a line whatever happens.
+    if let Command::Statusline(s) = &cli.command {
+        let state_dir = crate::settings::state_dir(&cli.global, &env).ok();
+        return crate::statusline::run(state_dir, &s.then, &env);
+    }
+    if let Command::Setup(s) = &cli.command {
+        let crate::cli::SetupAgent::Claude(c) = &s.agent;
+        let request = crate::setup::claude::Request {
+            project: c.project.as_deref(),
+            remove: c.remove,
+            dry_run: c.dry_run,
+        };
+        return crate::settings::state_dir(&cli.global, &env)
+            .and_then(|dir| crate::setup::claude::run(&request, &dir, &env))
+            .unwrap_or_else(|e| fail(&e));
+    }
     // The live view owns the screen: a log line would tear it.
     let live = matches!(&cli.command, Command::Status(s) if s.watch);
     logging::init(
@@ -94,7 +111,11 @@ fn run(cli: Cli) -> Outcome {
         Command::Status(s) if s.watch => crate::tui::run(&settings),
         Command::Status(_) => status(&settings),
         Command::Log(l) => log(&settings, l.since),
-        Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
+        Command::Init(_)
+        | Command::Completions(_)
+        | Command::Man(_)
+        | Command::Statusline(_)
+        | Command::Setup(_) => {
             unreachable!("handled above")
         }
     };

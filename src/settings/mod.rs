@@ -72,6 +72,24 @@ pub(crate) struct Settings {
     pub(crate) warnings: Vec<String>,
 }
 
+/// The state dir: `--state-dir`, else `$SWITCHER_STATE_DIR`, else `$XDG_STATE_HOME/switcher`.
+/// The commands that need nothing else (the status line, `setup`) resolve only this.
+pub(crate) fn state_dir(global: &Global, env: &Env) -> Result<PathBuf, Error> {
+    Ok(match (&global.state_dir, env.var("SWITCHER_STATE_DIR")) {
+        (Some(dir), _) => env.cwd.join(dir),
+        (None, Some(dir)) => env.cwd.join(dir),
+        (None, None) => env
+            .state_home
+            .as_ref()
+            .map(|d| d.join("switcher"))
+            .ok_or_else(|| {
+                Error::Setup(
+                    "cannot locate a state dir: set HOME, XDG_STATE_HOME or --state-dir".into(),
+                )
+            })?,
+    })
+}
+
 impl Settings {
     /// Resolves everything. `targets` are the command line's TARGETs.
     pub(crate) fn resolve(
@@ -91,19 +109,7 @@ impl Settings {
             message,
         };
 
-        let state_dir = match (&global.state_dir, env.var("SWITCHER_STATE_DIR")) {
-            (Some(dir), _) => env.cwd.join(dir),
-            (None, Some(dir)) => env.cwd.join(dir),
-            (None, None) => env
-                .state_home
-                .as_ref()
-                .map(|d| d.join("switcher"))
-                .ok_or_else(|| {
-                    Error::Setup(
-                        "cannot locate a state dir: set HOME, XDG_STATE_HOME or --state-dir".into(),
-                    )
-                })?,
-        };
+        let state_dir = state_dir(global, &env)?;
 
         let now = env
             .var("SWITCHER_NOW")

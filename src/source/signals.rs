@@ -52,13 +52,6 @@ pub fn is_signal(path: &Path) -> bool {
 /// private to the user, creating the dir if needed; returns the file's path. `writer` names the
 /// writer (`claude-statusline`, `opencode-zai-coding-plan`): anything but letters, digits, `.`,
 /// `_` and `-` becomes `_`.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the status line and the transcript reader write with it (next)"
-    )
-)]
 pub fn write(state_dir: &Path, writer: &str, document: &Value) -> io::Result<PathBuf> {
     let dir = dir(state_dir);
     fsx::create_private_dir(&dir)?;

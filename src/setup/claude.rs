@@ -1,0 +1,318 @@
+//! `switcher setup claude` (README, "Claude Code status line"): sets Claude Code's `statusLine`
+//! to `switcher statusline`, so every session reports its rate limits to switcher and shows the
+//! switches in force. An existing status-line command keeps running, behind `--then`.
+//!
+//! The edit is a target edit like any other (README, "Writing targets"): only the bytes of the
+//! `statusLine` value change (or the member is added), through the JSONC layer, atomically, and
+//! never over a file that changed since it was read. The previous value's raw text is kept in
+//! the state dir (`setup/claude-<key>.json`, written before the settings), so `--remove` puts it
+//! back byte for byte — or removes the member, or the file, that setup added. Running it again
+//! changes nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::env::Env;
+use crate::error::{Error, Outcome};
+use crate::fsx::{self, WriteOutcome};
+use crate::jsonc::{Document, Edit, KeyPath, NewValue};
+use crate::state::StateDir;
+
+/// What setup changed in one settings file, kept in the state dir.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Installed {
+    /// The settings file's canonical path.
+    settings: PathBuf,
+    /// The `statusLine` value's raw text before setup; `None` when there was none.
+    previous: Option<String>,
+    /// The raw text setup wrote.
+    written: String,
+    /// The file did not exist: setup made it.
+    created: bool,
+}
+
+/// What the command was asked.
+pub(crate) struct Request<'a> {
+    pub(crate) project: Option<&'a Path>,
+    pub(crate) remove: bool,
+    pub(crate) dry_run: bool,
+}
+
+/// The settings file setup edits.
+fn settings_path(project: Option<&Path>, env: &Env) -> Result<PathBuf, Error> {
+    match project {
+        Some(dir) => Ok(env.cwd.join(dir).join(".claude").join("settings.json")),
+        None => env
+            .claude_dir()
+            .map(|d| d.join("settings.json"))
+            .ok_or_else(|| {
+                Error::Setup(
+                    "cannot locate Claude Code's settings: set HOME or CLAUDE_CONFIG_DIR".into(),
+                )
+            }),
+    }
+}
+
+/// A word for `sh`: as is when it is plain, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@,".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// The command to set: switcher's status line, then the previous command if there was one.
+fn command(exe: &Path, previous: Option<&serde_json::Value>) -> String {
+    let mut command = format!("{} statusline", shell_word(&exe.to_string_lossy()));
+    let theirs = previous
+        .filter(|p| p["type"] == "command")
+        .and_then(|p| p["command"].as_str())
+        .filter(|c| !c.trim().is_empty());
+    if let Some(theirs) = theirs {
+        command.push_str(" --then ");
+        command.push_str(&shell_word(theirs));
+    }
+    command
+}
+
+/// Whether a `statusLine` value is already switcher's.
+fn is_ours(value: &serde_json::Value, exe: &Path) -> bool {
+    let ours = format!("{} statusline", shell_word(&exe.to_string_lossy()));
+    value["command"]
+        .as_str()
+        .is_some_and(|c| c == ours || c.starts_with(&format!("{ours} ")))
+}
+
+/// The new text of the settings, or `None` when setup is already in place. Pure.
+fn install(text: &str, exe: &Path) -> Result<Option<(String, Installed)>, String> {
+    let doc = Document::parse(text).map_err(|e| e.to_string())?;
+    if !doc.root().is_object() {
+        return Err("the settings are not a JSON object".into());
+    }
+    let path = KeyPath::new(["statusLine"]);
+    let previous = doc.raw_at(&path).map(str::to_owned);
+    let old: Option<serde_json::Value> = previous
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok());
+    if old.as_ref().is_some_and(|v| is_ours(v, exe)) {
+        return Ok(None);
+    }
+    let command = serde_json::to_string(&command(exe, old.as_ref())).expect("a string serialises");
+    let edit = match &previous {
+        Some(_) => {
+            // Claude Code's other statusLine setting stays.
+            let padding = (old.as_ref().and_then(|o| o.get("padding")))
+                .map_or(String::new(), |p| format!(",\"padding\":{p}"));
+            Edit::Replace {
+                path: path.clone(),
+                raw: format!("{{\"type\":\"command\",\"command\":{command}{padding}}}"),
+            }
+        }
+        None => Edit::Insert {
+            object: KeyPath::new(Vec::<String>::new()),
+            key: "statusLine".into(),
+            value: NewValue::Object(vec![
+                ("type".into(), "\"command\"".into()),
+                ("command".into(), command),
+            ]),
+        },
+    };
+    let edited = doc.apply(&[edit]).map_err(|e| e.to_string())?;
+    let written = edited.raw_at(&path).expect("just set").to_owned();
+    let installed = Installed {
+        settings: PathBuf::new(),
+        previous,
+        written,
+        created: false,
+    };
+    Ok(Some((edited.render(), installed)))
+}
+
+/// The settings with setup undone, or why not. Pure.
+fn uninstall(text: &str, installed: &Installed) -> Result<String, String> {
+    let doc = Document::parse(text).map_err(|e| e.to_string())?;
+    let path = KeyPath::new(["statusLine"]);
+    if doc.raw_at(&path) != Some(installed.written.as_str()) {
+        return Err(
+            "its statusLine was changed since `switcher setup claude`; left as it is".into(),
+        );
+    }
+    let edit = match &installed.previous {
+        Some(raw) => Edit::Replace {
+            path,
+            raw: raw.clone(),
+        },
+        None => Edit::Remove { path },
+    };
+    Ok(doc.apply(&[edit]).map_err(|e| e.to_string())?.render())
+}
+
+/// Where the record of one settings file's setup is kept.
+fn record_path(state_dir: &Path, settings: &Path) -> PathBuf {
+    state_dir
+        .join("setup")
+        .join(format!("claude-{}.json", StateDir::key(settings)))
+}
+
+/// Runs `setup claude`.
+pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<Outcome, Error> {
+    let settings = settings_path(request.project, env)?;
+    let shown = settings.display().to_string();
+    let io = |e: std::io::Error| Error::Setup(format!("{shown}: {e}"));
+    let existing = match fsx::read_limited(&settings, fsx::MAX_FILE) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io(e)),
+    };
+    let real = match &existing {
+        Some(_) => fsx::canonical(&settings).map_err(io)?,
+        None => settings.clone(),
+    };
+    let record = record_path(state_dir, &real);
+    let before = existing.clone().unwrap_or_default();
+    let (after, installed) = if request.remove {
+        let Ok(text) = fsx::read_limited(&record, fsx::MAX_FILE) else {
+            println!("{shown}: no status line set up by switcher; nothing to remove");
+            return Ok(Outcome::Ok);
+        };
+        let installed: Installed = serde_json::from_str(&text)
+            .map_err(|e| Error::Setup(format!("{}: {e}", record.display())))?;
+        let Some(current) = &existing else {
+            return Err(Error::Setup(format!(
+                "{shown}: no such file; nothing to remove"
+            )));
+        };
+        let after =
+            uninstall(current, &installed).map_err(|e| Error::Setup(format!("{shown}: {e}")))?;
+        (after, installed)
+    } else {
+        let exe = std::env::current_exe()
+            .and_then(|e| e.canonicalize())
+            .map_err(|e| Error::Setup(format!("cannot tell where switcher is installed: {e}")))?;
+        let text = existing.as_deref().unwrap_or("{}\n");
+        match install(text, &exe).map_err(|e| Error::Setup(format!("{shown}: {e}")))? {
+            None => {
+                println!("{shown}: statusLine already runs switcher statusline; nothing to do");
+                return Ok(Outcome::Ok);
+            }
+            Some((after, mut installed)) => {
+                installed.settings = real.clone();
+                installed.created = existing.is_none();
+                (after, installed)
+            }
+        }
+    };
+    // A file setup made, back to what it made it from, goes again.
+    let delete = request.remove && installed.created && after.trim() == "{}";
+    if request.dry_run {
+        let docs: Vec<Document> = [&before, &after]
+            .iter()
+            .filter_map(|t| Document::parse(t).ok())
+            .collect();
+        let diff = similar::TextDiff::from_lines(&before, if delete { "" } else { &after })
+            .unified_diff()
+            .context_radius(2)
+            .header(&format!("{shown} (before)"), &format!("{shown} (after)"))
+            .to_string();
+        print!(
+            "{}",
+            crate::report::mask(diff, &crate::report::secrets(&docs, &BTreeMap::new()))
+        );
+        return Ok(Outcome::Ok);
+    }
+    if request.remove {
+        if delete {
+            std::fs::remove_file(&settings).map_err(io)?;
+        } else {
+            write(&settings, existing.as_deref(), &after).map_err(io)?;
+        }
+        let _ = std::fs::remove_file(&record);
+        println!("{shown}: statusLine restored");
+    } else {
+        // The record first: a crash between the two writes leaves a record whose settings do
+        // not hold what it wrote, which `--remove` refuses rather than guesses.
+        let dir = record.parent().expect("a file in the state dir");
+        fsx::create_private_dir(state_dir).map_err(io)?;
+        fsx::create_private_dir(dir).map_err(io)?;
+        let mut text = serde_json::to_string_pretty(&installed).expect("a record serialises");
+        text.push('\n');
+        fsx::write_atomic(&record, None, &text).map_err(io)?;
+        if let Some(parent) = settings.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        write(&settings, existing.as_deref(), &after).map_err(io)?;
+        println!("{shown}: statusLine runs switcher statusline");
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Writes over what was read, or refuses when the file changed since.
+fn write(path: &Path, read: Option<&str>, text: &str) -> std::io::Result<()> {
+    let outcome = match read {
+        Some(read) => fsx::write_atomic(path, Some(read), text)?,
+        None => fsx::write_atomic(path, None, text)?,
+    };
+    match outcome {
+        WriteOutcome::Written => Ok(()),
+        WriteOutcome::Conflict => Err(std::io::Error::other(
+            "changed while being edited; nothing written, run it again",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXE: &str = "/opt/bin/switcher";
+
+    #[test]
+    fn an_existing_command_runs_behind_then_and_remove_gives_the_bytes_back() {
+        let text = "{\n  \"model\": \"opus\",\n  \"statusLine\": {\"type\": \"command\", \"command\": \"bash ~/my line.sh\", \"padding\": 0},\n  \"env\": {}\n}\n";
+        let (after, installed) = install(text, Path::new(EXE)).unwrap().unwrap();
+        assert_eq!(
+            after,
+            "{\n  \"model\": \"opus\",\n  \"statusLine\": {\"type\":\"command\",\"command\":\"/opt/bin/switcher statusline --then 'bash ~/my line.sh'\",\"padding\":0},\n  \"env\": {}\n}\n"
+        );
+        assert_eq!(install(&after, Path::new(EXE)).unwrap(), None, "idempotent");
+        assert_eq!(uninstall(&after, &installed).unwrap(), text);
+    }
+
+    #[test]
+    fn no_status_line_is_added_and_removed_exactly() {
+        for text in ["{}\n", "{\"a\": 1}", "{\r\n    \"a\": [1, 2]\r\n}\r\n"] {
+            let (after, installed) = install(text, Path::new("/my bin/switcher"))
+                .unwrap()
+                .unwrap();
+            let value: serde_json::Value = serde_json::from_str(&after).unwrap();
+            assert_eq!(
+                value["statusLine"]["command"],
+                "'/my bin/switcher' statusline"
+            );
+            assert_eq!(uninstall(&after, &installed).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn a_status_line_changed_since_is_left_alone() {
+        let (after, installed) = install("{}", Path::new(EXE)).unwrap().unwrap();
+        let edited = after.replace("statusline", "statusline --then x");
+        assert!(uninstall(&edited, &installed).is_err());
+        assert!(install("[1]", Path::new(EXE)).is_err());
+        assert!(install("{\"a\": ", Path::new(EXE)).is_err());
+    }
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(shell_word("/usr/bin/x"), "/usr/bin/x");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+}
