@@ -40,13 +40,20 @@ pub(crate) struct Request<'a> {
     pub(crate) dry_run: bool,
 }
 
-/// The settings file setup edits.
-fn settings_path(project: Option<&Path>, env: &Env) -> Result<PathBuf, Error> {
+/// The settings file setup edits, and how to name it (as the user gave it).
+fn settings_path(project: Option<&Path>, env: &Env) -> Result<(PathBuf, String), Error> {
     match project {
-        Some(dir) => Ok(env.cwd.join(dir).join(".claude").join("settings.json")),
+        Some(dir) => {
+            let given = dir.join(".claude").join("settings.json");
+            Ok((env.cwd.join(&given), given.display().to_string()))
+        }
         None => env
             .claude_dir()
             .map(|d| d.join("settings.json"))
+            .map(|p| {
+                let shown = p.display().to_string();
+                (p, shown)
+            })
             .ok_or_else(|| {
                 Error::Setup(
                     "cannot locate Claude Code's settings: set HOME or CLAUDE_CONFIG_DIR".into(),
@@ -163,8 +170,7 @@ fn record_path(state_dir: &Path, settings: &Path) -> PathBuf {
 
 /// Runs `setup claude`.
 pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<Outcome, Error> {
-    let settings = settings_path(request.project, env)?;
-    let shown = settings.display().to_string();
+    let (settings, shown) = settings_path(request.project, env)?;
     let io = |e: std::io::Error| Error::Setup(format!("{shown}: {e}"));
     let existing = match fsx::read_limited(&settings, fsx::MAX_FILE) {
         Ok(text) => Some(text),

@@ -1,0 +1,158 @@
+//! `switcher statusline` and `switcher setup claude`: Claude Code's status line records the rate
+//! limits Claude Code hands it and shows the switches in force; setup installs it and undoes that.
+
+use std::fs;
+use std::io::Write;
+use std::process::Stdio;
+
+use crate::harness::{Output, Sandbox};
+
+/// Runs `switcher ARGS` with `stdin`.
+fn with_stdin(s: &Sandbox, args: &[&str], stdin: &str) -> Output {
+    let mut child = s
+        .command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn input(dir: &str, five_hour: f64) -> String {
+    format!(
+        r#"{{"session_id":"s","cwd":"{dir}","model":{{"id":"claude-opus-4-6","display_name":"Opus 4.6"}},
+        "workspace":{{"current_dir":"{dir}","project_dir":"{dir}"}},
+        "rate_limits":{{"five_hour":{{"used_percentage":{five_hour},"resets_at":1795279200}},
+        "seven_day":{{"used_percentage":41,"resets_at":1795786800}}}}}}"#
+    )
+}
+
+#[test]
+fn the_status_line_records_the_windows_and_a_pass_switches_on_them() {
+    let mut s = Sandbox::new();
+    s.env("SWITCHER_NOW", "2026-11-21T14:10:00Z");
+    let work = s.work().display().to_string();
+    let out = with_stdin(&s, &["statusline"], &input(&work, 23.5));
+    out.code(0)
+        .stdout_is("[Opus 4.6] │ 5h █░░░░ 23.5% ↻2h30m │ 7d ██░░░ 41% ↻5d23h\n");
+    let signal = s.state_dir().join("signals/claude-statusline.json");
+    let first = fs::metadata(&signal).unwrap().modified().unwrap();
+    // The same figures again: the file is left as it is.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    with_stdin(&s, &["statusline"], &input(&work, 23.5)).code(0);
+    assert_eq!(fs::metadata(&signal).unwrap().modified().unwrap(), first);
+    // At 96% the project's Claude settings switch, and the line shows it.
+    with_stdin(&s, &["statusline"], &input(&work, 96.0)).code(0);
+    s.write(".claude/settings.json", "{\"model\": \"opus\"}\n")
+        .config(
+            "{ sources: [], profiles: { glm: { provider: 'zai', model: 'glm-4.6',
+               env: { ANTHROPIC_BASE_URL: 'https://api.z.ai/api/anthropic' } } },
+               fallbacks: { opus: ['profile:glm'] } }",
+        );
+    s.run(&["watch", ".claude/settings.json", "--once"])
+        .code(0)
+        .stdout_is(
+            ".claude/settings.json: model: opus -> profile:glm (anthropic five_hour 96% >= 90%)\n",
+        );
+    let out = with_stdin(&s, &["statusline"], &input(&work, 96.0));
+    assert!(
+        out.stdout.ends_with("│ ⇄ opus→profile glm\n"),
+        "{}",
+        out.stdout
+    );
+    // Another project's session does not show it.
+    let out = with_stdin(&s, &["statusline"], &input("/elsewhere", 96.0));
+    assert!(!out.stdout.contains('⇄'), "{}", out.stdout);
+}
+
+#[test]
+fn bad_input_prints_a_minimal_line_and_exits_0() {
+    let s = Sandbox::new();
+    for stdin in ["", "garbage", "{\"rate_limits\": 7}", "{\"model\": "] {
+        with_stdin(&s, &["statusline"], stdin)
+            .code(0)
+            .stdout_is("switcher\n");
+    }
+    assert!(!s.state_dir().join("signals").exists());
+}
+
+#[test]
+fn then_runs_the_users_command_with_the_same_stdin() {
+    let s = Sandbox::new();
+    let out = with_stdin(
+        &s,
+        &["statusline", "--then", "printf 'mine: '; wc -c | tr -d ' '"],
+        "{}",
+    );
+    out.code(0).stdout_is("switcher\nmine: 2\n");
+    let out = with_stdin(&s, &["statusline", "--then", "/no/such/program", "x"], "{}");
+    out.code(0).stdout_is("switcher\n");
+}
+
+#[test]
+fn setup_claude_keeps_the_old_command_behind_then_and_remove_restores_its_bytes() {
+    let s = Sandbox::new();
+    let settings = "{\n  \"model\": \"opus\",\n  \"statusLine\": {\n    \"type\": \"command\",\n    \"command\": \"~/.claude/statusline.sh\"\n  }\n}\n";
+    s.write("proj/.claude/settings.json", settings);
+    let dry = s.run_exact(&["setup", "claude", "--project", "proj", "--dry-run"]);
+    dry.code(0);
+    assert!(dry.stdout.contains("statusline --then"), "{}", dry.stdout);
+    assert_eq!(s.read("proj/.claude/settings.json"), settings);
+    s.run_exact(&["setup", "claude", "--project", "proj"])
+        .code(0);
+    let after = s.read("proj/.claude/settings.json");
+    let value: serde_json::Value = serde_json::from_str(&after).unwrap();
+    let exe = fs::canonicalize(env!("CARGO_BIN_EXE_switcher")).unwrap();
+    assert_eq!(
+        value["statusLine"]["command"],
+        format!(
+            "{} statusline --then '~/.claude/statusline.sh'",
+            exe.display()
+        )
+    );
+    assert_eq!(
+        after
+            .replace(value["statusLine"].to_string().as_str(), "X")
+            .lines()
+            .count(),
+        4
+    );
+    s.run_exact(&["setup", "claude", "--project", "proj"])
+        .code(0)
+        .stdout_is("proj/.claude/settings.json: statusLine already runs switcher statusline; nothing to do\n");
+    s.run_exact(&["setup", "claude", "--project", "proj", "--remove"])
+        .code(0);
+    assert_eq!(s.read("proj/.claude/settings.json"), settings);
+}
+
+#[test]
+fn setup_claude_in_the_user_settings_made_and_removed_whole() {
+    let mut s = Sandbox::new();
+    let dir = s.home().join("claude-config");
+    s.env("CLAUDE_CONFIG_DIR", &dir.display().to_string());
+    s.run_exact(&["setup", "claude"]).code(0);
+    let settings = dir.join("settings.json");
+    let value: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(value["statusLine"]["type"], "command");
+    s.run_exact(&["setup", "claude", "--remove"]).code(0);
+    assert!(!settings.exists(), "the file setup made is gone");
+    s.run_exact(&["setup", "claude", "--remove"])
+        .code(0)
+        .stdout_is(&format!(
+            "{}: no status line set up by switcher; nothing to remove\n",
+            settings.display()
+        ));
+}
