@@ -304,6 +304,20 @@ mod tests {
     }
 
     #[test]
+    fn what_the_real_claude_code_hands_over() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/claude-logs/statusline-stdin-2.1.332.json");
+        let input = parse(&std::fs::read_to_string(path).unwrap());
+        assert_eq!(input.model.as_deref(), Some("Opus 5.5"));
+        assert_eq!(input.dir.as_deref(), Some(Path::new("/tmp/cl-e2e/proj")));
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(
+            line(&input, &[], at("2026-12-06T02:29:28Z")),
+            "[Opus 5.5] │ 5h ██░░░ 35% ↻1h30m │ 7d ██░░░ 42% ↻3d07h"
+        );
+    }
+
+    #[test]
     fn bad_or_partial_input_gives_a_minimal_line_and_no_signal() {
         for text in ["", "garbage", "[]", "{}", r#"{"rate_limits": null}"#] {
             let input = parse(text);

@@ -249,3 +249,20 @@ fn bad_input_is_skipped_and_never_a_limit() {
     assert!(memory.warned_long);
     assert!(memory.warned_bad.contains(&p.file));
 }
+
+#[test]
+fn the_line_the_real_claude_code_wrote_is_a_five_hour_limit() {
+    let line = &fixture("claude-code-2.1.332-five-hour.jsonl")[0];
+    let hit = hit(line, "2026-12-06T02:30:00Z").unwrap();
+    assert_eq!(hit.at, at("2026-12-06T02:29:09.907Z"));
+    assert_eq!(hit.window, "five_hour");
+    // The structured reset keeps its seconds; the text ("resets 3:59am (UTC)") drops them.
+    assert_eq!(hit.resets_at, Some(at("2026-12-06T03:59:09Z")));
+    assert_eq!(hit.cwd.as_deref(), Some("/tmp/cl-e2e/proj"));
+    let text = r#"{"type":"assistant","isApiErrorMessage":true,"timestamp":"2026-12-06T02:29:09.907Z","message":{"model":"<synthetic>","content":[{"type":"text","text":"You've hit your 5-hour limit · resets 3:59am (UTC) · out of usage credits"}]}}"#;
+    assert_eq!(hit_text_reset(text), Some(at("2026-12-06T03:59:00Z")));
+}
+
+fn hit_text_reset(line: &str) -> Option<Timestamp> {
+    hit(line, "2026-12-06T02:30:00Z").and_then(|h| h.resets_at)
+}
