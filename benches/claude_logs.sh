@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The `claude-logs` source on large transcripts: one `switcher watch --once` (which reads back a
+# week of transcripts) over a generated projects dir, its time and peak memory; then the same
+# with 50 times as much text, to show memory does not grow with it.
+#
+#   benches/claude_logs.sh [MB]      # default 40 MB, then 50x that (needs /usr/bin/time)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+bin="$PWD/target/release/switcher"
+mb=${1:-40}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/proj/.claude"
+printf '{\n  "model": "opus"\n}\n' >"$work/proj/.claude/settings.json"
+printf '{ sources: [{kind: "claude-logs", path: "%s"}], fallbacks: { opus: ["sonnet"] } }\n' \
+  "$work/projects" >"$work/switcher.json5"
+
+# Transcripts shaped like Claude Code's: user and assistant turns, tool results that mention
+# "rate limit" (so they are parsed), a 1 MB pasted image line now and then (skipped), and one
+# real usage-limit line at the end of the last file.
+generate() {
+  python3 - "$work/projects" "$1" <<'PY'
+import json, os, sys, datetime
+root, total = sys.argv[1], int(sys.argv[2]) * 1024 * 1024
+now = datetime.datetime.now(datetime.timezone.utc)
+ts = lambda: now.isoformat().replace("+00:00", "Z")
+text = "The retry loop backs off when the API answers a rate limit; " * 20
+written, n = 0, 0
+while written < total:
+    d = os.path.join(root, "-work-project-%d" % (n % 20))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "session-%d.jsonl" % n), "w") as f:
+        for i in range(400):
+            kind = i % 3
+            if kind == 0:
+                line = {"type": "user", "timestamp": ts(), "message": {"role": "user", "content": text}}
+            elif kind == 1:
+                line = {"type": "assistant", "timestamp": ts(), "message": {"model": "claude-opus-4-6",
+                        "content": [{"type": "text", "text": text}]}}
+            else:
+                line = {"type": "user", "timestamp": ts(), "toolUseResult": {"stdout": text * 3}}
+            if i == 200 and n % 5 == 0:
+                line = {"type": "user", "message": {"content": [{"type": "image", "source": {"data": "A" * (1 << 20)}}]}}
+            s = json.dumps(line) + "\n"
+            f.write(s)
+            written += len(s)
+    n += 1
+reset = int(now.timestamp()) + 3600
+with open(os.path.join(d, "session-%d.jsonl" % (n - 1)), "a") as f:
+    f.write(json.dumps({"type": "assistant", "timestamp": ts(), "isApiErrorMessage": True,
+        "apiError": "usage_limit_reached", "apiErrorParams": {"rate_limit_info": {"resetsAt": reset,
+        "rateLimitType": "seven_day_opus"}}, "message": {"model": "<synthetic>", "content": []}}) + "\n")
+print("%d files, %.0f MB" % (n, written / 1048576))
+PY
+}
+for size in "$mb" "$((mb * 50))"; do
+  rm -rf "$work/projects" "$work/state"
+  cp "$work/proj/.claude/settings.json" "$work/settings.orig"
+  echo "transcripts: $(generate "$size")"
+  sync
+  /usr/bin/time -f "  --once: %e s wall, %M KiB peak RSS" env SWITCHER_STATE_DIR="$work/state" \
+    "$bin" watch "$work/proj/.claude/settings.json" --once --config "$work/switcher.json5"
+  cp "$work/settings.orig" "$work/proj/.claude/settings.json"
+done
