@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The `claude-logs` source on large transcripts: one `switcher watch --once` (which reads back a
 # week of transcripts) over a generated projects dir, its time and peak memory; then the same
-# with 50 times as much text, to show memory does not grow with it.
+# with 20 times as much text, to show memory does not grow with it.
 #
-#   benches/claude_logs.sh [MB]      # default 40 MB, then 50x that (needs /usr/bin/time)
+#   benches/claude_logs.sh [MB]      # default 20 MB, then 20x that (needs /usr/bin/time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-bin="$PWD/target/release/switcher"
-mb=${1:-40}
+[ -n "${SWITCHER_BIN:-}" ] || cargo build --release --quiet
+bin="${SWITCHER_BIN:-$PWD/target/release/switcher}"
+mb=${1:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/proj/.claude"
@@ -54,7 +54,7 @@ with open(os.path.join(d, "session-%d.jsonl" % (n - 1)), "a") as f:
 print("%d files, %.0f MB" % (n, written / 1048576))
 PY
 }
-for size in "$mb" "$((mb * 50))"; do
+for size in "$mb" "$((mb * 20))"; do
   rm -rf "$work/projects" "$work/state"
   cp "$work/proj/.claude/settings.json" "$work/settings.orig"
   echo "transcripts: $(generate "$size")"
