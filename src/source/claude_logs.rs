@@ -142,24 +142,20 @@ impl ClaudeLogs {
         let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
         let memory = &mut *memory;
         let mut hits = Vec::new();
-        for (path, modified) in &files {
+        for (path, file) in &files {
             let at = memory.files.entry(path.clone()).or_insert_with(|| {
-                // First seen: one changed before the look-back holds no limit in force.
-                let old =
-                    (modified.and_then(|m| Timestamp::try_from(m).ok())).is_some_and(|m| m < since);
+                // First seen: one changed before the look-back holds no limit in force, and is
+                // followed from its end.
+                let old = (file.modified.and_then(|m| Timestamp::try_from(m).ok()))
+                    .is_some_and(|m| m < since);
                 Position {
-                    offset: if old { u64::MAX } else { 0 },
-                    ..Position::default()
+                    offset: if old { file.len } else { 0 },
+                    id: if old { file.id } else { None },
+                    skipping: false,
                 }
             });
-            if at.offset == u64::MAX {
-                // Start following it at its end.
-                let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-                at.offset = len;
-                at.id = std::fs::metadata(path)
-                    .ok()
-                    .as_ref()
-                    .and_then(tail::identity);
+            // Nothing appended (most files, at most reads): not even opened.
+            if file.len == at.offset && file.id == at.id {
                 continue;
             }
             let mut bad = None;
@@ -279,8 +275,15 @@ fn document(found: &BTreeMap<(String, String), Found>) -> Value {
     Value::Object(doc)
 }
 
-/// Every transcript under `dir`, with when it last changed.
-fn transcripts(dir: &Path) -> io::Result<Vec<(PathBuf, Option<SystemTime>)>> {
+/// What the listing saw of a transcript.
+struct Listed {
+    modified: Option<SystemTime>,
+    len: u64,
+    id: Option<(u64, u64)>,
+}
+
+/// Every transcript under `dir`.
+fn transcripts(dir: &Path) -> io::Result<Vec<(PathBuf, Listed)>> {
     let mut out = Vec::new();
     let mut stack = vec![(dir.to_owned(), 0)];
     let mut first = true;
@@ -304,11 +307,16 @@ fn transcripts(dir: &Path) -> io::Result<Vec<(PathBuf, Option<SystemTime>)>> {
                 && let Ok(meta) = std::fs::metadata(&path)
                 && meta.is_file()
             {
-                out.push((path, meta.modified().ok()));
+                let listed = Listed {
+                    modified: meta.modified().ok(),
+                    len: meta.len(),
+                    id: tail::identity(&meta),
+                };
+                out.push((path, listed));
             }
         }
     }
-    out.sort();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 
