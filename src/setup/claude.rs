@@ -89,12 +89,20 @@ fn command(exe: &Path, previous: Option<&serde_json::Value>) -> String {
     command
 }
 
-/// Whether a `statusLine` value is already switcher's.
+/// Whether a `statusLine` value is already switcher's: this binary's, or a `switcher statusline`
+/// of another install (wrapping it behind `--then` would record every message twice).
 fn is_ours(value: &serde_json::Value, exe: &Path) -> bool {
     let ours = format!("{} statusline", shell_word(&exe.to_string_lossy()));
-    value["command"]
-        .as_str()
-        .is_some_and(|c| c == ours || c.starts_with(&format!("{ours} ")))
+    let Some(command) = value["command"].as_str() else {
+        return false;
+    };
+    if command == ours || command.starts_with(&format!("{ours} ")) {
+        return true;
+    }
+    let mut words = command.split_whitespace();
+    let program = words.next().unwrap_or_default().trim_matches(['\'', '"']);
+    let name = Path::new(program).file_name().and_then(|n| n.to_str());
+    matches!(name, Some("switcher" | "switcher.exe")) && words.next() == Some("statusline")
 }
 
 /// The new text of the settings, or `None` when setup is already in place. Pure.
@@ -171,6 +179,14 @@ fn record_path(state_dir: &Path, settings: &Path) -> PathBuf {
 /// Runs `setup claude`.
 pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<Outcome, Error> {
     let (settings, shown) = settings_path(request.project, env)?;
+    if let Some(dir) = request.project
+        && !env.cwd.join(dir).is_dir()
+    {
+        return Err(Error::Setup(format!(
+            "{}: no such directory",
+            dir.display()
+        )));
+    }
     let io = |e: std::io::Error| Error::Setup(format!("{shown}: {e}"));
     let existing = match fsx::read_limited(&settings, fsx::MAX_FILE) {
         Ok(text) => Some(text),
@@ -313,6 +329,15 @@ mod tests {
         assert!(uninstall(&edited, &installed).is_err());
         assert!(install("[1]", Path::new(EXE)).is_err());
         assert!(install("{\"a\": ", Path::new(EXE)).is_err());
+    }
+
+    #[test]
+    fn another_install_of_switcher_counts_as_set_up() {
+        let text = r#"{"statusLine": {"type": "command", "command": "~/.cargo/bin/switcher statusline --then x"}}"#;
+        assert_eq!(install(text, Path::new(EXE)).unwrap(), None);
+        let text =
+            r#"{"statusLine": {"type": "command", "command": "my-switcher-line.sh statusline"}}"#;
+        assert!(install(text, Path::new(EXE)).unwrap().is_some());
     }
 
     #[test]
