@@ -156,3 +156,27 @@ fn setup_claude_in_the_user_settings_made_and_removed_whole() {
             settings.display()
         ));
 }
+
+#[test]
+fn setup_claude_dry_run_masks_credentials_on_the_lines_it_shows() {
+    let s = Sandbox::new();
+    let token = "sk-zai-canary-9f3e1c";
+    let settings = format!(
+        "{{\"env\":{{\"ANTHROPIC_AUTH_TOKEN\":\"{token}\"}},\"statusLine\":{{\"type\":\"command\",\"command\":\"x\"}}}}\n"
+    );
+    s.write("p/.claude/settings.json", &settings);
+    let out = s.run_exact(&["setup", "claude", "--project", "p", "--dry-run"]);
+    out.code(0);
+    assert!(
+        out.stdout.contains("***") && !out.stdout.contains(token),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !s.state_dir().join("setup").exists(),
+        "a dry run records nothing"
+    );
+    s.run_exact(&["setup", "claude", "--project", "missing"])
+        .code(1)
+        .stderr_has("missing: no such directory");
+}
