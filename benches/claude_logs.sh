@@ -63,3 +63,54 @@ for size in "$mb" "$((mb * 20))"; do
     "$bin" watch "$work/proj/.claude/settings.json" --once --config "$work/switcher.json5"
   cp "$work/settings.orig" "$work/proj/.claude/settings.json"
 done
+
+# The daemon's reaction when a projects dir holds many transcripts: 2,000 files (a week of heavy
+# use across 40 projects), one line appended to one of them → the settings rewritten. Each read
+# lists the dir and opens only the files that grew. 10 runs, each with a fresh daemon.
+rm -rf "$work/projects" "$work/state"
+python3 - "$bin" "$work" <<'PY'
+import datetime, json, os, shutil, statistics, subprocess, sys, time
+bin, work = sys.argv[1], sys.argv[2]
+projects = os.path.join(work, "projects")
+line = json.dumps({"type": "user", "message": {"content": "rate limit handling " * 40}}) + "\n"
+for n in range(2000):
+    d = os.path.join(projects, "-work-project-%d" % (n % 40))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "s-%d.jsonl" % n), "w") as f:
+        f.write(line * 50)
+settings = os.path.join(work, "proj/.claude/settings.json")
+original = open(settings).read()
+target = os.path.join(projects, "-work-project-0", "s-0.jsonl")
+figures = []
+for run in range(10):
+    shutil.rmtree(os.path.join(work, "state"), ignore_errors=True)
+    open(settings, "w").write(original)
+    open(target, "w").write(line * 50)  # without the last run's limit
+    env = dict(os.environ, SWITCHER_STATE_DIR=os.path.join(work, "state"))
+    d = subprocess.Popen([bin, "watch", settings, "-v", "--config", os.path.join(work, "switcher.json5")],
+                         env=env, stderr=subprocess.PIPE, text=True)
+    # Ready once its first read of the transcripts (the week's look-back) is done.
+    for l in d.stderr:
+        if "observed" in l:
+            break
+    time.sleep(0.2)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    limit = {"type": "assistant", "timestamp": now.isoformat().replace("+00:00", "Z"),
+             "isApiErrorMessage": True, "apiError": "usage_limit_reached",
+             "apiErrorParams": {"rate_limit_info": {"resetsAt": int(now.timestamp()) + 3600,
+                                                    "rateLimitType": "seven_day_opus"}},
+             "message": {"model": "<synthetic>", "content": []}}
+    t = time.perf_counter()
+    with open(target, "a") as f:
+        f.write(json.dumps(limit) + "\n")
+    while "sonnet" not in open(settings).read():
+        if time.perf_counter() - t > 10:
+            sys.exit("no switch within 10 s")
+        time.sleep(0.001)
+    figures.append((time.perf_counter() - t) * 1000)
+    d.terminate()
+    d.wait()
+figures.sort()
+print("2000 transcripts: append -> settings rewritten: median %.1f ms, min %.1f, max %.1f (10 runs)" % (
+    statistics.median(figures), figures[0], figures[-1]))
+PY
