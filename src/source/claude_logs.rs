@@ -168,9 +168,10 @@ impl ClaudeLogs {
             });
             match read {
                 Ok(read) => {
+                    // Common (a pasted image) and harmless: said once, where the daemon logs.
                     if read.too_long > 0 && !memory.warned_long {
                         memory.warned_long = true;
-                        tracing::warn!(
+                        tracing::info!(
                             "{}: skipped a line longer than {} KiB (no limit message is that \
                              long); further ones are skipped silently",
                             path.display(),
