@@ -267,6 +267,15 @@ impl TargetState {
         }
     }
 
+    /// Whether nothing is recorded: no switch, no profile, and no key kept for running sessions
+    /// (a key being cleared must survive a crash, so the next run can finish it).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.switches.is_empty()
+            && self.profile.is_none()
+            && self.steers.is_empty()
+            && self.clearing.is_empty()
+    }
+
     /// The records keyed by slot.
     pub(crate) fn by_slot(&self) -> HashMap<&KeyPath, &SwitchRecord> {
         self.switches.iter().map(|r| (&r.slot, r)).collect()

@@ -215,3 +215,26 @@ fn the_daemon_clears_a_steer_in_two_writes() {
     );
     assert_eq!(d.stop(), 0);
 }
+
+#[test]
+fn a_restore_killed_between_its_two_writes_is_finished_by_the_next_run() {
+    let s = sandbox(SETTINGS, CHAIN);
+    s.quota(OPUS_WEEK_SPENT);
+    s.once(TARGET).code(0);
+    let restore = s.spawn(&["watch".into(), "--restore".into()]);
+    restore.wait("the first write", || {
+        s.read(TARGET)
+            .contains("\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"\"")
+    });
+    // Killed while it waits for running sessions to read the empty value.
+    drop(restore);
+    assert!(
+        s.read(TARGET)
+            .contains("\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"\""),
+        "killed before its second write"
+    );
+    assert!(state_text(&s).contains("clearing"), "{}", state_text(&s));
+    s.run(&["watch", "--restore"]).code(0).stdout_is("");
+    assert_eq!(s.read(TARGET), SETTINGS);
+    assert!(s.state_files().iter().all(|f| !f.starts_with("targets/")));
+}
