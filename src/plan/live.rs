@@ -194,8 +194,19 @@ impl Planner<'_> {
         clearing.retain(|c| !c.keys.is_empty());
         let old = std::mem::take(&mut plan.state.steers);
         let mut steers: Vec<SteerRecord> = Vec::new();
-        for record in &plan.state.switches {
-            let Some(key) = steer_key(&record.slot, &record.original, &record.written) else {
+        // What running sessions should be steered to: each switch, and an active profile's
+        // model when the profile does not set the alias key itself.
+        let mut wanted: Vec<(KeyPath, String, String)> = (plan.state.switches.iter())
+            .map(|r| (r.slot.clone(), r.original.clone(), r.written.clone()))
+            .collect();
+        if let Some(p) = &plan.state.profile
+            && let Some(model) = self.profiles.get(&p.profile).and_then(|c| c.model.as_ref())
+        {
+            let written = serde_json::to_string(model).expect("strings serialise");
+            wanted.insert(0, (p.slot.clone(), p.original.clone(), written));
+        }
+        for (slot, original, written) in wanted {
+            let Some(key) = steer_key(&slot, &original, &written) else {
                 continue;
             };
             let owned = (plan.state.profile.as_ref()).is_some_and(|p| profile::owns(&p.keys, &key));
@@ -219,13 +230,13 @@ impl Planner<'_> {
                 // The user's own value: it is a slot of its own.
                 _ => continue,
             };
-            if current.as_deref() != Some(record.written.as_str()) {
-                work.set(&key, &record.written);
+            if current.as_deref() != Some(written.as_str()) {
+                work.set(&key, &written);
             }
             steers.push(SteerRecord {
-                slot: record.slot.clone(),
+                slot,
                 key,
-                written: record.written.clone(),
+                written,
                 env_before,
             });
         }

@@ -238,3 +238,33 @@ fn a_restore_killed_between_its_two_writes_is_finished_by_the_next_run() {
     assert_eq!(s.read(TARGET), SETTINGS);
     assert!(s.state_files().iter().all(|f| !f.starts_with("targets/")));
 }
+
+#[test]
+fn a_steer_follows_a_move_from_a_model_fallback_to_a_profile_and_back_home() {
+    let config = r#"{ profiles: { glm: { provider: "zai", model: "glm-4.6",
+               env: { ANTHROPIC_BASE_URL: "https://api.z.ai/api/anthropic",
+                      ANTHROPIC_AUTH_TOKEN: "${ZAI_API_KEY}" } } },
+             fallbacks: { opus: ["claude-sonnet-4-5", "profile:glm"] } }"#;
+    let s = sandbox(SETTINGS, config);
+    s.quota(OPUS_WEEK_SPENT);
+    s.once(TARGET).code(0);
+    let v = strict(&s.read(TARGET));
+    assert_eq!(
+        v["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"],
+        "claude-sonnet-4-5"
+    );
+    // Now every Anthropic model is out: the profile, whose model the steer now carries.
+    s.quota(FIVE_HOUR_SPENT);
+    s.once(TARGET)
+        .code(0)
+        .stdout_is(".claude/settings.json: model: claude-sonnet-4-5 -> profile:glm (anthropic five_hour 96% >= 90%)\n");
+    let v = strict(&s.read(TARGET));
+    assert_eq!(v["model"], "glm-4.6");
+    assert_eq!(v["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"], "glm-4.6");
+    assert_eq!(
+        v["env"]["ANTHROPIC_BASE_URL"],
+        "https://api.z.ai/api/anthropic"
+    );
+    s.run(&["watch", "--restore"]).code(0);
+    assert_eq!(s.read(TARGET), SETTINGS);
+}
