@@ -314,6 +314,14 @@ impl Target {
             })?;
             let new_text = new_doc.render();
             if dry_run {
+                // Show the file as the run leaves it: keys set to `""` for running sessions are
+                // removed by its second write.
+                let new_text = match new_doc.json() {
+                    Some(json) if !plan.state.clearing.is_empty() => json
+                        .apply(&live::finish(json, &plan.state.clearing))
+                        .map_or(new_text, |d| d.render()),
+                    _ => new_text,
+                };
                 return Ok(self.finish(plan, &doc, landed, text, new_text));
             }
             if plan.edits.is_empty() {

@@ -217,7 +217,11 @@ impl Planner<'_> {
             let mine = old.iter().find(|s| s.key == key);
             let cleared = clearing.iter().position(|c| c.keys.contains(&key));
             let env_before = match (current.as_deref(), mine, cleared) {
-                (Some(raw), Some(mine), _) if raw == mine.written => mine.env_before.clone(),
+                (Some(raw), Some(mine), _)
+                    if raw == mine.written || mine.previous.as_deref() == Some(raw) =>
+                {
+                    mine.env_before.clone()
+                }
                 (Some(EMPTY), _, Some(i)) => {
                     let before = clearing[i].env_before.clone();
                     clearing[i].keys.retain(|k| *k != key);
@@ -237,6 +241,7 @@ impl Planner<'_> {
                 slot,
                 key,
                 written,
+                previous: None,
                 env_before,
             });
         }
@@ -246,7 +251,10 @@ impl Planner<'_> {
             .filter(|o| !steers.iter().any(|s| s.key == o.key))
         {
             // Put back by hand meanwhile, or changed: no longer ours.
-            if work.doc.raw_at(&steer.key) == Some(steer.written.as_str()) {
+            let current = work.doc.raw_at(&steer.key);
+            if current == Some(steer.written.as_str())
+                || (current.is_some() && current == steer.previous.as_deref())
+            {
                 work.set(&steer.key, EMPTY);
                 clearing.push(Clearing {
                     keys: vec![steer.key.clone()],

@@ -149,7 +149,15 @@ impl Plan {
             .cloned()
             .collect();
         state.switches.extend(restoring);
-        // A steer being cleared stays recorded until the `""` has landed.
+        // A steer moved to another fallback remembers the one it replaces; one being cleared
+        // stays recorded until the `""` has landed.
+        for steer in &mut state.steers {
+            if let Some(old) = before.steers.iter().find(|s| s.key == steer.key)
+                && old.written != steer.written
+            {
+                steer.previous = Some(old.written.clone());
+            }
+        }
         let steers: Vec<_> = (before.steers.iter())
             .filter(|s| !state.steers.iter().any(|n| n.key == s.key))
             .cloned()

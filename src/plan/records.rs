@@ -49,6 +49,10 @@ pub(crate) struct SteerRecord {
     pub(crate) key: KeyPath,
     /// The raw JSON text written there (the slot's fallback).
     pub(crate) written: String,
+    /// While a move to another fallback is being written: the text it replaces, still ours if
+    /// the write never lands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) previous: Option<String>,
     /// What `env` was before the key was added.
     pub(crate) env_before: EnvBefore,
 }
@@ -228,6 +232,9 @@ impl TargetState {
         }
         for (i, s) in self.steers.iter().enumerate() {
             check_raw(&format!("steers[{i}].written"), &s.written, true)?;
+            if let Some(previous) = &s.previous {
+                check_raw(&format!("steers[{i}].previous"), previous, true)?;
+            }
             check_env_before(&format!("steers[{i}].env_before"), &s.env_before)?;
             if !env_key(&s.key) {
                 return Err(format!("steers[{i}].key is not an env key"));

@@ -268,3 +268,74 @@ fn a_steer_follows_a_move_from_a_model_fallback_to_a_profile_and_back_home() {
     s.run(&["watch", "--restore"]).code(0);
     assert_eq!(s.read(TARGET), SETTINGS);
 }
+
+#[test]
+fn a_dry_run_restore_shows_the_file_as_the_run_leaves_it() {
+    let s = sandbox(SETTINGS, CHAIN);
+    s.quota(OPUS_WEEK_SPENT);
+    s.once(TARGET).code(0);
+    let out = s.run(&["watch", "--restore", "--dry-run"]);
+    out.code(0);
+    assert!(
+        out.stdout.contains("ANTHROPIC_DEFAULT_OPUS_MODEL") && !out.stdout.contains("\"\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        s.read(TARGET)
+            .contains("\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"claude-sonnet-4-5\"")
+    );
+}
+
+/// Both opus and the first fallback spent: `model-x` moves on to `model-y`.
+const OPUS_AND_X_SPENT: &str = r#"{"claude": {"windows": {"five_hour": {"utilization": 20},
+    "seven_day_opus": {"utilization": 99, "models": ["opus"]},
+    "x_week": {"utilization": 99, "models": ["model-x"]}}}}"#;
+
+#[test]
+fn runs_killed_at_any_point_of_a_steer_move_or_a_clearing_leave_the_original_to_restore() {
+    // Kill points across the pass, its write, and the wait between the two writes.
+    for (i, delay_ms) in [0u64, 3, 15, 40, 120, 400, 1500, 3100]
+        .into_iter()
+        .enumerate()
+    {
+        let s = sandbox(
+            SETTINGS,
+            r#"{ fallbacks: { opus: ["model-x", "model-y"] } }"#,
+        );
+        s.quota(OPUS_WEEK_SPENT);
+        s.once(TARGET).code(0);
+        assert!(
+            s.read(TARGET)
+                .contains("\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"model-x\"")
+        );
+        s.quota(OPUS_AND_X_SPENT);
+        // Odd rounds kill the move to model-y, even ones a restore.
+        let args: Vec<String> = if i % 2 == 1 {
+            [
+                "watch",
+                TARGET,
+                "--once",
+                "--quota-file",
+                "quota.json",
+                "--config",
+                "switcher.json5",
+            ]
+            .map(String::from)
+            .to_vec()
+        } else {
+            ["watch", "--restore"].map(String::from).to_vec()
+        };
+        let run = s.spawn(&args);
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        drop(run);
+        let text = s.read(TARGET);
+        strict(&text);
+        s.run(&["watch", "--restore"]).code(0);
+        assert_eq!(
+            s.read(TARGET),
+            SETTINGS,
+            "round {i} (killed after {delay_ms} ms)"
+        );
+    }
+}
