@@ -288,7 +288,103 @@ pub(crate) fn steer_key(slot: &KeyPath, original: &str, written: &str) -> Option
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::engine::{Judge, Policy};
+    use crate::plan::SwitchRecord;
+    use crate::provider::Aliases;
+    use crate::quota::QuotaBook;
+
+    /// Runs `live` on `text` with `state`, at `now`; returns the new text and records.
+    fn live_at(text: &str, state: &TargetState, now: Timestamp) -> (String, TargetState) {
+        let (policy, book, aliases) = (Policy::default(), QuotaBook::default(), Aliases::default());
+        let judge = Judge {
+            policy: &policy,
+            book: &book,
+            now,
+        };
+        let (fallbacks, profiles) = (BTreeMap::new(), BTreeMap::new());
+        let planner = Planner {
+            kind: Kind::Claude,
+            policy: &policy,
+            judge: &judge,
+            aliases: &aliases,
+            fallbacks: &fallbacks,
+            profiles: &profiles,
+            endpoint: None,
+            now,
+        };
+        let doc = Doc::Json(Document::parse(text).unwrap());
+        let plan = planner.live(&doc, Plan::new(state));
+        let out = doc.json().unwrap().apply(&plan.edits).unwrap().render();
+        (out, plan.state)
+    }
+
+    #[test]
+    fn a_steer_is_set_cleared_and_removed_by_the_planners_clock() {
+        let t0 = Timestamp::UNIX_EPOCH;
+        let mut state = TargetState::new("/s.json".into(), "s.json".into(), Kind::Claude);
+        state.switches.push(SwitchRecord {
+            slot: KeyPath::new(["model"]),
+            original: "\"opus\"".into(),
+            provider: "anthropic".into(),
+            written: "\"glm-4.6\"".into(),
+            previous: None,
+            at: t0,
+            reason: "r".into(),
+            streak: 0,
+        });
+        let switched = "{\n  \"model\": \"glm-4.6\"\n}\n";
+        let (steered, state) = live_at(switched, &state, t0);
+        assert_eq!(
+            steered,
+            "{\n  \"model\": \"glm-4.6\",\n  \"env\": {\n    \"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"glm-4.6\"\n  }\n}\n"
+        );
+        assert_eq!(state.steers.len(), 1);
+        assert_eq!(state.steers[0].env_before, EnvBefore::Absent);
+        // Stable while the switch stands.
+        assert_eq!(live_at(&steered, &state, t0).0, steered);
+        // The switch is gone (restored): the steer is set to "" first.
+        let restored = steered.replace("\"model\": \"glm-4.6\"", "\"model\": \"opus\"");
+        let state = TargetState {
+            switches: Vec::new(),
+            ..state
+        };
+        let (cleared, state) = live_at(&restored, &state, t0);
+        assert!(
+            cleared.contains("\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"\""),
+            "{cleared}"
+        );
+        assert!(state.steers.is_empty());
+        assert_eq!(settles_at(&state.clearing), Some(t0 + SETTLE));
+        // Not yet settled: nothing more; settled: removed, and `env` with it.
+        let early = t0 + SignedDuration::from_secs(2);
+        assert_eq!(live_at(&cleared, &state, early).0, cleared);
+        let (done, state) = live_at(&cleared, &state, t0 + SETTLE);
+        assert_eq!(done, "{\n  \"model\": \"opus\"\n}\n");
+        assert!(state.clearing.is_empty() && state.is_empty());
+    }
+
+    #[test]
+    fn the_users_own_alias_key_is_left_alone() {
+        let t0 = Timestamp::UNIX_EPOCH;
+        let mut state = TargetState::new("/s.json".into(), "s.json".into(), Kind::Claude);
+        state.switches.push(SwitchRecord {
+            slot: KeyPath::new(["model"]),
+            original: "\"opus\"".into(),
+            provider: "anthropic".into(),
+            written: "\"glm-4.6\"".into(),
+            previous: None,
+            at: t0,
+            reason: "r".into(),
+            streak: 0,
+        });
+        let text = "{\"model\": \"glm-4.6\", \"env\": {\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"claude-opus-4-1\"}}";
+        let (out, state) = live_at(text, &state, t0);
+        assert_eq!(out, text);
+        assert!(state.steers.is_empty());
+    }
 
     fn clearing(keys: &[&str], env_before: EnvBefore) -> Clearing {
         Clearing {
