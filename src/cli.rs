@@ -60,6 +60,42 @@ pub(crate) enum Command {
     ///
     /// `switcher man | man -l -` reads it; `switcher man watch` is the page of `switcher watch`.
     Man(Man),
+    /// Install switcher's plugin into an agent, so that its running sessions follow switches
+    ///
+    /// Prints what it wrote. Running it again changes nothing; --remove deletes exactly what it
+    /// installed.
+    #[command(subcommand)]
+    Setup(SetupAgent),
+}
+
+/// The agents `setup` can install into.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SetupAgent {
+    /// Install switcher's OpenCode plugin (`switcher.js`)
+    ///
+    /// Into OpenCode's user plugin dir ($XDG_CONFIG_HOME/opencode/plugin/), or a project's
+    /// (<DIR>/.opencode/plugin/) with --project. Inside every OpenCode process it sends a prompt
+    /// for a model switcher moved away from to the model it moved it to (read from the state
+    /// dir's routes.json), and reports a provider's "usage limit reached" error to the signals
+    /// dir. The state dir (--state-dir, $SWITCHER_STATE_DIR, else the default) is fixed in the
+    /// file at install.
+    Opencode(SetupArgs),
+}
+
+/// What every `setup` takes.
+#[derive(Debug, Args)]
+pub(crate) struct SetupArgs {
+    /// Install into this project (its `.opencode/` dir) instead of the user's config
+    #[arg(long, value_name = "DIR")]
+    pub(crate) project: Option<PathBuf>,
+
+    /// Delete what an earlier setup installed (only if it is still ours)
+    #[arg(long)]
+    pub(crate) remove: bool,
+
+    /// Print what would be written or deleted; change nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -203,6 +239,19 @@ mod tests {
         assert_eq!(parse(&["switcher", "init", "--force", "--dry-run"]), Ok(()));
         assert_eq!(parse(&["switcher", "completions", "fish"]), Ok(()));
         assert_eq!(parse(&["switcher", "man", "watch"]), Ok(()));
+        assert_eq!(parse(&["switcher", "setup", "opencode"]), Ok(()));
+        assert_eq!(
+            parse(&[
+                "switcher",
+                "setup",
+                "opencode",
+                "--project",
+                ".",
+                "--remove"
+            ]),
+            Ok(())
+        );
+        assert_eq!(parse(&["switcher", "setup"]), Err(2));
         assert_eq!(
             parse(&[
                 "switcher", "watch", "x.json", "--kind", "opencode", "--json"

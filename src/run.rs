@@ -22,6 +22,7 @@ use crate::man;
 use crate::quota::QuotaBook;
 use crate::report;
 use crate::settings::{Settings, TargetSpec};
+use crate::setup;
 use crate::source;
 use crate::state::StateDir;
 
@@ -80,6 +81,10 @@ fn run(cli: Cli) -> Outcome {
     if let Command::Init(i) = &cli.command {
         return init::run(&cli.global, i, &env).unwrap_or_else(|e| fail(&e));
     }
+    // `setup` needs the state dir's path only, not a valid config.
+    if let Command::Setup(agent) = &cli.command {
+        return setup::run(&cli.global, agent, &env).unwrap_or_else(|e| fail(&e));
+    }
     let settings = match Settings::resolve(&cli.global, targets, env) {
         Ok(settings) => settings,
         Err(e) => return fail(&e),
@@ -94,7 +99,7 @@ fn run(cli: Cli) -> Outcome {
         Command::Status(s) if s.watch => crate::tui::run(&settings),
         Command::Status(_) => status(&settings),
         Command::Log(l) => log(&settings, l.since),
-        Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
+        Command::Init(_) | Command::Setup(_) | Command::Completions(_) | Command::Man(_) => {
             unreachable!("handled above")
         }
     };

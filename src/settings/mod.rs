@@ -91,19 +91,7 @@ impl Settings {
             message,
         };
 
-        let state_dir = match (&global.state_dir, env.var("SWITCHER_STATE_DIR")) {
-            (Some(dir), _) => env.cwd.join(dir),
-            (None, Some(dir)) => env.cwd.join(dir),
-            (None, None) => env
-                .state_home
-                .as_ref()
-                .map(|d| d.join("switcher"))
-                .ok_or_else(|| {
-                    Error::Setup(
-                        "cannot locate a state dir: set HOME, XDG_STATE_HOME or --state-dir".into(),
-                    )
-                })?,
-        };
+        let state_dir = state_dir(global, &env)?;
 
         let now = env
             .var("SWITCHER_NOW")
@@ -293,6 +281,12 @@ impl Settings {
         }
     }
 
+    /// OpenCode's user config dir (`$XDG_CONFIG_HOME/opencode`), whose configs hold for every
+    /// OpenCode session.
+    pub(crate) fn opencode_dir(&self) -> Option<&Path> {
+        self.opencode_dir.as_deref()
+    }
+
     /// "now" for a one-shot run: `SWITCHER_NOW` if set.
     pub(crate) fn now(&self) -> Timestamp {
         self.now.unwrap_or_else(Timestamp::now)
@@ -343,6 +337,23 @@ fn desktop_session(env: &Env) -> bool {
 
 /// Candidate targets when none is given: OpenCode's project and user configs, Claude Code's
 /// user settings.
+/// The state dir: `--state-dir`, else `$SWITCHER_STATE_DIR`, else `$XDG_STATE_HOME/switcher`.
+pub(crate) fn state_dir(global: &Global, env: &Env) -> Result<PathBuf, Error> {
+    Ok(match (&global.state_dir, env.var("SWITCHER_STATE_DIR")) {
+        (Some(dir), _) => env.cwd.join(dir),
+        (None, Some(dir)) => env.cwd.join(dir),
+        (None, None) => env
+            .state_home
+            .as_ref()
+            .map(|d| d.join("switcher"))
+            .ok_or_else(|| {
+                Error::Setup(
+                    "cannot locate a state dir: set HOME, XDG_STATE_HOME or --state-dir".into(),
+                )
+            })?,
+    })
+}
+
 pub(crate) fn discovery_paths(env: &Env) -> Vec<PathBuf> {
     let mut paths = vec![
         env.cwd.join("opencode.jsonc"),
