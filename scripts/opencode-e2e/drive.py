@@ -241,6 +241,11 @@ def main():
     check("turn 5 in the same session calls model-b, with no status file", models == ["model-b"] and not os.path.exists(status), models)
     routed = [prompt("timing routed %d" % i)[1] for i in range(10)]
     info("median prompt round trip, a route in force: %.1f ms" % (median(routed) * 1000))
+    log("probe: asking opencode serve to reload its config (POST /instance/dispose)")
+    t = time.monotonic()
+    http("POST", base + "/instance/dispose", {})
+    models, took = prompt("turn 6, after the reload")
+    info("dispose + next prompt: %.0f ms (vs %.0f ms median with the plugin alone); called %s" % ((time.monotonic() - t) * 1000, median(routed) * 1000, models))
     said = [l.strip() for l in open(os.path.join(WORK, "serve.log")) if "told switcher" in l or "routes.json" in l]
     check("the plugin's log lines reach OpenCode's log", said)
     for l in said[:4]:
