@@ -31,7 +31,16 @@ pub(super) const NOTE: &str = "OpenCode loads plugins when it starts: restart ru
 /// The file to install (or remove) for these arguments.
 pub(super) fn file(global: &Global, args: &SetupArgs, env: &Env) -> Result<Owned, Error> {
     let dir = match &args.project {
-        Some(project) => env.cwd.join(project).join(".opencode"),
+        Some(project) => {
+            let project = env.cwd.join(project);
+            if !project.is_dir() {
+                return Err(Error::Setup(format!(
+                    "--project {}: no such directory",
+                    project.display()
+                )));
+            }
+            project.join(".opencode")
+        }
         None => env
             .config_home
             .as_ref()

@@ -80,6 +80,10 @@ fn setup_into_a_project_and_a_changed_state_dir_updates_the_file() {
     let mut s = Sandbox::new();
     fs::create_dir_all(s.path("proj")).unwrap();
     let file = s.path("proj/.opencode/plugin/switcher.js");
+    s.run(&["setup", "opencode", "--project", "nowhere"])
+        .code(1)
+        .stderr_has("no such directory");
+    assert!(!s.path("nowhere").exists());
     s.run(&["setup", "opencode", "--project", "proj"]).code(0);
     assert!(file.is_file());
     assert!(!plugin(&s).exists());
@@ -167,4 +171,29 @@ fn a_dry_run_writes_no_routes() {
     s.run(&["watch", "opencode.json", "--once", "--dry-run"])
         .code(0);
     assert!(!s.state_dir().join("routes.json").exists());
+}
+
+#[test]
+fn the_daemon_writes_the_routes_of_the_records_at_start_and_after_each_switch() {
+    let s = Sandbox::new();
+    s.write("opencode.json", TARGET)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.once("opencode.json").code(0);
+    let routes = s.state_dir().join("routes.json");
+    fs::remove_file(&routes).unwrap();
+    // Nothing changes at start (zai is still RED): the routes come from the records alone.
+    let d = s.daemon(&["opencode.json"]);
+    d.wait("routes.json written at start", || {
+        fs::read_to_string(&routes).is_ok_and(|t| t.contains("deepseek/deepseek-chat"))
+    });
+    // copilot goes RED: the daemon switches agent.review.model and the file follows.
+    s.rename_over(
+        "quota.json",
+        r#"{"zai": {"status": "RED"}, "copilot": {"status": "RED"}}"#,
+    );
+    d.wait("the review route", || {
+        fs::read_to_string(&routes).is_ok_and(|t| t.contains("openrouter/qwen/qwen3-coder"))
+    });
+    d.stop();
 }
