@@ -423,7 +423,7 @@ function createHooks(opts) {
   };
 
   const sessions = new Map(); // session id -> provider id of its last request
-  const signaled = new Set(); // "session|provider|reset" already written
+  const signaled = new Map(); // "session|provider" -> the reset its signal named
 
   const writeSignal = (provider, doc) => {
     const name = `opencode-${fileSafe(provider)}.json`;
@@ -446,7 +446,7 @@ function createHooks(opts) {
   };
 
   /** A provider's message about a failed request: a spent usage quota becomes a signal. */
-  const onError = (sessionID, message, nextRetry, final) => {
+  const onError = (sessionID, message, nextRetry) => {
     if (typeof message !== "string") {
       once("shape", "info", "a provider error without a message text: not read");
       return;
@@ -460,15 +460,13 @@ function createHooks(opts) {
       resetsAt = typeof nextRetry === "number" && nextRetry - at > MINUTE ? nextRetry : at + NO_RESET_MS;
     }
     if (resetsAt <= at) return;
-    // Once per session and provider: the first retry says it; later retries and the final
-    // failure repeat it.
+    // Once per session and provider while the signalled limit lasts: the first retry says it;
+    // later retries and the final failure only repeat it (a relative reset would even move).
     const key = `${sessionID}|${provider}`;
-    if (signaled.has(key) && final) return;
-    if (signaled.has(`${key}|${resetsAt}`)) return;
+    if (signaled.has(key) && signaled.get(key) > at) return;
     const about = { agent: "opencode", rule: limit.row, message: message.slice(0, 500) };
     if (writeSignal(provider, signalDocument(provider, resetsAt, about))) {
-      signaled.add(key);
-      signaled.add(`${key}|${resetsAt}`);
+      signaled.set(key, resetsAt);
       once(`signal ${provider}`, "info", `${provider}: usage limit (${limit.row}); told switcher it is RED until ${new Date(resetsAt).toISOString()}`);
     }
   };
@@ -503,10 +501,10 @@ function createHooks(opts) {
         if (!event || !event.properties) return;
         const p = event.properties;
         if (event.type === "session.status" && p.status && p.status.type === "retry") {
-          onError(p.sessionID, p.status.message, p.status.next, false);
+          onError(p.sessionID, p.status.message, p.status.next);
         } else if (event.type === "session.error" && p.error) {
           const data = p.error.data;
-          onError(p.sessionID, data && typeof data === "object" ? data.message : undefined, null, true);
+          onError(p.sessionID, data && typeof data === "object" ? data.message : undefined, null);
         }
       } catch (e) {
         once("internal", "warn", `signals: ${e && e.message}`);

@@ -190,6 +190,11 @@ test("the first retry with a usage limit writes a signal for the session's provi
   await s.hooks.event(retry(ZAI, 2));
   await s.hooks.event({ event: { type: "session.error", properties: { sessionID: "s1", error: { name: "APIError", data: { message: ZAI } } } } });
   assert.ok(!fs.existsSync(file), "later retries and the final failure do not repeat it");
+  // Once the signalled reset has passed, a new limit in the same session is news again.
+  s.tick(2 * 3600 * 1000);
+  const later = ZAI.replace("2026-09-12 00:35:41", "2026-09-12 10:00:00");
+  await s.hooks.event(retry(later));
+  assert.equal(JSON.parse(fs.readFileSync(file, "utf8"))["zai-coding-plan"].windows.limit.resets_at, "2026-09-12T02:00:00.000Z");
 });
 
 test("throttles write nothing; a limit with no reset lasts an hour, or until OpenCode's retry", async () => {
