@@ -26,7 +26,9 @@ const LIMITS_SLOT: &str = "const LIMITS = null; // filled by `switcher setup ope
 
 /// What to tell the user after an install.
 pub(super) const NOTE: &str = "OpenCode loads plugins when it starts: restart running OpenCode \
-                               processes once; from then on they follow every switch.";
+                               processes once; from then on they follow every switch. (At that \
+                               start OpenCode installs @opencode-ai/plugin beside the plugin dir; \
+                               offline it waits about 70 s first.)";
 
 /// The file to install (or remove) for these arguments.
 pub(super) fn file(global: &Global, args: &SetupArgs, env: &Env) -> Result<Owned, Error> {
