@@ -25,6 +25,7 @@ use crate::settings::{Settings, TargetSpec};
 use crate::setup;
 use crate::source;
 use crate::state::StateDir;
+use crate::target::Kind;
 
 /// The program: parse the command line, run, map the outcome to an exit code.
 pub fn main() -> ExitCode {
@@ -374,9 +375,60 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
             signals: signals.first().map(|s| s.label.as_str()),
         };
         let color = settings.color && std::io::IsTerminal::is_terminal(&std::io::stdout());
-        print(&report::status_text(&runs, &judge, &sources, color));
+        let mut text = report::status_text(&runs, &judge, &sources, color);
+        if let Some(note) = restart_note(settings, &runs) {
+            text.push_str(&note);
+        }
+        print(&text);
     }
     Ok(outcome)
+}
+
+/// For `status`: the switches in force in OpenCode configs that running sessions follow only
+/// when restarted — every one when no switcher plugin is installed where they would load it,
+/// else those of slots the plugin cannot route (`small_model`).
+fn restart_note(settings: &Settings, runs: &[TargetRun]) -> Option<String> {
+    let opencode_dir = settings
+        .opencode_dir()
+        .map(|d| crate::fsx::canonical(d).unwrap_or_else(|_| d.to_owned()));
+    let opencode_dir = opencode_dir.as_deref();
+    let mut late = Vec::new();
+    let mut no_plugin = false;
+    for run in runs {
+        let Some(spec) = settings.targets.iter().find(|t| t.display == run.target) else {
+            continue;
+        };
+        let Ok(kind) = spec.kind else { continue };
+        if !matches!(kind, Kind::OpenCode | Kind::OpenCodeAgent) {
+            continue;
+        }
+        let switched: Vec<_> = run.slots.iter().filter(|s| s.reason.is_some()).collect();
+        if switched.is_empty() {
+            continue;
+        }
+        let path = crate::fsx::canonical(&spec.path).unwrap_or_else(|_| spec.path.clone());
+        let project = crate::routes::scope_of(&path, kind, opencode_dir);
+        let plugin = setup::opencode_installed(opencode_dir, project.as_deref());
+        no_plugin |= !plugin;
+        for slot in switched {
+            if !plugin || !crate::routes::routable(kind, slot.slot.keys()) {
+                late.push(format!("{} {}", run.target, slot.slot));
+            }
+        }
+    }
+    if late.is_empty() {
+        return None;
+    }
+    let hint = if no_plugin {
+        " (no switcher plugin is installed for some: `switcher setup opencode` makes running \
+         sessions follow a model switch at their next prompt)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "\nRunning OpenCode sessions follow these switches only when restarted: {}{hint}.\n",
+        late.join(", ")
+    ))
 }
 
 /// `log`: the journal, newest last, from `since` on.

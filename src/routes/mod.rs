@@ -85,23 +85,36 @@ pub(crate) fn build(states: &[TargetState], opencode_dir: Option<&Path>) -> Rout
 /// `Some(Some(name))` for one, `None` for a slot no prompt is sent with (`small_model` names the
 /// model of titles and summaries, which OpenCode picks without asking the plugin).
 fn agent_of(state: &TargetState, keys: &[String]) -> Option<Option<String>> {
-    if state.kind == Kind::OpenCodeAgent {
-        let name = state.target.file_stem()?.to_string_lossy().into_owned();
-        return Some(Some(name));
+    if !routable(state.kind, keys) {
+        return None;
     }
     match keys {
-        [model] if model == "model" => Some(None),
-        [section, name, model] if (section == "agent" || section == "mode") && model == "model" => {
-            Some(Some(name.clone()))
-        }
-        _ => None,
+        _ if state.kind == Kind::OpenCodeAgent => Some(Some(
+            state.target.file_stem()?.to_string_lossy().into_owned(),
+        )),
+        [_, name, _] => Some(Some(name.clone())),
+        _ => Some(None),
+    }
+}
+
+/// Whether running OpenCode sessions can follow a switch of this slot through the plugin: the
+/// model of every agent or of one agent. Others (`small_model`) follow at the next start.
+pub(crate) fn routable(kind: Kind, keys: &[String]) -> bool {
+    match kind {
+        Kind::OpenCodeAgent => true,
+        Kind::OpenCode => match keys {
+            [model] => model == "model",
+            [section, _, model] => (section == "agent" || section == "mode") && model == "model",
+            _ => false,
+        },
+        Kind::Claude | Kind::ClaudeAgent => false,
     }
 }
 
 /// The dir whose sessions load a config: OpenCode finds `opencode.json(c)`, `.opencode/` and its
 /// agent dirs by walking up from the session's dir, so a project's files hold for the project
 /// dir and below.
-fn scope_of(config: &Path, kind: Kind, opencode_dir: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn scope_of(config: &Path, kind: Kind, opencode_dir: Option<&Path>) -> Option<PathBuf> {
     if opencode_dir.is_some_and(|d| config.starts_with(d)) {
         return None;
     }

@@ -7,6 +7,8 @@
 
 mod opencode;
 
+pub(crate) use opencode::installed as opencode_installed;
+
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};

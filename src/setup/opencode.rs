@@ -68,6 +68,21 @@ fn plugin_path(opencode_dir: &Path) -> PathBuf {
     opencode_dir.join("plugin").join("switcher.js")
 }
 
+/// Whether switcher's plugin is installed where an OpenCode session in `project` loads it: the
+/// user's plugin dir (`<opencode dir>/plugin(s)/`) or the project's `.opencode/plugin(s)/`.
+pub(crate) fn installed(opencode_dir: Option<&Path>, project: Option<&Path>) -> bool {
+    let dirs = opencode_dir
+        .map(Path::to_owned)
+        .into_iter()
+        .chain(project.map(|p| p.join(".opencode")));
+    dirs.flat_map(|d| [d.join("plugin"), d.join("plugins")])
+        .map(|d| d.join("switcher.js"))
+        .any(|file| {
+            crate::fsx::read_limited(&file, crate::fsx::MAX_FILE)
+                .is_ok_and(|text| text.lines().next().is_some_and(|l| l.contains(MARKER)))
+        })
+}
+
 /// The plugin with the state dir and the limit table filled in.
 fn render(state_dir: &Path) -> Result<String, Error> {
     let dir = state_dir.to_str().ok_or_else(|| {
@@ -109,6 +124,20 @@ mod tests {
         let table: serde_json::Value = serde_json::from_str(json).unwrap();
         let shipped: serde_json::Value = serde_json::from_str(limits::TABLE).unwrap();
         assert_eq!(table, shipped);
+    }
+
+    #[test]
+    fn installed_looks_in_the_user_and_the_project_dirs_and_wants_our_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (user, project) = (dir.path().join("cfg"), dir.path().join("proj"));
+        assert!(!installed(Some(&user), Some(&project)));
+        std::fs::create_dir_all(project.join(".opencode/plugins")).unwrap();
+        let file = project.join(".opencode/plugins/switcher.js");
+        std::fs::write(&file, "export const Other = async () => ({})\n").unwrap();
+        assert!(!installed(Some(&user), Some(&project)), "not ours");
+        std::fs::write(&file, SOURCE).unwrap();
+        assert!(installed(None, Some(&project)));
+        assert!(!installed(Some(&user), None));
     }
 
     #[test]

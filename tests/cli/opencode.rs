@@ -197,3 +197,31 @@ fn the_daemon_writes_the_routes_of_the_records_at_start_and_after_each_switch() 
     });
     d.stop();
 }
+
+#[test]
+fn status_says_which_switches_running_sessions_follow_only_when_restarted() {
+    let s = Sandbox::new();
+    let target = r#"{
+  "model": "zai-coding-plan/glm-4.6",
+  "small_model": "zai-coding-plan/glm-4.6"
+}
+"#;
+    s.write("opencode.json", target)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.once("opencode.json").code(0);
+    let out = s.run(&["status", "opencode.json"]).code(0).stdout.clone();
+    assert!(
+        out.contains("only when restarted: opencode.json model, opencode.json small_model (no switcher plugin"),
+        "{out}"
+    );
+    s.run(&["setup", "opencode"]).code(0);
+    let out = s.run(&["status", "opencode.json"]).code(0).stdout.clone();
+    assert!(
+        out.ends_with("only when restarted: opencode.json small_model.\n"),
+        "the plugin routes `model`, not `small_model`: {out}"
+    );
+    s.run(&["watch", "--restore"]).code(0);
+    let out = s.run(&["status", "opencode.json"]).code(0).stdout.clone();
+    assert!(!out.contains("restarted"), "{out}");
+}

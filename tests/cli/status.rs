@@ -53,6 +53,8 @@ opencode.json
   agent.plan.model  anthropic/claude-sonnet-4-5  GREEN        on a fallback since anthropic seven_day_opus 99% >= 90%; original anthropic/claude-opus-4-1
   model             deepseek/deepseek-chat       GREEN        on a fallback since zai five_hour 93.5% >= 90%; original zai-coding-plan/glm-4.6
   small_model       minimax/MiniMax-M2           UNKNOWN      minimax: HTTP 401; no fallback chain
+
+Running OpenCode sessions follow these switches only when restarted: opencode.json agent.plan.model, opencode.json model (no switcher plugin is installed for some: `switcher setup opencode` makes running sessions follow a model switch at their next prompt).
 ",
     );
 }
