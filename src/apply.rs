@@ -9,11 +9,13 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use jiff::Timestamp;
+
 use crate::engine::Judge;
 use crate::error::TargetError;
 use crate::fsx::{self, FileLock, WriteOutcome};
 use crate::jsonc::Document;
-use crate::plan::{Change, Plan, Planner, SlotView, TargetState, advance_streaks};
+use crate::plan::{Change, Plan, Planner, SlotView, TargetState, advance_streaks, live};
 use crate::settings::{AgentScope, Settings, TargetSpec};
 use crate::state::{StateDir, StateError};
 use crate::target::{Doc, Kind, claude};
@@ -27,6 +29,18 @@ pub(crate) enum Mode {
     Switch,
     /// Put originals back.
     Restore,
+    /// Decide nothing: remove the keys being cleared for running sessions once they have
+    /// settled (README, Running sessions).
+    Settle,
+}
+
+/// What a pass does when it leaves keys being cleared for running sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Settle {
+    /// Wait until they have settled and remove them in a second write (`--once`, `--restore`).
+    Wait,
+    /// Return; the caller passes again at the run's `settles_at` (the daemon).
+    Later,
 }
 
 /// A target opened for passes: kind known, path resolved, lock held when it will be written.
@@ -61,6 +75,9 @@ pub(crate) struct TargetRun {
     /// What the file held and holds; `None` when the target was only viewed.
     pub(crate) content: Option<Content>,
     pub(crate) ends_red: bool,
+    /// When keys set to `""` for running sessions can be removed by a further pass, if some are
+    /// (README, Running sessions).
+    pub(crate) settles_at: Option<Timestamp>,
 }
 
 /// A target's text around a pass: `after` is what was written (or, in a dry run, what would
@@ -78,6 +95,8 @@ pub(crate) struct Context<'a> {
     pub(crate) judge: &'a Judge<'a>,
     /// Providers observed since the previous pass: each advances recovery streaks once.
     pub(crate) observed: &'a BTreeSet<String>,
+    /// Whether a pass waits for keys it cleared for running sessions to settle.
+    pub(crate) settle: Settle,
     /// The endpoint each list of Claude Code settings files sets, read once per context: a
     /// project's agent files share one scope.
     endpoints: Mutex<HashMap<Vec<PathBuf>, Option<String>>>,
@@ -95,6 +114,7 @@ impl<'a> Context<'a> {
             state_dir,
             judge,
             observed,
+            settle: Settle::Wait,
             endpoints: Mutex::default(),
         }
     }
@@ -211,8 +231,38 @@ impl Target {
         Ok((text, doc))
     }
 
-    /// One pass: plan, record, write; re-plan if the file changed meanwhile.
+    /// One pass: plan, record, write; re-plan if the file changed meanwhile. With
+    /// [`Settle::Wait`], keys it set to `""` for running sessions are removed in a second write
+    /// once they have settled, so the file ends as the records say.
     pub(crate) fn pass(
+        &mut self,
+        ctx: &Context<'_>,
+        mode: Mode,
+        dry_run: bool,
+    ) -> Result<TargetRun, TargetError> {
+        let mut run = self.pass_once(ctx, mode, dry_run)?;
+        if dry_run || ctx.settle == Settle::Later {
+            return Ok(run);
+        }
+        // Each settle pass either removes the keys or finds them gone; a key set to `""` again
+        // meanwhile (by a user) is left to the next run.
+        for _ in 0..2 {
+            let Some(at) = run.settles_at else { break };
+            let wait = Timestamp::now().duration_until(at);
+            if wait.is_positive() {
+                std::thread::sleep(wait.unsigned_abs());
+            }
+            let settled = self.pass_once(ctx, Mode::Settle, false)?;
+            if let (Some(content), Some(after)) = (&mut run.content, &settled.content) {
+                content.after = after.after.clone();
+            }
+            run.slots = settled.slots;
+            run.settles_at = settled.settles_at;
+        }
+        Ok(run)
+    }
+
+    fn pass_once(
         &mut self,
         ctx: &Context<'_>,
         mode: Mode,
@@ -238,7 +288,11 @@ impl Target {
             advance_streaks(&mut base, ctx.observed, ctx.judge);
         }
         let endpoint = self.endpoint(ctx);
-        let planner = self.planner(ctx, endpoint.as_deref());
+        let mut planner = self.planner(ctx, endpoint.as_deref());
+        if mode == Mode::Settle {
+            // It runs later than the judge's moment: whether keys have settled is a matter of now.
+            planner.now = Timestamp::now();
+        }
         // Changes of earlier passes of this call that landed (leaving a profile for another).
         let mut landed = Vec::new();
         // A profile the last landed write decided to enter.
@@ -251,13 +305,23 @@ impl Target {
                 (Mode::Switch, Some(enter)) => planner.enter(&doc, &base, enter),
                 (Mode::Switch, None) => planner.switch_pass(&doc, &base),
                 (Mode::Restore, _) => planner.restore(&doc, &base),
+                (Mode::Settle, _) => planner.settle(&doc, &base),
             };
+            let plan = planner.live(&doc, plan);
             let new_doc = doc.apply(&plan.edits).map_err(|e| TargetError::Invalid {
                 target: self.display.clone(),
                 message: format!("internal error: {e}"),
             })?;
             let new_text = new_doc.render();
             if dry_run {
+                // Show the file as the run leaves it: keys set to `""` for running sessions are
+                // removed by its second write.
+                let new_text = match new_doc.json() {
+                    Some(json) if !plan.state.clearing.is_empty() => json
+                        .apply(&live::finish(json, &plan.state.clearing))
+                        .map_or(new_text, |d| d.render()),
+                    _ => new_text,
+                };
                 return Ok(self.finish(plan, &doc, landed, text, new_text));
             }
             if plan.edits.is_empty() {
@@ -353,6 +417,7 @@ impl Target {
             slots: Vec::new(),
             content: None,
             ends_red: false,
+            settles_at: None,
         }
     }
 
@@ -375,6 +440,7 @@ impl Target {
             slots: planner.view(&doc, &state),
             content: None,
             ends_red: false,
+            settles_at: live::settles_at(&state.clearing),
         })
     }
 
@@ -388,8 +454,10 @@ impl Target {
     ) -> TargetRun {
         self.note(&plan);
         let ends_red = plan.ends_red();
+        let settles_at = live::settles_at(&plan.state.clearing);
         changes.extend(plan.changes);
         TargetRun {
+            settles_at,
             target: self.display.clone(),
             scope: self.agent.as_ref().map(|a| a.scope.clone()),
             remark: remark(doc),

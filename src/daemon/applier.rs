@@ -8,12 +8,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
 
 use jiff::Timestamp;
 
 use crate::announce::{self, Wait};
-use crate::apply::{Context, Mode, Target, TargetRun};
+use crate::apply::{Context, Mode, Settle, Target, TargetRun};
 use crate::engine::Judge;
 use crate::fsx;
 use crate::plan::ChangeKind;
@@ -46,6 +47,8 @@ struct Watched {
     known: Option<String>,
     /// The last error reported, so a file that stays broken is reported once.
     failing: Option<String>,
+    /// When its keys set to `""` for running sessions can be removed by a further pass.
+    settles_at: Option<Timestamp>,
 }
 
 pub(crate) struct Applier<'a> {
@@ -108,7 +111,34 @@ impl<'a> Applier<'a> {
         runtime: tokio::runtime::Handle,
         client: reqwest::Client,
     ) {
-        for job in jobs {
+        loop {
+            // Keys set to `""` for running sessions are removed by a pass once settled.
+            let due = self.targets.iter().filter_map(|t| t.settles_at).min();
+            let job = match due {
+                None => match jobs.recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                },
+                Some(at) => {
+                    let wait = Timestamp::now().duration_until(at);
+                    let wait = if wait.is_positive() {
+                        wait.unsigned_abs()
+                    } else {
+                        Duration::ZERO
+                    };
+                    match jobs.recv_timeout(wait) {
+                        Ok(job) => job,
+                        Err(RecvTimeoutError::Timeout) => {
+                            if self.stopping() {
+                                break;
+                            }
+                            self.settle_due();
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+            };
             if self.stopping() {
                 break;
             }
@@ -124,6 +154,16 @@ impl<'a> Applier<'a> {
                 }
                 Job::Answered { source, answer } => self.answered(source, answer),
                 Job::Changed(paths) => self.changed(&paths, &runtime, &client),
+            }
+        }
+    }
+
+    /// Passes every target whose cleared keys have settled.
+    fn settle_due(&mut self) {
+        let now = Timestamp::now();
+        for i in (0..self.targets.len()).rev() {
+            if self.targets[i].settles_at.is_some_and(|at| at <= now) {
+                self.pass(i, &BTreeSet::new());
             }
         }
     }
@@ -278,10 +318,12 @@ impl<'a> Applier<'a> {
             book: &self.book,
             now: Timestamp::now(),
         };
-        let ctx = Context::new(self.settings, &self.state_dir, &judge, observed);
+        let mut ctx = Context::new(self.settings, &self.state_dir, &judge, observed);
+        ctx.settle = Settle::Later;
         let watched = &mut self.targets[i];
         match watched.target.pass(&ctx, Mode::Switch, false) {
             Ok(run) => {
+                watched.settles_at = run.settles_at;
                 if watched.failing.take().is_some() {
                     tracing::info!(target = %run.target, "readable again");
                 }
@@ -303,6 +345,7 @@ impl<'a> Applier<'a> {
                 }
                 watched.failing = Some(message);
                 watched.known = None;
+                watched.settles_at = None;
             }
         }
     }
@@ -320,6 +363,7 @@ impl Watched {
             target,
             known: None,
             failing: None,
+            settles_at: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! A plan is recomputed from scratch whenever the file changed under us, so it must not depend
 //! on anything but its inputs.
 
+pub(crate) mod live;
 mod pass;
 pub(crate) mod profile;
 mod records;
@@ -22,7 +23,8 @@ use crate::target::{Candidate, Doc, Kind, Slot};
 
 use profile::Profile;
 pub(crate) use records::{
-    EnvBefore, ProfileRecord, SwitchRecord, TargetState, TouchedKey, Written, decode,
+    Clearing, EnvBefore, ProfileRecord, SteerRecord, SwitchRecord, TargetState, TouchedKey,
+    Written, decode,
 };
 
 /// Everything a plan needs besides the document and its records.
@@ -70,6 +72,9 @@ pub(crate) struct SlotView {
     pub(crate) reason: Option<String>,
     /// While the slot is on a fallback: the original's health, whose recovery it waits for.
     pub(crate) waits_on: Option<Health>,
+    /// A running agent session follows a switch of this slot only when it restarts (README,
+    /// Running sessions).
+    pub(crate) at_restart: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -144,6 +149,20 @@ impl Plan {
             .cloned()
             .collect();
         state.switches.extend(restoring);
+        // A steer moved to another fallback remembers the one it replaces; one being cleared
+        // stays recorded until the `""` has landed.
+        for steer in &mut state.steers {
+            if let Some(old) = before.steers.iter().find(|s| s.key == steer.key)
+                && old.written != steer.written
+            {
+                steer.previous = Some(old.written.clone());
+            }
+        }
+        let steers: Vec<_> = (before.steers.iter())
+            .filter(|s| !state.steers.iter().any(|n| n.key == s.key))
+            .cloned()
+            .collect();
+        state.steers.extend(steers);
         if state.profile.is_none() {
             state.profile = before.profile.clone();
         }

@@ -8,9 +8,10 @@ use crate::engine::{Decision, Health, SlotCase, decide};
 use crate::jsonc::{Document, Edit, KeyPath};
 use crate::target::{Candidate, Doc, Slot};
 
+use super::live::EMPTY;
 use super::{
-    Change, ChangeKind, Enter, Plan, Planner, ProfileRecord, SlotView, Standing, SwitchRecord,
-    TargetState, landed, profile,
+    Change, ChangeKind, Enter, EnvBefore, Plan, Planner, ProfileRecord, SlotView, Standing,
+    SwitchRecord, TargetState, landed, profile,
 };
 
 impl Planner<'_> {
@@ -54,7 +55,7 @@ impl Planner<'_> {
                 "line {line}: `model:` is {why}; left alone (only a one-line value is managed)"
             ));
         }
-        for slot in self.kind.slots(doc) {
+        for slot in self.slots(doc, state) {
             let standing = self.standing(&slot, records.get(&slot.path).copied(), &mut plan.infos);
             let (original_raw, original, original_provider, switched, streak) = match standing {
                 Standing::Switched(r) => (
@@ -145,6 +146,8 @@ impl Planner<'_> {
             };
             let managed = !chain.is_empty() || record.is_some();
             let waits_on = record.as_ref().and_then(|_| health(&as_original));
+            let at_restart =
+                managed && self.at_restart(doc, state, &slot.path, &original, &current.to_string());
             plan.slots.push(SlotView {
                 health: health(&current).unwrap_or_else(|| {
                     self.judge
@@ -156,6 +159,7 @@ impl Planner<'_> {
                 managed,
                 reason: record.as_ref().map(|r| r.reason.clone()),
                 waits_on,
+                at_restart,
             });
             plan.state.switches.extend(record);
         }
@@ -181,8 +185,7 @@ impl Planner<'_> {
             return fresh;
         }
         let slot = self
-            .kind
-            .slots(doc)
+            .slots(doc, state)
             .into_iter()
             .find(|s| s.path == enter.slot);
         match (slot, doc.json()) {
@@ -220,6 +223,21 @@ impl Planner<'_> {
     ) -> Plan {
         let profile = &self.profiles[name];
         let applied = profile::apply(doc, profile, &slot.path, original_raw);
+        let mut applied = applied;
+        // A key still being cleared is one the file did not have: leaving this profile removes
+        // it again, and puts `env` back as it was before the first was added.
+        for c in &state.clearing {
+            let mut absorbed = false;
+            for key in &mut applied.keys {
+                if c.keys.contains(&key.path) && key.original.as_deref() == Some(EMPTY) {
+                    key.original = None;
+                    absorbed = true;
+                }
+            }
+            if absorbed && applied.env_before == EnvBefore::Present {
+                applied.env_before = c.env_before.clone();
+            }
+        }
         let mut edits = Vec::new();
         // A slot on a model fallback goes home first unless the profile sets that key itself.
         if !profile::owns(&applied.keys, &slot.path) && slot.raw != original_raw {
@@ -298,7 +316,8 @@ impl Planner<'_> {
         plan.notes.extend(skipped.into_inner());
         if decision != Decision::Stay {
             next.profile = None;
-            plan.edits = left.edits;
+            next.clearing.extend(left.clearing(record, self.now));
+            plan.edits = left.edits.clone();
             plan.infos.extend(
                 left.kept
                     .iter()

@@ -10,8 +10,11 @@
 use crate::jsonc::{Document, Edit, KeyPath, NewValue};
 use crate::secret::sha256;
 
-use super::{EnvBefore, ProfileRecord, TouchedKey, Written, decode};
-use crate::target::claude::CREDENTIALS;
+use jiff::Timestamp;
+
+use super::live::EMPTY;
+use super::{Clearing, EnvBefore, ProfileRecord, TouchedKey, Written, decode};
+use crate::target::claude::{self, CREDENTIALS};
 
 /// A configured profile, resolved against the switcher's environment.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,7 +62,11 @@ pub(crate) fn unusable(profile: &Profile, doc: &Document) -> Option<String> {
     if env.is_some_and(|e| !e.is_object()) {
         return Some("the target's `env` is not an object".into());
     }
-    let holds = |key: &str| env.is_some_and(|e| e.prop(key).is_some());
+    // An empty credential is none (a leaving profile's, being cleared, is `""` for a while).
+    let holds = |key: &str| {
+        env.and_then(|e| e.prop(key))
+            .is_some_and(|p| p.value.as_str() != Some(""))
+    };
     if let Some(key) = CREDENTIALS.iter().find(|k| holds(k)) {
         return Some(format!(
             "the target holds {key}; a profile never overrides or leaves behind a credential"
@@ -102,9 +109,8 @@ pub(crate) fn apply(doc: &Document, profile: &Profile, owner: &KeyPath, original
             doc.raw_at(path).map(str::to_owned)
         }
     };
-    let values: Vec<(&ProfileValue, String)> = profile
-        .env
-        .iter()
+    let steer = steer(doc, profile, owner, original);
+    let values: Vec<(&ProfileValue, String)> = (profile.env.iter().chain(steer.as_ref()))
         .filter_map(|v| v.value.as_ref().ok().map(|value| (v, json(value))))
         .collect();
     let env_before = match doc.root().prop("env") {
@@ -180,6 +186,30 @@ pub(crate) fn apply(doc: &Document, profile: &Profile, owner: &KeyPath, original
     }
 }
 
+/// The alias key a running Claude Code session resolves the owner's original through, set to
+/// the profile's model: the session keeps the `model` it started with, but reads the alias key
+/// on every request (README, Running sessions). Only when the owner is read at start, its
+/// original is an alias, the profile's model is not, and neither the file nor the profile sets
+/// that key.
+fn steer(
+    doc: &Document,
+    profile: &Profile,
+    owner: &KeyPath,
+    original: &str,
+) -> Option<ProfileValue> {
+    let model = profile.model.as_ref()?;
+    if !claude::read_at_start(owner) || claude::alias_key(model).is_some() {
+        return None;
+    }
+    let key = claude::alias_key(&decode(original))?;
+    let set = doc.get(&env_path(key)).is_some() || profile.env.iter().any(|v| v.key == key);
+    (!set).then(|| ProfileValue {
+        key: key.to_owned(),
+        value: Ok(model.clone()),
+        secret: false,
+    })
+}
+
 /// Whether the profile owns `path` while active.
 pub(crate) fn owns(keys: &[TouchedKey], path: &KeyPath) -> bool {
     keys.iter().any(|k| &k.path == path)
@@ -204,19 +234,44 @@ pub(crate) struct Kept {
 pub(crate) struct Left {
     pub(crate) edits: Vec<Edit>,
     pub(crate) kept: Vec<Kept>,
+    /// Keys the profile added that a running Claude Code session would keep if they were just
+    /// removed: set to `""` instead, to be removed once sessions have read that (with `env` put
+    /// back as it was then).
+    pub(crate) cleared: Vec<KeyPath>,
+}
+
+impl Left {
+    /// The records of the keys set to `""`, written at `now`, if there are any.
+    pub(crate) fn clearing(&self, record: &ProfileRecord, now: Timestamp) -> Option<Clearing> {
+        (!self.cleared.is_empty()).then(|| Clearing {
+            keys: self.cleared.clone(),
+            since: now,
+            env_before: record.env_before.clone(),
+        })
+    }
 }
 
 pub(crate) fn leave(doc: &Document, record: &ProfileRecord) -> Left {
     let mut edits = Vec::new();
     let mut kept = Vec::new();
+    let mut cleared = Vec::new();
     for key in &record.keys {
         let current = doc.raw_at(&key.path);
+        let live =
+            matches!(key.path.keys(), [env, name] if env == "env" && claude::clears_live(name));
         match current {
             Some(raw) if key.written.is(raw) => edits.push(match &key.original {
                 Some(original) => Edit::Replace {
                     path: key.path.clone(),
                     raw: original.clone(),
                 },
+                None if live => {
+                    cleared.push(key.path.clone());
+                    Edit::Replace {
+                        path: key.path.clone(),
+                        raw: EMPTY.to_owned(),
+                    }
+                }
                 None => Edit::Remove {
                     path: key.path.clone(),
                 },
@@ -254,7 +309,11 @@ pub(crate) fn leave(doc: &Document, record: &ProfileRecord) -> Left {
             _ => {}
         }
     }
-    Left { edits, kept }
+    Left {
+        edits,
+        kept,
+        cleared,
+    }
 }
 
 #[cfg(test)]
@@ -327,11 +386,20 @@ mod tests {
         assert!(landed(&switched, &rec));
         let left = leave(&switched, &rec);
         assert!(left.kept.is_empty());
-        assert_eq!(
-            switched.apply(&left.edits).unwrap().render(),
-            text,
-            "leaving gives the bytes back"
-        );
+        // Leaving sets the added endpoint keys to "" first, for running sessions; removing them
+        // once settled gives the bytes back.
+        let cleared = switched.apply(&left.edits).unwrap();
+        let clearing: Vec<Clearing> = left
+            .clearing(&rec, Timestamp::UNIX_EPOCH)
+            .into_iter()
+            .collect();
+        for key in clearing.iter().flat_map(|c| &c.keys) {
+            assert_eq!(cleared.raw_at(key), Some(EMPTY), "{key}");
+        }
+        let finished = cleared
+            .apply(&super::super::live::finish(&cleared, &clearing))
+            .unwrap();
+        assert_eq!(finished.render(), text, "leaving gives the bytes back");
         switched.render()
     }
 
@@ -398,9 +466,11 @@ mod tests {
         );
         let out = edited.apply(&left.edits).unwrap().render();
         assert!(
-            out.contains("\"ANTHROPIC_AUTH_TOKEN\": \"mine\"") && !out.contains("BASE_URL"),
+            out.contains("\"ANTHROPIC_AUTH_TOKEN\": \"mine\"")
+                && out.contains("\"ANTHROPIC_BASE_URL\": \"\""),
             "{out}"
         );
+        assert_eq!(left.cleared, [env_path("ANTHROPIC_BASE_URL")]);
     }
 
     #[test]

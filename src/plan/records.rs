@@ -29,6 +29,42 @@ pub(crate) struct TargetState {
     /// The endpoint profile switched to, if one is active (Claude Code targets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) profile: Option<ProfileRecord>,
+    /// Alias keys added to `env` so that running Claude Code sessions follow a switch of a slot
+    /// they read only at start (README, Running sessions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) steers: Vec<SteerRecord>,
+    /// Keys added by this tool and now set to `""`, so that a running Claude Code session drops
+    /// their value; each is removed once the sessions have read it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) clearing: Vec<Clearing>,
+}
+
+/// An `env.ANTHROPIC_DEFAULT_<ALIAS>_MODEL` key this tool added beside a switched slot whose
+/// original is that alias: a running session resolves the alias on every request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SteerRecord {
+    /// The slot whose switch it follows.
+    pub(crate) slot: KeyPath,
+    /// The alias key.
+    pub(crate) key: KeyPath,
+    /// The raw JSON text written there (the slot's fallback).
+    pub(crate) written: String,
+    /// While a move to another fallback is being written: the text it replaces, still ours if
+    /// the write never lands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) previous: Option<String>,
+    /// What `env` was before the key was added.
+    pub(crate) env_before: EnvBefore,
+}
+
+/// Keys this tool added that now hold `""`, written at `since`; removed once a running session
+/// has read the empty value, so that the file ends byte-for-byte as it was.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Clearing {
+    pub(crate) keys: Vec<KeyPath>,
+    pub(crate) since: Timestamp,
+    /// What `env` was before the keys were added: put back once they are gone.
+    pub(crate) env_before: EnvBefore,
 }
 
 /// One slot this tool switched away from its original.
@@ -148,6 +184,21 @@ fn check_raw(field: &str, raw: &str, string: bool) -> Result<(), String> {
     }
 }
 
+/// An empty `env` is put back as `env` itself: it must be an object, and an empty one.
+fn check_env_before(field: &str, before: &EnvBefore) -> Result<(), String> {
+    if let EnvBefore::Empty(raw) = before {
+        let empty = crate::jsonc::Document::parse(raw).is_ok_and(|doc| {
+            doc.root().is_object()
+                && doc.root().props().is_empty()
+                && doc.root().range() == (0..raw.len())
+        });
+        if !empty {
+            return Err(format!("{field} is not an empty JSON object"));
+        }
+    }
+    Ok(())
+}
+
 impl TargetState {
     /// Checks that every raw text the records would write back into a target is one JSON value
     /// of the right type: a damaged or hand-edited record must not put arbitrary text there.
@@ -175,6 +226,26 @@ impl TargetState {
                 return Err(format!("{} is not an agent file's slot", field("slot")));
             }
         }
+        let env_key = |path: &KeyPath| path.keys().len() == 2 && path.keys()[0] == "env";
+        if (!self.steers.is_empty() || !self.clearing.is_empty()) && self.kind != Kind::Claude {
+            return Err("live-switch keys are recorded for a target that takes none".to_owned());
+        }
+        for (i, s) in self.steers.iter().enumerate() {
+            check_raw(&format!("steers[{i}].written"), &s.written, true)?;
+            if let Some(previous) = &s.previous {
+                check_raw(&format!("steers[{i}].previous"), previous, true)?;
+            }
+            check_env_before(&format!("steers[{i}].env_before"), &s.env_before)?;
+            if !env_key(&s.key) {
+                return Err(format!("steers[{i}].key is not an env key"));
+            }
+        }
+        for (i, c) in self.clearing.iter().enumerate() {
+            check_env_before(&format!("clearing[{i}].env_before"), &c.env_before)?;
+            if !c.keys.iter().all(env_key) {
+                return Err(format!("clearing[{i}].keys holds a key outside env"));
+            }
+        }
         if let Some(p) = &self.profile {
             if self.kind != Kind::Claude {
                 return Err("profile is recorded for a target that takes none".to_owned());
@@ -185,17 +256,7 @@ impl TargetState {
                     check_raw(&format!("profile.keys[{i}].original"), original, false)?;
                 }
             }
-            if let EnvBefore::Empty(raw) = &p.env_before {
-                // Put back as `env` itself: it must be an object, and an empty one.
-                let empty = crate::jsonc::Document::parse(raw).is_ok_and(|doc| {
-                    doc.root().is_object()
-                        && doc.root().props().is_empty()
-                        && doc.root().range() == (0..raw.len())
-                });
-                if !empty {
-                    return Err("profile.env_before is not an empty JSON object".to_owned());
-                }
-            }
+            check_env_before("profile.env_before", &p.env_before)?;
         }
         Ok(())
     }
@@ -208,7 +269,18 @@ impl TargetState {
             kind,
             switches: Vec::new(),
             profile: None,
+            steers: Vec::new(),
+            clearing: Vec::new(),
         }
+    }
+
+    /// Whether nothing is recorded: no switch, no profile, and no key kept for running sessions
+    /// (a key being cleared must survive a crash, so the next run can finish it).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.switches.is_empty()
+            && self.profile.is_none()
+            && self.steers.is_empty()
+            && self.clearing.is_empty()
     }
 
     /// The records keyed by slot.

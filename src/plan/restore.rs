@@ -21,6 +21,7 @@ impl Planner<'_> {
         let active = state.profile.as_ref().zip(doc.json());
         if let Some((record, json)) = active.filter(|(r, _)| landed(doc, r)) {
             let left = profile::leave(json, record);
+            plan.state.clearing.extend(left.clearing(record, self.now));
             plan.changes.push(Change {
                 kind: ChangeKind::Restore,
                 slot: record.slot.clone(),
@@ -84,10 +85,10 @@ impl Planner<'_> {
         let records = state.by_slot();
         let active = state.profile.as_ref().filter(|r| landed(doc, r));
         let mut views = Vec::new();
-        for slot in self.kind.slots(doc) {
+        for slot in self.slots(doc, state) {
             if let Some(record) = active {
                 if slot.path == record.slot {
-                    views.push(self.profile_view(record));
+                    views.push(self.profile_view(doc, state, record));
                     continue;
                 }
                 if profile::owns(&record.keys, &slot.path) {
@@ -112,6 +113,8 @@ impl Planner<'_> {
                     None,
                 ),
             };
+            let at_restart =
+                managed && self.at_restart(doc, state, &slot.path, &original, &slot.model);
             views.push(SlotView {
                 health: self
                     .judge
@@ -122,21 +125,28 @@ impl Planner<'_> {
                 managed,
                 reason,
                 waits_on,
+                at_restart,
             });
         }
         if let Some(record) = active
             && !views.iter().any(|v| v.slot == record.slot)
         {
-            views.push(self.profile_view(record));
+            views.push(self.profile_view(doc, state, record));
         }
         views
     }
 
-    fn profile_view(&self, record: &ProfileRecord) -> SlotView {
-        let health = match self.profiles.get(&record.profile) {
+    fn profile_view(&self, doc: &Doc, state: &TargetState, record: &ProfileRecord) -> SlotView {
+        let profile = self.profiles.get(&record.profile);
+        let health = match profile {
             Some(p) => self.profile_health(p),
             None => self.judge.health(&record.provider, None),
         };
+        // Its endpoint reaches running sessions; a model it names only through an alias key.
+        let model = profile.and_then(|p| p.model.clone());
+        let at_restart = model.is_some_and(|m| {
+            self.at_restart(doc, state, &record.slot, &record.original_model(), &m)
+        });
         SlotView {
             slot: record.slot.clone(),
             current: Candidate::Profile(record.profile.clone()).to_string(),
@@ -148,6 +158,7 @@ impl Planner<'_> {
                 self.judge
                     .health(&record.provider, Some(&record.original_model())),
             ),
+            at_restart,
         }
     }
 }

@@ -202,6 +202,10 @@ struct JsonSlot<'a> {
     original: &'a str,
     provider: &'a str,
     status: &'static str,
+    /// How a running agent session follows a switch of this slot (README, Running sessions):
+    /// only `"at_restart"` is shown; otherwise the key is absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    running_sessions: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -245,6 +249,7 @@ pub(crate) fn json(runs: &[TargetRun], judge: &Judge<'_>) -> String {
                     original: &s.original,
                     provider: &s.health.provider,
                     status: s.health.name(),
+                    running_sessions: s.at_restart.then_some("at_restart"),
                 })
             })
             .collect(),

@@ -180,6 +180,11 @@ fn slot_line(
         None if !s.managed => format!("{}; no fallback chain", s.health.why),
         None => s.health.why.clone(),
     };
+    let why = if s.at_restart {
+        format!("{why}; running sessions follow at restart")
+    } else {
+        why
+    };
     let _ = writeln!(out, "{}  {}", paint.state(&s.health), paint.dim(&why));
 }
 

@@ -129,7 +129,7 @@ impl StateDir {
     /// Saves a target's state, or removes its file when nothing is switched any more.
     pub(crate) fn save_target(&self, state: &TargetState) -> Result<(), StateError> {
         let path = self.target_file(&state.target);
-        if state.switches.is_empty() && state.profile.is_none() {
+        if state.is_empty() {
             return match fs::remove_file(&path) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => Err(self.io_err(e)),
                 _ => Ok(()),

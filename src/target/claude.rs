@@ -20,6 +20,42 @@ pub(crate) const ENV_SLOTS: [&str; 6] = [
 /// Env keys that carry a credential: a profile never overwrites or leaves one behind.
 pub(crate) const CREDENTIALS: [&str; 2] = ["ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY"];
 
+/// Whether `path` is a slot a running Claude Code session reads only when it starts (the top-level
+/// `model`, `env.ANTHROPIC_MODEL`): it keeps the model named then, and resolves an alias among
+/// them (`opus`) on every request (README, Running sessions).
+pub(crate) fn read_at_start(path: &KeyPath) -> bool {
+    match path.keys() {
+        [key] => key == "model",
+        [env, key] => env == "env" && key == "ANTHROPIC_MODEL",
+        _ => false,
+    }
+}
+
+/// The `env` key a running session reads on every request to resolve `model`, if `model` is an
+/// alias (`opus`, `sonnet`, `haiku`, with or without a context suffix such as `[1m]`).
+pub(crate) fn alias_key(model: &str) -> Option<&'static str> {
+    match crate::quota::bare_model(model) {
+        "opus" => Some("ANTHROPIC_DEFAULT_OPUS_MODEL"),
+        "sonnet" => Some("ANTHROPIC_DEFAULT_SONNET_MODEL"),
+        "haiku" => Some("ANTHROPIC_DEFAULT_HAIKU_MODEL"),
+        _ => None,
+    }
+}
+
+/// Whether a running session drops this `env` key's value when it is set to `""` (it then
+/// behaves as if the key were unset: Anthropic's endpoint, no token, the alias's own model), so
+/// that leaving a value this tool added can be made to reach it before the key is removed.
+/// Measured with Claude Code 2.1.332 (README, Running sessions); a credential is always cleared.
+pub(crate) fn clears_live(key: &str) -> bool {
+    matches!(
+        key,
+        "ANTHROPIC_BASE_URL"
+            | "ANTHROPIC_DEFAULT_OPUS_MODEL"
+            | "ANTHROPIC_DEFAULT_SONNET_MODEL"
+            | "ANTHROPIC_DEFAULT_HAIKU_MODEL"
+    ) || crate::plan::profile::is_credential_key(key)
+}
+
 pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
     let root = doc.root();
     let mut slots = Vec::new();
@@ -100,6 +136,24 @@ pub(crate) fn host_provider(url: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aliases_and_live_keys() {
+        assert_eq!(alias_key("opus"), Some("ANTHROPIC_DEFAULT_OPUS_MODEL"));
+        assert_eq!(alias_key("opus[1m]"), Some("ANTHROPIC_DEFAULT_OPUS_MODEL"));
+        assert_eq!(alias_key("sonnet"), Some("ANTHROPIC_DEFAULT_SONNET_MODEL"));
+        assert_eq!(alias_key("haiku"), Some("ANTHROPIC_DEFAULT_HAIKU_MODEL"));
+        assert_eq!(alias_key("claude-opus-4-1"), None);
+        assert_eq!(alias_key("opusplan"), None);
+        assert!(read_at_start(&KeyPath::new(["model"])));
+        assert!(read_at_start(&KeyPath::new(["env", "ANTHROPIC_MODEL"])));
+        assert!(!read_at_start(&KeyPath::new([
+            "env",
+            "ANTHROPIC_DEFAULT_OPUS_MODEL"
+        ])));
+        assert!(clears_live("ANTHROPIC_BASE_URL") && clears_live("ANTHROPIC_AUTH_TOKEN"));
+        assert!(clears_live("ZAI_API_KEY") && !clears_live("API_TIMEOUT_MS"));
+    }
 
     #[test]
     fn slots_are_model_and_env_model_keys() {

@@ -9,6 +9,7 @@ mod agents;
 mod bounds;
 mod bytes;
 mod claude;
+mod claude_live;
 mod completions;
 mod concurrent;
 mod corpus;
