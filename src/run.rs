@@ -361,9 +361,10 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
     let judge = judge(settings, &book);
     let observed = BTreeSet::new();
     let ctx = Context::new(settings, &state_dir, &judge, &observed);
-    let (runs, outcome) = for_targets(&settings.targets, |spec| {
+    let (mut runs, outcome) = for_targets(&settings.targets, |spec| {
         Target::open(spec, &state_dir, true)?.view(&ctx)
     });
+    mark_at_restart(settings, &mut runs);
     if settings.json {
         print(&report::json(&runs, &judge));
     } else {
@@ -375,60 +376,36 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
             signals: signals.first().map(|s| s.label.as_str()),
         };
         let color = settings.color && std::io::IsTerminal::is_terminal(&std::io::stdout());
-        let mut text = report::status_text(&runs, &judge, &sources, color);
-        if let Some(note) = restart_note(settings, &runs) {
-            text.push_str(&note);
-        }
-        print(&text);
+        print(&report::status_text(&runs, &judge, &sources, color));
     }
     Ok(outcome)
 }
 
-/// For `status`: the switches in force in OpenCode configs that running sessions follow only
-/// when restarted — every one when no switcher plugin is installed where they would load it,
-/// else those of slots the plugin cannot route (`small_model`).
-fn restart_note(settings: &Settings, runs: &[TargetRun]) -> Option<String> {
+/// For `status`: marks the OpenCode slots on a fallback that running sessions follow only when
+/// restarted — every one when no switcher plugin is installed where they would load it, else
+/// those the plugin cannot route (`small_model`).
+fn mark_at_restart(settings: &Settings, runs: &mut [TargetRun]) {
     let opencode_dir = settings
         .opencode_dir()
         .map(|d| crate::fsx::canonical(d).unwrap_or_else(|_| d.to_owned()));
     let opencode_dir = opencode_dir.as_deref();
-    let mut late = Vec::new();
-    let mut no_plugin = false;
     for run in runs {
         let Some(spec) = settings.targets.iter().find(|t| t.display == run.target) else {
             continue;
         };
         let Ok(kind) = spec.kind else { continue };
-        if !matches!(kind, Kind::OpenCode | Kind::OpenCodeAgent) {
-            continue;
-        }
-        let switched: Vec<_> = run.slots.iter().filter(|s| s.reason.is_some()).collect();
-        if switched.is_empty() {
+        if !matches!(kind, Kind::OpenCode | Kind::OpenCodeAgent)
+            || run.slots.iter().all(|s| s.reason.is_none())
+        {
             continue;
         }
         let path = crate::fsx::canonical(&spec.path).unwrap_or_else(|_| spec.path.clone());
         let project = crate::routes::scope_of(&path, kind, opencode_dir);
         let plugin = setup::opencode_installed(opencode_dir, project.as_deref());
-        no_plugin |= !plugin;
-        for slot in switched {
-            if !plugin || !crate::routes::routable(kind, slot.slot.keys()) {
-                late.push(format!("{} {}", run.target, slot.slot));
-            }
+        for slot in run.slots.iter_mut().filter(|s| s.reason.is_some()) {
+            slot.at_restart = !plugin || !crate::routes::routable(kind, slot.slot.keys());
         }
     }
-    if late.is_empty() {
-        return None;
-    }
-    let hint = if no_plugin {
-        " (no switcher plugin is installed for some: `switcher setup opencode` makes running \
-         sessions follow a model switch at their next prompt)"
-    } else {
-        ""
-    };
-    Some(format!(
-        "\nRunning OpenCode sessions follow these switches only when restarted: {}{hint}.\n",
-        late.join(", ")
-    ))
 }
 
 /// `log`: the journal, newest last, from `since` on.

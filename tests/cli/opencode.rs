@@ -210,18 +210,25 @@ fn status_says_which_switches_running_sessions_follow_only_when_restarted() {
         .config(CHAINS)
         .quota(r#"{"zai": {"status": "RED"}}"#);
     s.once("opencode.json").code(0);
-    let out = s.run(&["status", "opencode.json"]).code(0).stdout.clone();
+    let at_restart = |s: &Sandbox| -> Vec<String> {
+        let json = s.run(&["status", "opencode.json", "--json"]).code(0).json();
+        (json["slots"].as_array().unwrap().iter())
+            .filter(|slot| slot["running_sessions"] == "at_restart")
+            .map(|slot| slot["slot"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(at_restart(&s), ["model", "small_model"], "no plugin");
+    let text = s.run(&["status", "opencode.json"]).code(0).stdout.clone();
     assert!(
-        out.contains("only when restarted: opencode.json model, opencode.json small_model (no switcher plugin"),
-        "{out}"
+        text.contains("running sessions follow at restart"),
+        "{text}"
     );
     s.run(&["setup", "opencode"]).code(0);
-    let out = s.run(&["status", "opencode.json"]).code(0).stdout.clone();
-    assert!(
-        out.ends_with("only when restarted: opencode.json small_model.\n"),
-        "the plugin routes `model`, not `small_model`: {out}"
+    assert_eq!(
+        at_restart(&s),
+        ["small_model"],
+        "the plugin routes `model`, not `small_model`"
     );
     s.run(&["watch", "--restore"]).code(0);
-    let out = s.run(&["status", "opencode.json"]).code(0).stdout.clone();
-    assert!(!out.contains("restarted"), "{out}");
+    assert!(at_restart(&s).is_empty(), "nothing switched");
 }
