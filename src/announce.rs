@@ -1,8 +1,9 @@
 //! What follows a pass, the same in every run mode (`--once`, `--restore`, the daemon): its
 //! switches and restores go to the journal, the desktop notifications it calls for are shown
 //! (each once per provider and reset period), and the user's `on_switch` hook runs for each
-//! change. A dry run announces nothing. Nothing here may fail a pass: a journal that cannot be
-//! written is a warning.
+//! change, and the routes file that running OpenCode sessions follow is rewritten. A dry run
+//! announces nothing. Nothing here may fail a pass: a journal that cannot be written is a
+//! warning.
 
 use std::time::Instant;
 
@@ -16,6 +17,7 @@ use crate::jsonc::Document;
 use crate::notify::{self, Notice, Sent};
 use crate::plan::ChangeKind;
 use crate::report;
+use crate::routes;
 use crate::settings::Settings;
 use crate::state::StateDir;
 
@@ -48,6 +50,7 @@ pub(crate) fn after_pass(
     if let Err(e) = journal::append(state_dir, &entries) {
         tracing::warn!("journal: {e}");
     }
+    routes::refresh(state_dir, settings.opencode_dir());
     if let Some(argv) = &settings.on_switch {
         match wait {
             Wait::UpToTimeout => {

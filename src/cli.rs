@@ -68,8 +68,12 @@ pub(crate) enum Command {
     /// and the switches in force for the session's project. Always exits 0. `switcher setup
     /// claude` installs it.
     Statusline(Statusline),
-    /// Wire switcher into an agent (the Claude Code status line)
-    Setup(Setup),
+    /// Install switcher's plugin into an agent, so that its running sessions follow switches
+    ///
+    /// Prints what it wrote. Running it again changes nothing; --remove deletes exactly what it
+    /// installed.
+    #[command(subcommand)]
+    Setup(SetupAgent),
 }
 
 #[derive(Debug, Args)]
@@ -82,14 +86,18 @@ pub(crate) struct Statusline {
     pub(crate) then: Vec<String>,
 }
 
-#[derive(Debug, Args)]
-pub(crate) struct Setup {
-    #[command(subcommand)]
-    pub(crate) agent: SetupAgent,
-}
-
+/// The agents `setup` can install into.
 #[derive(Debug, Subcommand)]
 pub(crate) enum SetupAgent {
+    /// Install switcher's OpenCode plugin (`switcher.js`)
+    ///
+    /// Into OpenCode's user plugin dir ($XDG_CONFIG_HOME/opencode/plugin/), or a project's
+    /// (<DIR>/.opencode/plugin/) with --project. Inside every OpenCode process it sends a prompt
+    /// for a model switcher moved away from to the model it moved it to (read from the state
+    /// dir's routes.json), and reports a provider's "usage limit reached" error to the signals
+    /// dir. The state dir (--state-dir, $SWITCHER_STATE_DIR, else the default) is fixed in the
+    /// file at install.
+    Opencode(SetupArgs),
     /// Set Claude Code's statusLine to `switcher statusline`, keeping an existing one behind
     /// --then
     ///
@@ -97,20 +105,21 @@ pub(crate) enum SetupAgent {
     /// ~/.claude/settings.json), or with --project DIR that project's .claude/settings.json,
     /// changing only the bytes of `statusLine`. The previous value is kept in the state dir, so
     /// --remove puts it back byte for byte. Running it again changes nothing.
-    Claude(SetupClaude),
+    Claude(SetupArgs),
 }
 
+/// What every `setup` takes.
 #[derive(Debug, Args)]
-pub(crate) struct SetupClaude {
-    /// Set it in this project's .claude/settings.json instead of the user's settings
+pub(crate) struct SetupArgs {
+    /// Set up this project (its `.opencode/` or `.claude/` dir) instead of the user's config
     #[arg(long, value_name = "DIR")]
     pub(crate) project: Option<PathBuf>,
 
-    /// Put back the statusLine that was there before `setup claude`
+    /// Undo what an earlier setup did (only what is still ours)
     #[arg(long)]
     pub(crate) remove: bool,
 
-    /// Print the change as a diff; write nothing
+    /// Print what would be written or deleted; change nothing
     #[arg(long)]
     pub(crate) dry_run: bool,
 }
@@ -256,6 +265,19 @@ mod tests {
         assert_eq!(parse(&["switcher", "init", "--force", "--dry-run"]), Ok(()));
         assert_eq!(parse(&["switcher", "completions", "fish"]), Ok(()));
         assert_eq!(parse(&["switcher", "man", "watch"]), Ok(()));
+        assert_eq!(parse(&["switcher", "setup", "opencode"]), Ok(()));
+        assert_eq!(
+            parse(&[
+                "switcher",
+                "setup",
+                "opencode",
+                "--project",
+                ".",
+                "--remove"
+            ]),
+            Ok(())
+        );
+        assert_eq!(parse(&["switcher", "setup"]), Err(2));
         assert_eq!(
             parse(&["switcher", "statusline", "--then", "bash", "-c", "x"]),
             Ok(())

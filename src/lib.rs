@@ -32,6 +32,7 @@ mod plan;
 mod provider;
 mod quota;
 mod report;
+mod routes;
 pub mod run;
 mod secret;
 mod settings;

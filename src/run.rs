@@ -22,8 +22,10 @@ use crate::man;
 use crate::quota::QuotaBook;
 use crate::report;
 use crate::settings::{Settings, TargetSpec};
+use crate::setup;
 use crate::source;
 use crate::state::StateDir;
+use crate::target::Kind;
 
 /// The program: parse the command line, run, map the outcome to an exit code.
 pub fn main() -> ExitCode {
@@ -69,17 +71,6 @@ fn run(cli: Cli) -> Outcome {
         let state_dir = crate::settings::state_dir(&cli.global, &env).ok();
         return crate::statusline::run(state_dir, &s.then, &env);
     }
-    if let Command::Setup(s) = &cli.command {
-        let crate::cli::SetupAgent::Claude(c) = &s.agent;
-        let request = crate::setup::claude::Request {
-            project: c.project.as_deref(),
-            remove: c.remove,
-            dry_run: c.dry_run,
-        };
-        return crate::settings::state_dir(&cli.global, &env)
-            .and_then(|dir| crate::setup::claude::run(&request, &dir, &env))
-            .unwrap_or_else(|e| fail(&e));
-    }
     // The live view owns the screen: a log line would tear it.
     let live = matches!(&cli.command, Command::Status(s) if s.watch);
     logging::init(
@@ -96,6 +87,10 @@ fn run(cli: Cli) -> Outcome {
     // `init` must work where no valid config exists yet.
     if let Command::Init(i) = &cli.command {
         return init::run(&cli.global, i, &env).unwrap_or_else(|e| fail(&e));
+    }
+    // `setup` needs the state dir's path only, not a valid config.
+    if let Command::Setup(agent) = &cli.command {
+        return setup::run(&cli.global, agent, &env).unwrap_or_else(|e| fail(&e));
     }
     let settings = match Settings::resolve(&cli.global, targets, env) {
         Ok(settings) => settings,
@@ -376,9 +371,10 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
     let judge = judge(settings, &book);
     let observed = BTreeSet::new();
     let ctx = Context::new(settings, &state_dir, &judge, &observed);
-    let (runs, outcome) = for_targets(&settings.targets, |spec| {
+    let (mut runs, outcome) = for_targets(&settings.targets, |spec| {
         Target::open(spec, &state_dir, true)?.view(&ctx)
     });
+    mark_at_restart(settings, &mut runs);
     if settings.json {
         print(&report::json(&runs, &judge));
     } else {
@@ -393,6 +389,33 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
         print(&report::status_text(&runs, &judge, &sources, color));
     }
     Ok(outcome)
+}
+
+/// For `status`: marks the OpenCode slots on a fallback that running sessions follow only when
+/// restarted — every one when no switcher plugin is installed where they would load it, else
+/// those the plugin cannot route (`small_model`).
+fn mark_at_restart(settings: &Settings, runs: &mut [TargetRun]) {
+    let opencode_dir = settings
+        .opencode_dir()
+        .map(|d| crate::fsx::canonical(d).unwrap_or_else(|_| d.to_owned()));
+    let opencode_dir = opencode_dir.as_deref();
+    for run in runs {
+        let Some(spec) = settings.targets.iter().find(|t| t.display == run.target) else {
+            continue;
+        };
+        let Ok(kind) = spec.kind else { continue };
+        if !matches!(kind, Kind::OpenCode | Kind::OpenCodeAgent)
+            || run.slots.iter().all(|s| s.reason.is_none())
+        {
+            continue;
+        }
+        let path = crate::fsx::canonical(&spec.path).unwrap_or_else(|_| spec.path.clone());
+        let project = crate::routes::scope_of(&path, kind, opencode_dir);
+        let plugin = setup::opencode_installed(opencode_dir, project.as_deref());
+        for slot in run.slots.iter_mut().filter(|s| s.reason.is_some()) {
+            slot.at_restart = !plugin || !crate::routes::routable(kind, slot.slot.keys());
+        }
+    }
 }
 
 /// `log`: the journal, newest last, from `since` on.

@@ -74,6 +74,9 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
     if targets.is_empty() {
         return Ok(Outcome::Error);
     }
+    // Running OpenCode sessions follow what the records say now, whatever happened while no
+    // daemon ran.
+    crate::routes::refresh(&state_dir, settings.opencode_dir());
     let names: Vec<String> = targets
         .iter()
         .filter(|t| t.agent.is_none())

@@ -299,6 +299,12 @@ impl Settings {
         }
     }
 
+    /// OpenCode's user config dir (`$XDG_CONFIG_HOME/opencode`), whose configs hold for every
+    /// OpenCode session.
+    pub(crate) fn opencode_dir(&self) -> Option<&Path> {
+        self.opencode_dir.as_deref()
+    }
+
     /// "now" for a one-shot run: `SWITCHER_NOW` if set.
     pub(crate) fn now(&self) -> Timestamp {
         self.now.unwrap_or_else(Timestamp::now)

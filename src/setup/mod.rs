@@ -1,4 +1,189 @@
-//! `switcher setup <agent>` (README, "Claude Code status line"): wires switcher into an agent,
-//! and `--remove` undoes exactly that.
+//! `switcher setup <agent>` (README, "OpenCode plugin" and "Claude Code status line"): wires
+//! switcher into an agent, and `--remove` undoes exactly that. Claude Code's setup is one minimal
+//! edit of its settings (`claude.rs`); OpenCode's puts one file of switcher's into its plugin dir
+//! so that running sessions follow switches and report limits. What a plugin file's setup needs
+//! lives here: a file is ours when its first line carries our marker,
+//! installing is idempotent (the same bytes are left alone, an older version of ours is
+//! replaced, anybody else's file is refused), `--remove` deletes only a file that is ours, and
+//! `--dry-run` says what would happen. Writes go through the one atomic write helper.
 
 pub(crate) mod claude;
+mod opencode;
+
+pub(crate) use opencode::installed as opencode_installed;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Global, SetupAgent};
+use crate::env::Env;
+use crate::error::{Error, Outcome};
+use crate::fsx;
+
+/// A file a setup installs: where, and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Owned {
+    pub(crate) path: PathBuf,
+    pub(crate) content: String,
+    /// What the first line of every version of it holds, and of nobody else's file.
+    pub(crate) marker: &'static str,
+}
+
+impl Owned {
+    fn is_ours(&self, text: &str) -> bool {
+        text.lines().next().is_some_and(|l| l.contains(self.marker))
+    }
+}
+
+/// What a setup did (or, in a dry run, would do) to its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    Installed,
+    Updated,
+    AlreadyInstalled,
+    Removed,
+    NotInstalled,
+}
+
+/// Runs `switcher setup <agent>`.
+pub(crate) fn run(global: &Global, agent: &SetupAgent, env: &Env) -> Result<Outcome, Error> {
+    let (args, file, note) = match agent {
+        SetupAgent::Opencode(args) => (args, opencode::file(global, args, env)?, opencode::NOTE),
+        SetupAgent::Claude(args) => {
+            let request = claude::Request {
+                project: args.project.as_deref(),
+                remove: args.remove,
+                dry_run: args.dry_run,
+            };
+            return claude::run(&request, &crate::settings::state_dir(global, env)?, env);
+        }
+    };
+    let step = if args.remove {
+        remove(&file, args.dry_run)?
+    } else {
+        install(&file, args.dry_run)?
+    };
+    let what = match (step, args.dry_run) {
+        (Step::Installed, false) => "installed",
+        (Step::Installed, true) => "would install",
+        (Step::Updated, false) => "updated",
+        (Step::Updated, true) => "would update",
+        (Step::AlreadyInstalled, _) => "already installed",
+        (Step::Removed, false) => "removed",
+        (Step::Removed, true) => "would remove",
+        (Step::NotInstalled, _) => "not installed",
+    };
+    let mut out = format!("{what}: {}\n", file.path.display());
+    if matches!(step, Step::Installed | Step::Updated) && !args.dry_run {
+        out.push_str(note);
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(Outcome::Ok)
+}
+
+/// Reads what is at `path` now; `None` when nothing is.
+fn current(path: &Path) -> Result<Option<String>, Error> {
+    match fsx::read_limited(path, fsx::MAX_FILE) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::Setup(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+/// Puts `file` in place, unless it is there already; refuses to replace a file that is not
+/// ours.
+pub(crate) fn install(file: &Owned, dry_run: bool) -> Result<Step, Error> {
+    let old = current(&file.path)?;
+    let step = match &old {
+        None => Step::Installed,
+        Some(text) if *text == file.content => return Ok(Step::AlreadyInstalled),
+        Some(text) if file.is_ours(text) => Step::Updated,
+        Some(_) => {
+            return Err(Error::Setup(format!(
+                "{} exists and is not switcher's; move it away and run setup again",
+                file.path.display()
+            )));
+        }
+    };
+    if dry_run {
+        return Ok(step);
+    }
+    let fail = |e: io::Error| Error::Setup(format!("cannot write {}: {e}", file.path.display()));
+    if let Some(dir) = file.path.parent() {
+        fs::create_dir_all(dir).map_err(fail)?;
+        fsx::remove_stale_temps(
+            dir,
+            &file.path.file_name().unwrap_or_default().to_string_lossy(),
+        );
+    }
+    fsx::write_atomic(&file.path, old.as_deref(), &file.content).map_err(fail)?;
+    Ok(step)
+}
+
+/// Deletes `file` if what is there is ours; refuses to delete anybody else's.
+pub(crate) fn remove(file: &Owned, dry_run: bool) -> Result<Step, Error> {
+    match current(&file.path)? {
+        None => Ok(Step::NotInstalled),
+        Some(text) if file.is_ours(&text) => {
+            if !dry_run {
+                fs::remove_file(&file.path).map_err(|e| {
+                    Error::Setup(format!("cannot remove {}: {e}", file.path.display()))
+                })?;
+            }
+            Ok(Step::Removed)
+        }
+        Some(_) => Err(Error::Setup(format!(
+            "{} is not switcher's (its first line lacks `{}`); left in place",
+            file.path.display(),
+            file.marker
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owned(dir: &Path, content: &str) -> Owned {
+        Owned {
+            path: dir.join("plugin/switcher.js"),
+            content: content.to_owned(),
+            marker: "// ours v",
+        }
+    }
+
+    #[test]
+    fn install_is_idempotent_updates_ours_and_refuses_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = owned(dir.path(), "// ours v1\nA\n");
+        assert_eq!(install(&v1, true).unwrap(), Step::Installed);
+        assert!(!v1.path.exists(), "a dry run writes nothing");
+        assert_eq!(install(&v1, false).unwrap(), Step::Installed);
+        assert_eq!(install(&v1, false).unwrap(), Step::AlreadyInstalled);
+        let v2 = owned(dir.path(), "// ours v2\nB\n");
+        assert_eq!(install(&v2, false).unwrap(), Step::Updated);
+        assert_eq!(fs::read_to_string(&v2.path).unwrap(), v2.content);
+        fs::write(&v2.path, "export const Mine = async () => ({})\n").unwrap();
+        let e = install(&v2, false).unwrap_err().to_string();
+        assert!(e.contains("is not switcher's"), "{e}");
+        let e = remove(&v2, false).unwrap_err().to_string();
+        assert!(e.contains("left in place"), "{e}");
+        assert!(v2.path.exists());
+    }
+
+    #[test]
+    fn remove_deletes_only_our_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = owned(dir.path(), "// ours v1\nA\n");
+        assert_eq!(remove(&v1, false).unwrap(), Step::NotInstalled);
+        install(&v1, false).unwrap();
+        fs::write(dir.path().join("plugin/other.js"), "x").unwrap();
+        assert_eq!(remove(&v1, true).unwrap(), Step::Removed);
+        assert!(v1.path.exists(), "a dry run deletes nothing");
+        assert_eq!(remove(&v1, false).unwrap(), Step::Removed);
+        assert!(!v1.path.exists());
+        assert!(dir.path().join("plugin/other.js").exists());
+    }
+}

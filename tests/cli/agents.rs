@@ -341,10 +341,10 @@ fn status_groups_agents_under_their_scope() {
 zai       RED          observed 0s ago
 
 opencode.json
-  model  deepseek/deepseek-chat  UNMONITORED  on a fallback since zai status RED; original zai-coding-plan/glm-4.7
+  model  deepseek/deepseek-chat  UNMONITORED  on a fallback since zai status RED; original zai-coding-plan/glm-4.7; running sessions follow at restart
   agents (3)
     .opencode/agent/plain.md                                           no model of its own
-    .opencode/agent/plan.md       deepseek/deepseek-chat  UNMONITORED  on a fallback since zai status RED; original zai-coding-plan/glm-4.7
+    .opencode/agent/plan.md       deepseek/deepseek-chat  UNMONITORED  on a fallback since zai status RED; original zai-coding-plan/glm-4.7; running sessions follow at restart
     .opencode/agent/team/flow.md                                       `model:` on line 3 is a flow collection; left alone
 ",
     );

@@ -21,6 +21,7 @@ mod history;
 mod init;
 mod locks;
 mod notify;
+mod opencode;
 mod providers;
 mod recovery;
 mod restore;

@@ -50,8 +50,8 @@ zai        RED          observed 0s ago
   weekly     ████████░░░░░░░░░░░░     41%  GREEN   resets in 3d12h
 
 opencode.json
-  agent.plan.model  anthropic/claude-sonnet-4-5  GREEN        on a fallback since anthropic seven_day_opus 99% >= 90%; original anthropic/claude-opus-4-1
-  model             deepseek/deepseek-chat       GREEN        on a fallback since zai five_hour 93.5% >= 90%; original zai-coding-plan/glm-4.6
+  agent.plan.model  anthropic/claude-sonnet-4-5  GREEN        on a fallback since anthropic seven_day_opus 99% >= 90%; original anthropic/claude-opus-4-1; running sessions follow at restart
+  model             deepseek/deepseek-chat       GREEN        on a fallback since zai five_hour 93.5% >= 90%; original zai-coding-plan/glm-4.6; running sessions follow at restart
   small_model       minimax/MiniMax-M2           UNKNOWN      minimax: HTTP 401; no fallback chain
 ",
     );
@@ -70,7 +70,8 @@ fn json() {
     assert_eq!(
         json["slots"][1],
         serde_json::json!({"target": "opencode.json", "slot": "model", "current": "deepseek/deepseek-chat",
-                           "original": "zai-coding-plan/glm-4.6", "provider": "deepseek", "status": "GREEN"})
+                           "original": "zai-coding-plan/glm-4.6", "provider": "deepseek", "status": "GREEN",
+                           "running_sessions": "at_restart"})
     );
     assert_eq!(
         json["providers"]["minimax"],

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Opt-in check of switcher's OpenCode plugin with the real OpenCode (see README.md here).
+# Touches only a temp dir under /tmp and 127.0.0.1.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+NPM_DIR="${OPENCODE_E2E_NPM_DIR:-/tmp/opencode-e2e-npm}"
+VERSION="${OPENCODE_E2E_VERSION:-1.18.33}"
+
+if [[ -z "${SWITCHER_BIN:-}" ]]; then
+    echo "== build switcher (CARGO_TARGET_DIR=/tmp/e2e-target cargo build --release)"
+    (cd "$ROOT" && CARGO_TARGET_DIR=/tmp/e2e-target cargo build --release)
+    SWITCHER_BIN=/tmp/e2e-target/release/switcher
+fi
+OPENCODE_BIN="$NPM_DIR/node_modules/.bin/opencode"
+if ! [[ -x "$OPENCODE_BIN" ]] || [[ "$("$OPENCODE_BIN" --version 2>/dev/null)" != "$VERSION" ]]; then
+    echo "== npm install opencode-ai@$VERSION into $NPM_DIR"
+    mkdir -p "$NPM_DIR"
+    npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error "opencode-ai@$VERSION"
+fi
+echo "== opencode $("$OPENCODE_BIN" --version), switcher $("$SWITCHER_BIN" --version)"
+
+E2E_WORK="$(mktemp -d /tmp/opencode-e2e.XXXXXX)"
+if [[ "${OPENCODE_E2E_KEEP:-0}" == 1 ]]; then
+    trap 'echo "opencode-e2e: kept $E2E_WORK"' EXIT
+else
+    trap 'rm -rf "$E2E_WORK"' EXIT
+fi
+export SWITCHER_BIN OPENCODE_BIN E2E_WORK
+rc=0
+python3 "$HERE/drive.py" || rc=$?
+echo "== the plugin's own cost per prompt (node $(node --version))"
+node "$HERE/bench.mjs" || rc=$?
+exit "$rc"

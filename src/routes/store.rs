@@ -1,0 +1,45 @@
+//! The routes file on disk: rebuilt from every target record and replaced atomically when its
+//! content changes, under the state dir's `routes` lock so that two switchers never interleave.
+
+use std::io;
+use std::path::Path;
+
+use crate::fsx;
+use crate::state::StateDir;
+
+use super::{FILE, build};
+
+/// Rebuilds `<state dir>/routes.json` from the target records. Never fails a pass: a record that
+/// cannot be read leaves its routes out (its own error is reported by the pass that meets it),
+/// and a file that cannot be written is a warning. No records and no file: nothing is written.
+pub(crate) fn refresh(state_dir: &StateDir, opencode_dir: Option<&Path>) {
+    let states: Vec<_> = match state_dir.all_targets() {
+        Ok(states) => states.into_iter().filter_map(Result::ok).collect(),
+        Err(e) => {
+            tracing::warn!("routes: {e}");
+            return;
+        }
+    };
+    let real_dir = opencode_dir.map(|d| fsx::canonical(d).unwrap_or_else(|_| d.to_owned()));
+    let routes = build(&states, real_dir.as_deref());
+    let mut text = serde_json::to_string_pretty(&routes).expect("routes serialise");
+    text.push('\n');
+    let written = state_dir.with_lock("routes", |root| write(&root.join(FILE), &text));
+    if let Err(e) = written {
+        tracing::warn!("routes: {e}");
+    }
+}
+
+/// Replaces the file with `text` unless it holds it already (an unchanged file keeps its mtime,
+/// so the plugins do not read it again). A missing file with no route stays missing.
+fn write(path: &Path, text: &str) -> io::Result<()> {
+    match fsx::read_limited(path, fsx::MAX_FILE) {
+        Ok(old) if old == text => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && text.contains("\"routes\": []") => {
+            return Ok(());
+        }
+        _ => {}
+    }
+    fsx::remove_stale_temps(path.parent().unwrap_or(Path::new(".")), FILE);
+    fsx::write_atomic(path, None, text).map(|_| ())
+}

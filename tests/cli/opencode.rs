@@ -1,0 +1,234 @@
+//! `switcher setup opencode` and the routes file that the OpenCode plugin follows.
+
+use std::fs;
+
+use crate::harness::{CHAINS, Sandbox};
+
+const TARGET: &str = r#"{
+  "model": "zai-coding-plan/glm-4.6",
+  "agent": { "review": { "model": "github-copilot/gpt-5" } }
+}
+"#;
+
+fn plugin(s: &Sandbox) -> std::path::PathBuf {
+    s.home().join(".config/opencode/plugin/switcher.js")
+}
+
+#[test]
+fn setup_installs_once_bakes_the_state_dir_and_removes_only_its_own_file() {
+    let s = Sandbox::new();
+    let file = plugin(&s);
+    let out = s
+        .run(&["setup", "opencode", "--dry-run"])
+        .code(0)
+        .stdout
+        .clone();
+    assert!(out.starts_with("would install: "), "{out}");
+    assert!(!file.exists(), "a dry run writes nothing");
+
+    let out = s.run(&["setup", "opencode"]).code(0).stdout.clone();
+    assert!(
+        out.starts_with(&format!("installed: {}", file.display())),
+        "{out}"
+    );
+    let text = fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("// switcher's OpenCode plugin"));
+    let state = serde_json::to_string(s.state_dir().to_str().unwrap()).unwrap();
+    assert!(
+        text.contains(&format!("const STATE_DIR = {state};")),
+        "state dir baked in"
+    );
+    assert!(text.contains("const LIMITS = {") && text.contains("zai-usage-limit"));
+
+    let out = s.run(&["setup", "opencode"]).code(0).stdout.clone();
+    assert_eq!(out, format!("already installed: {}\n", file.display()));
+    assert_eq!(fs::read_to_string(&file).unwrap(), text, "same bytes");
+
+    let out = s
+        .run(&["setup", "opencode", "--remove", "--dry-run"])
+        .code(0)
+        .stdout
+        .clone();
+    assert!(out.starts_with("would remove: "), "{out}");
+    assert!(file.exists());
+    s.run(&["setup", "opencode", "--remove"]).code(0);
+    assert!(!file.exists());
+    assert!(file.parent().unwrap().is_dir(), "only the file goes");
+    let out = s
+        .run(&["setup", "opencode", "--remove"])
+        .code(0)
+        .stdout
+        .clone();
+    assert!(out.starts_with("not installed: "), "{out}");
+
+    // Somebody else's switcher.js is neither replaced nor deleted.
+    fs::write(&file, "export const Mine = async () => ({})\n").unwrap();
+    s.run(&["setup", "opencode"])
+        .code(1)
+        .stderr_has("is not switcher's");
+    s.run(&["setup", "opencode", "--remove"])
+        .code(1)
+        .stderr_has("left in place");
+    assert_eq!(
+        fs::read_to_string(&file).unwrap(),
+        "export const Mine = async () => ({})\n"
+    );
+}
+
+#[test]
+fn setup_into_a_project_and_a_changed_state_dir_updates_the_file() {
+    let mut s = Sandbox::new();
+    fs::create_dir_all(s.path("proj")).unwrap();
+    let file = s.path("proj/.opencode/plugin/switcher.js");
+    s.run(&["setup", "opencode", "--project", "nowhere"])
+        .code(1)
+        .stderr_has("no such directory");
+    assert!(!s.path("nowhere").exists());
+    s.run(&["setup", "opencode", "--project", "proj"]).code(0);
+    assert!(file.is_file());
+    assert!(!plugin(&s).exists());
+    s.env("SWITCHER_STATE_DIR", "/elsewhere/state");
+    let out = s
+        .run(&["setup", "opencode", "--project", "proj"])
+        .code(0)
+        .stdout
+        .clone();
+    assert!(out.starts_with("updated: "), "{out}");
+    assert!(
+        fs::read_to_string(&file)
+            .unwrap()
+            .contains(r#"const STATE_DIR = "/elsewhere/state";"#)
+    );
+}
+
+#[test]
+fn routes_follow_every_switch_and_restore() {
+    let s = Sandbox::new();
+    s.write("opencode.json", TARGET)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}, "copilot": {"status": "RED"}}"#);
+    let routes = s.state_dir().join("routes.json");
+    s.once("opencode.json").code(0);
+    let doc: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&routes).unwrap()).unwrap();
+    let config = fs::canonicalize(s.path("opencode.json")).unwrap();
+    let scope = fs::canonicalize(s.work()).unwrap();
+    assert_eq!(doc["version"], 1);
+    let got: Vec<_> = doc["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["config"], config.to_str().unwrap());
+            assert_eq!(r["scope"], scope.to_str().unwrap());
+            assert!(r["since"].is_string());
+            (
+                r["agent"].clone(),
+                r["slot"].as_str().unwrap().to_owned(),
+                r["from"].as_str().unwrap().to_owned(),
+                r["to"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                serde_json::json!("review"),
+                "agent.review.model".to_owned(),
+                "github-copilot/gpt-5".to_owned(),
+                "openrouter/qwen/qwen3-coder".to_owned()
+            ),
+            (
+                serde_json::Value::Null,
+                "model".to_owned(),
+                "zai-coding-plan/glm-4.6".to_owned(),
+                "deepseek/deepseek-chat".to_owned()
+            ),
+        ]
+    );
+    let text = fs::read_to_string(&routes).unwrap();
+    assert!(!text.contains("RED") && !text.contains("reason"), "{text}");
+
+    // A pass that changes nothing leaves the file (and its mtime) alone.
+    let before = fs::metadata(&routes).unwrap().modified().unwrap();
+    s.once("opencode.json").code(0);
+    assert_eq!(fs::metadata(&routes).unwrap().modified().unwrap(), before);
+
+    s.run(&["watch", "--restore"]).code(0);
+    let doc: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&routes).unwrap()).unwrap();
+    assert_eq!(doc, serde_json::json!({"version": 1, "routes": []}));
+    assert_eq!(s.read("opencode.json"), TARGET);
+}
+
+#[test]
+fn a_dry_run_writes_no_routes() {
+    let s = Sandbox::new();
+    s.write("opencode.json", TARGET)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.run(&["watch", "opencode.json", "--once", "--dry-run"])
+        .code(0);
+    assert!(!s.state_dir().join("routes.json").exists());
+}
+
+#[test]
+fn the_daemon_writes_the_routes_of_the_records_at_start_and_after_each_switch() {
+    let s = Sandbox::new();
+    s.write("opencode.json", TARGET)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.once("opencode.json").code(0);
+    let routes = s.state_dir().join("routes.json");
+    fs::remove_file(&routes).unwrap();
+    // Nothing changes at start (zai is still RED): the routes come from the records alone.
+    let d = s.daemon(&["opencode.json"]);
+    d.wait("routes.json written at start", || {
+        fs::read_to_string(&routes).is_ok_and(|t| t.contains("deepseek/deepseek-chat"))
+    });
+    // copilot goes RED: the daemon switches agent.review.model and the file follows.
+    s.rename_over(
+        "quota.json",
+        r#"{"zai": {"status": "RED"}, "copilot": {"status": "RED"}}"#,
+    );
+    d.wait("the review route", || {
+        fs::read_to_string(&routes).is_ok_and(|t| t.contains("openrouter/qwen/qwen3-coder"))
+    });
+    d.stop();
+}
+
+#[test]
+fn status_says_which_switches_running_sessions_follow_only_when_restarted() {
+    let s = Sandbox::new();
+    let target = r#"{
+  "model": "zai-coding-plan/glm-4.6",
+  "small_model": "zai-coding-plan/glm-4.6"
+}
+"#;
+    s.write("opencode.json", target)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.once("opencode.json").code(0);
+    let at_restart = |s: &Sandbox| -> Vec<String> {
+        let json = s.run(&["status", "opencode.json", "--json"]).code(0).json();
+        (json["slots"].as_array().unwrap().iter())
+            .filter(|slot| slot["running_sessions"] == "at_restart")
+            .map(|slot| slot["slot"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(at_restart(&s), ["model", "small_model"], "no plugin");
+    let text = s.run(&["status", "opencode.json"]).code(0).stdout.clone();
+    assert!(
+        text.contains("running sessions follow at restart"),
+        "{text}"
+    );
+    s.run(&["setup", "opencode"]).code(0);
+    assert_eq!(
+        at_restart(&s),
+        ["small_model"],
+        "the plugin routes `model`, not `small_model`"
+    );
+    s.run(&["watch", "--restore"]).code(0);
+    assert!(at_restart(&s).is_empty(), "nothing switched");
+}
