@@ -1,5 +1,5 @@
 // Tests of switcher's OpenCode plugin (assets/opencode-plugin.js), with Node's built-in runner:
-// `node --test tests/plugin/`. The plugin is filled in as `switcher setup opencode` fills it
+// `node --test tests/plugin/*.test.mjs`. The plugin is filled in as `switcher setup opencode` fills it
 // (state dir and limit table) and imported from a temp dir; OpenCode is played by calling its
 // hooks. Every real message of tests/limits/vectors.json is read here as the Rust tests read it.
 
