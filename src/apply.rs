@@ -149,8 +149,8 @@ impl Target {
                 target: spec.display.clone(),
                 holder,
             })?;
-            if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
-                fsx::remove_stale_temps(dir, &name.to_string_lossy());
+            if let Some(dir) = path.parent() {
+                fsx::sweep_once(dir);
             }
             Some(lock)
         };

@@ -23,9 +23,11 @@ mod windows;
 #[cfg(windows)]
 use windows as sys;
 
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Targets and status files above this size are refused rather than read.
@@ -194,17 +196,39 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     }
 }
 
+/// Whether `path` names a temp file of this module's writes (of any process).
+pub fn is_temp(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| temp_owner(n, None).is_some())
+}
+
 /// Removes temp files for `name` in `dir` that a killed run left behind: those whose process no
 /// longer exists. Returns how many were removed.
 pub fn remove_stale_temps(dir: &Path, name: &str) -> usize {
-    let prefix = format!(".{name}{TEMP_TAG}");
+    sweep(dir, Some(name))
+}
+
+/// Removes the temp files killed runs left in `dir`, whatever file they were for, the first time
+/// it is called for `dir` in this process; later calls do nothing. A run over many targets in one
+/// directory lists it once, not once per target.
+pub fn sweep_once(dir: &Path) -> usize {
+    static SWEPT: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+    let first = (SWEPT.lock())
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(dir.to_owned());
+    if first { sweep(dir, None) } else { 0 }
+}
+
+/// Removes the temps of dead processes in `dir`: for the file `name`, or for any file.
+fn sweep(dir: &Path, name: Option<&str>) -> usize {
     let Ok(entries) = fs::read_dir(dir) else {
         return 0;
     };
     let mut removed = 0;
     for entry in entries.flatten() {
         let file_name = entry.file_name();
-        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+        let Some(rest) = file_name.to_str().and_then(|n| temp_owner(n, name)) else {
             continue;
         };
         let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
@@ -213,6 +237,16 @@ pub fn remove_stale_temps(dir: &Path, name: &str) -> usize {
         }
     }
     removed
+}
+
+/// For a temp file's name (`.<name>.switcher-tmp.<pid>.<n>`) of `name` (or of any file), what
+/// follows the tag: `<pid>.<n>`.
+fn temp_owner<'a>(file_name: &'a str, name: Option<&str>) -> Option<&'a str> {
+    let rest = file_name.strip_prefix('.')?;
+    match name {
+        Some(name) => rest.strip_prefix(name)?.strip_prefix(TEMP_TAG),
+        None => rest.rsplit_once(TEMP_TAG).map(|(_, owner)| owner),
+    }
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -328,6 +362,25 @@ mod tests {
         fs::write(&mine, "x").unwrap();
         assert_eq!(remove_stale_temps(dir.path(), "t.json"), 1);
         assert!(!dead.exists() && mine.exists());
+    }
+
+    #[test]
+    fn a_directory_is_swept_once_for_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = |name: &str| dir.path().join(format!(".{name}{TEMP_TAG}999999999.3"));
+        let mine = dir
+            .path()
+            .join(format!(".a.json{TEMP_TAG}{}.0", std::process::id()));
+        for name in ["a.json", "b.md", "x.switcher-tmp.json"] {
+            fs::write(dead(name), "x").unwrap();
+        }
+        fs::write(&mine, "x").unwrap();
+        fs::write(dir.path().join("a.json"), "kept").unwrap();
+        assert_eq!(sweep_once(dir.path()), 3);
+        assert!(mine.exists() && dir.path().join("a.json").exists());
+        fs::write(dead("a.json"), "x").unwrap();
+        assert_eq!(sweep_once(dir.path()), 0, "once per directory");
+        assert!(dead("a.json").exists());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::fsx;
 use crate::plan::ChangeKind;
 use crate::quota::QuotaBook;
 use crate::settings::{AgentDir, Settings, markdown_files};
-use crate::source::{Answer, Watch};
+use crate::source::{Answer, Watch, http};
 use crate::state::StateDir;
 
 use super::watcher::aliases_of;
@@ -106,7 +106,7 @@ impl<'a> Applier<'a> {
         mut self,
         jobs: Receiver<Job>,
         runtime: tokio::runtime::Handle,
-        client: reqwest::Client,
+        client: http::Client,
     ) {
         for job in jobs {
             if self.stopping() {
@@ -138,7 +138,7 @@ impl<'a> Applier<'a> {
         &mut self,
         paths: &[PathBuf],
         runtime: &tokio::runtime::Handle,
-        client: &reqwest::Client,
+        client: &http::Client,
     ) {
         let named = |names: &[PathBuf], dir: bool| {
             paths.iter().any(|p| {
@@ -206,7 +206,7 @@ impl<'a> Applier<'a> {
         &mut self,
         source: usize,
         runtime: &tokio::runtime::Handle,
-        client: &reqwest::Client,
+        client: &http::Client,
     ) {
         let spec = &self.settings.sources[source];
         let answer = runtime.block_on(spec.poll(client, &self.settings.aliases, Timestamp::now));

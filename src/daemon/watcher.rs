@@ -16,12 +16,47 @@
 //! (README, Targets: Markdown agents), nested folders included, so that agent files created,
 //! renamed or deleted later are seen; every path under an agent dir is reported, and the applier
 //! decides what it is.
+//!
+//! On Linux the events come from the daemon's own inotify backend (`daemon/inotify.rs`), which
+//! asks the kernel only for events that can change a file, so that other processes opening and
+//! reading files in these directories do not wake the daemon; elsewhere from notify's.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
-use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
-use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
+use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RemoveKind, RenameMode};
+use notify::{EventKind, RecursiveMode};
+
+/// Where events come from: on Linux, a watch that asks for nothing but changes.
+#[cfg(target_os = "linux")]
+type Backend = super::inotify::Inotify;
+#[cfg(not(target_os = "linux"))]
+type Backend = notify::RecommendedWatcher;
+
+#[cfg(target_os = "linux")]
+fn backend(
+    handler: impl FnMut(notify::Result<notify::Event>) + Send + 'static,
+) -> Result<Backend, String> {
+    Backend::new(handler).map_err(|e| e.to_string())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn backend(
+    handler: impl FnMut(notify::Result<notify::Event>) + Send + 'static,
+) -> Result<Backend, String> {
+    notify::recommended_watcher(handler).map_err(|e| e.to_string())
+}
+
+#[cfg(target_os = "linux")]
+fn watch(backend: &mut Backend, dir: &Path, mode: RecursiveMode) -> Result<(), String> {
+    backend.watch(dir, mode).map_err(|e| e.to_string())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn watch(backend: &mut Backend, dir: &Path, mode: RecursiveMode) -> Result<(), String> {
+    use notify::Watcher as _;
+    backend.watch(dir, mode).map_err(|e| e.to_string())
+}
 
 /// A directory watched whole: a change to any path in it (or under it, when `recursive`) that
 /// `accepts` takes counts.
@@ -41,20 +76,23 @@ impl WholeDir {
         }
     }
 
-    /// Whether a change to `path` counts.
-    fn holds(&self, path: &Path) -> bool {
+    /// Whether a change of `kind` to `path` counts. Under a recursive watch a directory counts
+    /// too (the files in it are looked for), whatever its name; our own temp files never do.
+    fn holds(&self, path: &Path, kind: &EventKind) -> bool {
         let inside = if self.recursive {
             path.starts_with(&self.path) && path != self.path
         } else {
             path.parent() == Some(&self.path)
         };
-        inside && (self.accepts)(path)
+        inside
+            && ((self.accepts)(path) || (self.recursive && may_be_dir(kind)))
+            && !crate::fsx::is_temp(path)
     }
 }
 
 /// Watches until dropped.
 pub(crate) struct Watcher {
-    inner: RecommendedWatcher,
+    inner: Backend,
     /// The directories holding the files and the directories watched whole, resolved as far as
     /// they exist.
     dirs: BTreeSet<PathBuf>,
@@ -75,7 +113,7 @@ impl Watcher {
     pub(crate) fn rewatch(&mut self, dir: &Path) -> Vec<PathBuf> {
         let whole = self.whole.iter().find(|d| d.path == dir);
         let mode = whole.map_or(RecursiveMode::NonRecursive, WholeDir::mode);
-        if let Err(e) = self.inner.watch(dir, mode) {
+        if let Err(e) = watch(&mut self.inner, dir, mode) {
             tracing::warn!("cannot watch {}: {e}", dir.display());
         }
         let mut changed: Vec<PathBuf> = self
@@ -129,6 +167,18 @@ fn classify(kind: &EventKind) -> Option<Change> {
     }
 }
 
+/// Whether the event may be about a directory: not when it says it is about a file (Linux's
+/// events always say; other systems' often cannot).
+fn may_be_dir(kind: &EventKind) -> bool {
+    !matches!(
+        kind,
+        EventKind::Access(_)
+            | EventKind::Create(CreateKind::File)
+            | EventKind::Remove(RemoveKind::File)
+            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Metadata(_))
+    )
+}
+
 fn created(kind: &EventKind) -> bool {
     matches!(
         kind,
@@ -162,11 +212,12 @@ pub(crate) fn start(
     let wanted: HashSet<PathBuf> = names.iter().cloned().collect();
     let wanted_dirs = all_dirs.clone();
     let wanted_whole = whole.clone();
-    let in_whole = move |path: &Path| wanted_whole.iter().any(|d| d.holds(path));
+    let in_whole =
+        move |path: &Path, kind: &EventKind| wanted_whole.iter().any(|d| d.holds(path, kind));
     let handler = move |result: notify::Result<notify::Event>| match result {
         Ok(event) => {
             for path in event.paths {
-                let change = if wanted.contains(&path) || in_whole(&path) {
+                let change = if wanted.contains(&path) || in_whole(&path, &event.kind) {
                     classify(&event.kind)
                 } else if wanted_dirs.contains(&path) {
                     // A directory of ours appearing; anything else about it changes no file.
@@ -182,16 +233,16 @@ pub(crate) fn start(
         }
         Err(e) => tracing::warn!("file watching: {e}"),
     };
-    let mut watcher =
-        notify::recommended_watcher(handler).map_err(|e| format!("cannot watch files: {e}"))?;
+    let mut watcher = backend(handler).map_err(|e| format!("cannot watch files: {e}"))?;
     let parents: BTreeSet<&Path> = all_dirs.iter().filter_map(|d| d.parent()).collect();
     for parent in parents {
         // Only to see a directory of ours come back; a missing one has nothing to report.
-        let _ = watcher.watch(parent, RecursiveMode::NonRecursive);
+        let _ = watch(&mut watcher, parent, RecursiveMode::NonRecursive);
     }
     for dir in &all_dirs {
         let whole = whole.iter().find(|d| d.path == *dir);
-        match watcher.watch(
+        match watch(
+            &mut watcher,
             dir,
             whole.map_or(RecursiveMode::NonRecursive, WholeDir::mode),
         ) {
