@@ -6,7 +6,8 @@
 The command is started directly (no shell) with os.posix_spawn, so the figure is the program's
 start, work and exit plus a constant spawn cost that `/bin/true` shows. `--prepare` runs through
 `sh -c` before each timed run (untimed). `--peak` also reports the median peak resident memory
-(from wait4's rusage). The command's stdout and stderr go to /dev/null; a run that fails stops
+(from wait4's rusage). The median CPU time (user + system) is printed too: on a machine other
+jobs share it moves less than wall time. The command's stdout and stderr go to /dev/null; a run that fails stops
 the measurement with its exit status. RUNS 0 runs the command once, untimed (a smoke run).
 """
 import os
@@ -31,7 +32,7 @@ def main():
     command = argv[1:]
     devnull = os.open(os.devnull, os.O_RDWR)
     actions = [(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)]
-    times, peaks = [], []
+    times, peaks, cpus = [], [], []
     for _ in range(max(runs, 1)):
         if prepare:
             subprocess.run(["sh", "-c", prepare], check=True)
@@ -45,10 +46,13 @@ def main():
             sys.exit(f"measure.py: {' '.join(command)} exited {code}")
         times.append(elapsed)
         peaks.append(usage.ru_maxrss / 1024)
+        cpus.append((usage.ru_utime + usage.ru_stime) * 1000)
     if runs == 0:
         print("ran")
         return
-    line = f"{statistics.median(times):.2f} ms (min {min(times):.2f}, max {max(times):.2f}, n {runs})"
+    # CPU time (user + system) moves less than wall time on a machine other jobs share.
+    line = (f"{statistics.median(times):.2f} ms (min {min(times):.2f}, max {max(times):.2f}, "
+            f"n {runs}; CPU {statistics.median(cpus):.1f} ms)")
     if peak:
         line += f", peak {statistics.median(peaks):.1f} MiB"
     print(line)

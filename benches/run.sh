@@ -58,6 +58,10 @@ demo=("$bin" watch "$work/opencode.json" --once --config "$work/switcher.json5"
 echo "== one-shot pass: the bundled demo (3 slots)"
 row "floor: /bin/true" "$(measure "$runs" -- /bin/true)"
 "${demo[@]}" >/dev/null || true
+# Even with nothing to change, a pass records the status file's reading in the quota book: one
+# durable write.
+row "floor: 1 durable write" \
+  "$(measure "$runs" --prepare "rm -f $work/fl/*" -- "$work/floor" "$work/fl" 1)"
 row "--once, nothing to change" "$(measure "$runs" -- "${demo[@]}")"
 # A switching pass writes the target, its state file and the quota book: three durable writes.
 row "floor: 3 durable writes" \

@@ -252,19 +252,24 @@ impl Target {
                 (Mode::Switch, None) => planner.switch_pass(&doc, &base),
                 (Mode::Restore, _) => planner.restore(&doc, &base),
             };
+            if plan.edits.is_empty() {
+                // Nothing to write: a big file is neither edited nor re-parsed.
+                if !dry_run && plan.state != on_disk {
+                    self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
+                }
+                return Ok(self.finish(plan, &doc, landed, text.clone(), text));
+            }
             let new_doc = doc.apply(&plan.edits).map_err(|e| TargetError::Invalid {
                 target: self.display.clone(),
                 message: format!("internal error: {e}"),
             })?;
-            let new_text = new_doc.render();
+            // A big JSON file's new text is taken out of its document, not copied.
+            let new_text = match new_doc {
+                Doc::Json(json) => json.into_text(),
+                agent => agent.render(),
+            };
             if dry_run {
                 return Ok(self.finish(plan, &doc, landed, text, new_text));
-            }
-            if plan.edits.is_empty() {
-                if plan.state != on_disk {
-                    self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
-                }
-                return Ok(self.finish(plan, &doc, landed, text.clone(), text));
             }
             on_disk = plan.state_before_write(&base);
             self.save(ctx.state_dir, &on_disk).map_err(state_err)?;

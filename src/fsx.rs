@@ -131,9 +131,9 @@ fn swap_in(temp: &Path, real: &Path, expected: Option<&str>) -> io::Result<Write
             .map(|()| WriteOutcome::Written)
             .inspect_err(|_| discard());
     };
-    match read_limited(real, MAX_FILE) {
-        Ok(current) if current == expected => {}
-        Ok(_) => {
+    match holds(real, expected) {
+        Ok(true) => {}
+        Ok(false) => {
             discard();
             return Ok(WriteOutcome::Conflict);
         }
@@ -146,8 +146,8 @@ fn swap_in(temp: &Path, real: &Path, expected: Option<&str>) -> io::Result<Write
         Ok(true) => {
             // `temp` now names what was displaced: it must be what we planned from. If it is
             // not, or cannot be told, it goes back.
-            let displaced = read_limited(temp, MAX_FILE);
-            if displaced.as_deref().is_ok_and(|d| d == expected) {
+            let displaced = holds(temp, expected);
+            if displaced.as_ref().is_ok_and(|same| *same) {
                 discard();
                 return Ok(WriteOutcome::Written);
             }
@@ -178,6 +178,39 @@ fn swap_in(temp: &Path, real: &Path, expected: Option<&str>) -> io::Result<Write
     fs::rename(temp, real)
         .map(|()| WriteOutcome::Written)
         .inspect_err(|_| discard())
+}
+
+/// Whether the file at `path` holds exactly `expected`, compared as it is read: a big target is
+/// checked without a second copy of it in memory.
+fn holds(path: &Path, expected: &str) -> io::Result<bool> {
+    let mut file = sys::open_without_waiting(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || !sys::is_disk_file(&file) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    if meta.len() != expected.len() as u64 {
+        return Ok(false);
+    }
+    let mut rest = expected.as_bytes();
+    let mut chunk = vec![0; (64 << 10).min(rest.len() + 1)];
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(rest.is_empty());
+        }
+        // Grown since its size was read: not what was planned from.
+        if n > rest.len() || chunk[..n] != rest[..n] {
+            return Ok(false);
+        }
+        rest = &rest[n..];
+    }
 }
 
 fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
