@@ -165,7 +165,17 @@ impl Scanner<'_> {
             self.pos = end + 1;
             return Some((start..self.pos, value.to_owned()));
         }
-        let mut value = String::with_capacity(end - body + 16);
+        // With escapes: the value is at most as long as the raw text up to the closing quote.
+        let mut close = end;
+        while self.bytes[close] != b'"' {
+            close += 2;
+            close += self
+                .bytes
+                .get(close..)?
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')?;
+        }
+        let mut value = String::with_capacity(close - body);
         let mut at = body;
         loop {
             let next = at
