@@ -5,7 +5,8 @@
 #   - a one-shot pass (`watch --once`) with nothing to change, beside `/bin/true`;
 #   - a switching pass, beside the durable-write floor: `benches/floor.rs`, a minimal program doing
 #     the same number of write + fsync + rename + directory-fsync steps;
-#   - 1,000 small targets in one run, nothing to change and switching all;
+#   - 1,000 small targets in one run, nothing to change and switching all; a project's 200 agent
+#     files with real-sized bodies;
 #   - a 5 MiB config switched and not, beside Python's `json.load` of the same file, with the
 #     peak memory of each;
 #   - the daemon: its reaction to a status file and its idle CPU time and context switches while
@@ -26,12 +27,12 @@ if $smoke; then
   cargo build --quiet --locked
   bin="$root/target/debug/switcher"
   runs=0 small_runs=0 big_runs=0
-  agents=20 big_mib=0.05 changes=4 idle=1
+  agents=20 agents_200=10 big_mib=0.05 changes=4 idle=1
 else
   cargo build --release --quiet --locked
   bin="$root/target/release/switcher"
   runs=${RUNS:-40} small_runs=${SMALL_RUNS:-15} big_runs=${BIG_RUNS:-15}
-  agents=1000 big_mib=5 changes=200 idle=10
+  agents=1000 agents_200=200 big_mib=5 changes=200 idle=10
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -96,6 +97,29 @@ row "floor: $((2 * targets + 1)) durable writes" "$(measure "$small_runs" \
 row "--once, switching every target" "$(measure "$small_runs" \
   --prepare "rm -rf $work/many $work/state; cp -r $work/many.orig $work/many" \
   -- $(many many red.json))"
+
+# A project with 200 Markdown agents in ten folders, each with real-sized front matter (a block
+# scalar, a quoted or bare `model:` with a comment) and a ~3 KB body.
+python3 - "$work/agents.orig" "$agents_200" <<'PY'
+import os, sys
+root, count = sys.argv[1], int(sys.argv[2])
+os.makedirs(f"{root}/.opencode/agent", exist_ok=True)
+open(f"{root}/opencode.json", "w").write('{\n  "model": "zai-coding-plan/glm-4.6"\n}\n')
+body = "".join(f"- Step {i}: read the change, check it against the plan — «précis».\n" for i in range(48))
+for i in range(count):
+    folder = f"{root}/.opencode/agent/team-{i % 10}"
+    os.makedirs(folder, exist_ok=True)
+    quote = ["", "'", '"'][i % 3]
+    open(f"{folder}/agent-{i:03}.md", "w", newline="").write(
+        f"---\ndescription: |\n  Agent {i}: reviews one part of the code.\n  model: not this one\n"
+        f"mode: subagent\nmodel: {quote}zai-coding-plan/glm-4.6{quote}  # the plan\n"
+        f"tools:\n  write: false\n---\n# Agent {i}\n\n{body}")
+PY
+echo "== a project: $agents_200 agent files with 3 KB bodies and their opencode.json"
+row "--once, nothing to switch" "$(measure "$small_runs" -- $(many agents.orig green.json))"
+row "--once, switching every agent" "$(measure "$small_runs" \
+  --prepare "rm -rf $work/agents $work/state; cp -r $work/agents.orig $work/agents" \
+  -- $(many agents red.json))"
 
 # A big config: thousands of agents with long prompts, plain JSON so that Python reads it too.
 python3 - "$work/big.orig.json" "$big_mib" <<'PY'
