@@ -27,12 +27,12 @@ if $smoke; then
   cargo build --quiet --locked
   bin="$root/target/debug/switcher"
   runs=0 small_runs=0 big_runs=0
-  agents=20 agents_200=10 big_mib=0.05 changes=4 idle=1
+  agents=20 agents_200=10 big_mib=0.05 changes=4 idle=1 settle=0
 else
   cargo build --release --quiet --locked
   bin="$root/target/release/switcher"
   runs=${RUNS:-40} small_runs=${SMALL_RUNS:-15} big_runs=${BIG_RUNS:-15}
-  agents=1000 agents_200=200 big_mib=5 changes=200 idle=10
+  agents=1000 agents_200=200 big_mib=5 changes=200 idle=10 settle=12
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -160,4 +160,5 @@ fi
 # --- end of the statusline row ---------------------------------------------------------------
 
 echo "== daemon"
-python3 benches/reaction.py --bin "$bin" --changes "$changes" --idle "$idle" --busy-reader
+python3 benches/reaction.py --bin "$bin" --changes "$changes" --idle "$idle" --settle "$settle" \
+  --busy-reader

@@ -8,9 +8,10 @@
 //! debounced by the daemon loop, except when the event itself says the writer is done; whether a
 //! change is real (and not our own write) is the applier's call, by content.
 //!
-//! A directory's watch dies with the directory, so each directory's parent is watched too: when
-//! the directory is created (again), it is reported like a changed file, and the daemon watches
-//! it anew and looks at the files in it.
+//! A directory's watch dies with the directory, so its parent is watched for it to come back (on
+//! Linux only once it is gone, so that a busy parent does not wake the daemon): when the
+//! directory is created (again), it is reported like a changed file, and the daemon watches it
+//! anew and looks at the files in it.
 //!
 //! Some directories are watched whole: the signals dir (its files, by name) and the agent dirs
 //! (README, Targets: Markdown agents), nested folders included, so that agent files created,
@@ -100,6 +101,8 @@ pub(crate) struct Watcher {
     files: Vec<PathBuf>,
     /// The directories watched whole, resolved as far as they exist.
     whole: Vec<WholeDir>,
+    /// The parents watched to see a directory of ours come back.
+    parents: BTreeSet<PathBuf>,
 }
 
 impl Watcher {
@@ -109,11 +112,21 @@ impl Watcher {
     }
 
     /// Watches `dir` again after it was created, and returns the files asked about in it (and
-    /// the directory itself, when it is watched whole).
+    /// the directory itself, when it is watched whole). If it is gone instead, watches its
+    /// parent until it comes back, and returns nothing.
     pub(crate) fn rewatch(&mut self, dir: &Path) -> Vec<PathBuf> {
         let whole = self.whole.iter().find(|d| d.path == dir);
         let mode = whole.map_or(RecursiveMode::NonRecursive, WholeDir::mode);
-        if let Err(e) = watch(&mut self.inner, dir, mode) {
+        let mut watched = watch(&mut self.inner, dir, mode);
+        if watched.is_err() && !dir.exists() {
+            watch_parent(&mut self.inner, &mut self.parents, dir);
+            // Made again before its parent was watched: no event will say so.
+            if !dir.exists() {
+                return Vec::new();
+            }
+            watched = watch(&mut self.inner, dir, mode);
+        }
+        if let Err(e) = watched {
             tracing::warn!("cannot watch {}: {e}", dir.display());
         }
         let mut changed: Vec<PathBuf> = self
@@ -179,12 +192,26 @@ fn may_be_dir(kind: &EventKind) -> bool {
     )
 }
 
-fn created(kind: &EventKind) -> bool {
+/// Whether an event about a directory of ours says it appeared or went away (renamed, either
+/// way, or removed).
+fn came_or_went(kind: &EventKind) -> bool {
     matches!(
         kind,
-        EventKind::Create(_)
-            | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+        EventKind::Create(_) | EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
     )
+}
+
+/// Watches the parent of `dir`, once, to see `dir` made again. On Linux a parent is watched
+/// only while a directory of ours is missing from it: a busy parent (the home directory, `/tmp`)
+/// would otherwise wake the daemon for every name made or removed in it. Elsewhere every
+/// parent is watched from the start, since not every system reports a directory's own removal.
+fn watch_parent(backend: &mut Backend, parents: &mut BTreeSet<PathBuf>, dir: &Path) {
+    if let Some(parent) = dir.parent()
+        && !parents.contains(parent)
+        && watch(backend, parent, RecursiveMode::NonRecursive).is_ok()
+    {
+        parents.insert(parent.to_owned());
+    }
 }
 
 /// Starts watching the directories of `files`, and `dirs` whole (each with the file names that
@@ -220,8 +247,9 @@ pub(crate) fn start(
                 let change = if wanted.contains(&path) || in_whole(&path, &event.kind) {
                     classify(&event.kind)
                 } else if wanted_dirs.contains(&path) {
-                    // A directory of ours appearing; anything else about it changes no file.
-                    created(&event.kind).then_some(Change::Complete)
+                    // A directory of ours appearing or going: the daemon watches it anew, or
+                    // watches for it. Anything else about it changes no file.
+                    came_or_went(&event.kind).then_some(Change::Complete)
                 } else {
                     continue;
                 };
@@ -234,18 +262,24 @@ pub(crate) fn start(
         Err(e) => tracing::warn!("file watching: {e}"),
     };
     let mut watcher = backend(handler).map_err(|e| format!("cannot watch files: {e}"))?;
-    let parents: BTreeSet<&Path> = all_dirs.iter().filter_map(|d| d.parent()).collect();
-    for parent in parents {
-        // Only to see a directory of ours come back; a missing one has nothing to report.
-        let _ = watch(&mut watcher, parent, RecursiveMode::NonRecursive);
+    let mut parents = BTreeSet::new();
+    if !cfg!(target_os = "linux") {
+        for dir in &all_dirs {
+            watch_parent(&mut watcher, &mut parents, dir);
+        }
     }
     for dir in &all_dirs {
         let whole = whole.iter().find(|d| d.path == *dir);
-        match watch(
-            &mut watcher,
-            dir,
-            whole.map_or(RecursiveMode::NonRecursive, WholeDir::mode),
-        ) {
+        let mode = whole.map_or(RecursiveMode::NonRecursive, WholeDir::mode);
+        let mut watched = watch(&mut watcher, dir, mode);
+        if watched.is_err() && !dir.exists() {
+            watch_parent(&mut watcher, &mut parents, dir);
+            // Made in the meantime, before its parent was watched.
+            if dir.exists() {
+                watched = watch(&mut watcher, dir, mode);
+            }
+        }
+        match watched {
             Ok(()) => {}
             // Watched for in its parent: it is looked at when it is created.
             Err(_) if !dir.exists() && dir.parent().is_some_and(Path::exists) => {}
@@ -262,5 +296,6 @@ pub(crate) fn start(
         dirs: all_dirs,
         files: names,
         whole,
+        parents,
     })
 }
