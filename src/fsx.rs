@@ -231,9 +231,17 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
 
 /// Whether `path` names a temp file of this module's writes (of any process).
 pub fn is_temp(path: &Path) -> bool {
-    path.file_name()
+    let owner = path
+        .file_name()
         .and_then(|n| n.to_str())
-        .is_some_and(|n| temp_owner(n, None).is_some())
+        .and_then(|n| temp_owner(n, None));
+    owner
+        .and_then(|o| o.split_once('.'))
+        .is_some_and(|(pid, n)| {
+            [pid, n]
+                .iter()
+                .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        })
 }
 
 /// Removes temp files for `name` in `dir` that a killed run left behind: those whose process no
@@ -414,6 +422,13 @@ mod tests {
         fs::write(dead("a.json"), "x").unwrap();
         assert_eq!(sweep_once(dir.path()), 0, "once per directory");
         assert!(dead("a.json").exists());
+    }
+
+    #[test]
+    fn temp_files_are_told_by_name() {
+        assert!(is_temp(Path::new("/d/.agent.md.switcher-tmp.42.7")));
+        assert!(!is_temp(Path::new("/d/agent.md")));
+        assert!(!is_temp(Path::new("/d/.notes.switcher-tmp.md")));
     }
 
     #[test]
