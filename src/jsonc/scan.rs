@@ -230,11 +230,11 @@ impl Scanner<'_> {
     }
 
     fn hex4(&self, at: usize) -> Option<u32> {
-        let digits = self.text.get(at..at + 4)?;
-        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        u32::from_str_radix(digits, 16).ok()
+        let digits = self.bytes.get(at..at + 4)?;
+        digits.iter().try_fold(0, |value, &b| {
+            let digit = (b as char).to_digit(16)?;
+            Some(value << 4 | digit)
+        })
     }
 
     fn keyword(&mut self, word: &[u8]) -> Option<Node> {
