@@ -169,8 +169,8 @@ impl Target {
                 target: spec.display.clone(),
                 holder,
             })?;
-            if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
-                fsx::remove_stale_temps(dir, &name.to_string_lossy());
+            if let Some(dir) = path.parent() {
+                fsx::sweep_once(dir);
             }
             Some(lock)
         };
@@ -308,28 +308,35 @@ impl Target {
                 (Mode::Settle, _) => planner.settle(&doc, &base),
             };
             let plan = planner.live(&doc, plan);
-            let new_doc = doc.apply(&plan.edits).map_err(|e| TargetError::Invalid {
-                target: self.display.clone(),
-                message: format!("internal error: {e}"),
-            })?;
-            let new_text = new_doc.render();
-            if dry_run {
-                // Show the file as the run leaves it: keys set to `""` for running sessions are
-                // removed by its second write.
-                let new_text = match new_doc.json() {
-                    Some(json) if !plan.state.clearing.is_empty() => json
-                        .apply(&live::finish(json, &plan.state.clearing))
-                        .map_or(new_text, |d| d.render()),
-                    _ => new_text,
-                };
-                return Ok(self.finish(plan, &doc, landed, text, new_text));
-            }
-            if plan.edits.is_empty() {
-                if plan.state != on_disk {
+            // A dry run with keys still to clear shows the file after their second write.
+            let settles = dry_run && !plan.state.clearing.is_empty();
+            if plan.edits.is_empty() && !settles {
+                // Nothing to write: a big file is neither edited nor re-parsed.
+                if !dry_run && plan.state != on_disk {
                     self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                 }
                 return Ok(self.finish(plan, &doc, landed, text.clone(), text));
             }
+            let new_doc = doc.apply(&plan.edits).map_err(|e| TargetError::Invalid {
+                target: self.display.clone(),
+                message: format!("internal error: {e}"),
+            })?;
+            if dry_run {
+                // Show the file as the run leaves it: keys set to `""` for running sessions are
+                // removed by its second write.
+                let new_text = match new_doc.json() {
+                    Some(json) if settles => json
+                        .apply(&live::finish(json, &plan.state.clearing))
+                        .map_or_else(|_| json.render(), |d| d.render()),
+                    _ => new_doc.render(),
+                };
+                return Ok(self.finish(plan, &doc, landed, text, new_text));
+            }
+            // A big JSON file's new text is taken out of its document, not copied.
+            let new_text = match new_doc {
+                Doc::Json(json) => json.into_text(),
+                agent => agent.render(),
+            };
             on_disk = plan.state_before_write(&base);
             self.save(ctx.state_dir, &on_disk).map_err(state_err)?;
             match fsx::write_atomic(&self.path, Some(&text), &new_text) {

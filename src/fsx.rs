@@ -23,9 +23,11 @@ mod windows;
 #[cfg(windows)]
 use windows as sys;
 
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Targets and status files above this size are refused rather than read.
@@ -129,9 +131,9 @@ fn swap_in(temp: &Path, real: &Path, expected: Option<&str>) -> io::Result<Write
             .map(|()| WriteOutcome::Written)
             .inspect_err(|_| discard());
     };
-    match read_limited(real, MAX_FILE) {
-        Ok(current) if current == expected => {}
-        Ok(_) => {
+    match holds(real, expected) {
+        Ok(true) => {}
+        Ok(false) => {
             discard();
             return Ok(WriteOutcome::Conflict);
         }
@@ -144,8 +146,8 @@ fn swap_in(temp: &Path, real: &Path, expected: Option<&str>) -> io::Result<Write
         Ok(true) => {
             // `temp` now names what was displaced: it must be what we planned from. If it is
             // not, or cannot be told, it goes back.
-            let displaced = read_limited(temp, MAX_FILE);
-            if displaced.as_deref().is_ok_and(|d| d == expected) {
+            let displaced = holds(temp, expected);
+            if displaced.as_ref().is_ok_and(|same| *same) {
                 discard();
                 return Ok(WriteOutcome::Written);
             }
@@ -178,6 +180,39 @@ fn swap_in(temp: &Path, real: &Path, expected: Option<&str>) -> io::Result<Write
         .inspect_err(|_| discard())
 }
 
+/// Whether the file at `path` holds exactly `expected`, compared as it is read: a big target is
+/// checked without a second copy of it in memory.
+fn holds(path: &Path, expected: &str) -> io::Result<bool> {
+    let mut file = sys::open_without_waiting(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || !sys::is_disk_file(&file) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    if meta.len() != expected.len() as u64 {
+        return Ok(false);
+    }
+    let mut rest = expected.as_bytes();
+    let mut chunk = vec![0; (64 << 10).min(rest.len() + 1)];
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(rest.is_empty());
+        }
+        // Grown since its size was read: not what was planned from.
+        if n > rest.len() || chunk[..n] != rest[..n] {
+            return Ok(false);
+        }
+        rest = &rest[n..];
+    }
+}
+
 fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     loop {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -194,17 +229,47 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     }
 }
 
+/// Whether `path` names a temp file of this module's writes (of any process).
+pub fn is_temp(path: &Path) -> bool {
+    let owner = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| temp_owner(n, None));
+    owner
+        .and_then(|o| o.split_once('.'))
+        .is_some_and(|(pid, n)| {
+            [pid, n]
+                .iter()
+                .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
 /// Removes temp files for `name` in `dir` that a killed run left behind: those whose process no
 /// longer exists. Returns how many were removed.
 pub fn remove_stale_temps(dir: &Path, name: &str) -> usize {
-    let prefix = format!(".{name}{TEMP_TAG}");
+    sweep(dir, Some(name))
+}
+
+/// Removes the temp files killed runs left in `dir`, whatever file they were for, the first time
+/// it is called for `dir` in this process; later calls do nothing. A run over many targets in one
+/// directory lists it once, not once per target.
+pub fn sweep_once(dir: &Path) -> usize {
+    static SWEPT: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+    let first = (SWEPT.lock())
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(dir.to_owned());
+    if first { sweep(dir, None) } else { 0 }
+}
+
+/// Removes the temps of dead processes in `dir`: for the file `name`, or for any file.
+fn sweep(dir: &Path, name: Option<&str>) -> usize {
     let Ok(entries) = fs::read_dir(dir) else {
         return 0;
     };
     let mut removed = 0;
     for entry in entries.flatten() {
         let file_name = entry.file_name();
-        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+        let Some(rest) = file_name.to_str().and_then(|n| temp_owner(n, name)) else {
             continue;
         };
         let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
@@ -213,6 +278,16 @@ pub fn remove_stale_temps(dir: &Path, name: &str) -> usize {
         }
     }
     removed
+}
+
+/// For a temp file's name (`.<name>.switcher-tmp.<pid>.<n>`) of `name` (or of any file), what
+/// follows the tag: `<pid>.<n>`.
+fn temp_owner<'a>(file_name: &'a str, name: Option<&str>) -> Option<&'a str> {
+    let rest = file_name.strip_prefix('.')?;
+    match name {
+        Some(name) => rest.strip_prefix(name)?.strip_prefix(TEMP_TAG),
+        None => rest.rsplit_once(TEMP_TAG).map(|(_, owner)| owner),
+    }
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -328,6 +403,32 @@ mod tests {
         fs::write(&mine, "x").unwrap();
         assert_eq!(remove_stale_temps(dir.path(), "t.json"), 1);
         assert!(!dead.exists() && mine.exists());
+    }
+
+    #[test]
+    fn a_directory_is_swept_once_for_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = |name: &str| dir.path().join(format!(".{name}{TEMP_TAG}999999999.3"));
+        let mine = dir
+            .path()
+            .join(format!(".a.json{TEMP_TAG}{}.0", std::process::id()));
+        for name in ["a.json", "b.md", "x.switcher-tmp.json"] {
+            fs::write(dead(name), "x").unwrap();
+        }
+        fs::write(&mine, "x").unwrap();
+        fs::write(dir.path().join("a.json"), "kept").unwrap();
+        assert_eq!(sweep_once(dir.path()), 3);
+        assert!(mine.exists() && dir.path().join("a.json").exists());
+        fs::write(dead("a.json"), "x").unwrap();
+        assert_eq!(sweep_once(dir.path()), 0, "once per directory");
+        assert!(dead("a.json").exists());
+    }
+
+    #[test]
+    fn temp_files_are_told_by_name() {
+        assert!(is_temp(Path::new("/d/.agent.md.switcher-tmp.42.7")));
+        assert!(!is_temp(Path::new("/d/agent.md")));
+        assert!(!is_temp(Path::new("/d/.notes.switcher-tmp.md")));
     }
 
     #[test]

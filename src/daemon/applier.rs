@@ -20,7 +20,7 @@ use crate::fsx;
 use crate::plan::ChangeKind;
 use crate::quota::QuotaBook;
 use crate::settings::{AgentDir, Settings, markdown_files};
-use crate::source::{Answer, Watch};
+use crate::source::{Answer, Watch, http};
 use crate::state::StateDir;
 
 use super::watcher::aliases_of;
@@ -128,7 +128,7 @@ impl<'a> Applier<'a> {
         mut self,
         jobs: Receiver<Job>,
         runtime: tokio::runtime::Handle,
-        client: reqwest::Client,
+        client: http::Client,
     ) {
         loop {
             // Keys set to `""` for running sessions are removed by a pass once settled.
@@ -197,7 +197,7 @@ impl<'a> Applier<'a> {
         &mut self,
         paths: &[PathBuf],
         runtime: &tokio::runtime::Handle,
-        client: &reqwest::Client,
+        client: &http::Client,
     ) {
         let named = |names: &[PathBuf], within: Within| {
             paths.iter().any(|p| {
@@ -269,7 +269,7 @@ impl<'a> Applier<'a> {
         &mut self,
         source: usize,
         runtime: &tokio::runtime::Handle,
-        client: &reqwest::Client,
+        client: &http::Client,
     ) {
         let spec = &self.settings.sources[source];
         let answer = runtime.block_on(spec.poll(client, &self.settings.aliases, Timestamp::now));

@@ -9,6 +9,8 @@
 //! signal the applier finishes the pass in progress, calls off any lock wait, and stops.
 
 mod applier;
+#[cfg(target_os = "linux")]
+mod inotify;
 mod poller;
 mod shutdown;
 mod watcher;
@@ -92,7 +94,8 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
         .map(|d| WholeDir {
             path: d.path.clone(),
             recursive: true,
-            accepts: |_| true,
+            // Agent files; the directories holding them are counted whatever their names.
+            accepts: |p| p.extension().is_some_and(|e| e == "md"),
         })
         .collect();
     let agent_dirs = dirs.len();
@@ -127,7 +130,7 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Setup(format!("cannot start the async runtime: {e}")))?;
-    let client = http::client();
+    let client = http::Client::new();
     let (jobs, queue) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
         let applier = Applier::new(settings, state_dir, targets, book.clone(), stop.clone());
@@ -158,7 +161,7 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
 /// One poll of a source. A status file or the signals dir is read on the blocking pool, so a slow disk never
 /// stalls the thread that handles events and signals; the other sources wait on the network
 /// asynchronously.
-async fn poll(spec: SourceSpec, client: reqwest::Client, aliases: Aliases) -> Answer {
+async fn poll(spec: SourceSpec, client: http::Client, aliases: Aliases) -> Answer {
     if spec.watched().is_none() {
         return spec.poll(&client, &aliases, Timestamp::now).await;
     }
@@ -189,7 +192,7 @@ async fn serve(
     settings: &Settings,
     book: &QuotaBook,
     watching: &Watching,
-    client: reqwest::Client,
+    client: http::Client,
     jobs: Sender<Job>,
 ) -> Result<Outcome, Error> {
     let mut shutdown = shutdown::Shutdown::listen()

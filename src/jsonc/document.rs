@@ -13,6 +13,31 @@ const BOM: &str = "\u{feff}";
 /// Objects with more members than this get a key index.
 const INDEX_ABOVE: usize = 16;
 
+/// The key index's hash: FNV-1a, much cheaper than the default SipHash for short keys, and
+/// no attacker chooses the keys of the user's own config.
+pub(crate) type KeyHash = std::hash::BuildHasherDefault<Fnv>;
+
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A parsed JSONC text that can be read and edited without losing a byte.
 #[derive(Clone, Debug)]
 pub(crate) struct Document {
@@ -23,13 +48,13 @@ pub(crate) struct Document {
 }
 
 /// One value of the tree, with its byte range in the document text.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Node {
     Object {
         range: Range<usize>,
         props: Vec<Prop>,
         /// Key → position of its last occurrence, for objects large enough to need it.
-        index: Option<HashMap<String, usize>>,
+        index: Option<HashMap<String, usize, KeyHash>>,
     },
     Array {
         range: Range<usize>,
@@ -46,7 +71,7 @@ pub(crate) enum Node {
 }
 
 /// One `"key": value` member of an object.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Prop {
     pub(crate) key: String,
     pub(crate) key_range: Range<usize>,
@@ -81,49 +106,28 @@ fn parse_options() -> ParseOptions {
 }
 
 impl Document {
-    /// Parses a whole file's text.
+    /// Parses a whole file's text: by the fast scanner when it is sure, else by `jsonc-parser`
+    /// (see `jsonc/scan.rs`).
     pub(crate) fn parse(input: &str) -> Result<Document, ParseError> {
-        let (bom, text) = match input.strip_prefix(BOM) {
-            Some(rest) => (true, rest),
-            None => (false, input),
-        };
-        let collect = CollectOptions {
-            comments: CommentCollectionStrategy::Off,
-            tokens: false,
-        };
-        let parsed = jsonc_parser::parse_to_ast(text, &collect, &parse_options()).map_err(|e| {
-            let (line, column) = line_column(text, e.range().start);
-            ParseError {
-                line,
-                column,
-                message: e.kind().to_string(),
-            }
-        })?;
-        let value = parsed.value.ok_or_else(|| {
-            let (line, column) = line_column(text, text.len());
-            ParseError {
-                line,
-                column,
-                message: "the file holds no JSON value".to_owned(),
-            }
-        })?;
-        let root = Node::from_ast(&value);
-        if let Some(at) = raw_control_character(text, &root) {
-            let (line, column) = line_column(text, at);
-            return Err(ParseError {
-                line,
-                column,
-                message: format!(
-                    "Unescaped control character U+{:04X} in a string",
-                    text.as_bytes()[at]
-                ),
-            });
+        Document::parse_owned(input.to_owned())
+    }
+
+    /// Parses a whole file's text, keeping it: a big file is not copied once more.
+    pub(crate) fn parse_owned(mut text: String) -> Result<Document, ParseError> {
+        let bom = text.starts_with(BOM);
+        if bom {
+            text.drain(..BOM.len());
         }
-        Ok(Document {
-            bom,
-            text: text.to_owned(),
-            root,
-        })
+        let root = match super::scan::parse(&text) {
+            Some(root) => root,
+            None => parse_by_jsonc_parser(&text)?,
+        };
+        Ok(Document { bom, text, root })
+    }
+
+    /// The full file content, as [`render`](Self::render) gives it, without copying it.
+    pub(crate) fn into_text(self) -> String {
+        if self.bom { self.render() } else { self.text }
     }
 
     /// The full file content, BOM included: what `parse` was given, plus any edits.
@@ -195,20 +199,7 @@ impl Node {
                         }
                     })
                     .collect();
-                // Small objects are searched faster than hashed; a large one (thousands of
-                // agents) would make every lookup a scan.
-                let index = (props.len() > INDEX_ABOVE).then(|| {
-                    props
-                        .iter()
-                        .enumerate()
-                        .map(|(i, p)| (p.key.clone(), i))
-                        .collect()
-                });
-                Node::Object {
-                    range: range(&obj.range),
-                    props,
-                    index,
-                }
+                Node::object(range(&obj.range), props)
             }
             ast::Value::Array(arr) => Node::Array {
                 range: range(&arr.range),
@@ -227,6 +218,24 @@ impl Node {
             ast::Value::NullKeyword(n) => Node::Other {
                 range: range(&n.range),
             },
+        }
+    }
+
+    /// An object with its members in document order.
+    pub(super) fn object(range: Range<usize>, props: Vec<Prop>) -> Node {
+        // Small objects are searched faster than hashed; a large one (thousands of agents) would
+        // make every lookup a scan.
+        let index = (props.len() > INDEX_ABOVE).then(|| {
+            props
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.key.clone(), i))
+                .collect()
+        });
+        Node::Object {
+            range,
+            props,
+            index,
         }
     }
 
@@ -286,6 +295,44 @@ impl Node {
             _ => None,
         }
     }
+}
+
+/// The tree of `text` as `jsonc-parser` reads it, or its error: for what the fast scanner is not
+/// sure of.
+pub(super) fn parse_by_jsonc_parser(text: &str) -> Result<Node, ParseError> {
+    let collect = CollectOptions {
+        comments: CommentCollectionStrategy::Off,
+        tokens: false,
+    };
+    let parsed = jsonc_parser::parse_to_ast(text, &collect, &parse_options()).map_err(|e| {
+        let (line, column) = line_column(text, e.range().start);
+        ParseError {
+            line,
+            column,
+            message: e.kind().to_string(),
+        }
+    })?;
+    let value = parsed.value.ok_or_else(|| {
+        let (line, column) = line_column(text, text.len());
+        ParseError {
+            line,
+            column,
+            message: "the file holds no JSON value".to_owned(),
+        }
+    })?;
+    let root = Node::from_ast(&value);
+    if let Some(at) = raw_control_character(text, &root) {
+        let (line, column) = line_column(text, at);
+        return Err(ParseError {
+            line,
+            column,
+            message: format!(
+                "Unescaped control character U+{:04X} in a string",
+                text.as_bytes()[at]
+            ),
+        });
+    }
+    Ok(root)
 }
 
 /// The offset of the first raw control character (U+0000–U+001F) inside a string or key.

@@ -56,7 +56,9 @@ struct Splice {
 impl Document {
     /// Applies edits in order and returns the new document. Nothing is applied if one fails.
     pub(crate) fn apply(&self, edits: &[Edit]) -> Result<Document, EditError> {
-        let mut doc = self.clone();
+        // Each run of splices makes a new document from the last: the first reads `self`, so a
+        // big document is not copied before it is edited.
+        let mut edited: Option<Document> = None;
         let mut rest = edits;
         while !rest.is_empty() {
             // Replacements of distinct values never overlap, so a run of them is one splice pass;
@@ -66,6 +68,7 @@ impl Document {
                 .take_while(|e| matches!(e, Edit::Replace { .. }))
                 .count()
                 .max(1);
+            let doc = edited.as_ref().unwrap_or(self);
             let mut splices = Vec::new();
             for edit in &rest[..run] {
                 splices.extend(doc.splices(edit)?);
@@ -74,17 +77,19 @@ impl Document {
             let overlapping = splices
                 .windows(2)
                 .any(|w| w[1].range.start < w[0].range.end);
-            if overlapping {
-                for edit in &rest[..run] {
-                    let splices = doc.splices(edit)?;
-                    doc = doc.spliced(splices)?;
+            let next = if overlapping {
+                let mut next = doc.spliced(doc.splices(&rest[0])?)?;
+                for edit in &rest[1..run] {
+                    next = next.spliced(next.splices(edit)?)?;
                 }
+                next
             } else {
-                doc = doc.spliced(splices)?;
-            }
+                doc.spliced(splices)?
+            };
+            edited = Some(next);
             rest = &rest[run..];
         }
-        Ok(doc)
+        Ok(edited.unwrap_or_else(|| self.clone()))
     }
 
     fn splices(&self, edit: &Edit) -> Result<Vec<Splice>, EditError> {
@@ -147,7 +152,7 @@ impl Document {
             at = s.range.end;
         }
         out.push_str(&text[at..]);
-        Document::parse(&out).map_err(EditError::Broken)
+        Document::parse_owned(out).map_err(EditError::Broken)
     }
 }
 

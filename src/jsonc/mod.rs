@@ -14,6 +14,7 @@ mod layout;
 mod path;
 #[cfg(test)]
 pub(crate) mod props;
+mod scan;
 
 pub(crate) use document::{Document, Node, ParseError};
 pub(crate) use edit::{Edit, NewValue};

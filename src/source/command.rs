@@ -360,7 +360,7 @@ mod tests {
         // The background job outlives its shell unless the whole process group is killed.
         let script = format!("(sleep 1; touch '{}') & wait", marker.display());
         let source = build(&sh(&script), dir.path(), &[]).unwrap();
-        let client = http::client();
+        let client = http::Client::new();
         let aliases = crate::provider::Aliases::default();
         let poll = Poll {
             client: &client,

@@ -1,6 +1,7 @@
 //! HTTP for the provider sources: one client, bounded bodies, and the mapping of failures to
 //! short reasons users can act on (README, Quota sources).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -46,15 +47,50 @@ impl Failure {
     }
 }
 
-/// The client every source shares: a `User-Agent`, rustls, no cookies.
-pub fn client() -> reqwest::Client {
-    // Graviola: pure-Rust crypto, so no C toolchain for any target. Installing it twice is
-    // harmless (the first stays).
+/// The HTTP client every source of a run (or of a daemon's whole life) shares, built at its first
+/// request: building it loads the system's trust roots (a few milliseconds), which a run that
+/// polls no HTTP source never needs. Clones share one client.
+#[derive(Clone, Default)]
+pub struct Client(Arc<OnceLock<reqwest::Client>>);
+
+impl Client {
+    /// A client that builds nothing until it is first used.
+    pub fn new() -> Client {
+        Client::default()
+    }
+
+    /// A GET request to `url`.
+    pub fn get(&self, url: Url) -> reqwest::RequestBuilder {
+        self.built().get(url)
+    }
+
+    /// A POST request to `url`.
+    pub fn post(&self, url: Url) -> reqwest::RequestBuilder {
+        self.built().post(url)
+    }
+
+    /// Whether it has been built (a request was made).
+    #[cfg(test)]
+    fn is_built(&self) -> bool {
+        self.0.get().is_some()
+    }
+
+    /// The reqwest client: a `User-Agent`, rustls, no cookies.
+    fn built(&self) -> &reqwest::Client {
+        self.0.get_or_init(|| {
+            install_crypto();
+            reqwest::Client::builder()
+                .user_agent(concat!("switcher/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("the HTTP client builds")
+        })
+    }
+}
+
+/// Makes Graviola rustls' crypto: pure Rust, so no C toolchain for any target. Installing it
+/// twice is harmless (the first stays).
+pub(crate) fn install_crypto() {
     let _ = rustls_graviola::default_provider().install_default();
-    reqwest::Client::builder()
-        .user_agent(concat!("switcher/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("the HTTP client builds")
 }
 
 /// A source entry's `base_url`, else the source's `default`, checked as [`base_url`] does.
@@ -247,6 +283,15 @@ mod tests {
         assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(300)));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers, now), None);
+    }
+
+    #[test]
+    fn the_client_is_built_at_its_first_request_and_shared_by_clones() {
+        let client = Client::new();
+        let clone = client.clone();
+        assert!(!client.is_built());
+        let _ = clone.get(base_url("http://127.0.0.1:9").unwrap());
+        assert!(client.is_built());
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub type Fetch<'a> = Pin<Box<dyn Future<Output = Result<Reports, Failure>> + Sen
 
 /// What a poll needs besides the source itself.
 pub struct Poll<'a> {
-    pub client: &'a reqwest::Client,
+    pub client: &'a http::Client,
     /// How long the attempt may take.
     pub timeout: Duration,
     pub aliases: &'a Aliases,
@@ -332,7 +332,7 @@ pub(crate) mod testing {
 
     /// Polls a source once, as the daemon would.
     pub async fn fetch(provider: &dyn Provider, now: Timestamp) -> Result<Reports, Failure> {
-        let client = http::client();
+        let client = http::Client::new();
         let aliases = Aliases::default();
         provider
             .fetch(&Poll {

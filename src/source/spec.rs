@@ -146,7 +146,7 @@ impl SourceSpec {
     /// One attempt to read the source; `now` is when its data counts as observed.
     pub async fn poll(
         &self,
-        client: &reqwest::Client,
+        client: &http::Client,
         aliases: &Aliases,
         now: impl Fn() -> Timestamp,
     ) -> Answer {
@@ -206,7 +206,7 @@ pub async fn poll_all(
     aliases: &Aliases,
     now: Timestamp,
 ) -> Vec<(SourceSpec, Answer)> {
-    let client = http::client();
+    let client = http::Client::new();
     let mut set = tokio::task::JoinSet::new();
     for (i, spec) in sources.into_iter().enumerate() {
         let (client, aliases) = (client.clone(), aliases.clone());

@@ -54,9 +54,6 @@ pub(crate) struct StateDir {
     root: PathBuf,
     /// How long to wait for the shared lock.
     patience: Patience,
-    /// Target state files whose leftover temp files this process has swept already: once is
-    /// enough, and a project's many agent files would otherwise rescan the dir at every save.
-    swept: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<PathBuf>>>,
 }
 
 impl StateDir {
@@ -64,7 +61,6 @@ impl StateDir {
         StateDir {
             root,
             patience: Patience::default(),
-            swept: Default::default(),
         }
     }
 
@@ -136,15 +132,8 @@ impl StateDir {
             };
         }
         let dir = self.ensure("targets")?;
-        let first = (self.swept.lock())
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(path.clone());
-        if first {
-            fsx::remove_stale_temps(
-                &dir,
-                &path.file_name().unwrap_or_default().to_string_lossy(),
-            );
-        }
+        // Once per process: a project's many agent files would otherwise list it at every save.
+        fsx::sweep_once(&dir);
         write_json(&path, state).map_err(|e| self.io_err(e))
     }
 

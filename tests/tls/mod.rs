@@ -53,8 +53,8 @@ fn serve_once(
 
 #[tokio::test]
 async fn an_https_source_is_reached_over_tls() {
-    // The sources' client builds (and installs the provider) for https URLs.
-    let _ = super::client();
+    // The crypto provider the sources' client installs when it is built.
+    super::install_crypto();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "https://127.0.0.1:{}/quota",
@@ -76,7 +76,7 @@ async fn an_https_source_is_reached_over_tls() {
 
 #[tokio::test]
 async fn an_untrusted_certificate_is_refused() {
-    let _ = super::client();
+    super::install_crypto();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "https://127.0.0.1:{}/quota",

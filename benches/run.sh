@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Every performance figure the README reports, each paired with its floor, so that a regression
+# shows as a ratio rather than as a number that moves with the machine:
+#
+#   - a one-shot pass (`watch --once`) with nothing to change, beside `/bin/true`;
+#   - a switching pass, beside the durable-write floor: `benches/floor.rs`, a minimal program doing
+#     the same number of write + fsync + rename + directory-fsync steps;
+#   - 1,000 small targets in one run, nothing to change and switching all; a project's 200 agent
+#     files with real-sized bodies;
+#   - a 5 MiB config switched and not, beside Python's `json.load` of the same file, with the
+#     peak memory of each;
+#   - the daemon: its reaction to a status file and its idle CPU time and context switches while
+#     another process keeps opening and reading files in the watched directory.
+#
+# Whole-process medians of RUNS runs (benches/measure.py), release build.
+#
+#   benches/run.sh             # the figures (a few minutes)
+#   benches/run.sh --smoke     # every row once, untimed, tiny inputs, debug build: CI runs this
+#                              # after `cargo test` so the script never rots
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+smoke=false
+[[ ${1:-} == --smoke ]] && smoke=true
+if $smoke; then
+  cargo build --quiet --locked
+  bin="$root/target/debug/switcher"
+  runs=0 small_runs=0 big_runs=0
+  agents=20 agents_200=10 big_mib=0.05 changes=4 idle=1 settle=0
+else
+  cargo build --release --quiet --locked
+  bin="$root/target/release/switcher"
+  runs=${RUNS:-40} small_runs=${SMALL_RUNS:-15} big_runs=${BIG_RUNS:-15}
+  agents=1000 agents_200=200 big_mib=5 changes=200 idle=10 settle=12
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+measure() { python3 "$root/benches/measure.py" "$@"; }
+row() { printf '%-58s %s\n' "$1" "$2"; }
+
+rustc -O --edition 2021 -o "$work/floor" benches/floor.rs
+export SWITCHER_STATE_DIR="$work/state" HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config"
+mkdir -p "$work/home" "$work/fl"
+
+echo "== machine"
+if ! $smoke; then
+  lscpu | sed -n 's/^Model name: *//p; s/^CPU(s): *//p' | paste -sd' ' | sed 's/^/cpu: /'
+  echo "kernel: $(uname -sr); disk: $(df -T "$work" | awk 'NR==2 {print $2 " on " $1}')"
+  echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
+
+# The demo: three slots switched by the bundled status file. The first run switches; run again,
+# it has nothing to change (the slots stay switched, the quota is still low).
+cp fixtures/demo/* "$work/"
+cp "$work/opencode.json" "$work/demo.orig.json"
+demo=("$bin" watch "$work/opencode.json" --once --config "$work/switcher.json5"
+  --quota-file "$work/quota.json" -q)
+echo "== one-shot pass: the bundled demo (3 slots)"
+row "floor: /bin/true" "$(measure "$runs" -- /bin/true)"
+"${demo[@]}" >/dev/null || true
+# Even with nothing to change, a pass records the status file's reading in the quota book: one
+# durable write.
+row "floor: 1 durable write" \
+  "$(measure "$runs" --prepare "rm -f $work/fl/*" -- "$work/floor" "$work/fl" 1)"
+row "--once, nothing to change" "$(measure "$runs" -- "${demo[@]}")"
+# A switching pass writes the target, its state file and the quota book: three durable writes.
+row "floor: 3 durable writes" \
+  "$(measure "$runs" --prepare "rm -f $work/fl/*" -- "$work/floor" "$work/fl" 3)"
+row "--once, switching 3 slots" "$(measure "$runs" \
+  --prepare "cp $work/demo.orig.json $work/opencode.json; rm -rf $work/state" -- "${demo[@]}")"
+
+# Many small targets: a project's Markdown agents in ten folders, brought by its opencode.json.
+python3 - "$work/many.orig" "$agents" <<'PY'
+import os, sys
+root, count = sys.argv[1], int(sys.argv[2])
+os.makedirs(f"{root}/.opencode/agent", exist_ok=True)
+open(f"{root}/opencode.json", "w").write('{\n  "model": "zai-coding-plan/glm-4.6"\n}\n')
+for i in range(count):
+    folder = f"{root}/.opencode/agent/team-{i % 10}"
+    os.makedirs(folder, exist_ok=True)
+    quote = ["", "'", '"'][i % 3]
+    open(f"{folder}/agent-{i:04}.md", "w").write(
+        f"---\ndescription: Agent {i}: reviews one part of the code.\nmode: subagent\n"
+        f"model: {quote}zai-coding-plan/glm-4.6{quote}  # the plan\n---\n# Agent {i}\n\nReview.\n")
+PY
+echo '{ fallbacks: { "zai-coding-plan/glm-4.6": ["deepseek/deepseek-chat"] } }' >"$work/fb.json5"
+echo '{ "zai": { "status": "GREEN" } }' >"$work/green.json"
+echo '{ "zai": { "status": "RED" } }' >"$work/red.json"
+targets=$((agents + 1))
+many() { echo "$bin" watch "$work/$1/opencode.json" --once --config "$work/fb.json5" --quota-file "$work/$2" -q; }
+echo "== many targets: $agents agent files and their opencode.json ($targets targets)"
+row "--once, nothing to change" "$(measure "$small_runs" -- $(many many.orig green.json))"
+# Per target: the file and its state file; once: the quota book.
+row "floor: $((2 * targets + 1)) durable writes" "$(measure "$small_runs" \
+  --prepare "rm -f $work/fl/*" -- "$work/floor" "$work/fl" $((2 * targets + 1)))"
+row "--once, switching every target" "$(measure "$small_runs" \
+  --prepare "rm -rf $work/many $work/state; cp -r $work/many.orig $work/many" \
+  -- $(many many red.json))"
+
+# A project with 200 Markdown agents in ten folders, each with real-sized front matter (a block
+# scalar, a quoted or bare `model:` with a comment) and a ~3 KB body.
+python3 - "$work/agents.orig" "$agents_200" <<'PY'
+import os, sys
+root, count = sys.argv[1], int(sys.argv[2])
+os.makedirs(f"{root}/.opencode/agent", exist_ok=True)
+open(f"{root}/opencode.json", "w").write('{\n  "model": "zai-coding-plan/glm-4.6"\n}\n')
+body = "".join(f"- Step {i}: read the change, check it against the plan — «précis».\n" for i in range(48))
+for i in range(count):
+    folder = f"{root}/.opencode/agent/team-{i % 10}"
+    os.makedirs(folder, exist_ok=True)
+    quote = ["", "'", '"'][i % 3]
+    open(f"{folder}/agent-{i:03}.md", "w", newline="").write(
+        f"---\ndescription: |\n  Agent {i}: reviews one part of the code.\n  model: not this one\n"
+        f"mode: subagent\nmodel: {quote}zai-coding-plan/glm-4.6{quote}  # the plan\n"
+        f"tools:\n  write: false\n---\n# Agent {i}\n\n{body}")
+PY
+echo "== a project: $agents_200 agent files with 3 KB bodies and their opencode.json"
+row "--once, nothing to switch" "$(measure "$small_runs" -- $(many agents.orig green.json))"
+row "--once, switching every agent" "$(measure "$small_runs" \
+  --prepare "rm -rf $work/agents $work/state; cp -r $work/agents.orig $work/agents" \
+  -- $(many agents red.json))"
+
+# A big config: thousands of agents with long prompts, plain JSON so that Python reads it too.
+python3 - "$work/big.orig.json" "$big_mib" <<'PY'
+import json, sys
+out = ['{\n  "$schema": "https://opencode.ai/config.json",\n  "model": "zai-coding-plan/glm-4.6",\n  "agent": {\n']
+i, size, limit = 0, 0, float(sys.argv[2]) * 1024 * 1024
+while size < limit:
+    entry = '    "agent-%d": {\n      "model": "zai-coding-plan/glm-4.6",\n      "prompt": %s,\n      "temperature": 0.%d\n    },\n' % (
+        i, json.dumps("Review carefully — «step %d». " % i * 12), i % 10)
+    out.append(entry)
+    size += len(entry)
+    i += 1
+out[-1] = out[-1].rstrip(",\n") + "\n"
+out.append('  }\n}\n')
+open(sys.argv[1], 'w').write(''.join(out))
+print(f"{size / 1048576:.1f} MiB, {i} agents", file=open(sys.argv[1] + ".about", "w"))
+PY
+big=("$bin" watch "$work/big.json" --kind opencode --once --config "$work/fb.json5" -q)
+echo "== big config: $(cat "$work/big.orig.json.about")"
+row "floor: python3 json.load" "$(measure "$big_runs" --peak -- \
+  python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$work/big.orig.json")"
+row "floor: 3 durable writes of its size" "$(measure "$big_runs" --prepare "rm -f $work/fl/*" \
+  -- "$work/floor" "$work/fl" 3 "$(stat -c %s "$work/big.orig.json")")"
+cp "$work/big.orig.json" "$work/big.json"
+row "--once, nothing to switch" "$(measure "$big_runs" --peak -- \
+  "${big[@]}" --quota-file "$work/green.json")"
+row "--once, switching every agent" "$(measure "$big_runs" --peak \
+  --prepare "cp $work/big.orig.json $work/big.json; rm -rf $work/state" -- \
+  "${big[@]}" --quota-file "$work/red.json")"
+
+# The status line: Claude Code runs `switcher statusline` after every message, with the JSON the
+# real Claude Code 2.1.332 wrote on stdin. The first call records its rate limits; the timed
+# calls find that signal current and only print (benches/statusline.sh adds 20 targets' records
+# and `--then`).
+echo "== status line (Claude Code runs it after every message)"
+sed "s|/tmp/cl-e2e/proj|$work/proj|g" fixtures/claude-logs/statusline-stdin-2.1.332.json \
+  >"$work/statusline.json"
+"$bin" statusline <"$work/statusline.json" >/dev/null
+row "floor: /bin/true" "$(measure "$runs" -- /bin/true)"
+row "statusline" "$(measure "$runs" --stdin "$work/statusline.json" -- "$bin" statusline)"
+
+echo "== daemon"
+python3 benches/reaction.py --bin "$bin" --changes "$changes" --idle "$idle" --settle "$settle" \
+  --busy-reader

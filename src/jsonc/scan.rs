@@ -1,0 +1,397 @@
+//! The fast path of parsing: one pass over the bytes that builds the document's tree directly.
+//!
+//! `jsonc-parser` builds a full syntax tree of its own (tokens, boxed nodes, borrowed and owned
+//! strings) that [`Document::parse`](super::Document::parse) then copied into ours; on a config of
+//! thousands of agents that was most of a run. This scanner reads what agents' files actually
+//! hold — JSON with comments and trailing commas — and nothing else: at the first byte it is not
+//! sure of (an error, an unusual escape, Unicode whitespace, very deep nesting) it gives up, and
+//! the document is parsed by `jsonc-parser` as before. So it never accepts a text the parser
+//! would reject, errors keep the parser's words and positions, and the tests compare the two
+//! trees on generated documents.
+
+use std::ops::Range;
+
+use super::document::{Node, Prop};
+
+/// Deeper than this, the parser (and its error) decides.
+const MAX_DEPTH: usize = 256;
+
+/// The tree of `text`, or `None` when the parser must decide.
+pub(super) fn parse(text: &str) -> Option<Node> {
+    let mut scanner = Scanner {
+        bytes: text.as_bytes(),
+        text,
+        pos: 0,
+    };
+    scanner.trivia()?;
+    let root = scanner.value(0)?;
+    scanner.trivia()?;
+    (scanner.pos == text.len()).then_some(root)
+}
+
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    text: &'a str,
+    pos: usize,
+}
+
+impl Scanner<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// Skips JSON whitespace and comments. `None` on an unterminated block comment.
+    fn trivia(&mut self) -> Option<()> {
+        while let Some(b) = self.peek() {
+            match b {
+                b' ' | b'\t' | b'\n' | b'\r' => self.pos += 1,
+                b'/' => match self.bytes.get(self.pos + 1) {
+                    // A line comment ends at the first CR or LF, as the parser's does.
+                    Some(b'/') => {
+                        self.pos = (self.bytes[self.pos..].iter())
+                            .position(|b| matches!(b, b'\r' | b'\n'))
+                            .map_or(self.bytes.len(), |i| self.pos + i);
+                    }
+                    Some(b'*') => {
+                        let end = self.text[self.pos + 2..].find("*/")?;
+                        self.pos += 2 + end + 2;
+                    }
+                    _ => return None,
+                },
+                _ => return Some(()),
+            }
+        }
+        Some(())
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Node> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let start = self.pos;
+        match self.peek()? {
+            b'{' => self.object(depth),
+            b'[' => self.array(depth),
+            b'"' => {
+                let (range, value) = self.string()?;
+                Some(Node::String { range, value })
+            }
+            b't' => self.keyword(b"true"),
+            b'f' => self.keyword(b"false"),
+            b'n' => self.keyword(b"null"),
+            b'-' | b'0'..=b'9' => {
+                self.number()?;
+                Some(Node::Other {
+                    range: start..self.pos,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Option<Node> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut props = Vec::new();
+        loop {
+            self.trivia()?;
+            match self.peek()? {
+                b'}' => break,
+                b'"' => {}
+                _ => return None,
+            }
+            let (key_range, key) = self.string()?;
+            self.trivia()?;
+            if self.peek()? != b':' {
+                return None;
+            }
+            self.pos += 1;
+            self.trivia()?;
+            let value = self.value(depth + 1)?;
+            props.push(Prop {
+                key,
+                key_range,
+                value,
+            });
+            self.trivia()?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => break,
+                _ => return None,
+            }
+        }
+        self.pos += 1;
+        Some(Node::object(start..self.pos, props))
+    }
+
+    fn array(&mut self, depth: usize) -> Option<Node> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut items = Vec::new();
+        loop {
+            self.trivia()?;
+            if self.peek()? == b']' {
+                break;
+            }
+            items.push(self.value(depth + 1)?);
+            self.trivia()?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => break,
+                _ => return None,
+            }
+        }
+        self.pos += 1;
+        Some(Node::Array {
+            range: start..self.pos,
+            items,
+        })
+    }
+
+    /// A string at `pos` (on its opening quote): its range, quotes included, and its value.
+    fn string(&mut self) -> Option<(Range<usize>, String)> {
+        let start = self.pos;
+        let body = start + 1;
+        // The common case: no escape before the closing quote.
+        let end = body
+            + self.bytes[body..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')?;
+        if self.bytes[end] == b'"' {
+            let value = &self.text[body..end];
+            if value.bytes().any(|b| b < 0x20) {
+                return None;
+            }
+            self.pos = end + 1;
+            return Some((start..self.pos, value.to_owned()));
+        }
+        // With escapes: the value is at most as long as the raw text up to the closing quote.
+        let mut close = end;
+        while self.bytes[close] != b'"' {
+            close += 2;
+            close += self
+                .bytes
+                .get(close..)?
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')?;
+        }
+        let mut value = String::with_capacity(close - body);
+        let mut at = body;
+        loop {
+            let next = at
+                + self.bytes[at..]
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\')?;
+            let plain = &self.text[at..next];
+            if plain.bytes().any(|b| b < 0x20) {
+                return None;
+            }
+            value.push_str(plain);
+            if self.bytes[next] == b'"' {
+                self.pos = next + 1;
+                return Some((start..self.pos, value));
+            }
+            let (c, len) = self.escape(next)?;
+            value.push(c);
+            at = next + len;
+        }
+    }
+
+    /// The escape at `at` (on its backslash): the character and the escape's length.
+    fn escape(&self, at: usize) -> Option<(char, usize)> {
+        let c = match *self.bytes.get(at + 1)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let unit = self.hex4(at + 2)?;
+                if (0xD800..0xDC00).contains(&unit) {
+                    // A high surrogate must be followed by its low half.
+                    if self.bytes.get(at + 6..at + 8)? != b"\\u" {
+                        return None;
+                    }
+                    let low = self.hex4(at + 8)?;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return None;
+                    }
+                    let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                    return Some((char::from_u32(c)?, 12));
+                }
+                return Some((char::from_u32(unit)?, 6));
+            }
+            _ => return None,
+        };
+        Some((c, 2))
+    }
+
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let digits = self.bytes.get(at..at + 4)?;
+        digits.iter().try_fold(0, |value, &b| {
+            let digit = (b as char).to_digit(16)?;
+            Some(value << 4 | digit)
+        })
+    }
+
+    fn keyword(&mut self, word: &[u8]) -> Option<Node> {
+        let start = self.pos;
+        if !self.bytes[start..].starts_with(word) {
+            return None;
+        }
+        self.pos += word.len();
+        if self
+            .peek()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
+        {
+            return None;
+        }
+        Some(Node::Other {
+            range: start..self.pos,
+        })
+    }
+
+    /// A number as JSON writes it: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    fn number(&mut self) -> Option<()> {
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek()? {
+            b'0' => self.pos += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            self.some_digits()?;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            self.some_digits()?;
+        }
+        // `01`, `1x`, `1.5.2`: the parser says what is wrong.
+        if self
+            .peek()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_') || b >= 0x80)
+        {
+            return None;
+        }
+        Some(())
+    }
+
+    fn digits(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
+        }
+    }
+
+    fn some_digits(&mut self) -> Option<()> {
+        let start = self.pos;
+        self.digits();
+        (self.pos > start).then_some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::document::parse_by_jsonc_parser;
+    use super::super::props::document;
+
+    /// The scanner is sure only of what the parser reads the same way.
+    fn agrees(text: &str) -> Result<(), TestCaseError> {
+        if let Some(fast) = super::parse(text) {
+            let slow = parse_by_jsonc_parser(text);
+            prop_assert!(
+                slow.is_ok(),
+                "the scanner took what the parser refuses: {text:?}"
+            );
+            prop_assert_eq!(Some(fast), slow.ok(), "{:?}", text);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn takes_what_agents_write_and_leaves_the_rest_to_the_parser() {
+        for sure in [
+            "{}",
+            " [1, -0.5e+3, 0, true, false, null, \"a\"] ",
+            "{\"a\": {\"b\": [], \"c\": {},}, // x\r\n \"d\": \"\\u00e9\\ud83d\\ude00\\n\\\"\\/\",}",
+            "/* c */ {\"a\": 1} /* d */",
+            "{\"a\": 1} // the end",
+            "\"just a string\"",
+            "{\"a\": \"\\u0000\"}",
+        ] {
+            assert!(super::parse(sure).is_some(), "{sure:?}");
+            agrees(sure).unwrap();
+        }
+        for unsure in [
+            "",
+            "{",
+            "{\"a\": 1,,}",
+            "{,}",
+            "[,]",
+            "{a: 1}",
+            "{'a': 1}",
+            "{\"a\": 01}",
+            "{\"a\": 1.}",
+            "{\"a\": .5}",
+            "{\"a\": +1}",
+            "{\"a\": 0x1}",
+            "{\"a\": 1 \"b\": 2}",
+            "{\"a\": truex}",
+            "{\"a\": \"\\x\"}",
+            "{\"a\": \"\\ud800\"}",
+            "{\"a\": \"\\udc00\"}",
+            "{\"a\": \"a\nb\"}",
+            "{\"a\": 1} {}",
+            "{\"a\": 1} /* open",
+            "\u{a0}{}",
+            "{\"a\": 1}\u{b}",
+            "{\"a\": NaN}",
+            &"[".repeat(300),
+        ] {
+            assert!(super::parse(unsure).is_none(), "{unsure:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(crate::fuzz::config())]
+        #[test]
+        fn reads_generated_documents_as_the_parser_does(text in document()) {
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            prop_assert!(super::parse(text).is_some(), "{:?}", text);
+            agrees(text)?;
+        }
+
+        #[test]
+        fn is_never_surer_than_the_parser_of_a_damaged_document(
+            text in document(),
+            at in any::<prop::sample::Index>(),
+            cut in 0usize..3,
+            insert in prop::sample::select(vec![
+                "", ",", "}", "]", "{", "\"", "\\", "/", "*", ":", "0", "-", ".", "e", "x", "\n",
+                "\u{a0}", "\u{b}", "\u{1}", "t", "//", "/*",
+            ]),
+        ) {
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            let mut at = at.index(text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let mut end = (at + cut).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            let damaged = format!("{}{insert}{}", &text[..at], &text[end..]);
+            agrees(&damaged)?;
+        }
+    }
+}
