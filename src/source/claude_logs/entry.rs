@@ -15,6 +15,9 @@ use serde_json::Value;
 
 use crate::limits::{self, Kind};
 
+/// What [`Hit::how`] says for the structured fields: Claude's own subscription limit.
+pub(crate) const STRUCTURED: &str = "usage_limit_reached";
+
 /// A usage limit one line reports.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Hit {
@@ -116,7 +119,7 @@ fn structured(value: &Value, at: Timestamp, cwd: Option<String>) -> Option<Hit> 
         provider: "anthropic".to_owned(),
         resets_at,
         window: window.to_owned(),
-        how: "usage_limit_reached".to_owned(),
+        how: STRUCTURED.to_owned(),
     })
 }
 

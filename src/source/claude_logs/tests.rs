@@ -92,7 +92,11 @@ impl Projects {
         let dir = home.path().join(".claude/projects");
         let file = dir.join("-work-app/0b0c.jsonl");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        let source = ClaudeLogs::new(dir.clone(), Some(home.path().join(".claude/settings.json")));
+        let source = ClaudeLogs::new(
+            dir.clone(),
+            Some(home.path().join(".claude/settings.json")),
+            None,
+        );
         Projects {
             _home: home,
             dir,
@@ -227,11 +231,19 @@ fn a_live_line_is_its_sessions_endpoint_and_an_old_one_stays_anthropic() {
         r#"{"env": {"ANTHROPIC_BASE_URL": "https://api.z.ai/api/anthropic"}}"#,
     )
     .unwrap();
-    let line = STRUCTURED
-        .replace("RLT", "five_hour")
-        .replace("CWD", &project.display().to_string());
-    p.append(&format!("{line}\n"));
-    assert!(p.read("2026-11-21T11:41:00Z").contains_key("zai"));
+    let cwd = project.display().to_string();
+    // Claude's own structured subscription limit is Anthropic's whatever the endpoint.
+    let structured = STRUCTURED.replace("RLT", "five_hour").replace("CWD", &cwd);
+    p.append(&format!("{structured}\n"));
+    let reports = p.read("2026-11-21T11:41:00Z");
+    assert!(reports.contains_key("anthropic") && !reports.contains_key("zai"));
+    // A text is the endpoint's.
+    let line = format!(
+        r#"{{"type":"assistant","timestamp":"2026-11-21T11:40:00Z","cwd":"{cwd}","isApiErrorMessage":true,"message":{{"model":"<synthetic>","content":[{{"type":"text","text":"Claude AI usage limit reached|1795279200"}}]}}}}"#
+    );
+    let r = Projects::new();
+    r.append(&format!("{line}\n"));
+    assert!(r.read("2026-11-21T11:41:00Z").contains_key("zai"));
     let q = Projects::new();
     q.append(&format!("{line}\n"));
     let reports = q.read("2026-11-21T13:00:00Z");
