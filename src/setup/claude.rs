@@ -193,10 +193,9 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(io(e)),
     };
-    let real = match &existing {
-        Some(_) => fsx::canonical(&settings).map_err(io)?,
-        None => settings.clone(),
-    };
+    // Canonical whether the file exists or not (its nearest existing dir resolved): the record
+    // made when setup created the file is found again once it exists.
+    let real = fsx::canonical(&settings).map_err(io)?;
     let record = record_path(state_dir, &real);
     let before = existing.clone().unwrap_or_default();
     let (after, installed) = if request.remove {

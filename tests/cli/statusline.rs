@@ -180,3 +180,23 @@ fn setup_claude_dry_run_masks_credentials_on_the_lines_it_shows() {
         .code(1)
         .stderr_has("missing: no such directory");
 }
+
+#[test]
+fn setup_claude_made_under_a_relative_or_symlinked_path_is_removed() {
+    let s = Sandbox::new();
+    s.run_exact(&["setup", "claude", "--project", "."]).code(0);
+    assert!(s.path(".claude/settings.json").exists());
+    s.run_exact(&["setup", "claude", "--project", ".", "--remove"])
+        .code(0)
+        .stdout_is("./.claude/settings.json: statusLine restored\n");
+    assert!(!s.path(".claude/settings.json").exists());
+    // HOME through a symlink, its .claude dir not made yet.
+    let mut s = Sandbox::new();
+    let link = s.work().join("home-link");
+    std::os::unix::fs::symlink(s.home(), &link).unwrap();
+    s.env("HOME", &link.display().to_string());
+    s.run_exact(&["setup", "claude"]).code(0);
+    assert!(s.home().join(".claude/settings.json").exists());
+    s.run_exact(&["setup", "claude", "--remove"]).code(0);
+    assert!(!s.home().join(".claude/settings.json").exists());
+}
