@@ -9,11 +9,13 @@
 //! It runs after every message, so it does as little as it can: no config, no source, no lock;
 //! the signal file is written only when what it says changed. Whatever its input, it prints a
 //! line and exits 0: a status line that errors shows nothing at all. `--then CMD...` runs the
-//! user's own status-line command with the same stdin and prints its output after ours.
+//! user's own status-line command with the same stdin and prints its output after ours, which is
+//! printed and flushed first; a command still running after two seconds is killed.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
@@ -29,6 +31,10 @@ const WRITER: &str = "claude-statusline";
 
 /// More stdin than this is not a status-line document.
 const MAX_INPUT: u64 = 1024 * 1024;
+
+/// How long the user's own status line (`--then`) may run: Claude Code waits for the whole
+/// output, and a newer message replaces the line anyway.
+const THEN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Cells in a window's bar.
 const BAR: usize = 5;
@@ -193,7 +199,8 @@ fn record(state_dir: &Path, document: &Value) {
 }
 
 /// Runs the user's own status line with the same stdin: one argument is a shell command (as
-/// Claude Code runs it), several are a program and its arguments. Its stdout, trimmed.
+/// Claude Code runs it), several are a program and its arguments. Its stdout, trimmed; nothing
+/// when it is still running after [`THEN_TIMEOUT`] (it is killed, with what it started).
 fn then(command: &[String], stdin: &[u8]) -> Option<String> {
     let mut cmd = match command {
         [] => return None,
@@ -213,6 +220,7 @@ fn then(command: &[String], stdin: &[u8]) -> Option<String> {
             c
         }
     };
+    crate::hooks::own_group(&mut cmd);
     let child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -225,12 +233,46 @@ fn then(command: &[String], stdin: &[u8]) -> Option<String> {
             return None;
         }
     };
+    // Fed and read aside, so that a command that reads nothing, or writes much, cannot block
+    // the wait below. A command that does not read its stdin closes the pipe: not an error.
     if let Some(mut input) = child.stdin.take() {
-        // A command that does not read its stdin closes the pipe: that is not an error.
-        let _ = input.write_all(stdin);
+        let stdin = stdin.to_vec();
+        std::thread::spawn(move || {
+            let _ = input.write_all(&stdin);
+        });
     }
-    let output = child.wait_with_output().ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Some(output) = child.stdout.take() {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = output.take(MAX_INPUT).read_to_end(&mut bytes);
+            let _ = tx.send(bytes);
+        });
+    }
+    let deadline = Instant::now() + THEN_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            _ => {
+                crate::hooks::kill_tree(&mut child);
+                let _ = child.wait();
+                eprintln!(
+                    "switcher statusline: {} still running after {} s; killed",
+                    command[0],
+                    THEN_TIMEOUT.as_secs()
+                );
+                return None;
+            }
+        }
+    }
+    // What it left running may still hold the pipe: what was written by now is its output.
+    let bytes = rx
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .ok()?;
+    let text = String::from_utf8_lossy(&bytes);
     let text = text.trim_end_matches(['\n', '\r']);
     (!text.is_empty()).then(|| text.to_owned())
 }
@@ -252,15 +294,17 @@ pub(crate) fn run(state_dir: Option<PathBuf>, command: &[String], env: &Env) -> 
         let claude_dir = env.claude_dir();
         switches_in_force = switches(state_dir, parsed.dir.as_deref(), claude_dir.as_deref());
     }
+    // Ours first, flushed: whatever the user's command does, the line is there.
     let mut out = line(&parsed, &switches_in_force, now);
-    if let Some(theirs) = then(command, &stdin) {
-        out.push('\n');
-        out.push_str(&theirs);
-    }
     out.push('\n');
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
     let _ = stdout.flush();
+    if let Some(mut theirs) = then(command, &stdin) {
+        theirs.push('\n');
+        let _ = stdout.write_all(theirs.as_bytes());
+        let _ = stdout.flush();
+    }
     Outcome::Ok
 }
 

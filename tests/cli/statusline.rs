@@ -102,6 +102,18 @@ fn then_runs_the_users_command_with_the_same_stdin() {
 }
 
 #[test]
+fn then_a_command_that_hangs_is_killed_and_our_line_stands() {
+    let s = Sandbox::new();
+    // The harness's deadline is far below the child's sleep: returning at all means it was cut.
+    let mut cmd = s.command(&["statusline", "--then", "echo partial; sleep 600"]);
+    cmd.env("SWITCHER_NOW", "2026-11-21T14:10:00Z");
+    let out = run_with_deadline(cmd);
+    out.code(0)
+        .stdout_is("switcher\n")
+        .stderr_has("still running after 2 s; killed");
+}
+
+#[test]
 fn setup_claude_keeps_the_old_command_behind_then_and_remove_restores_its_bytes() {
     let s = Sandbox::new();
     let settings = "{\n  \"model\": \"opus\",\n  \"statusLine\": {\n    \"type\": \"command\",\n    \"command\": \"~/.claude/statusline.sh\"\n  }\n}\n";
