@@ -4,7 +4,7 @@
 //! `used_percentage` 0–100 and `resets_at` unix seconds) they are recorded in the signals dir as
 //! provider `anthropic` — an observation that costs no API call and needs no credential. Then it
 //! prints one short line: the model, both windows with a small bar and the time to their reset,
-//! and the switches in force for the session's project.
+//! and the switches in force for the session's project (in Claude Code's files only).
 //!
 //! It runs after every message, so it does as little as it can: no config, no source, no lock;
 //! the signal file is written only when what it says changed. Whatever its input, it prints a
@@ -25,6 +25,7 @@ use crate::env::Env;
 use crate::error::Outcome;
 use crate::source::signals;
 use crate::state::StateDir;
+use crate::target::Kind;
 
 /// The signal file's writer name.
 const WRITER: &str = "claude-statusline";
@@ -79,11 +80,14 @@ fn parse(text: &str) -> Input {
         .iter()
         .filter_map(|&(name, short)| {
             let window = &value["rate_limits"][name];
-            let percent = number(&window["used_percentage"]).filter(|p| *p >= 0.0)?;
+            // A window without its reset is not one Claude Code handed over whole: left out,
+            // so a stray figure never judges a provider for good.
+            let percent = number(&window["used_percentage"])?.clamp(0.0, 100.0);
             let resets_at = number(&window["resets_at"])
                 .filter(|s| *s > 0.0)
                 .map(|s| if s >= 1e12 { s } else { s * 1000.0 })
-                .and_then(|ms| Timestamp::from_millisecond(ms as i64).ok());
+                .and_then(|ms| Timestamp::from_millisecond(ms as i64).ok())?;
+            let resets_at = Some(resets_at);
             Some((name, short, Use { percent, resets_at }))
         })
         .collect();
@@ -166,7 +170,10 @@ fn switches(state_dir: &Path, dir: Option<&Path>, claude_dir: Option<&Path>) -> 
     };
     let mut out = Vec::new();
     for state in states.into_iter().flatten() {
-        if !scopes.iter().any(|s| state.target.starts_with(s)) {
+        // Only what a Claude Code session reads: an OpenCode switch in the same project is not
+        // this session's.
+        let claude = matches!(state.kind, Kind::Claude | Kind::ClaudeAgent);
+        if !claude || !scopes.iter().any(|s| state.target.starts_with(s)) {
             continue;
         }
         if let Some(profile) = &state.profile {
@@ -368,14 +375,63 @@ mod tests {
             assert_eq!(document(&input), None, "{text}");
             assert_eq!(line(&input, &[], now()), "switcher", "{text}");
         }
+        // No reset: not recorded; out of range: clamped; not a number: dropped.
         let odd = parse(
             r#"{"model":{"id":"m"},"rate_limits":{"five_hour":{"used_percentage":"12"},
-                "seven_day":{"used_percentage":-3,"resets_at":1}}}"#,
+                "seven_day":{"used_percentage":-3,"resets_at":1795786800}}}"#,
         );
-        assert_eq!(line(&odd, &[], now()), "[m] │ 5h █░░░░ 12%");
+        assert_eq!(line(&odd, &[], now()), "[m] │ 7d ░░░░░ 0% ↻5d23h");
+        let high = parse(
+            r#"{"rate_limits":{"five_hour":{"used_percentage":250,"resets_at":"1795279200"},
+                "seven_day":{"used_percentage":"NaN","resets_at":1795786800}}}"#,
+        );
+        let doc = document(&high).unwrap();
+        assert_eq!(
+            doc["anthropic"]["windows"]["five_hour"]["utilization"],
+            100.0
+        );
+        assert!(doc["anthropic"]["windows"].get("seven_day").is_none());
+        let inf = parse(r#"{"rate_limits":{"five_hour":{"used_percentage":1e999,"resets_at":1}}}"#);
+        assert_eq!(document(&inf), None);
         assert_eq!(
             line(&Input::default(), &["a→b".into(), "c→d".into()], now()),
             "⇄ a→b +1"
         );
+    }
+
+    #[test]
+    fn only_claude_code_switches_are_shown() {
+        let state = tempfile::tempdir().unwrap();
+        let project = tempfile::tempdir().unwrap();
+        let project = project.path().canonicalize().unwrap();
+        let dir = StateDir::new(state.path().to_owned());
+        for (kind, file, from, to) in [
+            ("claude", ".claude/settings.json", "opus", "sonnet"),
+            ("claude-agent", ".claude/agents/r.md", "opus", "haiku"),
+            (
+                "opencode",
+                "opencode.json",
+                "zai/glm-4.6",
+                "deepseek/deepseek-chat",
+            ),
+            (
+                "opencode-agent",
+                ".opencode/agent/p.md",
+                "zai/glm-4.6",
+                "kimi/k2",
+            ),
+        ] {
+            let record: crate::plan::TargetState = serde_json::from_value(json!({
+                "version": 1, "target": project.join(file), "display": file, "kind": kind,
+                "switches": [{"slot": ["model"], "original": format!("\"{from}\""),
+                    "provider": "p", "written": format!("\"{to}\""),
+                    "at": "2026-11-21T14:00:00Z", "reason": "r"}]
+            }))
+            .unwrap();
+            dir.save_target(&record).unwrap();
+        }
+        let mut shown = switches(state.path(), Some(&project), None);
+        shown.sort();
+        assert_eq!(shown, ["opus→haiku", "opus→sonnet"]);
     }
 }
