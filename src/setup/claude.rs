@@ -312,7 +312,7 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
         fsx::create_private_dir(dir).map_err(io)?;
         let mut text = serde_json::to_string_pretty(&installed).expect("a record serialises");
         text.push('\n');
-        fsx::write_atomic(&record, None, &text).map_err(io)?;
+        write(&record, None, &text).map_err(io)?;
         if let Some(parent) = settings.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
@@ -371,8 +371,12 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Writes over what was read, or refuses when the file changed since.
+/// Writes over what was read, or refuses when the file changed since; first removes what a
+/// killed run left of it.
 fn write(path: &Path, read: Option<&str>, text: &str) -> std::io::Result<()> {
+    if let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+        fsx::remove_stale_temps(dir, name);
+    }
     let outcome = match read {
         Some(read) => fsx::write_atomic(path, Some(read), text)?,
         None => fsx::write_atomic(path, None, text)?,

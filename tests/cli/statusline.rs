@@ -201,8 +201,13 @@ fn setup_claude_dry_run_masks_credentials_on_the_lines_it_shows() {
 #[test]
 fn setup_claude_made_under_a_relative_or_symlinked_path_is_removed() {
     let s = Sandbox::new();
+    // What a killed setup left goes.
+    let stale = s.path(".claude/.settings.json.switcher-tmp.999999999.0");
+    fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    fs::write(&stale, "{").unwrap();
     s.run_exact(&["setup", "claude", "--project", "."]).code(0);
     assert!(s.path(".claude/settings.json").exists());
+    assert!(!stale.exists());
     s.run_exact(&["setup", "claude", "--project", ".", "--remove"])
         .code(0)
         .stdout_is("./.claude/settings.json: statusLine restored\n");
