@@ -171,7 +171,10 @@ impl ClaudeLogs {
                 continue;
             }
             let mut bad = None;
-            let read = tail::read_new(path, at, |line| match entry::read(line, now, &zone) {
+            // A line without a timestamp was written by the file's last change at the latest.
+            let written = (file.modified.and_then(|m| Timestamp::try_from(m).ok()))
+                .map_or(now, |m| m.min(now));
+            let read = tail::read_new(path, at, |line| match entry::read(line, written, &zone) {
                 Line::Limit(hit) => hits.push((path.clone(), hit)),
                 Line::Bad(why) => {
                     bad.get_or_insert(why);

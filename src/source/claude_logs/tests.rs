@@ -32,7 +32,8 @@ fn the_structured_fields_give_provider_reset_and_window() {
     assert_eq!(first.window, "five_hour");
     assert_eq!(first.at, at("2026-11-21T11:40:00Z"));
     assert_eq!(first.resets_at, Some(at("2026-11-21T16:40:00Z")));
-    // `quotaLimits` beats the text, which names no zone and no seconds; no timestamp: "now".
+    // `quotaLimits` beats the text, which names no zone and no seconds; no timestamp: the time
+    // given for it (the file's change).
     let second = hit(&lines[1], "2026-10-08T18:00:00Z").unwrap();
     assert_eq!(second.resets_at, Some(at("2026-10-09T02:00:00Z")));
     assert_eq!(second.at, at("2026-10-08T18:00:00Z"));
@@ -277,4 +278,23 @@ fn the_line_the_real_claude_code_wrote_is_a_five_hour_limit() {
 
 fn hit_text_reset(line: &str) -> Option<Timestamp> {
     hit(line, "2026-12-06T02:30:00Z").and_then(|h| h.resets_at)
+}
+
+#[test]
+fn a_line_without_a_timestamp_dates_from_the_files_change_not_the_read() {
+    let p = Projects::new();
+    p.append("{\"type\":\"assistant\",\"isApiErrorMessage\":true,\"message\":{\"model\":\"<synthetic>\",\"content\":[{\"type\":\"text\",\"text\":\"You've hit your limit\"}]}}\n");
+    let changed = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
+    std::fs::File::options()
+        .append(true)
+        .open(&p.file)
+        .unwrap()
+        .set_modified(changed)
+        .unwrap();
+    // Three hours on, the hour it names no reset for is over: not RED at a new run's read.
+    let now = Timestamp::now();
+    let reports = p.read(&now.to_string());
+    assert_eq!(judged(&reports, "anthropic", &["opus"], now), ["GREEN"]);
+    let limit = &reports["anthropic"].windows["limit"];
+    assert!(limit.resets_at.is_some_and(|r| r < now), "{limit:?}");
 }
