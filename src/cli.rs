@@ -68,10 +68,11 @@ pub(crate) enum Command {
     /// and the switches in force for the session's project. Always exits 0. `switcher setup
     /// claude` installs it.
     Statusline(Statusline),
-    /// Install switcher's plugin into an agent, so that its running sessions follow switches
+    /// Hook switcher into an agent: OpenCode's plugin, Claude Code's status line
     ///
-    /// Prints what it wrote. Running it again changes nothing; --remove deletes exactly what it
-    /// installed.
+    /// Prints what it wrote. Running it again changes nothing; --remove undoes exactly what it
+    /// did: deletes the file it installed (OpenCode), or restores the value it replaced, byte for
+    /// byte (Claude Code).
     #[command(subcommand)]
     Setup(SetupAgent),
 }
@@ -104,7 +105,10 @@ pub(crate) enum SetupAgent {
     /// Edits the user's settings ($CLAUDE_CONFIG_DIR/settings.json, default
     /// ~/.claude/settings.json), or with --project DIR that project's .claude/settings.json,
     /// changing only the bytes of `statusLine`. The previous value is kept in the state dir, so
-    /// --remove puts it back byte for byte. Running it again changes nothing.
+    /// --remove puts it back byte for byte (or removes the member, or the file, setup added).
+    /// The command names this binary as you ran it and, when the state dir is not the default
+    /// one, --state-dir. Running it again changes nothing, unless that command changed: then
+    /// it is rewritten.
     Claude(SetupArgs),
 }
 
@@ -115,7 +119,8 @@ pub(crate) struct SetupArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) project: Option<PathBuf>,
 
-    /// Undo what an earlier setup did (only what is still ours)
+    /// Undo what an earlier setup did, only where it is still ours: delete the installed file
+    /// (OpenCode), restore the replaced statusLine (Claude Code)
     #[arg(long)]
     pub(crate) remove: bool,
 

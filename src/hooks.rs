@@ -71,7 +71,7 @@ pub(crate) fn reap(mut children: Vec<(String, Child)>, deadline: Instant) {
 
 /// Starts the hook in its own process group, so that a timeout ends what it started too, and a
 /// Ctrl-C meant for switcher is not sent to it.
-fn own_group(command: &mut Command) {
+pub(crate) fn own_group(command: &mut Command) {
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(command, 0);
     #[cfg(windows)]
@@ -84,7 +84,7 @@ fn own_group(command: &mut Command) {
 /// Kills the hook and what it started: its process group on Unix, its process tree on Windows
 /// (which has no group to signal; `taskkill /T` walks the children, and must run before the
 /// hook itself is gone).
-fn kill_tree(child: &mut Child) {
+pub(crate) fn kill_tree(child: &mut Child) {
     #[cfg(unix)]
     if let Some(group) = rustix::process::Pid::from_raw(child.id() as i32) {
         let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);

@@ -4,16 +4,18 @@
 //! `used_percentage` 0–100 and `resets_at` unix seconds) they are recorded in the signals dir as
 //! provider `anthropic` — an observation that costs no API call and needs no credential. Then it
 //! prints one short line: the model, both windows with a small bar and the time to their reset,
-//! and the switches in force for the session's project.
+//! and the switches in force for the session's project (in Claude Code's files only).
 //!
 //! It runs after every message, so it does as little as it can: no config, no source, no lock;
 //! the signal file is written only when what it says changed. Whatever its input, it prints a
 //! line and exits 0: a status line that errors shows nothing at all. `--then CMD...` runs the
-//! user's own status-line command with the same stdin and prints its output after ours.
+//! user's own status-line command with the same stdin and prints its output after ours, which is
+//! printed and flushed first; a command still running after two seconds is killed.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
@@ -23,12 +25,17 @@ use crate::env::Env;
 use crate::error::Outcome;
 use crate::source::signals;
 use crate::state::StateDir;
+use crate::target::Kind;
 
 /// The signal file's writer name.
 const WRITER: &str = "claude-statusline";
 
 /// More stdin than this is not a status-line document.
 const MAX_INPUT: u64 = 1024 * 1024;
+
+/// How long the user's own status line (`--then`) may run: Claude Code waits for the whole
+/// output, and a newer message replaces the line anyway.
+const THEN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Cells in a window's bar.
 const BAR: usize = 5;
@@ -73,11 +80,14 @@ fn parse(text: &str) -> Input {
         .iter()
         .filter_map(|&(name, short)| {
             let window = &value["rate_limits"][name];
-            let percent = number(&window["used_percentage"]).filter(|p| *p >= 0.0)?;
+            // A window without its reset is not one Claude Code handed over whole: left out,
+            // so a stray figure never judges a provider for good.
+            let percent = number(&window["used_percentage"])?.clamp(0.0, 100.0);
             let resets_at = number(&window["resets_at"])
                 .filter(|s| *s > 0.0)
                 .map(|s| if s >= 1e12 { s } else { s * 1000.0 })
-                .and_then(|ms| Timestamp::from_millisecond(ms as i64).ok());
+                .and_then(|ms| Timestamp::from_millisecond(ms as i64).ok())?;
+            let resets_at = Some(resets_at);
             Some((name, short, Use { percent, resets_at }))
         })
         .collect();
@@ -160,7 +170,10 @@ fn switches(state_dir: &Path, dir: Option<&Path>, claude_dir: Option<&Path>) -> 
     };
     let mut out = Vec::new();
     for state in states.into_iter().flatten() {
-        if !scopes.iter().any(|s| state.target.starts_with(s)) {
+        // Only what a Claude Code session reads: an OpenCode switch in the same project is not
+        // this session's.
+        let claude = matches!(state.kind, Kind::Claude | Kind::ClaudeAgent);
+        if !claude || !scopes.iter().any(|s| state.target.starts_with(s)) {
             continue;
         }
         if let Some(profile) = &state.profile {
@@ -193,7 +206,8 @@ fn record(state_dir: &Path, document: &Value) {
 }
 
 /// Runs the user's own status line with the same stdin: one argument is a shell command (as
-/// Claude Code runs it), several are a program and its arguments. Its stdout, trimmed.
+/// Claude Code runs it), several are a program and its arguments. Its stdout, trimmed; nothing
+/// when it is still running after [`THEN_TIMEOUT`] (it is killed, with what it started).
 fn then(command: &[String], stdin: &[u8]) -> Option<String> {
     let mut cmd = match command {
         [] => return None,
@@ -213,6 +227,7 @@ fn then(command: &[String], stdin: &[u8]) -> Option<String> {
             c
         }
     };
+    crate::hooks::own_group(&mut cmd);
     let child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -225,12 +240,46 @@ fn then(command: &[String], stdin: &[u8]) -> Option<String> {
             return None;
         }
     };
+    // Fed and read aside, so that a command that reads nothing, or writes much, cannot block
+    // the wait below. A command that does not read its stdin closes the pipe: not an error.
     if let Some(mut input) = child.stdin.take() {
-        // A command that does not read its stdin closes the pipe: that is not an error.
-        let _ = input.write_all(stdin);
+        let stdin = stdin.to_vec();
+        std::thread::spawn(move || {
+            let _ = input.write_all(&stdin);
+        });
     }
-    let output = child.wait_with_output().ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Some(output) = child.stdout.take() {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = output.take(MAX_INPUT).read_to_end(&mut bytes);
+            let _ = tx.send(bytes);
+        });
+    }
+    let deadline = Instant::now() + THEN_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            _ => {
+                crate::hooks::kill_tree(&mut child);
+                let _ = child.wait();
+                eprintln!(
+                    "switcher statusline: {} still running after {} s; killed",
+                    command[0],
+                    THEN_TIMEOUT.as_secs()
+                );
+                return None;
+            }
+        }
+    }
+    // What it left running may still hold the pipe: what was written by now is its output.
+    let bytes = rx
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .ok()?;
+    let text = String::from_utf8_lossy(&bytes);
     let text = text.trim_end_matches(['\n', '\r']);
     (!text.is_empty()).then(|| text.to_owned())
 }
@@ -252,15 +301,17 @@ pub(crate) fn run(state_dir: Option<PathBuf>, command: &[String], env: &Env) -> 
         let claude_dir = env.claude_dir();
         switches_in_force = switches(state_dir, parsed.dir.as_deref(), claude_dir.as_deref());
     }
+    // Ours first, flushed: whatever the user's command does, the line is there.
     let mut out = line(&parsed, &switches_in_force, now);
-    if let Some(theirs) = then(command, &stdin) {
-        out.push('\n');
-        out.push_str(&theirs);
-    }
     out.push('\n');
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
     let _ = stdout.flush();
+    if let Some(mut theirs) = then(command, &stdin) {
+        theirs.push('\n');
+        let _ = stdout.write_all(theirs.as_bytes());
+        let _ = stdout.flush();
+    }
     Outcome::Ok
 }
 
@@ -324,14 +375,63 @@ mod tests {
             assert_eq!(document(&input), None, "{text}");
             assert_eq!(line(&input, &[], now()), "switcher", "{text}");
         }
+        // No reset: not recorded; out of range: clamped; not a number: dropped.
         let odd = parse(
             r#"{"model":{"id":"m"},"rate_limits":{"five_hour":{"used_percentage":"12"},
-                "seven_day":{"used_percentage":-3,"resets_at":1}}}"#,
+                "seven_day":{"used_percentage":-3,"resets_at":1795786800}}}"#,
         );
-        assert_eq!(line(&odd, &[], now()), "[m] │ 5h █░░░░ 12%");
+        assert_eq!(line(&odd, &[], now()), "[m] │ 7d ░░░░░ 0% ↻5d23h");
+        let high = parse(
+            r#"{"rate_limits":{"five_hour":{"used_percentage":250,"resets_at":"1795279200"},
+                "seven_day":{"used_percentage":"NaN","resets_at":1795786800}}}"#,
+        );
+        let doc = document(&high).unwrap();
+        assert_eq!(
+            doc["anthropic"]["windows"]["five_hour"]["utilization"],
+            100.0
+        );
+        assert!(doc["anthropic"]["windows"].get("seven_day").is_none());
+        let inf = parse(r#"{"rate_limits":{"five_hour":{"used_percentage":1e999,"resets_at":1}}}"#);
+        assert_eq!(document(&inf), None);
         assert_eq!(
             line(&Input::default(), &["a→b".into(), "c→d".into()], now()),
             "⇄ a→b +1"
         );
+    }
+
+    #[test]
+    fn only_claude_code_switches_are_shown() {
+        let state = tempfile::tempdir().unwrap();
+        let project = tempfile::tempdir().unwrap();
+        let project = project.path().canonicalize().unwrap();
+        let dir = StateDir::new(state.path().to_owned());
+        for (kind, file, from, to) in [
+            ("claude", ".claude/settings.json", "opus", "sonnet"),
+            ("claude-agent", ".claude/agents/r.md", "opus", "haiku"),
+            (
+                "opencode",
+                "opencode.json",
+                "zai/glm-4.6",
+                "deepseek/deepseek-chat",
+            ),
+            (
+                "opencode-agent",
+                ".opencode/agent/p.md",
+                "zai/glm-4.6",
+                "kimi/k2",
+            ),
+        ] {
+            let record: crate::plan::TargetState = serde_json::from_value(json!({
+                "version": 1, "target": project.join(file), "display": file, "kind": kind,
+                "switches": [{"slot": ["model"], "original": format!("\"{from}\""),
+                    "provider": "p", "written": format!("\"{to}\""),
+                    "at": "2026-11-21T14:00:00Z", "reason": "r"}]
+            }))
+            .unwrap();
+            dir.save_target(&record).unwrap();
+        }
+        let mut shown = switches(state.path(), Some(&project), None);
+        shown.sort();
+        assert_eq!(shown, ["opus→haiku", "opus→sonnet"]);
     }
 }

@@ -42,6 +42,7 @@ pub(crate) fn run(global: &Global, init: &Init, env: &Env) -> Result<Outcome, Er
         &Build {
             env,
             config_dir: &config_dir,
+            state_dir: None,
         },
         POLL_INTERVAL,
     )

@@ -135,6 +135,7 @@ impl Settings {
         let build = Build {
             env: &env,
             config_dir: &config_dir,
+            state_dir: Some(&state_dir),
         };
         for (i, source) in config.sources.iter().flatten().enumerate() {
             let field = |name: &str| format!("sources[{i}].{name}");

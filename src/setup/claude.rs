@@ -7,7 +7,12 @@
 //! never over a file that changed since it was read. The previous value's raw text is kept in
 //! the state dir (`setup/claude-<key>.json`, written before the settings), so `--remove` puts it
 //! back byte for byte — or removes the member, or the file, that setup added. Running it again
-//! changes nothing.
+//! changes nothing, unless the command it would write now differs (another program path, another
+//! state dir): then switcher's own command is rewritten, what runs behind `--then` kept.
+//!
+//! The command names the program as the user reaches it (a symlink stays a symlink) and, when
+//! the state dir is not the default one, `--state-dir DIR`: Claude Code runs it in its own
+//! environment.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +43,9 @@ pub(crate) struct Request<'a> {
     pub(crate) project: Option<&'a Path>,
     pub(crate) remove: bool,
     pub(crate) dry_run: bool,
+    /// The state dir is not the default one (`--state-dir`, `SWITCHER_STATE_DIR`): the command
+    /// names it.
+    pub(crate) bake_state_dir: bool,
 }
 
 /// The settings file setup edits, and how to name it (as the user gave it).
@@ -75,9 +83,20 @@ fn shell_word(word: &str) -> String {
     }
 }
 
+/// switcher's own status-line command: `PROGRAM statusline`, with `--state-dir DIR` when the
+/// state dir is not the default one (Claude Code runs it without the user's environment).
+fn ours(exe: &Path, state_dir: Option<&Path>) -> String {
+    let mut ours = format!("{} statusline", shell_word(&exe.to_string_lossy()));
+    if let Some(dir) = state_dir {
+        ours.push_str(" --state-dir ");
+        ours.push_str(&shell_word(&dir.to_string_lossy()));
+    }
+    ours
+}
+
 /// The command to set: switcher's status line, then the previous command if there was one.
-fn command(exe: &Path, previous: Option<&serde_json::Value>) -> String {
-    let mut command = format!("{} statusline", shell_word(&exe.to_string_lossy()));
+fn command(ours: &str, previous: Option<&serde_json::Value>) -> String {
+    let mut command = ours.to_owned();
     let theirs = previous
         .filter(|p| p["type"] == "command")
         .and_then(|p| p["command"].as_str())
@@ -89,24 +108,39 @@ fn command(exe: &Path, previous: Option<&serde_json::Value>) -> String {
     command
 }
 
-/// Whether a `statusLine` value is already switcher's: this binary's, or a `switcher statusline`
-/// of another install (wrapping it behind `--then` would record every message twice).
-fn is_ours(value: &serde_json::Value, exe: &Path) -> bool {
-    let ours = format!("{} statusline", shell_word(&exe.to_string_lossy()));
+/// What a `statusLine` value is to setup.
+#[derive(Debug, PartialEq)]
+enum Existing<'a> {
+    /// Exactly the command setup would write now.
+    Current,
+    /// A `switcher statusline` of another program path (another install, a binary since moved)
+    /// or another state dir: rewritten, keeping what runs behind `--then` (` --then …`, or "").
+    /// Wrapping it behind `--then` instead would record every message twice.
+    Stale(&'a str),
+    /// Someone else's: it runs behind `--then`.
+    Theirs,
+}
+
+fn existing<'a>(value: &'a serde_json::Value, ours: &str) -> Existing<'a> {
     let Some(command) = value["command"].as_str() else {
-        return false;
+        return Existing::Theirs;
     };
-    if command == ours || command.starts_with(&format!("{ours} ")) {
-        return true;
+    if command == ours || command.starts_with(&format!("{ours} --then ")) {
+        return Existing::Current;
     }
     let mut words = command.split_whitespace();
     let program = words.next().unwrap_or_default().trim_matches(['\'', '"']);
     let name = Path::new(program).file_name().and_then(|n| n.to_str());
-    matches!(name, Some("switcher" | "switcher.exe")) && words.next() == Some("statusline")
+    if matches!(name, Some("switcher" | "switcher.exe")) && words.next() == Some("statusline") {
+        Existing::Stale(command.find(" --then ").map_or("", |i| &command[i..]))
+    } else {
+        Existing::Theirs
+    }
 }
 
-/// The new text of the settings, or `None` when setup is already in place. Pure.
-fn install(text: &str, exe: &Path) -> Result<Option<(String, Installed)>, String> {
+/// The new text of the settings, or `None` when setup is already in place. `ours` is the
+/// command to run ([`ours`]). Pure.
+fn install(text: &str, ours: &str) -> Result<Option<(String, Installed)>, String> {
     let doc = Document::parse(text).map_err(|e| e.to_string())?;
     if !doc.root().is_object() {
         return Err("the settings are not a JSON object".into());
@@ -116,10 +150,12 @@ fn install(text: &str, exe: &Path) -> Result<Option<(String, Installed)>, String
     let old: Option<serde_json::Value> = previous
         .as_deref()
         .and_then(|r| serde_json::from_str(r).ok());
-    if old.as_ref().is_some_and(|v| is_ours(v, exe)) {
-        return Ok(None);
-    }
-    let command = serde_json::to_string(&command(exe, old.as_ref())).expect("a string serialises");
+    let command = match old.as_ref().map(|v| existing(v, ours)) {
+        Some(Existing::Current) => return Ok(None),
+        Some(Existing::Stale(then)) => format!("{ours}{then}"),
+        Some(Existing::Theirs) | None => command(ours, old.as_ref()),
+    };
+    let command = serde_json::to_string(&command).expect("a string serialises");
     let edit = match &previous {
         Some(_) => {
             // Claude Code's other statusLine setting stays.
@@ -193,12 +229,12 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(io(e)),
     };
-    let real = match &existing {
-        Some(_) => fsx::canonical(&settings).map_err(io)?,
-        None => settings.clone(),
-    };
+    // Canonical whether the file exists or not (its nearest existing dir resolved): the record
+    // made when setup created the file is found again once it exists.
+    let real = fsx::canonical(&settings).map_err(io)?;
     let record = record_path(state_dir, &real);
     let before = existing.clone().unwrap_or_default();
+    let mut updated = false;
     let (after, installed) = if request.remove {
         let Ok(text) = fsx::read_limited(&record, fsx::MAX_FILE) else {
             println!("{shown}: no status line set up by switcher; nothing to remove");
@@ -215,11 +251,11 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
             uninstall(current, &installed).map_err(|e| Error::Setup(format!("{shown}: {e}")))?;
         (after, installed)
     } else {
-        let exe = std::env::current_exe()
-            .and_then(|e| e.canonicalize())
+        let exe = program(env)
             .map_err(|e| Error::Setup(format!("cannot tell where switcher is installed: {e}")))?;
+        let ours = ours(&exe, request.bake_state_dir.then_some(state_dir));
         let text = existing.as_deref().unwrap_or("{}\n");
-        match install(text, &exe).map_err(|e| Error::Setup(format!("{shown}: {e}")))? {
+        match install(text, &ours).map_err(|e| Error::Setup(format!("{shown}: {e}")))? {
             None => {
                 println!("{shown}: statusLine already runs switcher statusline; nothing to do");
                 return Ok(Outcome::Ok);
@@ -227,6 +263,17 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
             Some((after, mut installed)) => {
                 installed.settings = real.clone();
                 installed.created = existing.is_none();
+                // Replacing what an earlier setup wrote: `--remove` still goes back to what was
+                // there before that one.
+                let earlier = fsx::read_limited(&record, fsx::MAX_FILE)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Installed>(&t).ok())
+                    .filter(|e| installed.previous.as_ref() == Some(&e.written));
+                if let Some(earlier) = earlier {
+                    updated = true;
+                    installed.previous = earlier.previous;
+                    installed.created = earlier.created;
+                }
                 (after, installed)
             }
         }
@@ -265,18 +312,71 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
         fsx::create_private_dir(dir).map_err(io)?;
         let mut text = serde_json::to_string_pretty(&installed).expect("a record serialises");
         text.push('\n');
-        fsx::write_atomic(&record, None, &text).map_err(io)?;
+        write(&record, None, &text).map_err(io)?;
         if let Some(parent) = settings.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
         write(&settings, existing.as_deref(), &after).map_err(io)?;
-        println!("{shown}: statusLine runs switcher statusline");
+        let how = if updated { " (updated)" } else { "" };
+        println!("{shown}: statusLine runs {}{how}", ours_shown(&after));
     }
     Ok(Outcome::Ok)
 }
 
-/// Writes over what was read, or refuses when the file changed since.
+/// The command the settings' `statusLine` now runs, for the message.
+fn ours_shown(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v["statusLine"]["command"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "switcher statusline".to_owned())
+}
+
+/// The switcher binary as the user reaches it: the path they ran (as typed when it names a dir,
+/// else as found on `PATH`) when it is this very binary, so that a symlink such as
+/// `~/.cargo/bin/switcher` or a package manager's stable path survives upgrades; else the
+/// running executable.
+fn program(env: &Env) -> std::io::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let ran = std::env::args_os().next().map(PathBuf::from);
+    let ran = ran.and_then(|ran| {
+        if ran.components().count() > 1 {
+            Some(env.cwd.join(ran))
+        } else {
+            let path = env.var("PATH")?;
+            std::env::split_paths(path)
+                .filter(|d| d.is_absolute())
+                .map(|d| d.join(&ran))
+                .find(|p| p.is_file())
+        }
+    });
+    Ok(match ran {
+        Some(ran) if same_file(&ran, &exe) => ran.components().collect(),
+        _ => exe,
+    })
+}
+
+/// Whether two paths are one file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+    }
+}
+
+/// Writes over what was read, or refuses when the file changed since; first removes what a
+/// killed run left of it.
 fn write(path: &Path, read: Option<&str>, text: &str) -> std::io::Result<()> {
+    if let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+        fsx::remove_stale_temps(dir, name);
+    }
     let outcome = match read {
         Some(read) => fsx::write_atomic(path, Some(read), text)?,
         None => fsx::write_atomic(path, None, text)?,
@@ -298,19 +398,23 @@ mod tests {
     #[test]
     fn an_existing_command_runs_behind_then_and_remove_gives_the_bytes_back() {
         let text = "{\n  \"model\": \"opus\",\n  \"statusLine\": {\"type\": \"command\", \"command\": \"bash ~/my line.sh\", \"padding\": 0},\n  \"env\": {}\n}\n";
-        let (after, installed) = install(text, Path::new(EXE)).unwrap().unwrap();
+        let (after, installed) = install(text, &ours(Path::new(EXE), None)).unwrap().unwrap();
         assert_eq!(
             after,
             "{\n  \"model\": \"opus\",\n  \"statusLine\": {\"type\":\"command\",\"command\":\"/opt/bin/switcher statusline --then 'bash ~/my line.sh'\",\"padding\":0},\n  \"env\": {}\n}\n"
         );
-        assert_eq!(install(&after, Path::new(EXE)).unwrap(), None, "idempotent");
+        assert_eq!(
+            install(&after, &ours(Path::new(EXE), None)).unwrap(),
+            None,
+            "idempotent"
+        );
         assert_eq!(uninstall(&after, &installed).unwrap(), text);
     }
 
     #[test]
     fn no_status_line_is_added_and_removed_exactly() {
         for text in ["{}\n", "{\"a\": 1}", "{\r\n    \"a\": [1, 2]\r\n}\r\n"] {
-            let (after, installed) = install(text, Path::new("/my bin/switcher"))
+            let (after, installed) = install(text, &ours(Path::new("/my bin/switcher"), None))
                 .unwrap()
                 .unwrap();
             let value: serde_json::Value = serde_json::from_str(&after).unwrap();
@@ -324,20 +428,37 @@ mod tests {
 
     #[test]
     fn a_status_line_changed_since_is_left_alone() {
-        let (after, installed) = install("{}", Path::new(EXE)).unwrap().unwrap();
+        let (after, installed) = install("{}", &ours(Path::new(EXE), None)).unwrap().unwrap();
         let edited = after.replace("statusline", "statusline --then x");
         assert!(uninstall(&edited, &installed).is_err());
-        assert!(install("[1]", Path::new(EXE)).is_err());
-        assert!(install("{\"a\": ", Path::new(EXE)).is_err());
+        assert!(install("[1]", &ours(Path::new(EXE), None)).is_err());
+        assert!(install("{\"a\": ", &ours(Path::new(EXE), None)).is_err());
     }
 
     #[test]
-    fn another_install_of_switcher_counts_as_set_up() {
+    fn another_install_or_state_dir_of_switcher_is_rewritten_keeping_then() {
+        let ours = ours(Path::new(EXE), None);
         let text = r#"{"statusLine": {"type": "command", "command": "~/.cargo/bin/switcher statusline --then x"}}"#;
-        assert_eq!(install(text, Path::new(EXE)).unwrap(), None);
+        let (after, _) = install(text, &ours).unwrap().unwrap();
+        let value: serde_json::Value = serde_json::from_str(&after).unwrap();
+        assert_eq!(
+            value["statusLine"]["command"],
+            "/opt/bin/switcher statusline --then x"
+        );
+        assert_eq!(install(&after, &ours).unwrap(), None);
+        // The same binary with a state dir of its own now.
+        let baked = super::ours(Path::new(EXE), Some(Path::new("/s d")));
+        assert_eq!(baked, "/opt/bin/switcher statusline --state-dir '/s d'");
+        let (after, _) = install(&after, &baked).unwrap().unwrap();
+        let value: serde_json::Value = serde_json::from_str(&after).unwrap();
+        assert_eq!(value["statusLine"]["command"], format!("{baked} --then x"));
         let text =
             r#"{"statusLine": {"type": "command", "command": "my-switcher-line.sh statusline"}}"#;
-        assert!(install(text, Path::new(EXE)).unwrap().is_some());
+        let (after, _) = install(text, &ours).unwrap().unwrap();
+        assert!(
+            after.contains("--then 'my-switcher-line.sh statusline'"),
+            "{after}"
+        );
     }
 
     #[test]

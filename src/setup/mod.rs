@@ -55,6 +55,8 @@ pub(crate) fn run(global: &Global, agent: &SetupAgent, env: &Env) -> Result<Outc
                 project: args.project.as_deref(),
                 remove: args.remove,
                 dry_run: args.dry_run,
+                bake_state_dir: global.state_dir.is_some()
+                    || env.var("SWITCHER_STATE_DIR").is_some(),
             };
             return claude::run(&request, &crate::settings::state_dir(global, env)?, env);
         }

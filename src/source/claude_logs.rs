@@ -13,12 +13,14 @@
 //! than the look-back: after the reset the window counts as 0% (README, "Decisions"), so the
 //! provider's recovery is observed too.
 //!
-//! The provider is `anthropic` for Claude's own messages, or the provider of the session's
-//! endpoint when a line is read as it is written: the `ANTHROPIC_BASE_URL` its settings name
-//! (the project's `.claude/settings.local.json`, `.claude/settings.json`, then the user's), as
-//! for a Claude Code target. An older line keeps `anthropic`, since switcher may have changed
-//! the endpoint since. Another provider's own message (z.ai's through its Anthropic-compatible
-//! endpoint) names that provider.
+//! The provider is `anthropic` for Claude's own messages: always for the structured fields
+//! (Claude's subscription limit), and for a text when it is older than [`LIVE`], since switcher
+//! may have changed the endpoint since. A text read as it is written is the provider of the
+//! session's endpoint: the `ANTHROPIC_BASE_URL` its settings name (the project's
+//! `.claude/settings.local.json`, `.claude/settings.json`, then the user's), as for a Claude
+//! Code target, except a URL this tool's endpoint profile wrote, which stands for the one it
+//! replaced (the state dir's records tell). Another provider's own message (z.ai's through its
+//! Anthropic-compatible endpoint) names that provider.
 
 mod entry;
 mod tail;
@@ -36,8 +38,10 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use crate::fsx;
-use crate::jsonc::Document;
+use crate::jsonc::{Document, KeyPath};
+use crate::plan::{ProfileRecord, decode};
 use crate::provider::Aliases;
+use crate::state::StateDir;
 use crate::target::claude as claude_target;
 
 use super::http::Failure;
@@ -79,6 +83,8 @@ pub struct ClaudeLogs {
     /// The user's Claude Code settings, where a session's endpoint is set when its project
     /// does not set one.
     user_settings: Option<PathBuf>,
+    /// The state dir: a base URL this tool's profile wrote is not the endpoint a line used.
+    state_dir: Option<PathBuf>,
     memory: Mutex<Memory>,
 }
 
@@ -118,14 +124,20 @@ pub fn build(path: Option<&str>, build: &Build<'_>) -> Result<Box<dyn Provider>,
     Ok(Box::new(ClaudeLogs::new(
         dir,
         claude_dir.map(|d| d.join("settings.json")),
+        build.state_dir.map(Path::to_owned),
     )))
 }
 
 impl ClaudeLogs {
-    pub fn new(dir: PathBuf, user_settings: Option<PathBuf>) -> ClaudeLogs {
+    pub fn new(
+        dir: PathBuf,
+        user_settings: Option<PathBuf>,
+        state_dir: Option<PathBuf>,
+    ) -> ClaudeLogs {
         ClaudeLogs {
             dir,
             user_settings,
+            state_dir,
             memory: Mutex::default(),
         }
     }
@@ -159,7 +171,10 @@ impl ClaudeLogs {
                 continue;
             }
             let mut bad = None;
-            let read = tail::read_new(path, at, |line| match entry::read(line, now, &zone) {
+            // A line without a timestamp was written by the file's last change at the latest.
+            let written = (file.modified.and_then(|m| Timestamp::try_from(m).ok()))
+                .map_or(now, |m| m.min(now));
+            let read = tail::read_new(path, at, |line| match entry::read(line, written, &zone) {
                 Line::Limit(hit) => hits.push((path.clone(), hit)),
                 Line::Bad(why) => {
                     bad.get_or_insert(why);
@@ -225,11 +240,17 @@ impl ClaudeLogs {
         status_doc::parse(&document(&memory.found).to_string(), aliases)
     }
 
-    /// The provider a limit line means: the message's own, or for Claude's own messages read
-    /// as they are written, the endpoint the session's settings name.
+    /// The provider a limit line means: the message's own (Claude's structured subscription
+    /// limit is always Anthropic's), or for Claude's own text read as it is written, the
+    /// endpoint the session's settings name. A base URL this tool's profile wrote there is not
+    /// the one the line used (the switch may have been caused by this very line): the URL it
+    /// replaced is, or when the profile added the key, the next settings file's.
     fn provider(&self, hit: &Hit, aliases: &Aliases, now: Timestamp) -> String {
         let family = aliases.resolve(&hit.provider);
-        if family != aliases.resolve("anthropic") || now.duration_since(hit.at) > LIVE {
+        if hit.how == entry::STRUCTURED
+            || family != aliases.resolve("anthropic")
+            || now.duration_since(hit.at) > LIVE
+        {
             return family;
         }
         let project = hit.cwd.as_deref().map(|cwd| Path::new(cwd).join(".claude"));
@@ -238,6 +259,7 @@ impl ClaudeLogs {
             project.as_ref().map(|p| p.join("settings.json")),
             self.user_settings.clone(),
         ];
+        let mut profiles = None;
         for settings in places.into_iter().flatten() {
             let Ok(text) = fsx::read_limited(&settings, MAX_SETTINGS) else {
                 continue;
@@ -245,12 +267,55 @@ impl ClaudeLogs {
             let Ok(doc) = Document::parse(&text) else {
                 continue;
             };
-            if let Some(url) = claude_target::base_url(&doc) {
-                return claude_target::endpoint_provider(Some(url), aliases);
+            let Some(node) = doc.get(&KeyPath::new(["env", "ANTHROPIC_BASE_URL"])) else {
+                continue;
+            };
+            let Some(url) = node.as_str() else {
+                continue;
+            };
+            let profiles = profiles.get_or_insert_with(|| self.profiles());
+            match profile_wrote(profiles, &settings, doc.raw(node)) {
+                Some(Some(original)) => {
+                    return claude_target::endpoint_provider(Some(&original), aliases);
+                }
+                Some(None) => continue,
+                None => return claude_target::endpoint_provider(Some(url), aliases),
             }
         }
         family
     }
+
+    /// The active profile records in the state dir (none when it cannot be read).
+    fn profiles(&self) -> Vec<(PathBuf, ProfileRecord)> {
+        let Some(dir) = &self.state_dir else {
+            return Vec::new();
+        };
+        let Ok(states) = StateDir::new(dir.clone()).all_targets() else {
+            return Vec::new();
+        };
+        states
+            .into_iter()
+            .flatten()
+            .filter_map(|s| Some((s.target, s.profile?)))
+            .collect()
+    }
+}
+
+/// Whether a profile of this tool wrote `raw` as `settings`' base URL: then the URL it replaced
+/// (`Some(None)` when it added the key).
+fn profile_wrote(
+    profiles: &[(PathBuf, ProfileRecord)],
+    settings: &Path,
+    raw: &str,
+) -> Option<Option<String>> {
+    let settings = fsx::canonical(settings).ok()?;
+    let key = KeyPath::new(["env", "ANTHROPIC_BASE_URL"]);
+    profiles
+        .iter()
+        .filter(|(target, _)| *target == settings)
+        .flat_map(|(_, record)| &record.keys)
+        .find(|k| k.path == key && k.written.is(raw))
+        .map(|k| k.original.as_deref().map(decode))
 }
 
 /// The limits found, as a status document: each provider at 100% in each window until its

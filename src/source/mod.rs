@@ -130,6 +130,9 @@ impl<'a> Watch<'a> {
 pub struct Build<'a> {
     pub env: &'a Env,
     pub config_dir: &'a Path,
+    /// The state dir, whose records tell what this tool wrote (`claude-logs` reads them); `None`
+    /// where no switching follows (detection for `init`, tests).
+    pub state_dir: Option<&'a Path>,
 }
 
 /// One kind of source.
@@ -323,6 +326,7 @@ pub(crate) mod testing {
         let build = Build {
             env: &env,
             config_dir: dir,
+            state_dir: None,
         };
         Ok(config
             .kind

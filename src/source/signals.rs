@@ -55,7 +55,10 @@ pub fn is_signal(path: &Path) -> bool {
 pub fn write(state_dir: &Path, writer: &str, document: &Value) -> io::Result<PathBuf> {
     let dir = dir(state_dir);
     fsx::create_private_dir(&dir)?;
-    let path = dir.join(format!("{}.json", file_safe(writer)));
+    let name = format!("{}.json", file_safe(writer));
+    let path = dir.join(&name);
+    // What a killed writer (a status line cut short) left of this file goes.
+    fsx::remove_stale_temps(&dir, &name);
     let mut text = serde_json::to_string_pretty(document).map_err(io::Error::other)?;
     text.push('\n');
     fsx::write_atomic(&path, None, &text)?;

@@ -239,6 +239,7 @@ mod tests {
         let build = Build {
             env: &env,
             config_dir: dir.path(),
+            state_dir: None,
         };
         let config = SourceConfig::read(raw).unwrap();
         SourceSpec::configured(&config, &build, poll_interval).unwrap()
@@ -264,6 +265,7 @@ mod tests {
                 &Build {
                     env: &env,
                     config_dir: dir.path(),
+                    state_dir: None,
                 },
                 MINUTE,
             )

@@ -150,3 +150,52 @@ fn the_daemon_switches_when_a_limit_is_appended_even_in_a_project_made_after_its
     d.wait("the switch", || s.read(".claude/settings.json") == SWITCHED);
     assert_eq!(d.stop(), 0);
 }
+
+/// A Claude Code session on `opus` in the work dir whose chain is an endpoint profile, with a
+/// limit line 30 s old: switching writes z.ai's base URL into the very settings a live line's
+/// endpoint is read from.
+fn profile_sandbox(line: &str) -> Sandbox {
+    let mut s = Sandbox::new();
+    s.env("SWITCHER_NOW", NOW)
+        .env("ZAI_API_KEY", "zai-canary-token-31c7");
+    s.write(".claude/settings.json", "{\"model\":\"opus\"}\n")
+        .config(
+            r#"{ profiles: { glm: { provider: "zai", model: "opus",
+              env: { ANTHROPIC_BASE_URL: "https://api.z.ai/api/anthropic",
+                     ANTHROPIC_AUTH_TOKEN: "${ZAI_API_KEY}" } } },
+            fallbacks: { opus: ["profile:glm"] } }"#,
+        );
+    let line = line.replace("/nowhere", &s.work().display().to_string());
+    append(&transcript(&s, "-p/s.jsonl"), &format!("{line}\n"));
+    s
+}
+
+fn stays_on_the_profile(s: &Sandbox) {
+    for run in 0..3 {
+        s.run(&["watch", ".claude/settings.json", "--once"]).code(0);
+        let settings = s.read(".claude/settings.json");
+        assert!(
+            settings.contains("api.z.ai"),
+            "run {run} left the profile:\n{settings}"
+        );
+    }
+    let status = s.run(&["status", ".claude/settings.json", "--json"]).json();
+    let text = status.to_string();
+    assert!(!text.contains("\"zai\":{\"status\":\"RED\""), "{text}");
+}
+
+#[test]
+fn a_structured_limit_is_anthropic_s_even_once_the_profile_points_elsewhere() {
+    let line = format!(
+        r#"{{"type":"assistant","timestamp":"2026-11-21T11:59:30Z","cwd":"/nowhere","isApiErrorMessage":true,"error":"rate_limit","apiErrorStatus":429,"apiError":"usage_limit_reached","apiErrorParams":{{"rate_limit_info":{{"status":"rejected","resetsAt":{},"rateLimitType":"five_hour"}}}},"message":{{"model":"<synthetic>","content":[{{"type":"text","text":"You've hit your 5-hour limit · resets 4pm (UTC)"}}]}}}}"#,
+        1795276800
+    );
+    stays_on_the_profile(&profile_sandbox(&line));
+}
+
+#[test]
+fn a_live_text_limit_is_not_blamed_on_the_endpoint_the_switcher_wrote() {
+    // Before 2.1.33x only the text: read as the endpoint's, which the profile has since replaced.
+    let line = r#"{"type":"assistant","timestamp":"2026-11-21T11:59:30Z","cwd":"/nowhere","isApiErrorMessage":true,"message":{"model":"<synthetic>","content":[{"type":"text","text":"Claude AI usage limit reached|1795276800"}]}}"#;
+    stays_on_the_profile(&profile_sandbox(line));
+}

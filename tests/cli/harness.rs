@@ -196,7 +196,7 @@ impl Output {
 
 /// Runs a one-shot command, killing it if it is still running after [`DEADLINE`]: a hang fails
 /// the test (code -1, `timed out` on stderr) instead of blocking the suite.
-fn run_with_deadline(mut cmd: Command) -> Output {
+pub fn run_with_deadline(mut cmd: Command) -> Output {
     use std::io::Read;
     use std::process::Stdio;
     let mut child = cmd

@@ -5,7 +5,7 @@ use std::fs;
 use std::io::Write;
 use std::process::Stdio;
 
-use crate::harness::{Output, Sandbox};
+use crate::harness::{Output, Sandbox, run_with_deadline};
 
 /// Runs `switcher ARGS` with `stdin`.
 fn with_stdin(s: &Sandbox, args: &[&str], stdin: &str) -> Output {
@@ -102,24 +102,41 @@ fn then_runs_the_users_command_with_the_same_stdin() {
 }
 
 #[test]
+fn then_a_command_that_hangs_is_killed_and_our_line_stands() {
+    let s = Sandbox::new();
+    // The harness's deadline is far below the child's sleep: returning at all means it was cut.
+    let mut cmd = s.command(&["statusline", "--then", "echo partial; sleep 600"]);
+    cmd.env("SWITCHER_NOW", "2026-11-21T14:10:00Z");
+    let out = run_with_deadline(cmd);
+    out.code(0)
+        .stdout_is("switcher\n")
+        .stderr_has("still running after 2 s; killed");
+}
+
+#[test]
 fn setup_claude_keeps_the_old_command_behind_then_and_remove_restores_its_bytes() {
     let s = Sandbox::new();
     let settings = "{\n  \"model\": \"opus\",\n  \"statusLine\": {\n    \"type\": \"command\",\n    \"command\": \"~/.claude/statusline.sh\"\n  }\n}\n";
     s.write("proj/.claude/settings.json", settings);
     let dry = s.run_exact(&["setup", "claude", "--project", "proj", "--dry-run"]);
     dry.code(0);
-    assert!(dry.stdout.contains("statusline --then"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("--then '~/.claude/statusline.sh'"),
+        "{}",
+        dry.stdout
+    );
     assert_eq!(s.read("proj/.claude/settings.json"), settings);
     s.run_exact(&["setup", "claude", "--project", "proj"])
         .code(0);
     let after = s.read("proj/.claude/settings.json");
     let value: serde_json::Value = serde_json::from_str(&after).unwrap();
-    let exe = fs::canonicalize(env!("CARGO_BIN_EXE_switcher")).unwrap();
+    // The state dir is not the default one (the sandbox sets SWITCHER_STATE_DIR): named.
     assert_eq!(
         value["statusLine"]["command"],
         format!(
-            "{} statusline --then '~/.claude/statusline.sh'",
-            exe.display()
+            "{} statusline --state-dir {} --then '~/.claude/statusline.sh'",
+            env!("CARGO_BIN_EXE_switcher"),
+            s.state_dir().display()
         )
     );
     assert_eq!(
@@ -179,4 +196,90 @@ fn setup_claude_dry_run_masks_credentials_on_the_lines_it_shows() {
     s.run_exact(&["setup", "claude", "--project", "missing"])
         .code(1)
         .stderr_has("missing: no such directory");
+}
+
+#[test]
+fn setup_claude_made_under_a_relative_or_symlinked_path_is_removed() {
+    let s = Sandbox::new();
+    // What a killed setup left goes.
+    let stale = s.path(".claude/.settings.json.switcher-tmp.999999999.0");
+    fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    fs::write(&stale, "{").unwrap();
+    s.run_exact(&["setup", "claude", "--project", "."]).code(0);
+    assert!(s.path(".claude/settings.json").exists());
+    assert!(!stale.exists());
+    s.run_exact(&["setup", "claude", "--project", ".", "--remove"])
+        .code(0)
+        .stdout_is("./.claude/settings.json: statusLine restored\n");
+    assert!(!s.path(".claude/settings.json").exists());
+    // HOME through a symlink, its .claude dir not made yet.
+    let mut s = Sandbox::new();
+    let link = s.work().join("home-link");
+    std::os::unix::fs::symlink(s.home(), &link).unwrap();
+    s.env("HOME", &link.display().to_string());
+    s.run_exact(&["setup", "claude"]).code(0);
+    assert!(s.home().join(".claude/settings.json").exists());
+    s.run_exact(&["setup", "claude", "--remove"]).code(0);
+    assert!(!s.home().join(".claude/settings.json").exists());
+}
+
+#[test]
+fn setup_claude_names_the_program_as_run_and_the_state_dir_only_when_not_the_default() {
+    let s = Sandbox::new();
+    // Installed as a symlink (a package manager's stable path): the link is named, not its
+    // target.
+    let bin = s.work().join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let link = bin.join("switcher");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_switcher"), &link).unwrap();
+    let via_link = |args: &[&str], default_state_dir: bool| {
+        let sandboxed = s.command(args);
+        let mut cmd = std::process::Command::new(&link);
+        cmd.args(args).current_dir(s.work()).env_clear();
+        for (k, v) in sandboxed.get_envs() {
+            if let Some(v) = v
+                && !(default_state_dir && k == "SWITCHER_STATE_DIR")
+            {
+                cmd.env(k, v);
+            }
+        }
+        run_with_deadline(cmd)
+    };
+    let command = || {
+        let value: serde_json::Value =
+            serde_json::from_str(&s.read(".claude/settings.json")).unwrap();
+        value["statusLine"]["command"].as_str().unwrap().to_owned()
+    };
+    let setup = ["setup", "claude", "--project", "."];
+    let remove = ["setup", "claude", "--project", ".", "--remove"];
+    // The default state dir is not named.
+    let out = via_link(&setup, true);
+    out.code(0);
+    assert_eq!(command(), format!("{} statusline", link.display()));
+    assert!(out.stdout.contains(&command()), "{}", out.stdout);
+    via_link(&remove, true).code(0);
+    assert!(!s.path(".claude/settings.json").exists());
+    // Another is.
+    via_link(&setup, false).code(0);
+    let baked = format!(" statusline --state-dir {}", s.state_dir().display());
+    assert_eq!(command(), format!("{}{baked}", link.display()));
+    // Run as another program path: our command is rewritten, not wrapped, nor left.
+    let out = s.run_exact(&setup);
+    out.code(0);
+    assert!(out.stdout.ends_with("(updated)\n"), "{}", out.stdout);
+    assert_eq!(
+        command(),
+        format!("{}{baked}", env!("CARGO_BIN_EXE_switcher"))
+    );
+    // That command runs: the status line takes the global --state-dir.
+    let out = with_stdin(
+        &s,
+        &["statusline", "--state-dir", "elsewhere"],
+        &input(&s.work().display().to_string(), 12.0),
+    );
+    out.code(0);
+    assert!(s.path("elsewhere/signals/claude-statusline.json").exists());
+    // --remove after the update still goes back to no file at all.
+    s.run_exact(&remove).code(0);
+    assert!(!s.path(".claude/settings.json").exists());
 }

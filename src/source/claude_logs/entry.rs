@@ -7,7 +7,7 @@
 //! (`Claude AI usage limit reached|<unix s>`, `You've hit your session limit · resets …`), which
 //! the shared table of limit messages reads. The structured fields win when present. Only error
 //! lines count: an assistant's ordinary answer that quotes a limit message is not a limit.
-//! Pure: "now" and the local zone are parameters.
+//! Pure: the time standing in for a missing timestamp and the local zone are parameters.
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -15,10 +15,14 @@ use serde_json::Value;
 
 use crate::limits::{self, Kind};
 
+/// What [`Hit::how`] says for the structured fields: Claude's own subscription limit.
+pub(crate) const STRUCTURED: &str = "usage_limit_reached";
+
 /// A usage limit one line reports.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Hit {
-    /// When the line was written (its `timestamp`; the read's "now" when it has none).
+    /// When the line was written (its `timestamp`; when it has none, the file's last change,
+    /// which is no earlier).
     pub(crate) at: Timestamp,
     /// The session's working directory, where its project settings are.
     pub(crate) cwd: Option<String>,
@@ -50,9 +54,10 @@ pub(crate) fn may_be_limit(line: &[u8]) -> bool {
     line.windows(4).any(|w| w.eq_ignore_ascii_case(b"imit"))
 }
 
-/// Reads one line (without its newline). `now` stands in for a missing timestamp; `zone` reads
-/// a reset the text gives without a zone.
-pub(crate) fn read(line: &[u8], now: Timestamp, zone: &TimeZone) -> Line {
+/// Reads one line (without its newline). `written` stands in for a missing timestamp (the file's
+/// modification time: a read's "now" would make every new run find the line fresh again);
+/// `zone` reads a reset the text gives without a zone.
+pub(crate) fn read(line: &[u8], written: Timestamp, zone: &TimeZone) -> Line {
     if !may_be_limit(line) {
         return Line::Nothing;
     }
@@ -66,7 +71,7 @@ pub(crate) fn read(line: &[u8], now: Timestamp, zone: &TimeZone) -> Line {
     }
     let at = (value["timestamp"].as_str())
         .and_then(|t| t.parse::<Timestamp>().ok())
-        .unwrap_or(now);
+        .unwrap_or(written);
     let cwd = value["cwd"].as_str().map(str::to_owned);
     if let Some(hit) = structured(&value, at, cwd.clone()) {
         return Line::Limit(hit);
@@ -116,7 +121,7 @@ fn structured(value: &Value, at: Timestamp, cwd: Option<String>) -> Option<Hit> 
         provider: "anthropic".to_owned(),
         resets_at,
         window: window.to_owned(),
-        how: "usage_limit_reached".to_owned(),
+        how: STRUCTURED.to_owned(),
     })
 }
 

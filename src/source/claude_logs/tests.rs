@@ -32,7 +32,8 @@ fn the_structured_fields_give_provider_reset_and_window() {
     assert_eq!(first.window, "five_hour");
     assert_eq!(first.at, at("2026-11-21T11:40:00Z"));
     assert_eq!(first.resets_at, Some(at("2026-11-21T16:40:00Z")));
-    // `quotaLimits` beats the text, which names no zone and no seconds; no timestamp: "now".
+    // `quotaLimits` beats the text, which names no zone and no seconds; no timestamp: the time
+    // given for it (the file's change).
     let second = hit(&lines[1], "2026-10-08T18:00:00Z").unwrap();
     assert_eq!(second.resets_at, Some(at("2026-10-09T02:00:00Z")));
     assert_eq!(second.at, at("2026-10-08T18:00:00Z"));
@@ -92,7 +93,11 @@ impl Projects {
         let dir = home.path().join(".claude/projects");
         let file = dir.join("-work-app/0b0c.jsonl");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        let source = ClaudeLogs::new(dir.clone(), Some(home.path().join(".claude/settings.json")));
+        let source = ClaudeLogs::new(
+            dir.clone(),
+            Some(home.path().join(".claude/settings.json")),
+            None,
+        );
         Projects {
             _home: home,
             dir,
@@ -227,11 +232,19 @@ fn a_live_line_is_its_sessions_endpoint_and_an_old_one_stays_anthropic() {
         r#"{"env": {"ANTHROPIC_BASE_URL": "https://api.z.ai/api/anthropic"}}"#,
     )
     .unwrap();
-    let line = STRUCTURED
-        .replace("RLT", "five_hour")
-        .replace("CWD", &project.display().to_string());
-    p.append(&format!("{line}\n"));
-    assert!(p.read("2026-11-21T11:41:00Z").contains_key("zai"));
+    let cwd = project.display().to_string();
+    // Claude's own structured subscription limit is Anthropic's whatever the endpoint.
+    let structured = STRUCTURED.replace("RLT", "five_hour").replace("CWD", &cwd);
+    p.append(&format!("{structured}\n"));
+    let reports = p.read("2026-11-21T11:41:00Z");
+    assert!(reports.contains_key("anthropic") && !reports.contains_key("zai"));
+    // A text is the endpoint's.
+    let line = format!(
+        r#"{{"type":"assistant","timestamp":"2026-11-21T11:40:00Z","cwd":"{cwd}","isApiErrorMessage":true,"message":{{"model":"<synthetic>","content":[{{"type":"text","text":"Claude AI usage limit reached|1795279200"}}]}}}}"#
+    );
+    let r = Projects::new();
+    r.append(&format!("{line}\n"));
+    assert!(r.read("2026-11-21T11:41:00Z").contains_key("zai"));
     let q = Projects::new();
     q.append(&format!("{line}\n"));
     let reports = q.read("2026-11-21T13:00:00Z");
@@ -265,4 +278,23 @@ fn the_line_the_real_claude_code_wrote_is_a_five_hour_limit() {
 
 fn hit_text_reset(line: &str) -> Option<Timestamp> {
     hit(line, "2026-12-06T02:30:00Z").and_then(|h| h.resets_at)
+}
+
+#[test]
+fn a_line_without_a_timestamp_dates_from_the_files_change_not_the_read() {
+    let p = Projects::new();
+    p.append("{\"type\":\"assistant\",\"isApiErrorMessage\":true,\"message\":{\"model\":\"<synthetic>\",\"content\":[{\"type\":\"text\",\"text\":\"You've hit your limit\"}]}}\n");
+    let changed = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
+    std::fs::File::options()
+        .append(true)
+        .open(&p.file)
+        .unwrap()
+        .set_modified(changed)
+        .unwrap();
+    // Three hours on, the hour it names no reset for is over: not RED at a new run's read.
+    let now = Timestamp::now();
+    let reports = p.read(&now.to_string());
+    assert_eq!(judged(&reports, "anthropic", &["opus"], now), ["GREEN"]);
+    let limit = &reports["anthropic"].windows["limit"];
+    assert!(limit.resets_at.is_some_and(|r| r < now), "{limit:?}");
 }

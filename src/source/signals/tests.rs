@@ -167,7 +167,12 @@ fn write_puts_a_private_signal_in_place() {
     assert_eq!(path, dir(&state).join("claude_statusline.json"));
     let text = fs::read_to_string(&path).unwrap();
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), doc);
-    // Written again, replaced; nothing else left in the dir.
+    // Written again, replaced; nothing else left in the dir, not even what a killed writer left.
+    fs::write(
+        dir(&state).join(".claude_statusline.json.switcher-tmp.999999999.3"),
+        "{",
+    )
+    .unwrap();
     write(
         &state,
         "claude statusline",
