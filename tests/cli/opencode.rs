@@ -158,7 +158,8 @@ fn routes_follow_every_switch_and_restore() {
     s.run(&["watch", "--restore"]).code(0);
     let doc: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&routes).unwrap()).unwrap();
-    assert_eq!(doc, serde_json::json!({"version": 1, "routes": []}));
+    assert_eq!(doc["routes"], serde_json::json!([]));
+    assert_eq!(doc["restored"].as_array().unwrap().len(), 2);
     assert_eq!(s.read("opencode.json"), TARGET);
 }
 
@@ -231,4 +232,52 @@ fn status_says_which_switches_running_sessions_follow_only_when_restarted() {
     );
     s.run(&["watch", "--restore"]).code(0);
     assert!(at_restart(&s).is_empty(), "nothing switched");
+}
+
+/// The routes of `doc[list]` as (slot, from, to).
+fn route_list(doc: &serde_json::Value, list: &str) -> Vec<(String, String, String)> {
+    let s = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
+    (doc[list].as_array().map(Vec::as_slice).unwrap_or_default())
+        .iter()
+        .map(|r| (s(&r["slot"]), s(&r["from"]), s(&r["to"])))
+        .collect()
+}
+
+#[test]
+fn every_model_a_slot_held_routes_to_its_current_value_and_back_after_a_restore() {
+    let s = Sandbox::new();
+    s.write("opencode.json", TARGET)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let routes = s.state_dir().join("routes.json");
+    let read = || serde_json::from_str::<serde_json::Value>(&fs::read_to_string(&routes).unwrap());
+    let r = |slot: &str, from: &str, to: &str| (slot.to_owned(), from.to_owned(), to.to_owned());
+    s.once("opencode.json").code(0);
+    // The first fallback goes RED too: a session started while the config named it follows.
+    s.quota(r#"{"zai": {"status": "RED"}, "deepseek": {"status": "RED"}}"#);
+    s.once("opencode.json").code(0);
+    assert!(s.read("opencode.json").contains("kimi-for-coding/k2"));
+    let doc = read().unwrap();
+    assert_eq!(
+        route_list(&doc, "routes"),
+        [
+            r("model", "zai-coding-plan/glm-4.6", "kimi-for-coding/k2"),
+            r("model", "deepseek/deepseek-chat", "kimi-for-coding/k2"),
+        ]
+    );
+    assert_eq!(doc["version"], 1);
+
+    // Restored: every fallback written routes back to the original, for older sessions only.
+    s.run(&["watch", "--restore"]).code(0);
+    assert_eq!(s.read("opencode.json"), TARGET);
+    let doc = read().unwrap();
+    assert_eq!(route_list(&doc, "routes"), []);
+    assert_eq!(
+        route_list(&doc, "restored"),
+        [
+            r("model", "deepseek/deepseek-chat", "zai-coding-plan/glm-4.6"),
+            r("model", "kimi-for-coding/k2", "zai-coding-plan/glm-4.6"),
+        ]
+    );
+    assert!(doc["restored"][0]["since"].is_string());
 }
