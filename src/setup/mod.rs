@@ -10,7 +10,7 @@
 pub(crate) mod claude;
 mod opencode;
 
-pub(crate) use opencode::installed as opencode_installed;
+pub(crate) use opencode::{Plugin as OpenCodePlugin, installed as opencode_installed};
 
 use std::fs;
 use std::io;

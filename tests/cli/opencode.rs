@@ -281,3 +281,64 @@ fn every_model_a_slot_held_routes_to_its_current_value_and_back_after_a_restore(
     );
     assert!(doc["restored"][0]["since"].is_string());
 }
+
+#[test]
+fn a_pass_marks_what_running_sessions_follow_at_restart_as_status_does() {
+    let s = Sandbox::new();
+    let target = r#"{
+  "model": "zai-coding-plan/glm-4.6",
+  "small_model": "zai-coding-plan/glm-4.6"
+}
+"#;
+    s.write("opencode.json", target)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let marked = |json: serde_json::Value| -> Vec<String> {
+        (json["slots"].as_array().unwrap().iter())
+            .filter(|slot| slot["running_sessions"] == "at_restart")
+            .map(|slot| slot["slot"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let pass = s.run(&["watch", "opencode.json", "--once", "--json"]);
+    assert_eq!(
+        marked(pass.code(0).json()),
+        ["model", "small_model"],
+        "no plugin"
+    );
+    s.run(&["setup", "opencode"]).code(0);
+    let pass = s.run(&["watch", "opencode.json", "--once", "--json"]);
+    assert_eq!(marked(pass.code(0).json()), ["small_model"]);
+}
+
+#[test]
+fn a_plugin_that_reads_another_state_dir_does_not_count_and_status_says_so() {
+    let s = Sandbox::new();
+    s.write("opencode.json", TARGET)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.once("opencode.json").code(0);
+    s.run(&["setup", "opencode", "--state-dir", "/elsewhere/state"])
+        .code(0);
+    let out = s.run(&["status", "opencode.json", "--json"]);
+    let json = out.code(0).json();
+    let model = (json["slots"].as_array().unwrap().iter())
+        .find(|slot| slot["slot"] == "model")
+        .unwrap()
+        .clone();
+    assert_eq!(model["running_sessions"], "at_restart");
+    out.stderr_has("switcher's plugin reads another state dir (/elsewhere/state)");
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.contains("another state dir"))
+            .count(),
+        1
+    );
+    s.run(&["setup", "opencode"]).code(0);
+    let out = s.run(&["status", "opencode.json", "--json"]);
+    let json = out.code(0).json();
+    assert!(
+        (json["slots"].as_array().unwrap().iter()).all(|slot| slot["running_sessions"].is_null())
+    );
+    assert!(!out.stderr.contains("another state dir"), "{}", out.stderr);
+}
