@@ -46,10 +46,30 @@ pub(crate) enum Step {
     NotInstalled,
 }
 
-/// Runs `switcher setup <agent>`.
+impl Step {
+    /// Its name in `--json` output.
+    fn name(self) -> &'static str {
+        match self {
+            Step::Installed => "installed",
+            Step::Updated => "updated",
+            Step::AlreadyInstalled => "already_installed",
+            Step::Removed => "removed",
+            Step::NotInstalled => "not_installed",
+        }
+    }
+}
+
+/// Runs `switcher setup <agent>`: under `--json`, OpenCode's prints one object (`agent`, `path`,
+/// `step`, `dry_run`: a dry run's step is what it would do).
 pub(crate) fn run(global: &Global, agent: &SetupAgent, env: &Env) -> Result<Outcome, Error> {
     let (args, file, note) = match agent {
         SetupAgent::Opencode(args) => (args, opencode::file(global, args, env)?, opencode::NOTE),
+        SetupAgent::Claude(_) if global.json => {
+            return Err(Error::Setup(
+                "--json: `switcher setup claude` prints text only (its --dry-run prints a diff)"
+                    .into(),
+            ));
+        }
         SetupAgent::Claude(args) => {
             let request = claude::Request {
                 project: args.project.as_deref(),
@@ -64,6 +84,16 @@ pub(crate) fn run(global: &Global, agent: &SetupAgent, env: &Env) -> Result<Outc
     } else {
         install(&file, args.dry_run)?
     };
+    if global.json {
+        let json = serde_json::json!({
+            "agent": "opencode",
+            "path": file.path,
+            "step": step.name(),
+            "dry_run": args.dry_run,
+        });
+        println!("{json}");
+        return Ok(Outcome::Ok);
+    }
     let what = match (step, args.dry_run) {
         (Step::Installed, false) => "installed",
         (Step::Installed, true) => "would install",

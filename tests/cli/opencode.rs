@@ -342,3 +342,31 @@ fn a_plugin_that_reads_another_state_dir_does_not_count_and_status_says_so() {
     );
     assert!(!out.stderr.contains("another state dir"), "{}", out.stderr);
 }
+
+#[test]
+fn setup_under_json_prints_one_object() {
+    let s = Sandbox::new();
+    let file = plugin(&s);
+    let json = s
+        .run(&["setup", "opencode", "--json", "--dry-run"])
+        .code(0)
+        .json();
+    assert_eq!(
+        json,
+        serde_json::json!({"agent": "opencode", "path": file, "step": "installed", "dry_run": true})
+    );
+    let json = s.run(&["setup", "opencode", "--json"]).code(0).json();
+    assert_eq!(json["step"], "installed");
+    assert!(file.exists());
+    let json = s.run(&["setup", "opencode", "--json"]).code(0).json();
+    assert_eq!(json["step"], "already_installed");
+    let json = s
+        .run(&["setup", "opencode", "--remove", "--json"])
+        .code(0)
+        .json();
+    assert_eq!(json["step"], "removed");
+    // Claude Code's setup prints text only, and says so rather than print it under --json.
+    let out = s.run(&["setup", "claude", "--json"]);
+    out.stderr_has("prints text only");
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}
