@@ -7,8 +7,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::announce::{self, Wait};
 use crate::apply::{Context, Mode, Target, TargetRun};
 use crate::cli::{Cli, Command};
@@ -29,7 +27,7 @@ use crate::target::Kind;
 
 /// The program: parse the command line, run, map the outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = crate::cli::parse();
     run(cli).exit_code()
 }
 

@@ -370,3 +370,28 @@ fn setup_under_json_prints_one_object() {
     out.stderr_has("prints text only");
     assert!(out.stdout.is_empty(), "{}", out.stdout);
 }
+
+#[test]
+fn setup_help_lists_only_the_global_options_setup_uses() {
+    let s = Sandbox::new();
+    for args in [
+        &["setup", "--help"][..],
+        &["setup", "opencode", "--help"],
+        &["setup", "claude", "--help"],
+    ] {
+        let out = s.run_exact(args);
+        let help = &out.code(0).stdout;
+        for ignored in ["--quota-file", "--kind", "--config"] {
+            assert!(!help.contains(ignored), "{args:?}: {help}");
+        }
+        assert!(
+            help.contains("--state-dir") && help.contains("--json"),
+            "{help}"
+        );
+    }
+    let status = s.run_exact(&["status", "--help"]);
+    assert!(status.code(0).stdout.contains("--quota-file"));
+    // Still accepted (a shell alias may pass them to every command), and ignored.
+    s.run_exact(&["setup", "opencode", "--quota-file", "q.json", "--dry-run"])
+        .code(0);
+}
