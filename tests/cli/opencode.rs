@@ -53,7 +53,11 @@ fn setup_installs_once_bakes_the_state_dir_and_removes_only_its_own_file() {
     assert!(file.exists());
     s.run(&["setup", "opencode", "--remove"]).code(0);
     assert!(!file.exists());
-    assert!(file.parent().unwrap().is_dir(), "only the file goes");
+    assert!(
+        !file.parent().unwrap().exists(),
+        "the plugin dir setup created goes once empty"
+    );
+    assert!(s.home().is_dir());
     let out = s
         .run(&["setup", "opencode", "--remove"])
         .code(0)
@@ -62,6 +66,7 @@ fn setup_installs_once_bakes_the_state_dir_and_removes_only_its_own_file() {
     assert!(out.starts_with("not installed: "), "{out}");
 
     // Somebody else's switcher.js is neither replaced nor deleted.
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
     fs::write(&file, "export const Mine = async () => ({})\n").unwrap();
     s.run(&["setup", "opencode"])
         .code(1)
@@ -394,4 +399,51 @@ fn setup_help_lists_only_the_global_options_setup_uses() {
     // Still accepted (a shell alias may pass them to every command), and ignored.
     s.run_exact(&["setup", "opencode", "--quota-file", "q.json", "--dry-run"])
         .code(0);
+}
+
+#[test]
+fn remove_deletes_the_dirs_setup_created_once_empty_and_nothing_else() {
+    let s = Sandbox::new();
+    // A project without .opencode/: both dirs are setup's, and both go.
+    fs::create_dir_all(s.path("a")).unwrap();
+    s.run(&["setup", "opencode", "--project", "a"]).code(0);
+    assert!(s.path("a/.opencode/plugin/switcher.js").exists());
+    s.run(&[
+        "setup",
+        "opencode",
+        "--project",
+        "a",
+        "--remove",
+        "--dry-run",
+    ])
+    .code(0);
+    assert!(s.path("a/.opencode/plugin/switcher.js").exists());
+    s.run(&["setup", "opencode", "--project", "a", "--remove"])
+        .code(0);
+    assert!(!s.path("a/.opencode").exists());
+    assert!(s.path("a").is_dir());
+    // .opencode/ was there: only plugin/ goes.
+    s.write("b/.opencode/opencode.json", "{}\n");
+    s.run(&["setup", "opencode", "--project", "b"]).code(0);
+    s.run(&["setup", "opencode", "--project", "b", "--remove"])
+        .code(0);
+    assert!(!s.path("b/.opencode/plugin").exists());
+    assert_eq!(s.read("b/.opencode/opencode.json"), "{}\n");
+    // Something else moved into plugin/ (or OpenCode's files into .opencode/): both stay.
+    fs::create_dir_all(s.path("c")).unwrap();
+    s.run(&["setup", "opencode", "--project", "c"]).code(0);
+    s.write(
+        "c/.opencode/plugin/mine.js",
+        "export const Mine = async () => ({})\n",
+    );
+    s.run(&["setup", "opencode", "--project", "c", "--remove"])
+        .code(0);
+    assert!(!s.path("c/.opencode/plugin/switcher.js").exists());
+    assert!(s.path("c/.opencode/plugin/mine.js").exists());
+    // A plugin/ dir the user made before setup is the user's, empty or not.
+    fs::create_dir_all(s.path("d/.opencode/plugin")).unwrap();
+    s.run(&["setup", "opencode", "--project", "d"]).code(0);
+    s.run(&["setup", "opencode", "--project", "d", "--remove"])
+        .code(0);
+    assert!(s.path("d/.opencode/plugin").is_dir());
 }
