@@ -5,8 +5,9 @@
 //
 // - routes: before each prompt it stats `<state dir>/routes.json` (re-reading it only when its
 //   mtime, size or inode changed) and sends a prompt for a model switcher moved away from, for
-//   this project and agent, to the model switcher moved it to. After a restore the route is gone
-//   and prompts use the original again.
+//   this project and agent, to the model switcher moved it to — the slot's original and every
+//   fallback switcher wrote to it since. After a restore, in a process started before it (which
+//   read a fallback at start), a prompt for a fallback goes back to the original (`restored`).
 // - signals: when OpenCode retries a request (or gives up on it) with a provider message that the
 //   limit table reads as a spent usage quota, it writes `<state dir>/signals/opencode-<provider>.json`:
 //   that provider RED until the reset the message names. switcher's daemon re-plans within a
@@ -333,9 +334,9 @@ function inScope(scope, dirs) {
   return dirs.some((d) => d === scope || d.startsWith(prefix));
 }
 
-/** The well-formed routes of a parsed document that hold in `dirs`. */
-function usableRoutes(doc, dirs) {
-  return doc.routes.filter(
+/** The well-formed routes of a list that hold in `dirs`. */
+function usableRoutes(list, dirs) {
+  return list.filter(
     (r) =>
       r &&
       typeof r.from === "string" &&
@@ -344,6 +345,30 @@ function usableRoutes(doc, dirs) {
       (r.agent === null || typeof r.agent === "string") &&
       inScope(r.scope, dirs),
   );
+}
+
+/**
+ * The routes of a parsed document in force for a process started at `startedAt` (ms) in `dirs`:
+ * `routes`, and of `restored` those of restores after that start (an older restore was read at
+ * start, so the process holds the original).
+ */
+function documentRoutes(doc, dirs, startedAt) {
+  const restored = Array.isArray(doc.restored) ? doc.restored : [];
+  return {
+    routes: usableRoutes(doc.routes, dirs),
+    restored: usableRoutes(restored, dirs).filter((r) => typeof r.since === "string" && Date.parse(r.since) > startedAt),
+  };
+}
+
+/**
+ * Where a prompt goes with a document's routes in force (`documentRoutes`): a switch in force
+ * first; else a restore that sends it back to the original, which a later switch may move on.
+ */
+function resolve(inForce, agent, model) {
+  const to = routeFor(inForce.routes, agent, model);
+  if (to) return to;
+  const back = routeFor(inForce.restored, agent, model);
+  return back && (routeFor(inForce.routes, agent, back) || back);
 }
 
 /** The model a prompt of `agent` for `model` ("provider/model") goes to; null: unchanged. */
@@ -362,10 +387,12 @@ function routeFor(routes, agent, model) {
 
 /**
  * The plugin's hooks. `opts`: stateDir, table (the limit table), dirs (the session's dirs),
- * log(level, message), now() (ms), localZone (IANA name).
+ * log(level, message), now() (ms), localZone (IANA name), startedAt (ms: when the process
+ * started, so when it read its config).
  */
 function createHooks(opts) {
   const now = opts.now || Date.now;
+  const startedAt = typeof opts.startedAt === "number" ? opts.startedAt : now();
   const logged = new Map();
   /** Logs `message` for `cause` unless it is what was last logged for it. */
   const once = (cause, level, message) => {
@@ -383,8 +410,9 @@ function createHooks(opts) {
   if (!stateDir) once("state", "warn", "no state dir: run `switcher setup opencode` again");
   const routesFile = stateDir && path.join(stateDir, "routes.json");
   const signalsDir = stateDir && path.join(stateDir, "signals");
+  const none = { routes: [], restored: [] };
   let seen = null;
-  let routes = [];
+  let routes = none;
 
   /** The routes in force: the file is read again only when its stat changed. */
   const currentRoutes = () => {
@@ -395,7 +423,7 @@ function createHooks(opts) {
     } catch (e) {
       if (seen !== e.code) {
         seen = e.code;
-        routes = [];
+        routes = none;
         once("routes", "info", e.code === "ENOENT" ? `no ${routesFile}: no switch in force` : `cannot stat ${routesFile}: ${e.code || e.message}`);
       }
       return routes;
@@ -403,7 +431,7 @@ function createHooks(opts) {
     const key = `${st.mtimeMs}:${st.size}:${st.ino}`;
     if (key === seen) return routes;
     seen = key;
-    routes = [];
+    routes = none;
     let doc;
     try {
       doc = JSON.parse(fs.readFileSync(routesFile, "utf8"));
@@ -416,7 +444,7 @@ function createHooks(opts) {
     } else if (doc.version > ROUTES_VERSION) {
       once("routes", "warn", `${routesFile} has version ${doc.version}, newer than this plugin's ${ROUTES_VERSION}; run \`switcher setup opencode\` again`);
     } else {
-      routes = usableRoutes(doc, opts.dirs);
+      routes = documentRoutes(doc, opts.dirs, startedAt);
       logged.delete("routes");
     }
     return routes;
@@ -478,7 +506,7 @@ function createHooks(opts) {
         const model = message && message.model;
         if (!model || typeof model.providerID !== "string" || typeof model.modelID !== "string") return;
         const agent = (input && input.agent) || message.agent;
-        const to = routeFor(currentRoutes(), agent, `${model.providerID}/${model.modelID}`);
+        const to = resolve(currentRoutes(), agent, `${model.providerID}/${model.modelID}`);
         if (to) {
           const cut = to.indexOf("/");
           message.model = { providerID: to.slice(0, cut), modelID: to.slice(cut + 1) };
@@ -527,6 +555,17 @@ function logger(client) {
   };
 }
 
+/** When this process started (ms), before OpenCode read its config; now if unknown. */
+function processStart() {
+  try {
+    const up = process.uptime();
+    if (Number.isFinite(up) && up >= 0) return Date.now() - up * SECOND;
+  } catch {
+    // Unknown.
+  }
+  return Date.now();
+}
+
 /** The plugin, as OpenCode calls it. */
 export const SwitcherPlugin = async (input = {}) => {
   const dirs = [input.directory].filter((d) => typeof d === "string" && d !== "");
@@ -550,6 +589,7 @@ export const SwitcherPlugin = async (input = {}) => {
     dirs,
     log: logger(input.client),
     localZone,
+    startedAt: processStart(),
   });
 };
 

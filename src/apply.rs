@@ -383,8 +383,26 @@ impl Target {
             fallbacks: &ctx.settings.fallbacks,
             profiles: &ctx.settings.profiles,
             endpoint,
+            opencode_plugin: self.opencode_plugin(ctx.settings),
             now: ctx.judge.now,
         }
+    }
+
+    /// For an OpenCode target: whether switcher's plugin, reading the state dir in use, is
+    /// installed where the target's sessions load plugins.
+    fn opencode_plugin(&self, settings: &Settings) -> bool {
+        if !matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent) {
+            return false;
+        }
+        let dir = (settings.opencode_dir())
+            .map(|d| crate::fsx::canonical(d).unwrap_or_else(|_| d.to_owned()));
+        let project = crate::routes::scope_of(&self.path, self.kind, dir.as_deref());
+        let plugin = crate::setup::opencode_installed(
+            dir.as_deref(),
+            project.as_deref(),
+            &settings.state_dir,
+        );
+        plugin == crate::setup::OpenCodePlugin::Installed
     }
 
     /// A Claude Code agent file's endpoint, from its scope's settings.

@@ -24,6 +24,43 @@ pub(crate) struct Cli {
     pub(crate) global: Global,
 }
 
+/// The global options `setup` takes no notice of (it uses --state-dir, --json, -v and -q).
+const SETUP_IGNORES: [&str; 3] = ["config", "quota_files", "kind"];
+
+/// The command line as clap knows it, built (global options propagated into every subcommand),
+/// with the global options `setup` ignores hidden from its help, man pages and completions.
+pub(crate) fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    cmd.mut_subcommand("setup", |setup| {
+        // Clap's own `help` subcommand takes no global options.
+        let agents: Vec<String> = (setup.get_subcommands())
+            .map(|a| a.get_name().to_owned())
+            .filter(|name| name != "help")
+            .collect();
+        // In place (`mut_args`): a built command's lookup goes by each argument's position.
+        let hide = |c: clap::Command| {
+            c.mut_args(|a| {
+                let ignored = SETUP_IGNORES.contains(&a.get_id().as_str());
+                let hidden = ignored || a.is_hide_set();
+                a.hide(hidden)
+            })
+        };
+        agents
+            .iter()
+            .fold(hide(setup), |setup, name| setup.mut_subcommand(name, hide))
+    })
+}
+
+/// Parses the process's command line with [`command`]; exits with clap's message on an error.
+pub(crate) fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let mut cmd = command();
+    let mut matches = cmd.get_matches_mut();
+    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Watch targets and quota sources and switch as needed (or one pass with --once)
@@ -249,6 +286,7 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]

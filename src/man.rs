@@ -3,15 +3,9 @@
 
 use std::io::{self, Write};
 
-use clap::CommandFactory;
-
-use crate::cli::Cli;
-
 /// The command line as clap knows it, with global flags propagated into every subcommand.
 fn command() -> clap::Command {
-    let mut cmd = Cli::command();
-    cmd.build();
-    cmd
+    crate::cli::command()
 }
 
 /// Writes the completion script for `shell`.

@@ -7,8 +7,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::announce::{self, Wait};
 use crate::apply::{Context, Mode, Target, TargetRun};
 use crate::cli::{Cli, Command};
@@ -29,7 +27,7 @@ use crate::target::Kind;
 
 /// The program: parse the command line, run, map the outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = crate::cli::parse();
     run(cli).exit_code()
 }
 
@@ -371,10 +369,10 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
     let judge = judge(settings, &book);
     let observed = BTreeSet::new();
     let ctx = Context::new(settings, &state_dir, &judge, &observed);
-    let (mut runs, outcome) = for_targets(&settings.targets, |spec| {
+    let (runs, outcome) = for_targets(&settings.targets, |spec| {
         Target::open(spec, &state_dir, true)?.view(&ctx)
     });
-    mark_at_restart(settings, &mut runs);
+    warn_other_state_dir(settings, &runs);
     if settings.json {
         print(&report::json(&runs, &judge));
     } else {
@@ -391,14 +389,15 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
     Ok(outcome)
 }
 
-/// For `status`: marks the OpenCode slots on a fallback that running sessions follow only when
-/// restarted — every one when no switcher plugin is installed where they would load it, else
-/// those the plugin cannot route (`small_model`).
-fn mark_at_restart(settings: &Settings, runs: &mut [TargetRun]) {
+/// For `status`: one line per switcher plugin that a switched OpenCode target's sessions load
+/// but that reads another state dir, so never sees this one's routes (its slots are marked as
+/// following at restart by the planner).
+fn warn_other_state_dir(settings: &Settings, runs: &[TargetRun]) {
     let opencode_dir = settings
         .opencode_dir()
         .map(|d| crate::fsx::canonical(d).unwrap_or_else(|_| d.to_owned()));
     let opencode_dir = opencode_dir.as_deref();
+    let mut told = BTreeSet::new();
     for run in runs {
         let Some(spec) = settings.targets.iter().find(|t| t.display == run.target) else {
             continue;
@@ -411,9 +410,17 @@ fn mark_at_restart(settings: &Settings, runs: &mut [TargetRun]) {
         }
         let path = crate::fsx::canonical(&spec.path).unwrap_or_else(|_| spec.path.clone());
         let project = crate::routes::scope_of(&path, kind, opencode_dir);
-        let plugin = setup::opencode_installed(opencode_dir, project.as_deref());
-        for slot in run.slots.iter_mut().filter(|s| s.reason.is_some()) {
-            slot.at_restart = !plugin || !crate::routes::routable(kind, slot.slot.keys());
+        let plugin =
+            setup::opencode_installed(opencode_dir, project.as_deref(), &settings.state_dir);
+        if let setup::OpenCodePlugin::Elsewhere { file, state_dir } = plugin
+            && told.insert(file.clone())
+        {
+            tracing::warn!(
+                "{}: switcher's plugin reads another state dir ({}), not {}: run `switcher setup opencode` again",
+                file.display(),
+                state_dir.display(),
+                settings.state_dir.display()
+            );
         }
     }
 }

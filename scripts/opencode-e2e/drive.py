@@ -194,11 +194,32 @@ def main():
     models, _ = prompt("turn 2, same session")
     check("turn 2 in the same running session calls model-b", models == ["model-b"], models)
 
+    log("a second opencode serve, started while the config says model-b")
+    serve2_log_path = os.path.join(WORK, "serve2.log")
+    serve2 = subprocess.Popen([OPENCODE, "serve", "--hostname", "127.0.0.1", "--port", "0", "--print-logs", "--log-level", "INFO"],
+                              cwd=PROJECT, env=env({"npm_config_registry": url + "/npm-registry/"}), stdout=open(serve2_log_path, "w"), stderr=subprocess.STDOUT)
+    PROCS.append(serve2)
+    base2 = wait_for("the second opencode serve", lambda: (re.search(r"listening on (http://127\.0\.0\.1:\d+)", open(serve2_log_path).read()) or [None, None])[1], 180, 0.1)
+    session2 = base2 and http("POST", base2 + "/session", {})["id"]
+
+    def prompt2(text):
+        start = mark()
+        http("POST", "%s/session/%s/message" % (base2, session2), {"parts": [{"type": "text", "text": text}]})
+        return prompt_models(start)
+
+    if check("the second serve listens", base2):
+        models = prompt2("serve 2, turn 1")
+        check("serve 2 (started on the fallback) calls model-b", models == ["model-b"], models)
+
     log("restore")
     switcher("watch", "--restore")
     check("routes.json is empty after the restore", routes() == [], routes())
     models, _ = prompt("turn 3, same session")
     check("turn 3 in the same session calls model-a again", models == ["model-a"], models)
+    if base2:
+        models = prompt2("serve 2, turn 2")
+        check("serve 2, started before the restore on model-b, goes back to model-a (restored route)", models == ["model-a"], models)
+        serve2.terminate()
     os.remove(status)
 
     log("timing: prompts with no switch in force, then with one (plugin included)")

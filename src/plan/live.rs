@@ -140,8 +140,9 @@ impl Planner<'_> {
     }
 
     /// Whether a running session follows a switch of `slot` (from `original`, now on `current`)
-    /// only at its restart: a slot read at start follows live only through an alias key that
-    /// the file leaves to this tool.
+    /// only at its restart. Claude Code: a slot read at start follows live only through an alias
+    /// key that the file leaves to this tool. OpenCode: a slot on a fallback follows live only
+    /// through switcher's plugin, and only a model prompts are sent with (not `small_model`).
     pub(super) fn at_restart(
         &self,
         doc: &Doc,
@@ -150,6 +151,10 @@ impl Planner<'_> {
         original: &str,
         current: &str,
     ) -> bool {
+        if matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent) {
+            return current != original
+                && (!self.opencode_plugin || !crate::routes::routable(self.kind, slot.keys()));
+        }
         if self.kind != Kind::Claude || !claude::read_at_start(slot) {
             return false;
         }
@@ -313,6 +318,7 @@ mod tests {
             fallbacks: &fallbacks,
             profiles: &profiles,
             endpoint: None,
+            opencode_plugin: false,
             now,
         };
         let doc = Doc::Json(Document::parse(text).unwrap());
@@ -331,6 +337,7 @@ mod tests {
             provider: "anthropic".into(),
             written: "\"glm-4.6\"".into(),
             previous: None,
+            held: Vec::new(),
             at: t0,
             reason: "r".into(),
             streak: 0,
@@ -376,6 +383,7 @@ mod tests {
             provider: "anthropic".into(),
             written: "\"glm-4.6\"".into(),
             previous: None,
+            held: Vec::new(),
             at: t0,
             reason: "r".into(),
             streak: 0,

@@ -37,6 +37,9 @@ pub(crate) struct Planner<'a> {
     pub(crate) profiles: &'a BTreeMap<String, Profile>,
     /// For a Claude Code agent file: the `ANTHROPIC_BASE_URL` its scope's settings set.
     pub(crate) endpoint: Option<&'a str>,
+    /// For an OpenCode target: switcher's plugin, reading this state dir, is installed where
+    /// the target's sessions load plugins (README, OpenCode plugin).
+    pub(crate) opencode_plugin: bool,
     pub(crate) now: Timestamp,
 }
 

@@ -116,12 +116,17 @@ impl Planner<'_> {
                     let written = doc.value_text(&to);
                     let change = (ChangeKind::Switch, to.clone(), reason.clone());
                     replace(&mut plan, &slot, written.clone(), change);
+                    let held = match &standing {
+                        Standing::Switched(r) => r.held_after_move(&written),
+                        Standing::Own => Vec::new(),
+                    };
                     let record = SwitchRecord {
                         slot: slot.path.clone(),
                         original: original_raw.clone(),
                         provider: original_provider.clone(),
                         written,
                         previous: None,
+                        held,
                         at: self.now,
                         reason,
                         streak,
@@ -366,8 +371,9 @@ impl Planner<'_> {
                     slot: record.slot.clone(),
                     original: record.original.clone(),
                     provider: record.provider.clone(),
-                    written,
                     previous: None,
+                    held: Vec::new(),
+                    written,
                     at: self.now,
                     reason: reason.clone(),
                     streak: record.streak,

@@ -81,6 +81,11 @@ pub(crate) struct SwitchRecord {
     /// crash before the target is written leaves the slot holding this, which is still ours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) previous: Option<String>,
+    /// The raw texts of the other fallbacks this tool wrote to the slot since it switched it,
+    /// oldest first: sessions that read one of them at start still prompt it, so the routes file
+    /// sends it on (README, OpenCode plugin).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) held: Vec<String>,
     pub(crate) at: Timestamp,
     pub(crate) reason: String,
     /// Consecutive GREEN observations of the original since the switch.
@@ -152,6 +157,21 @@ impl ProfileRecord {
 }
 
 impl SwitchRecord {
+    /// [`SwitchRecord::held`] once the slot moves to the fallback `written`: the one it leaves
+    /// joins the list, unless it is that fallback (a move back keeps no duplicate).
+    pub(crate) fn held_after_move(&self, written: &str) -> Vec<String> {
+        let mut held: Vec<String> = self
+            .held
+            .iter()
+            .filter(|h| *h != written)
+            .cloned()
+            .collect();
+        if self.written != written && !held.contains(&self.written) {
+            held.push(self.written.clone());
+        }
+        held
+    }
+
     /// The original model id, decoded as `kind` writes it.
     pub(crate) fn original_model(&self, kind: Kind) -> String {
         kind.decode(&self.original)
@@ -209,7 +229,9 @@ impl TargetState {
                 ("original", Some(&r.original)),
                 ("written", Some(&r.written)),
             ];
-            for (name, raw) in raws.into_iter().chain([("previous", r.previous.as_ref())]) {
+            let held = r.held.iter().map(|h| ("held", Some(h)));
+            let previous = [("previous", r.previous.as_ref())];
+            for (name, raw) in raws.into_iter().chain(previous).chain(held) {
                 match raw {
                     Some(raw) if !self.kind.holds(raw) => {
                         let what = if self.kind.is_agent() {

@@ -4,10 +4,14 @@
 //! prompt for a model switcher moved away from to the model it moved it to, so running sessions
 //! follow every switch and restore.
 //!
-//! The document is built from the target records alone (pure: [`build`]), so it never holds
-//! more than the records do — config paths, slots and model ids, no endpoint, no token — and a
-//! restored slot, whose record is gone, leaves it. [`store`] rewrites it atomically after each
-//! pass that switched or restored, and when the daemon starts.
+//! The document is built from the target records (pure: [`build`]), so it never holds more than
+//! the records do — config paths, slots and model ids, no endpoint, no token. A switched slot
+//! routes its original and every other fallback switcher wrote to it since (a session that
+//! started while the config named one of them still prompts it) to its current value. A restored
+//! slot, whose record is gone, leaves `routes` for `restored` ([`carry`], from the file's previous
+//! content): its fallbacks go back to the original, only in processes started before the
+//! restore, for [`RESTORED_FOR`]. [`store`] rewrites the file atomically after each pass that
+//! switched or restored, and when the daemon starts.
 
 mod store;
 
@@ -27,11 +31,20 @@ pub(crate) const VERSION: u32 = 1;
 /// The file's name in the state dir.
 pub(crate) const FILE: &str = "routes.json";
 
+/// How long a restored slot's routes back to its original are kept: an OpenCode process started
+/// before the restore keeps prompting the fallback it read until it is restarted.
+pub(crate) const RESTORED_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
+
 /// The routes file's content.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Routes {
     pub(crate) version: u32,
     pub(crate) routes: Vec<Route>,
+    /// Routes of restored slots, from a fallback back to the original: they hold only in
+    /// processes started before `since` (the restore), which read the fallback at start. A
+    /// plugin that does not know this list ignores it and keeps the fallback until restarted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) restored: Vec<Route>,
 }
 
 /// One switch in force in an OpenCode config: in sessions that load `config`, a prompt of
@@ -50,6 +63,9 @@ pub(crate) struct Route {
     pub(crate) from: String,
     pub(crate) to: String,
     pub(crate) since: Timestamp,
+    /// `from` is a fallback switcher wrote to the slot earlier in this switch, not its original.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) earlier: bool,
 }
 
 /// The routes of every OpenCode target's switches in force, ordered by config and slot.
@@ -60,25 +76,75 @@ pub(crate) fn build(states: &[TargetState], opencode_dir: Option<&Path>) -> Rout
         .iter()
         .filter(|s| matches!(s.kind, Kind::OpenCode | Kind::OpenCodeAgent))
         .flat_map(|state| {
-            state.switches.iter().filter_map(move |r| {
-                let agent = agent_of(state, r.slot.keys())?;
-                Some(Route {
-                    config: state.target.clone(),
-                    scope: scope_of(&state.target, state.kind, opencode_dir),
-                    agent,
-                    slot: r.slot.to_string(),
-                    from: r.original_model(state.kind),
-                    to: state.kind.decode(&r.written),
-                    since: r.at,
-                })
+            state.switches.iter().flat_map(move |r| {
+                let agent = agent_of(state, r.slot.keys());
+                let to = state.kind.decode(&r.written);
+                let froms = std::iter::once((r.original_model(state.kind), false))
+                    .chain(r.held.iter().map(|h| (state.kind.decode(h), true)));
+                froms
+                    .filter(move |(from, _)| *from != to)
+                    .filter_map(move |(from, earlier)| {
+                        Some(Route {
+                            config: state.target.clone(),
+                            scope: scope_of(&state.target, state.kind, opencode_dir),
+                            agent: agent.clone()?,
+                            slot: r.slot.to_string(),
+                            from,
+                            to: state.kind.decode(&r.written),
+                            since: r.at,
+                            earlier,
+                        })
+                    })
             })
         })
         .collect();
-    routes.sort_by(|a, b| (&a.config, &a.slot).cmp(&(&b.config, &b.slot)));
+    routes.sort_by(|a, b| (&a.config, &a.slot, a.earlier).cmp(&(&b.config, &b.slot, b.earlier)));
     Routes {
         version: VERSION,
         routes,
+        restored: Vec::new(),
     }
+}
+
+/// `next` (just built) with the restored routes carried from `previous` (the file's content
+/// before): each slot `previous` routed and `next` does not was restored at `now`, so its current
+/// value and earlier fallbacks route back to its original; restored routes of `previous` younger
+/// than [`RESTORED_FOR`] stay, a newer one for the same slot and model replacing an older one.
+pub(crate) fn carry(previous: Option<&Routes>, mut next: Routes, now: Timestamp) -> Routes {
+    let Some(previous) = previous else {
+        return next;
+    };
+    let key = |r: &Route| (r.config.clone(), r.slot.clone());
+    let switched: std::collections::HashSet<_> = next.routes.iter().map(key).collect();
+    let mut restored: Vec<Route> = Vec::new();
+    for original in previous.routes.iter().filter(|r| !r.earlier) {
+        if switched.contains(&key(original)) {
+            continue;
+        }
+        let fallbacks = (previous.routes.iter())
+            .filter(|r| r.earlier && key(r) == key(original))
+            .map(|r| r.from.clone())
+            .chain([original.to.clone()]);
+        for from in fallbacks.filter(|f| *f != original.from) {
+            restored.push(Route {
+                from,
+                to: original.from.clone(),
+                since: now,
+                earlier: false,
+                ..original.clone()
+            });
+        }
+    }
+    let fresh = |r: &&Route| now.duration_since(r.since) < RESTORED_FOR;
+    for old in previous.restored.iter().filter(fresh) {
+        let same = |r: &Route| key(r) == key(old) && r.from == old.from && r.agent == old.agent;
+        if !restored.iter().any(same) {
+            restored.push(old.clone());
+        }
+    }
+    restored.sort_by(|a, b| (&a.config, &a.slot, &a.from).cmp(&(&b.config, &b.slot, &b.from)));
+    next.restored = restored;
+    next
 }
 
 /// The agent a slot configures: `Some(None)` for every agent (the top-level `model`),

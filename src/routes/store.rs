@@ -4,10 +4,12 @@
 use std::io;
 use std::path::Path;
 
+use jiff::Timestamp;
+
 use crate::fsx;
 use crate::state::StateDir;
 
-use super::{FILE, build};
+use super::{FILE, Routes, VERSION, build, carry};
 
 /// Rebuilds `<state dir>/routes.json` from the target records. Never fails a pass: a record that
 /// cannot be read leaves its routes out (its own error is reported by the pass that meets it),
@@ -22,24 +24,29 @@ pub(crate) fn refresh(state_dir: &StateDir, opencode_dir: Option<&Path>) {
     };
     let real_dir = opencode_dir.map(|d| fsx::canonical(d).unwrap_or_else(|_| d.to_owned()));
     let routes = build(&states, real_dir.as_deref());
-    let mut text = serde_json::to_string_pretty(&routes).expect("routes serialise");
-    text.push('\n');
-    let written = state_dir.with_lock("routes", |root| write(&root.join(FILE), &text));
+    let written = state_dir.with_lock("routes", |root| write(&root.join(FILE), routes));
     if let Err(e) = written {
         tracing::warn!("routes: {e}");
     }
 }
 
-/// Replaces the file with `text` unless it holds it already (an unchanged file keeps its mtime,
-/// so the plugins do not read it again). A missing file with no route stays missing.
-fn write(path: &Path, text: &str) -> io::Result<()> {
-    match fsx::read_limited(path, fsx::MAX_FILE) {
-        Ok(old) if old == text => return Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound && text.contains("\"routes\": []") => {
-            return Ok(());
-        }
-        _ => {}
+/// Replaces the file with `routes`, carrying its restored routes over (see [`carry`]), unless
+/// it holds that already (an unchanged file keeps its mtime, so the plugins do not read it
+/// again). A missing file with no route stays missing. A previous file that cannot be read or is
+/// not a routes document carries nothing.
+fn write(path: &Path, routes: Routes) -> io::Result<()> {
+    let old = fsx::read_limited(path, fsx::MAX_FILE);
+    let missing = matches!(&old, Err(e) if e.kind() == io::ErrorKind::NotFound);
+    let old = old.ok();
+    let previous = (old.as_deref()).and_then(|t| serde_json::from_str::<Routes>(t).ok());
+    let previous = previous.filter(|p| p.version <= VERSION);
+    let routes = carry(previous.as_ref(), routes, Timestamp::now());
+    let mut text = serde_json::to_string_pretty(&routes).expect("routes serialise");
+    text.push('\n');
+    let empty = routes.routes.is_empty() && routes.restored.is_empty();
+    if old.as_deref() == Some(text.as_str()) || (missing && empty) {
+        return Ok(());
     }
     fsx::remove_stale_temps(path.parent().unwrap_or(Path::new(".")), FILE);
-    fsx::write_atomic(path, None, text).map(|_| ())
+    fsx::write_atomic(path, None, &text).map(|_| ())
 }

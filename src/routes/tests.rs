@@ -14,6 +14,7 @@ fn record(slot: &[&str], original: &str, written: &str) -> SwitchRecord {
         provider: "zai".to_owned(),
         written: written.to_owned(),
         previous: None,
+        held: Vec::new(),
         at: "2026-09-11T14:45:20Z".parse::<Timestamp>().unwrap(),
         reason: "zai five_hour 93% >= 90%".to_owned(),
         streak: 0,
@@ -179,4 +180,78 @@ fn no_records_no_routes_and_the_document_holds_no_reason_or_provider() {
         text,
         r#"{"version":1,"routes":[{"config":"/p/opencode.json","scope":"/p","agent":null,"slot":"model","from":"zai/glm-4.6","to":"deepseek/deepseek-chat","since":"2026-09-11T14:45:20Z"}]}"#
     );
+}
+
+#[test]
+fn restored_routes_hold_for_a_while_and_a_newer_restore_replaces_an_older_one() {
+    let t = |s: &str| s.parse::<Timestamp>().unwrap();
+    let mut moved = record(&["model"], r#""zai/glm-4.6""#, r#""kimi/k2""#);
+    moved.held = vec![r#""deepseek/chat""#.to_owned()];
+    let switched = build(
+        &[state("/p/opencode.json", Kind::OpenCode, vec![moved])],
+        None,
+    );
+    let from = |r: &Routes| -> Vec<(String, String, bool)> {
+        (r.routes.iter().chain(&r.restored))
+            .map(|r| (r.from.clone(), r.to.clone(), r.earlier))
+            .collect()
+    };
+    let pair = |f: &str, t: &str, e: bool| (f.to_owned(), t.to_owned(), e);
+    assert_eq!(
+        from(&switched),
+        [
+            pair("zai/glm-4.6", "kimi/k2", false),
+            pair("deepseek/chat", "kimi/k2", true)
+        ]
+    );
+    // Still switched: nothing is restored.
+    let again = carry(Some(&switched), switched.clone(), t("2026-09-12T00:00:00Z"));
+    assert!(again.restored.is_empty());
+    // Restored at t1.
+    let t1 = t("2026-09-12T10:00:00Z");
+    let restored = carry(Some(&switched), build(&[], None), t1);
+    assert!(restored.routes.is_empty());
+    assert_eq!(
+        from(&restored),
+        [
+            pair("deepseek/chat", "zai/glm-4.6", false),
+            pair("kimi/k2", "zai/glm-4.6", false)
+        ]
+    );
+    assert!(restored.restored.iter().all(|r| r.since == t1));
+    // Kept by later passes, then dropped once RESTORED_FOR has passed.
+    let later = carry(Some(&restored), build(&[], None), t1 + RESTORED_FOR / 2);
+    assert_eq!(later, restored);
+    let gone = carry(Some(&restored), build(&[], None), t1 + RESTORED_FOR);
+    assert!(gone.restored.is_empty());
+    // Switched again and restored again: the newer restore replaces the older for the model
+    // both wrote, and the older one's other model stays.
+    let mut second = record(&["model"], r#""zai/glm-4.6""#, r#""kimi/k2""#);
+    second.at = t1;
+    let reswitched = carry(
+        Some(&restored),
+        build(
+            &[state("/p/opencode.json", Kind::OpenCode, vec![second])],
+            None,
+        ),
+        t1,
+    );
+    assert_eq!(reswitched.restored, restored.restored);
+    let t2 = t("2026-09-13T10:00:00Z");
+    let twice = carry(Some(&reswitched), build(&[], None), t2);
+    let since: Vec<_> = twice
+        .restored
+        .iter()
+        .map(|r| (r.from.as_str(), r.since))
+        .collect();
+    assert_eq!(since, [("deepseek/chat", t1), ("kimi/k2", t2)]);
+}
+
+#[test]
+fn a_routes_document_without_restored_routes_reads_and_writes_as_before() {
+    let doc = r#"{"version": 1, "routes": []}"#;
+    let routes: Routes = serde_json::from_str(doc).unwrap();
+    assert!(routes.restored.is_empty());
+    let text = serde_json::to_string(&routes).unwrap();
+    assert_eq!(text, r#"{"version":1,"routes":[]}"#);
 }

@@ -10,7 +10,7 @@
 pub(crate) mod claude;
 mod opencode;
 
-pub(crate) use opencode::installed as opencode_installed;
+pub(crate) use opencode::{Plugin as OpenCodePlugin, installed as opencode_installed};
 
 use std::fs;
 use std::io;
@@ -46,10 +46,30 @@ pub(crate) enum Step {
     NotInstalled,
 }
 
-/// Runs `switcher setup <agent>`.
+impl Step {
+    /// Its name in `--json` output.
+    fn name(self) -> &'static str {
+        match self {
+            Step::Installed => "installed",
+            Step::Updated => "updated",
+            Step::AlreadyInstalled => "already_installed",
+            Step::Removed => "removed",
+            Step::NotInstalled => "not_installed",
+        }
+    }
+}
+
+/// Runs `switcher setup <agent>`: under `--json`, OpenCode's prints one object (`agent`, `path`,
+/// `step`, `dry_run`: a dry run's step is what it would do).
 pub(crate) fn run(global: &Global, agent: &SetupAgent, env: &Env) -> Result<Outcome, Error> {
     let (args, file, note) = match agent {
         SetupAgent::Opencode(args) => (args, opencode::file(global, args, env)?, opencode::NOTE),
+        SetupAgent::Claude(_) if global.json => {
+            return Err(Error::Setup(
+                "--json: `switcher setup claude` prints text only (its --dry-run prints a diff)"
+                    .into(),
+            ));
+        }
         SetupAgent::Claude(args) => {
             let request = claude::Request {
                 project: args.project.as_deref(),
@@ -61,11 +81,32 @@ pub(crate) fn run(global: &Global, agent: &SetupAgent, env: &Env) -> Result<Outc
             return claude::run(&request, &crate::settings::state_dir(global, env)?, env);
         }
     };
+    let state_dir = crate::settings::state_dir(global, env)?;
     let step = if args.remove {
-        remove(&file, args.dry_run)?
+        let record = created_record(&state_dir, &file.path);
+        let step = remove(&file, args.dry_run)?;
+        if step == Step::Removed && !args.dry_run {
+            remove_created_dirs(&record);
+        }
+        step
     } else {
-        install(&file, args.dry_run)?
+        let missing = missing_dirs(&file.path);
+        let step = install(&file, args.dry_run)?;
+        if step == Step::Installed && !args.dry_run && !missing.is_empty() {
+            save_created_dirs(&state_dir, &file.path, &missing)?;
+        }
+        step
     };
+    if global.json {
+        let json = serde_json::json!({
+            "agent": "opencode",
+            "path": file.path,
+            "step": step.name(),
+            "dry_run": args.dry_run,
+        });
+        println!("{json}");
+        return Ok(Outcome::Ok);
+    }
     let what = match (step, args.dry_run) {
         (Step::Installed, false) => "installed",
         (Step::Installed, true) => "would install",
@@ -83,6 +124,54 @@ pub(crate) fn run(global: &Global, agent: &SetupAgent, env: &Env) -> Result<Outc
     }
     print!("{out}");
     Ok(Outcome::Ok)
+}
+
+/// The dirs above `file` that do not exist yet, deepest first: those an install creates.
+fn missing_dirs(file: &Path) -> Vec<PathBuf> {
+    (file.ancestors().skip(1))
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_owned)
+        .collect()
+}
+
+/// Where the dirs an install created are recorded, for `--remove`:
+/// `<state dir>/setup/opencode-<key of the file>.json`.
+fn created_record(state_dir: &Path, file: &Path) -> PathBuf {
+    let real = fsx::canonical(file).unwrap_or_else(|_| file.to_owned());
+    let key = crate::state::StateDir::key(&real);
+    state_dir.join("setup").join(format!("opencode-{key}.json"))
+}
+
+/// Records the dirs an install created (`created`, deepest first).
+fn save_created_dirs(state_dir: &Path, file: &Path, created: &[PathBuf]) -> Result<(), Error> {
+    let record = created_record(state_dir, file);
+    let fail = |e: io::Error| Error::Setup(format!("cannot write {}: {e}", record.display()));
+    fsx::create_private_dir(state_dir).map_err(fail)?;
+    fsx::create_private_dir(record.parent().expect("a file in the state dir")).map_err(fail)?;
+    let mut text = serde_json::to_string_pretty(&serde_json::json!({ "created": created }))
+        .expect("paths serialise");
+    text.push('\n');
+    fsx::write_atomic(&record, None, &text).map_err(fail)?;
+    Ok(())
+}
+
+/// After `--remove`: deletes each dir the install recorded as created that is now empty,
+/// deepest first (a dir holding anything, OpenCode's own files included, stays), then the
+/// record. Never fails: what stays is only an empty dir.
+fn remove_created_dirs(record: &Path) {
+    let Ok(text) = fsx::read_limited(record, fsx::MAX_FILE) else {
+        return;
+    };
+    let created: Vec<PathBuf> = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| serde_json::from_value(v["created"].clone()).ok())
+        .unwrap_or_default();
+    for dir in created {
+        if fs::remove_dir(&dir).is_err() {
+            break;
+        }
+    }
+    let _ = fs::remove_file(record);
 }
 
 /// Reads what is at `path` now; `None` when nothing is.

@@ -68,19 +68,63 @@ fn plugin_path(opencode_dir: &Path) -> PathBuf {
     opencode_dir.join("plugin").join("switcher.js")
 }
 
-/// Whether switcher's plugin is installed where an OpenCode session in `project` loads it: the
-/// user's plugin dir (`<opencode dir>/plugin(s)/`) or the project's `.opencode/plugin(s)/`.
-pub(crate) fn installed(opencode_dir: Option<&Path>, project: Option<&Path>) -> bool {
+/// What an OpenCode session in a project finds of switcher's plugin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Plugin {
+    /// None where the session loads plugins.
+    Missing,
+    /// Installed for the state dir in use: running sessions follow its routes.
+    Installed,
+    /// Only plugins that read another state dir: the routes written here never reach them.
+    Elsewhere { file: PathBuf, state_dir: PathBuf },
+}
+
+/// What switcher's plugin is where an OpenCode session in `project` loads it (the user's plugin
+/// dir, `<opencode dir>/plugin(s)/`, or the project's `.opencode/plugin(s)/`), for `state_dir`,
+/// the state dir in use: a plugin counts as installed only if it reads that one.
+pub(crate) fn installed(
+    opencode_dir: Option<&Path>,
+    project: Option<&Path>,
+    state_dir: &Path,
+) -> Plugin {
     let dirs = opencode_dir
         .map(Path::to_owned)
         .into_iter()
         .chain(project.map(|p| p.join(".opencode")));
-    dirs.flat_map(|d| [d.join("plugin"), d.join("plugins")])
+    let real = |p: &Path| crate::fsx::canonical(p).unwrap_or_else(|_| p.to_owned());
+    let ours = real(state_dir);
+    let mut found = Plugin::Missing;
+    for file in dirs
+        .flat_map(|d| [d.join("plugin"), d.join("plugins")])
         .map(|d| d.join("switcher.js"))
-        .any(|file| {
-            crate::fsx::read_limited(&file, crate::fsx::MAX_FILE)
-                .is_ok_and(|text| text.lines().next().is_some_and(|l| l.contains(MARKER)))
-        })
+    {
+        let Ok(text) = crate::fsx::read_limited(&file, crate::fsx::MAX_FILE) else {
+            continue;
+        };
+        if !text.lines().next().is_some_and(|l| l.contains(MARKER)) {
+            continue;
+        }
+        match baked_state_dir(&text) {
+            Some(dir) if real(&dir) == ours => return Plugin::Installed,
+            Some(dir) if found == Plugin::Missing => {
+                found = Plugin::Elsewhere {
+                    file,
+                    state_dir: dir,
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The state dir the installer wrote into a plugin's text; `None` if it holds none.
+fn baked_state_dir(text: &str) -> Option<PathBuf> {
+    let line = text.lines().find(|l| l.starts_with("const STATE_DIR = "))?;
+    let value = line["const STATE_DIR = ".len()..].strip_suffix(';')?;
+    serde_json::from_str::<String>(value)
+        .ok()
+        .map(PathBuf::from)
 }
 
 /// The plugin with the state dir and the limit table filled in.
@@ -130,14 +174,42 @@ mod tests {
     fn installed_looks_in_the_user_and_the_project_dirs_and_wants_our_file() {
         let dir = tempfile::tempdir().unwrap();
         let (user, project) = (dir.path().join("cfg"), dir.path().join("proj"));
-        assert!(!installed(Some(&user), Some(&project)));
+        let state = dir.path().join("state");
+        let is = |user: Option<&Path>, project: Option<&Path>| installed(user, project, &state);
+        assert_eq!(is(Some(&user), Some(&project)), Plugin::Missing);
         std::fs::create_dir_all(project.join(".opencode/plugins")).unwrap();
         let file = project.join(".opencode/plugins/switcher.js");
         std::fs::write(&file, "export const Other = async () => ({})\n").unwrap();
-        assert!(!installed(Some(&user), Some(&project)), "not ours");
+        assert_eq!(is(Some(&user), Some(&project)), Plugin::Missing, "not ours");
+        std::fs::write(&file, render(&state).unwrap()).unwrap();
+        assert_eq!(is(None, Some(&project)), Plugin::Installed);
+        assert_eq!(is(Some(&user), None), Plugin::Missing);
+    }
+
+    #[test]
+    fn a_plugin_that_reads_another_state_dir_is_not_installed_for_this_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("cfg");
+        std::fs::create_dir_all(user.join("plugin")).unwrap();
+        let file = user.join("plugin/switcher.js");
+        std::fs::write(&file, render(Path::new("/elsewhere/state")).unwrap()).unwrap();
+        let state = dir.path().join("state");
+        assert_eq!(
+            installed(Some(&user), None, &state),
+            Plugin::Elsewhere {
+                file: file.clone(),
+                state_dir: PathBuf::from("/elsewhere/state")
+            }
+        );
+        // The same dir by another name (a symlink) is the same state dir.
+        std::fs::create_dir_all(&state).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&state, &link).unwrap();
+        std::fs::write(&file, render(&link).unwrap()).unwrap();
+        assert_eq!(installed(Some(&user), None, &state), Plugin::Installed);
+        // The shipped source, never filled in, reads none.
         std::fs::write(&file, SOURCE).unwrap();
-        assert!(installed(None, Some(&project)));
-        assert!(!installed(Some(&user), None));
+        assert_eq!(installed(Some(&user), None, &state), Plugin::Missing);
     }
 
     #[test]

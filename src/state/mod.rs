@@ -300,6 +300,7 @@ mod tests {
             provider: "zai".into(),
             written: "\"ds/chat\"".into(),
             previous: None,
+            held: Vec::new(),
             at: Timestamp::UNIX_EPOCH,
             reason: "zai status RED".into(),
             streak: 0,

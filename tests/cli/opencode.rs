@@ -53,7 +53,11 @@ fn setup_installs_once_bakes_the_state_dir_and_removes_only_its_own_file() {
     assert!(file.exists());
     s.run(&["setup", "opencode", "--remove"]).code(0);
     assert!(!file.exists());
-    assert!(file.parent().unwrap().is_dir(), "only the file goes");
+    assert!(
+        !file.parent().unwrap().exists(),
+        "the plugin dir setup created goes once empty"
+    );
+    assert!(s.home().is_dir());
     let out = s
         .run(&["setup", "opencode", "--remove"])
         .code(0)
@@ -62,6 +66,7 @@ fn setup_installs_once_bakes_the_state_dir_and_removes_only_its_own_file() {
     assert!(out.starts_with("not installed: "), "{out}");
 
     // Somebody else's switcher.js is neither replaced nor deleted.
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
     fs::write(&file, "export const Mine = async () => ({})\n").unwrap();
     s.run(&["setup", "opencode"])
         .code(1)
@@ -158,7 +163,8 @@ fn routes_follow_every_switch_and_restore() {
     s.run(&["watch", "--restore"]).code(0);
     let doc: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&routes).unwrap()).unwrap();
-    assert_eq!(doc, serde_json::json!({"version": 1, "routes": []}));
+    assert_eq!(doc["routes"], serde_json::json!([]));
+    assert_eq!(doc["restored"].as_array().unwrap().len(), 2);
     assert_eq!(s.read("opencode.json"), TARGET);
 }
 
@@ -231,4 +237,213 @@ fn status_says_which_switches_running_sessions_follow_only_when_restarted() {
     );
     s.run(&["watch", "--restore"]).code(0);
     assert!(at_restart(&s).is_empty(), "nothing switched");
+}
+
+/// The routes of `doc[list]` as (slot, from, to).
+fn route_list(doc: &serde_json::Value, list: &str) -> Vec<(String, String, String)> {
+    let s = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
+    (doc[list].as_array().map(Vec::as_slice).unwrap_or_default())
+        .iter()
+        .map(|r| (s(&r["slot"]), s(&r["from"]), s(&r["to"])))
+        .collect()
+}
+
+#[test]
+fn every_model_a_slot_held_routes_to_its_current_value_and_back_after_a_restore() {
+    let s = Sandbox::new();
+    s.write("opencode.json", TARGET)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let routes = s.state_dir().join("routes.json");
+    let read = || serde_json::from_str::<serde_json::Value>(&fs::read_to_string(&routes).unwrap());
+    let r = |slot: &str, from: &str, to: &str| (slot.to_owned(), from.to_owned(), to.to_owned());
+    s.once("opencode.json").code(0);
+    // The first fallback goes RED too: a session started while the config named it follows.
+    s.quota(r#"{"zai": {"status": "RED"}, "deepseek": {"status": "RED"}}"#);
+    s.once("opencode.json").code(0);
+    assert!(s.read("opencode.json").contains("kimi-for-coding/k2"));
+    let doc = read().unwrap();
+    assert_eq!(
+        route_list(&doc, "routes"),
+        [
+            r("model", "zai-coding-plan/glm-4.6", "kimi-for-coding/k2"),
+            r("model", "deepseek/deepseek-chat", "kimi-for-coding/k2"),
+        ]
+    );
+    assert_eq!(doc["version"], 1);
+
+    // Restored: every fallback written routes back to the original, for older sessions only.
+    s.run(&["watch", "--restore"]).code(0);
+    assert_eq!(s.read("opencode.json"), TARGET);
+    let doc = read().unwrap();
+    assert_eq!(route_list(&doc, "routes"), []);
+    assert_eq!(
+        route_list(&doc, "restored"),
+        [
+            r("model", "deepseek/deepseek-chat", "zai-coding-plan/glm-4.6"),
+            r("model", "kimi-for-coding/k2", "zai-coding-plan/glm-4.6"),
+        ]
+    );
+    assert!(doc["restored"][0]["since"].is_string());
+}
+
+#[test]
+fn a_pass_marks_what_running_sessions_follow_at_restart_as_status_does() {
+    let s = Sandbox::new();
+    let target = r#"{
+  "model": "zai-coding-plan/glm-4.6",
+  "small_model": "zai-coding-plan/glm-4.6"
+}
+"#;
+    s.write("opencode.json", target)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let marked = |json: serde_json::Value| -> Vec<String> {
+        (json["slots"].as_array().unwrap().iter())
+            .filter(|slot| slot["running_sessions"] == "at_restart")
+            .map(|slot| slot["slot"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let pass = s.run(&["watch", "opencode.json", "--once", "--json"]);
+    assert_eq!(
+        marked(pass.code(0).json()),
+        ["model", "small_model"],
+        "no plugin"
+    );
+    s.run(&["setup", "opencode"]).code(0);
+    let pass = s.run(&["watch", "opencode.json", "--once", "--json"]);
+    assert_eq!(marked(pass.code(0).json()), ["small_model"]);
+}
+
+#[test]
+fn a_plugin_that_reads_another_state_dir_does_not_count_and_status_says_so() {
+    let s = Sandbox::new();
+    s.write("opencode.json", TARGET)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.once("opencode.json").code(0);
+    s.run(&["setup", "opencode", "--state-dir", "/elsewhere/state"])
+        .code(0);
+    let out = s.run(&["status", "opencode.json", "--json"]);
+    let json = out.code(0).json();
+    let model = (json["slots"].as_array().unwrap().iter())
+        .find(|slot| slot["slot"] == "model")
+        .unwrap()
+        .clone();
+    assert_eq!(model["running_sessions"], "at_restart");
+    out.stderr_has("switcher's plugin reads another state dir (/elsewhere/state)");
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.contains("another state dir"))
+            .count(),
+        1
+    );
+    s.run(&["setup", "opencode"]).code(0);
+    let out = s.run(&["status", "opencode.json", "--json"]);
+    let json = out.code(0).json();
+    assert!(
+        (json["slots"].as_array().unwrap().iter()).all(|slot| slot["running_sessions"].is_null())
+    );
+    assert!(!out.stderr.contains("another state dir"), "{}", out.stderr);
+}
+
+#[test]
+fn setup_under_json_prints_one_object() {
+    let s = Sandbox::new();
+    let file = plugin(&s);
+    let json = s
+        .run(&["setup", "opencode", "--json", "--dry-run"])
+        .code(0)
+        .json();
+    assert_eq!(
+        json,
+        serde_json::json!({"agent": "opencode", "path": file, "step": "installed", "dry_run": true})
+    );
+    let json = s.run(&["setup", "opencode", "--json"]).code(0).json();
+    assert_eq!(json["step"], "installed");
+    assert!(file.exists());
+    let json = s.run(&["setup", "opencode", "--json"]).code(0).json();
+    assert_eq!(json["step"], "already_installed");
+    let json = s
+        .run(&["setup", "opencode", "--remove", "--json"])
+        .code(0)
+        .json();
+    assert_eq!(json["step"], "removed");
+    // Claude Code's setup prints text only, and says so rather than print it under --json.
+    let out = s.run(&["setup", "claude", "--json"]);
+    out.stderr_has("prints text only");
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}
+
+#[test]
+fn setup_help_lists_only_the_global_options_setup_uses() {
+    let s = Sandbox::new();
+    for args in [
+        &["setup", "--help"][..],
+        &["setup", "opencode", "--help"],
+        &["setup", "claude", "--help"],
+    ] {
+        let out = s.run_exact(args);
+        let help = &out.code(0).stdout;
+        for ignored in ["--quota-file", "--kind", "--config"] {
+            assert!(!help.contains(ignored), "{args:?}: {help}");
+        }
+        assert!(
+            help.contains("--state-dir") && help.contains("--json"),
+            "{help}"
+        );
+    }
+    let status = s.run_exact(&["status", "--help"]);
+    assert!(status.code(0).stdout.contains("--quota-file"));
+    // Still accepted (a shell alias may pass them to every command), and ignored.
+    s.run_exact(&["setup", "opencode", "--quota-file", "q.json", "--dry-run"])
+        .code(0);
+}
+
+#[test]
+fn remove_deletes_the_dirs_setup_created_once_empty_and_nothing_else() {
+    let s = Sandbox::new();
+    // A project without .opencode/: both dirs are setup's, and both go.
+    fs::create_dir_all(s.path("a")).unwrap();
+    s.run(&["setup", "opencode", "--project", "a"]).code(0);
+    assert!(s.path("a/.opencode/plugin/switcher.js").exists());
+    s.run(&[
+        "setup",
+        "opencode",
+        "--project",
+        "a",
+        "--remove",
+        "--dry-run",
+    ])
+    .code(0);
+    assert!(s.path("a/.opencode/plugin/switcher.js").exists());
+    s.run(&["setup", "opencode", "--project", "a", "--remove"])
+        .code(0);
+    assert!(!s.path("a/.opencode").exists());
+    assert!(s.path("a").is_dir());
+    // .opencode/ was there: only plugin/ goes.
+    s.write("b/.opencode/opencode.json", "{}\n");
+    s.run(&["setup", "opencode", "--project", "b"]).code(0);
+    s.run(&["setup", "opencode", "--project", "b", "--remove"])
+        .code(0);
+    assert!(!s.path("b/.opencode/plugin").exists());
+    assert_eq!(s.read("b/.opencode/opencode.json"), "{}\n");
+    // Something else moved into plugin/ (or OpenCode's files into .opencode/): both stay.
+    fs::create_dir_all(s.path("c")).unwrap();
+    s.run(&["setup", "opencode", "--project", "c"]).code(0);
+    s.write(
+        "c/.opencode/plugin/mine.js",
+        "export const Mine = async () => ({})\n",
+    );
+    s.run(&["setup", "opencode", "--project", "c", "--remove"])
+        .code(0);
+    assert!(!s.path("c/.opencode/plugin/switcher.js").exists());
+    assert!(s.path("c/.opencode/plugin/mine.js").exists());
+    // A plugin/ dir the user made before setup is the user's, empty or not.
+    fs::create_dir_all(s.path("d/.opencode/plugin")).unwrap();
+    s.run(&["setup", "opencode", "--project", "d"]).code(0);
+    s.run(&["setup", "opencode", "--project", "d", "--remove"])
+        .code(0);
+    assert!(s.path("d/.opencode/plugin").is_dir());
 }

@@ -70,7 +70,7 @@ test("relative times and clocks", () => {
 });
 
 /** A sandbox: a state dir, hooks for a session in `project`, and the log lines they wrote. */
-function sandbox(project = "/work/p") {
+function sandbox(project = "/work/p", startedAt = undefined) {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "switcher-state-"));
   const logs = [];
   let now = Date.parse("2026-09-11T14:45:20Z");
@@ -81,6 +81,7 @@ function sandbox(project = "/work/p") {
     log: (level, message) => logs.push(`${level}: ${message}`),
     now: () => now,
     localZone: "UTC",
+    startedAt,
   });
   const prompt = async (model, agent = "build", sessionID = "s1") => {
     const [providerID, ...rest] = model.split("/");
@@ -107,6 +108,30 @@ test("a prompt for a model switched away from goes to its fallback, and back aft
   assert.equal(await s.prompt("openai/gpt-5"), "openai/gpt-5", "other models are left alone");
   s.routes({ version: 1, routes: [] });
   assert.equal(await s.prompt("zai/glm-4.6"), "zai/glm-4.6");
+});
+
+test("every model the slot held goes to its current value; after a restore older processes go back", async () => {
+  const s = sandbox("/work/p", Date.parse("2026-09-11T12:00:00Z"));
+  const held = [
+    route({ from: "zai/glm-4.6", to: "openai/gpt-4o" }),
+    route({ from: "deepseek/deepseek-chat", to: "openai/gpt-4o", earlier: true }),
+  ];
+  s.routes({ version: 1, routes: held });
+  assert.equal(await s.prompt("deepseek/deepseek-chat"), "openai/gpt-4o", "started while the config said deepseek");
+  assert.equal(await s.prompt("zai/glm-4.6"), "openai/gpt-4o");
+  const back = (from, since) => route({ from, to: "zai/glm-4.6", since });
+  const restored = [back("deepseek/deepseek-chat", "2026-09-11T15:00:00Z"), back("openai/gpt-4o", "2026-09-11T15:00:00Z")];
+  s.routes({ version: 1, routes: [], restored });
+  assert.equal(await s.prompt("openai/gpt-4o"), "zai/glm-4.6");
+  assert.equal(await s.prompt("deepseek/deepseek-chat"), "zai/glm-4.6");
+  assert.equal(await s.prompt("zai/glm-4.6"), "zai/glm-4.6");
+  // Switched again: the way back to the original goes on to its new fallback.
+  s.routes({ version: 1, routes: [route({ from: "zai/glm-4.6", to: "kimi/k2" })], restored });
+  assert.equal(await s.prompt("openai/gpt-4o"), "kimi/k2");
+  // A process started after the restore read the original: a fallback it names is the user's.
+  const later = sandbox("/work/p", Date.parse("2026-09-11T16:00:00Z"));
+  later.routes({ version: 1, routes: [], restored });
+  assert.equal(await later.prompt("openai/gpt-4o"), "openai/gpt-4o");
 });
 
 test("routes hold for their project and agent; an agent's own route wins", async () => {
