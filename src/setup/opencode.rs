@@ -203,10 +203,13 @@ mod tests {
         );
         // The same dir by another name (a symlink) is the same state dir.
         std::fs::create_dir_all(&state).unwrap();
-        let link = dir.path().join("link");
-        std::os::unix::fs::symlink(&state, &link).unwrap();
-        std::fs::write(&file, render(&link).unwrap()).unwrap();
-        assert_eq!(installed(Some(&user), None, &state), Plugin::Installed);
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&state, &link).unwrap();
+            std::fs::write(&file, render(&link).unwrap()).unwrap();
+            assert_eq!(installed(Some(&user), None, &state), Plugin::Installed);
+        }
         // The shipped source, never filled in, reads none.
         std::fs::write(&file, SOURCE).unwrap();
         assert_eq!(installed(Some(&user), None, &state), Plugin::Missing);
