@@ -19,6 +19,9 @@ struct Bus {
     calls: Arc<Mutex<Vec<Call>>>,
     _runtime: tokio::runtime::Runtime,
     _server: zbus::Connection,
+    /// The bus's socket lives here, so it goes with the test (the session bus's own default is
+    /// a socket in /tmp that a killed daemon leaves behind).
+    _socket_dir: tempfile::TempDir,
 }
 
 struct Server {
@@ -56,8 +59,16 @@ impl Server {
 impl Bus {
     /// Starts the bus and the service, or `None` (said on stderr) without a `dbus-daemon`.
     fn start() -> Option<Bus> {
+        let socket_dir = tempfile::tempdir().unwrap();
+        let listen = format!("--address=unix:dir={}", socket_dir.path().display());
         let started = Command::new("dbus-daemon")
-            .args(["--session", "--print-address", "--nofork", "--nopidfile"])
+            .args([
+                "--session",
+                "--print-address",
+                "--nofork",
+                "--nopidfile",
+                &listen,
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -97,6 +108,7 @@ impl Bus {
             calls,
             _runtime: runtime,
             _server: connection,
+            _socket_dir: socket_dir,
         })
     }
 

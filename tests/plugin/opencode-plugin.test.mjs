@@ -3,7 +3,7 @@
 // (state dir and limit table) and imported from a temp dir; OpenCode is played by calling its
 // hooks. Every real message of tests/limits/vectors.json is read here as the Rust tests read it.
 
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -15,6 +15,17 @@ const source = fs.readFileSync(path.join(root, "assets/opencode-plugin.js"), "ut
 const table = JSON.parse(fs.readFileSync(path.join(root, "assets/limits.json"), "utf8"));
 const vectors = JSON.parse(fs.readFileSync(path.join(root, "tests/limits/vectors.json"), "utf8"));
 
+/** A fresh temp dir, removed when the tests are done. */
+const temps = [];
+function tempDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 const STATE_SLOT = "const STATE_DIR = null; // filled by `switcher setup opencode`";
 const LIMITS_SLOT = "const LIMITS = null; // filled by `switcher setup opencode`";
 
@@ -25,7 +36,7 @@ async function installed(stateDir) {
   const text = source
     .replace(STATE_SLOT, `const STATE_DIR = ${JSON.stringify(stateDir)};`)
     .replace(LIMITS_SLOT, `const LIMITS = ${JSON.stringify(table)};`);
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "switcher-plugin-")), "switcher.mjs");
+  const file = path.join(tempDir("switcher-plugin-"), "switcher.mjs");
   fs.writeFileSync(file, text);
   return (await import(pathToFileURL(file).href)).SwitcherPlugin;
 }
@@ -71,7 +82,7 @@ test("relative times and clocks", () => {
 
 /** A sandbox: a state dir, hooks for a session in `project`, and the log lines they wrote. */
 function sandbox(project = "/work/p", startedAt = undefined) {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "switcher-state-"));
+  const stateDir = tempDir("switcher-state-");
   const logs = [];
   let now = Date.parse("2026-09-11T14:45:20Z");
   const hooks = createHooks({
@@ -250,8 +261,8 @@ test("an unwritable signals dir and an unknown error shape are logged once, neve
 });
 
 test("the installed plugin logs through OpenCode's client and routes from its state dir", async () => {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "switcher-state-"));
-  const project = fs.mkdtempSync(path.join(os.tmpdir(), "switcher-project-"));
+  const stateDir = tempDir("switcher-state-");
+  const project = tempDir("switcher-project-");
   const real = await installed(stateDir);
   const logs = [];
   const client = { app: { log: async ({ body }) => logs.push(body) } };
