@@ -317,10 +317,15 @@ class Handler(BaseHTTPRequestHandler):
         self._end_chunks()
 
 
-def serve(args):
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
+def serve(args, handler=None, **attrs):
+    """Serves until interrupted; the port goes to --port-file, atomically, once listening.
+    `handler` is a subclass of Handler (the other e2e mocks'); `attrs` are set on the server for
+    it to read (a mode or failure file)."""
+    server = ThreadingHTTPServer((args.host, args.port), handler or Handler)
     server.daemon_threads = True
     server.log_path = args.log
+    for name, value in attrs.items():
+        setattr(server, name, value)
     open(args.log, "a").close()
     port = server.server_address[1]
     tmp = args.port_file + ".tmp"

@@ -99,7 +99,6 @@ class Handler(mock_llm.Handler):
 
 def main():
     import argparse
-    from http.server import ThreadingHTTPServer
 
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -110,19 +109,7 @@ def main():
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    server.daemon_threads = True
-    server.log_path = args.log
-    server.mode_file = args.mode_file
-    open(args.log, "a").close()
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % server.server_address[1])
-    os.replace(tmp, args.port_file)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    mock_llm.serve(args, Handler, mode_file=args.mode_file)
 
 
 if __name__ == "__main__":

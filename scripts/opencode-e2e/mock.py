@@ -72,20 +72,10 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--fail-file", required=True)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
-    server = mock_llm.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.log_path = args.log
-    server.fail_file = args.fail_file
-    open(args.log, "a").close()
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % server.server_address[1])
-    os.replace(tmp, args.port_file)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    mock_llm.serve(args, Handler, fail_file=args.fail_file)
 
 
 if __name__ == "__main__":
