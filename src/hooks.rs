@@ -2,7 +2,8 @@
 //! what changed in its environment. A hook never blocks a pass: the daemon does not wait for it, a
 //! one-shot run waits at most [`TIMEOUT`] for all of them, and a failure is only logged.
 
-use std::process::{Child, Command, Stdio};
+use std::io;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::apply::TargetRun;
@@ -39,33 +40,36 @@ pub(crate) fn spawn(argv: &[String], runs: &[TargetRun]) -> Vec<(String, Child)>
 }
 
 /// Waits for hooks until `deadline`, then kills what still runs; logs failures.
-pub(crate) fn reap(mut children: Vec<(String, Child)>, deadline: Instant) {
-    while !children.is_empty() {
-        children.retain_mut(|(what, child)| match child.try_wait() {
-            Ok(Some(status)) => {
-                if !status.success() {
-                    tracing::warn!("on_switch for {what} failed: {status}");
-                }
-                false
+pub(crate) fn reap(children: Vec<(String, Child)>, deadline: Instant) {
+    for (what, mut child) in children {
+        match wait_until(&mut child, deadline) {
+            Ok(Some(status)) if !status.success() => {
+                tracing::warn!("on_switch for {what} failed: {status}");
             }
-            Ok(None) => true,
-            Err(e) => {
-                tracing::warn!("on_switch for {what}: {e}");
-                false
-            }
-        });
-        if Instant::now() >= deadline {
-            for (what, child) in &mut children {
-                tracing::warn!(
-                    "on_switch for {what} still running after {}s; killed",
-                    TIMEOUT.as_secs()
-                );
-                kill_tree(child);
-                let _ = child.wait();
-            }
-            return;
+            Ok(Some(_)) => {}
+            Ok(None) => tracing::warn!(
+                "on_switch for {what} still running after {}s; killed",
+                TIMEOUT.as_secs()
+            ),
+            Err(e) => tracing::warn!("on_switch for {what}: {e}"),
         }
-        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits for `child` until `deadline`; past it (or when it cannot be waited on), kills it and
+/// what it started ([`kill_tree`]) and returns `None` (or the error).
+pub(crate) fn wait_until(child: &mut Child, deadline: Instant) -> io::Result<Option<ExitStatus>> {
+    loop {
+        let waited = child.try_wait();
+        if let Ok(Some(status)) = waited {
+            return Ok(Some(status));
+        }
+        if waited.is_err() || Instant::now() >= deadline {
+            kill_tree(child);
+            let _ = child.wait();
+            return waited.map(|_| None);
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -257,23 +257,13 @@ fn then(command: &[String], stdin: &[u8]) -> Option<String> {
         });
     }
     let deadline = Instant::now() + THEN_TIMEOUT;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            _ => {
-                crate::hooks::kill_tree(&mut child);
-                let _ = child.wait();
-                eprintln!(
-                    "switcher statusline: {} still running after {} s; killed",
-                    command[0],
-                    THEN_TIMEOUT.as_secs()
-                );
-                return None;
-            }
-        }
+    if !matches!(crate::hooks::wait_until(&mut child, deadline), Ok(Some(_))) {
+        eprintln!(
+            "switcher statusline: {} still running after {} s; killed",
+            command[0],
+            THEN_TIMEOUT.as_secs()
+        );
+        return None;
     }
     // What it left running may still hold the pipe: what was written by now is its output.
     let bytes = rx

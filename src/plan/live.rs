@@ -327,9 +327,8 @@ mod tests {
         (out, plan.state)
     }
 
-    #[test]
-    fn a_steer_is_set_cleared_and_removed_by_the_planners_clock() {
-        let t0 = Timestamp::UNIX_EPOCH;
+    /// The records of a Claude target whose `model: opus` was switched to `glm-4.6` at `t0`.
+    fn opus_switched_to_glm(t0: Timestamp) -> TargetState {
         let mut state = TargetState::new("/s.json".into(), "s.json".into(), Kind::Claude);
         state.switches.push(SwitchRecord {
             slot: KeyPath::new(["model"]),
@@ -342,6 +341,13 @@ mod tests {
             reason: "r".into(),
             streak: 0,
         });
+        state
+    }
+
+    #[test]
+    fn a_steer_is_set_cleared_and_removed_by_the_planners_clock() {
+        let t0 = Timestamp::UNIX_EPOCH;
+        let state = opus_switched_to_glm(t0);
         let switched = "{\n  \"model\": \"glm-4.6\"\n}\n";
         let (steered, state) = live_at(switched, &state, t0);
         assert_eq!(
@@ -376,18 +382,7 @@ mod tests {
     #[test]
     fn the_users_own_alias_key_is_left_alone() {
         let t0 = Timestamp::UNIX_EPOCH;
-        let mut state = TargetState::new("/s.json".into(), "s.json".into(), Kind::Claude);
-        state.switches.push(SwitchRecord {
-            slot: KeyPath::new(["model"]),
-            original: "\"opus\"".into(),
-            provider: "anthropic".into(),
-            written: "\"glm-4.6\"".into(),
-            previous: None,
-            held: Vec::new(),
-            at: t0,
-            reason: "r".into(),
-            streak: 0,
-        });
+        let state = opus_switched_to_glm(t0);
         let text = "{\"model\": \"glm-4.6\", \"env\": {\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"claude-opus-4-1\"}}";
         let (out, state) = live_at(text, &state, t0);
         assert_eq!(out, text);

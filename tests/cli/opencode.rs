@@ -204,8 +204,8 @@ fn the_daemon_writes_the_routes_of_the_records_at_start_and_after_each_switch() 
     d.stop();
 }
 
-#[test]
-fn status_says_which_switches_running_sessions_follow_only_when_restarted() {
+/// A project whose `model` and `small_model` are on z.ai, which is RED.
+fn model_and_small_model_on_red_zai() -> Sandbox {
     let s = Sandbox::new();
     let target = r#"{
   "model": "zai-coding-plan/glm-4.6",
@@ -215,6 +215,12 @@ fn status_says_which_switches_running_sessions_follow_only_when_restarted() {
     s.write("opencode.json", target)
         .config(CHAINS)
         .quota(r#"{"zai": {"status": "RED"}}"#);
+    s
+}
+
+#[test]
+fn status_says_which_switches_running_sessions_follow_only_when_restarted() {
+    let s = model_and_small_model_on_red_zai();
     s.once("opencode.json").code(0);
     let at_restart = |s: &Sandbox| -> Vec<String> {
         let json = s.run(&["status", "opencode.json", "--json"]).code(0).json();
@@ -289,15 +295,7 @@ fn every_model_a_slot_held_routes_to_its_current_value_and_back_after_a_restore(
 
 #[test]
 fn a_pass_marks_what_running_sessions_follow_at_restart_as_status_does() {
-    let s = Sandbox::new();
-    let target = r#"{
-  "model": "zai-coding-plan/glm-4.6",
-  "small_model": "zai-coding-plan/glm-4.6"
-}
-"#;
-    s.write("opencode.json", target)
-        .config(CHAINS)
-        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let s = model_and_small_model_on_red_zai();
     let marked = |json: serde_json::Value| -> Vec<String> {
         (json["slots"].as_array().unwrap().iter())
             .filter(|slot| slot["running_sessions"] == "at_restart")
