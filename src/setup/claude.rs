@@ -21,9 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
 use crate::error::{Error, Outcome};
-use crate::fsx::{self, WriteOutcome};
+use crate::fsx;
 use crate::jsonc::{Document, Edit, KeyPath, NewValue};
-use crate::state::StateDir;
 
 /// What setup changed in one settings file, kept in the state dir.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -205,13 +204,6 @@ fn uninstall(text: &str, installed: &Installed) -> Result<String, String> {
     Ok(doc.apply(&[edit]).map_err(|e| e.to_string())?.render())
 }
 
-/// Where the record of one settings file's setup is kept.
-fn record_path(state_dir: &Path, settings: &Path) -> PathBuf {
-    state_dir
-        .join("setup")
-        .join(format!("claude-{}.json", StateDir::key(settings)))
-}
-
 /// Runs `setup claude`.
 pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<Outcome, Error> {
     let (settings, shown) = settings_path(request.project, env)?;
@@ -224,15 +216,11 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
         )));
     }
     let io = |e: std::io::Error| Error::Setup(format!("{shown}: {e}"));
-    let existing = match fsx::read_limited(&settings, fsx::MAX_FILE) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(io(e)),
-    };
+    let existing = super::current(&settings)?;
     // Canonical whether the file exists or not (its nearest existing dir resolved): the record
     // made when setup created the file is found again once it exists.
     let real = fsx::canonical(&settings).map_err(io)?;
-    let record = record_path(state_dir, &real);
+    let record = super::record_path(state_dir, "claude", &real);
     let before = existing.clone().unwrap_or_default();
     let mut updated = false;
     let (after, installed) = if request.remove {
@@ -300,7 +288,7 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
         if delete {
             std::fs::remove_file(&settings).map_err(io)?;
         } else {
-            write(&settings, existing.as_deref(), &after).map_err(io)?;
+            super::write(&settings, existing.as_deref(), &after).map_err(io)?;
         }
         let _ = std::fs::remove_file(&record);
         println!("{shown}: statusLine restored");
@@ -312,11 +300,11 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
         fsx::create_private_dir(dir).map_err(io)?;
         let mut text = serde_json::to_string_pretty(&installed).expect("a record serialises");
         text.push('\n');
-        write(&record, None, &text).map_err(io)?;
+        super::write(&record, None, &text).map_err(io)?;
         if let Some(parent) = settings.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
-        write(&settings, existing.as_deref(), &after).map_err(io)?;
+        super::write(&settings, existing.as_deref(), &after).map_err(io)?;
         let how = if updated { " (updated)" } else { "" };
         println!("{shown}: statusLine runs {}{how}", ours_shown(&after));
     }
@@ -368,24 +356,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
     #[cfg(not(unix))]
     {
         matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
-    }
-}
-
-/// Writes over what was read, or refuses when the file changed since; first removes what a
-/// killed run left of it.
-fn write(path: &Path, read: Option<&str>, text: &str) -> std::io::Result<()> {
-    if let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) {
-        fsx::remove_stale_temps(dir, name);
-    }
-    let outcome = match read {
-        Some(read) => fsx::write_atomic(path, Some(read), text)?,
-        None => fsx::write_atomic(path, None, text)?,
-    };
-    match outcome {
-        WriteOutcome::Written => Ok(()),
-        WriteOutcome::Conflict => Err(std::io::Error::other(
-            "changed while being edited; nothing written, run it again",
-        )),
     }
 }
 

@@ -83,7 +83,7 @@ pub(crate) fn run(global: &Global, agent: &SetupAgent, env: &Env) -> Result<Outc
     };
     let state_dir = crate::settings::state_dir(global, env)?;
     let step = if args.remove {
-        let record = created_record(&state_dir, &file.path);
+        let record = record_path(&state_dir, "opencode", &file.path);
         let step = remove(&file, args.dry_run)?;
         if step == Step::Removed && !args.dry_run {
             remove_created_dirs(&record);
@@ -134,25 +134,38 @@ fn missing_dirs(file: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Where the dirs an install created are recorded, for `--remove`:
-/// `<state dir>/setup/opencode-<key of the file>.json`.
-fn created_record(state_dir: &Path, file: &Path) -> PathBuf {
+/// Where a setup keeps what `--remove` needs for one file:
+/// `<state dir>/setup/<agent>-<key of the file>.json`.
+fn record_path(state_dir: &Path, agent: &str, file: &Path) -> PathBuf {
     let real = fsx::canonical(file).unwrap_or_else(|_| file.to_owned());
     let key = crate::state::StateDir::key(&real);
-    state_dir.join("setup").join(format!("opencode-{key}.json"))
+    state_dir.join("setup").join(format!("{agent}-{key}.json"))
+}
+
+/// Writes `text` over what was `read` at `path` (`None`: nothing was), or refuses when the file
+/// changed since; first removes what a killed run left of it.
+fn write(path: &Path, read: Option<&str>, text: &str) -> io::Result<()> {
+    if let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+        fsx::remove_stale_temps(dir, name);
+    }
+    match fsx::write_atomic(path, read, text)? {
+        fsx::WriteOutcome::Written => Ok(()),
+        fsx::WriteOutcome::Conflict => Err(io::Error::other(
+            "changed while being edited; nothing written, run it again",
+        )),
+    }
 }
 
 /// Records the dirs an install created (`created`, deepest first).
 fn save_created_dirs(state_dir: &Path, file: &Path, created: &[PathBuf]) -> Result<(), Error> {
-    let record = created_record(state_dir, file);
+    let record = record_path(state_dir, "opencode", file);
     let fail = |e: io::Error| Error::Setup(format!("cannot write {}: {e}", record.display()));
     fsx::create_private_dir(state_dir).map_err(fail)?;
     fsx::create_private_dir(record.parent().expect("a file in the state dir")).map_err(fail)?;
     let mut text = serde_json::to_string_pretty(&serde_json::json!({ "created": created }))
         .expect("paths serialise");
     text.push('\n');
-    fsx::write_atomic(&record, None, &text).map_err(fail)?;
-    Ok(())
+    write(&record, None, &text).map_err(fail)
 }
 
 /// After `--remove`: deletes each dir the install recorded as created that is now empty,
@@ -204,12 +217,8 @@ pub(crate) fn install(file: &Owned, dry_run: bool) -> Result<Step, Error> {
     let fail = |e: io::Error| Error::Setup(format!("cannot write {}: {e}", file.path.display()));
     if let Some(dir) = file.path.parent() {
         fs::create_dir_all(dir).map_err(fail)?;
-        fsx::remove_stale_temps(
-            dir,
-            &file.path.file_name().unwrap_or_default().to_string_lossy(),
-        );
     }
-    fsx::write_atomic(&file.path, old.as_deref(), &file.content).map_err(fail)?;
+    write(&file.path, old.as_deref(), &file.content).map_err(fail)?;
     Ok(step)
 }
 
