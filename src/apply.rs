@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 
@@ -84,8 +84,8 @@ pub(crate) struct TargetRun {
 /// be), and equals `before` when nothing changed. Output makes its diffs from these.
 #[derive(Clone, Debug)]
 pub(crate) struct Content {
-    pub(crate) before: String,
-    pub(crate) after: String,
+    pub(crate) before: Arc<String>,
+    pub(crate) after: Arc<String>,
 }
 
 /// What a pass needs besides the target.
@@ -212,13 +212,13 @@ impl Target {
         Ok(())
     }
 
-    fn read(&self) -> Result<(String, Doc), TargetError> {
+    fn read(&self) -> Result<Doc, TargetError> {
         let text =
             fsx::read_limited(&self.path, fsx::MAX_FILE).map_err(|source| TargetError::Read {
                 target: self.display.clone(),
                 source,
             })?;
-        let doc = Doc::parse(self.kind, &text).map_err(|error| TargetError::Parse {
+        let doc = Doc::parse(self.kind, text).map_err(|error| TargetError::Parse {
             target: self.display.clone(),
             error,
         })?;
@@ -228,7 +228,7 @@ impl Target {
                 message: "expected a JSON object at the top level".into(),
             });
         }
-        Ok((text, doc))
+        Ok(doc)
     }
 
     /// One pass: plan, record, write; re-plan if the file changed meanwhile. With
@@ -300,7 +300,7 @@ impl Target {
         let mut attempts = 0;
         while attempts < MAX_ATTEMPTS {
             attempts += 1;
-            let (text, doc) = self.read()?;
+            let doc = self.read()?;
             let plan = match (mode, &entering) {
                 (Mode::Switch, Some(enter)) => planner.enter(&doc, &base, enter),
                 (Mode::Switch, None) => planner.switch_pass(&doc, &base),
@@ -315,31 +315,28 @@ impl Target {
                 if !dry_run && plan.state != on_disk {
                     self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                 }
-                return Ok(self.finish(plan, &doc, landed, text.clone(), text));
+                return Ok(self.finish(plan, doc, landed, None));
             }
-            let new_doc = doc.apply(&plan.edits).map_err(|e| TargetError::Invalid {
+            let internal = |e: String| TargetError::Invalid {
                 target: self.display.clone(),
                 message: format!("internal error: {e}"),
-            })?;
+            };
             if dry_run {
                 // Show the file as the run leaves it: keys set to `""` for running sessions are
                 // removed by its second write.
+                let new_doc = doc.apply(&plan.edits).map_err(internal)?;
                 let new_text = match new_doc.json() {
                     Some(json) if settles => json
                         .apply(&live::finish(json, &plan.state.clearing))
                         .map_or_else(|_| json.render(), |d| d.render()),
                     _ => new_doc.render(),
                 };
-                return Ok(self.finish(plan, &doc, landed, text, new_text));
+                return Ok(self.finish(plan, doc, landed, Some(new_text)));
             }
-            // A big JSON file's new text is taken out of its document, not copied.
-            let new_text = match new_doc {
-                Doc::Json(json) => json.into_text(),
-                agent => agent.render(),
-            };
+            let new_text = doc.edited_text(&plan.edits).map_err(internal)?;
             on_disk = plan.state_before_write(&base);
             self.save(ctx.state_dir, &on_disk).map_err(state_err)?;
-            match fsx::write_atomic(&self.path, Some(&text), &new_text) {
+            match fsx::write_atomic(&self.path, Some(&doc.source()), &new_text) {
                 Ok(WriteOutcome::Written) => {
                     // A plain switch saved its final records before the write already.
                     if plan.state != on_disk {
@@ -347,7 +344,7 @@ impl Target {
                         on_disk = plan.state.clone();
                     }
                     let Some(enter) = plan.then.clone() else {
-                        return Ok(self.finish(plan, &doc, landed, text, new_text));
+                        return Ok(self.finish(plan, doc, landed, Some(new_text)));
                     };
                     self.note(&plan);
                     landed.extend(plan.changes);
@@ -454,7 +451,7 @@ impl Target {
                 target: self.display.clone(),
                 source,
             })?;
-        let (_, doc) = self.read()?;
+        let doc = self.read()?;
         let endpoint = self.endpoint(ctx);
         let planner = self.planner(ctx, endpoint.as_deref());
         Ok(TargetRun {
@@ -469,15 +466,18 @@ impl Target {
         })
     }
 
+    /// The run of a pass that read `doc` and wrote `after` (`None`: nothing).
     fn finish(
         &mut self,
         plan: Plan,
-        doc: &Doc,
+        doc: Doc,
         mut changes: Vec<Change>,
-        before: String,
-        after: String,
+        after: Option<String>,
     ) -> TargetRun {
         self.note(&plan);
+        let remark = remark(&doc);
+        let before = Arc::new(doc.into_source());
+        let after = after.map_or_else(|| before.clone(), Arc::new);
         let ends_red = plan.ends_red();
         let settles_at = live::settles_at(&plan.state.clearing);
         changes.extend(plan.changes);
@@ -485,7 +485,7 @@ impl Target {
             settles_at,
             target: self.display.clone(),
             scope: self.agent.as_ref().map(|a| a.scope.clone()),
-            remark: remark(doc),
+            remark,
             ends_red,
             changes,
             slots: plan.slots,

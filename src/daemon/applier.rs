@@ -55,7 +55,7 @@ struct Watched {
     depends: Vec<PathBuf>,
     /// The content last read or written: a change event with the same content is our own write
     /// (or no change at all) and needs no pass.
-    known: Option<String>,
+    known: Option<Arc<String>>,
     /// The last error reported, so a file that stays broken is reported once.
     failing: Option<String>,
     /// When its keys set to `""` for running sessions can be removed by a further pass.
@@ -322,7 +322,7 @@ impl<'a> Applier<'a> {
             return;
         }
         let current = fsx::read_limited(&self.targets[i].target.path, fsx::MAX_FILE).ok();
-        if current.is_some() && current == self.targets[i].known {
+        if current.is_some() && current.as_ref() == self.targets[i].known.as_deref() {
             return;
         }
         self.pass(i, &BTreeSet::new());

@@ -1,5 +1,7 @@
-//! The parsed document: the original text plus an owned tree of byte ranges into it.
+//! The parsed document: the original text plus an owned tree of byte ranges into it. A string's
+//! value is read from the text; only one with escapes keeps its decoded copy.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -62,12 +64,11 @@ pub(crate) enum Node {
     },
     String {
         range: Range<usize>,
-        value: String,
+        /// The decoded value, when it is not the text between the quotes (it has escapes).
+        escaped: Option<Box<str>>,
     },
     /// A number, `true`, `false` or `null`: kept as raw text only.
-    Other {
-        range: Range<usize>,
-    },
+    Other { range: Range<usize> },
 }
 
 /// One `"key": value` member of an object.
@@ -130,6 +131,15 @@ impl Document {
         if self.bom { self.render() } else { self.text }
     }
 
+    /// The full file content, borrowed unless it starts with a BOM.
+    pub(crate) fn source(&self) -> Cow<'_, str> {
+        if self.bom {
+            Cow::Owned(self.render())
+        } else {
+            Cow::Borrowed(&self.text)
+        }
+    }
+
     /// The full file content, BOM included: what `parse` was given, plus any edits.
     pub(crate) fn render(&self) -> String {
         if self.bom {
@@ -173,12 +183,44 @@ impl Document {
 
     /// The decoded string at `path`, if a string is there.
     pub(crate) fn string_at(&self, path: &KeyPath) -> Option<&str> {
-        self.get(path).and_then(Node::as_str)
+        self.get(path).and_then(|node| self.str(node))
+    }
+
+    /// The decoded value of a string node of this document.
+    pub(crate) fn str<'a>(&'a self, node: &'a Node) -> Option<&'a str> {
+        match node {
+            Node::String {
+                escaped: Some(value),
+                ..
+            } => Some(value),
+            Node::String {
+                range,
+                escaped: None,
+            } => Some(&self.text[range.start + 1..range.end - 1]),
+            _ => None,
+        }
+    }
+
+    /// The strings of an array, or `None` when this is not an array of strings only.
+    pub(crate) fn string_items(&self, node: &Node) -> Option<Vec<String>> {
+        match node {
+            Node::Array { items, .. } => items
+                .iter()
+                .map(|i| self.str(i).map(str::to_owned))
+                .collect(),
+            _ => None,
+        }
     }
 }
 
 impl Node {
-    fn from_ast(value: &ast::Value<'_>) -> Node {
+    /// A string node over `range` of `text` (quotes included) whose value is `decoded`.
+    pub(super) fn string(text: &str, range: Range<usize>, decoded: &str) -> Node {
+        let escaped = (decoded != &text[range.start + 1..range.end - 1]).then(|| decoded.into());
+        Node::String { range, escaped }
+    }
+
+    fn from_ast(text: &str, value: &ast::Value<'_>) -> Node {
         let range = |r: &jsonc_parser::common::Range| r.start..r.end;
         match value {
             ast::Value::Object(obj) => {
@@ -195,7 +237,7 @@ impl Node {
                         Prop {
                             key,
                             key_range,
-                            value: Node::from_ast(&p.value),
+                            value: Node::from_ast(text, &p.value),
                         }
                     })
                     .collect();
@@ -203,12 +245,11 @@ impl Node {
             }
             ast::Value::Array(arr) => Node::Array {
                 range: range(&arr.range),
-                items: arr.elements.iter().map(Node::from_ast).collect(),
+                items: (arr.elements.iter())
+                    .map(|item| Node::from_ast(text, item))
+                    .collect(),
             },
-            ast::Value::StringLit(s) => Node::String {
-                range: range(&s.range),
-                value: s.value.to_string(),
-            },
+            ast::Value::StringLit(s) => Node::string(text, range(&s.range), &s.value),
             ast::Value::NumberLit(n) => Node::Other {
                 range: range(&n.range),
             },
@@ -248,11 +289,8 @@ impl Node {
         }
     }
 
-    pub(crate) fn as_str(&self) -> Option<&str> {
-        match self {
-            Node::String { value, .. } => Some(value),
-            _ => None,
-        }
+    pub(crate) fn is_string(&self) -> bool {
+        matches!(self, Node::String { .. })
     }
 
     pub(crate) fn props(&self) -> &[Prop] {
@@ -284,17 +322,6 @@ impl Node {
             .iter()
             .filter(move |p| self.prop(&p.key).is_some_and(|last| std::ptr::eq(last, *p)))
     }
-
-    /// The strings of an array, or `None` when this is not an array of strings only.
-    pub(crate) fn string_items(&self) -> Option<Vec<String>> {
-        match self {
-            Node::Array { items, .. } => items
-                .iter()
-                .map(|i| i.as_str().map(str::to_owned))
-                .collect(),
-            _ => None,
-        }
-    }
 }
 
 /// The tree of `text` as `jsonc-parser` reads it, or its error: for what the fast scanner is not
@@ -320,7 +347,7 @@ pub(super) fn parse_by_jsonc_parser(text: &str) -> Result<Node, ParseError> {
             message: "the file holds no JSON value".to_owned(),
         }
     })?;
-    let root = Node::from_ast(&value);
+    let root = Node::from_ast(text, &value);
     if let Some(at) = raw_control_character(text, &root) {
         let (line, column) = line_column(text, at);
         return Err(ParseError {
@@ -386,7 +413,7 @@ mod tests {
             Document::parse("{\n  // c\n  \"agent\": {\"b\": {\"model\": \"z\\u00e9/x\",},},\n}")
                 .unwrap();
         let node = doc.get(&path(&["agent", "b", "model"])).unwrap();
-        assert_eq!(node.as_str(), Some("zé/x"));
+        assert_eq!(doc.str(node), Some("zé/x"));
         assert_eq!(doc.raw(node), "\"z\\u00e9/x\"");
     }
 
@@ -455,9 +482,9 @@ mod tests {
     fn string_items_of_arrays() {
         let doc = Document::parse(r#"{"f": ["a", "b"], "g": ["a", 1]}"#).unwrap();
         assert_eq!(
-            doc.get(&path(&["f"])).unwrap().string_items(),
+            doc.string_items(doc.get(&path(&["f"])).unwrap()),
             Some(vec!["a".into(), "b".into()])
         );
-        assert_eq!(doc.get(&path(&["g"])).unwrap().string_items(), None);
+        assert_eq!(doc.string_items(doc.get(&path(&["g"])).unwrap()), None);
     }
 }

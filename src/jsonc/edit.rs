@@ -92,6 +92,33 @@ impl Document {
         Ok(edited.unwrap_or_else(|| self.clone()))
     }
 
+    /// The text [`apply`](Self::apply) gives, BOM included. When every edit replaces a value by
+    /// raw text that is one whole value (no comment or space around it) and no two replace the
+    /// same bytes, the result is valid by construction and is spliced without building its tree:
+    /// a big file is parsed once per pass. Other edits go through `apply` and its check.
+    pub(crate) fn apply_to_text(&self, edits: &[Edit]) -> Result<String, EditError> {
+        let whole_values = edits.iter().all(|edit| match edit {
+            Edit::Replace { raw, .. } => {
+                super::scan::parse(raw).is_some_and(|node| node.range() == (0..raw.len()))
+            }
+            _ => false,
+        });
+        if whole_values {
+            let mut splices = Vec::with_capacity(edits.len());
+            for edit in edits {
+                splices.extend(self.splices(edit)?);
+            }
+            splices.sort_by_key(|s| (s.range.start, s.range.end));
+            if splices
+                .windows(2)
+                .all(|w| w[0].range.end <= w[1].range.start)
+            {
+                return Ok(self.splice_text(&splices));
+            }
+        }
+        self.apply(edits).map(Document::into_text)
+    }
+
     fn splices(&self, edit: &Edit) -> Result<Vec<Splice>, EditError> {
         match edit {
             Edit::Replace { path, raw } => {
@@ -140,19 +167,25 @@ impl Document {
     /// The document with non-overlapping splices applied.
     fn spliced(&self, mut splices: Vec<Splice>) -> Result<Document, EditError> {
         splices.sort_by_key(|s| (s.range.start, s.range.end));
+        Document::parse_owned(self.splice_text(&splices)).map_err(EditError::Broken)
+    }
+
+    /// The full text (BOM included) with sorted, non-overlapping splices applied.
+    fn splice_text(&self, splices: &[Splice]) -> String {
         let text = self.text();
-        let mut out = String::with_capacity(text.len() + 64);
-        if self.has_bom() {
-            out.push('\u{feff}');
-        }
+        let bom = if self.has_bom() { "\u{feff}" } else { "" };
+        let added: usize = splices.iter().map(|s| s.text.len()).sum();
+        let removed: usize = splices.iter().map(|s| s.range.len()).sum();
+        let mut out = String::with_capacity(bom.len() + text.len() + added - removed);
+        out.push_str(bom);
         let mut at = 0;
-        for s in &splices {
+        for s in splices {
             out.push_str(&text[at..s.range.start]);
             out.push_str(&s.text);
             at = s.range.end;
         }
         out.push_str(&text[at..]);
-        Document::parse_owned(out).map_err(EditError::Broken)
+        out
     }
 }
 

@@ -208,6 +208,27 @@ proptest! {
 
 proptest! {
     #![proptest_config(crate::fuzz::config())]
+    /// The text of replacements spliced without a second parse is the text `apply` checks, for
+    /// any set of values replaced, with or without a raw text that is not one whole value.
+    #[test]
+    fn replacements_spliced_as_text_match_apply(text in document(), picks in prop::collection::vec(any::<prop::sample::Index>(), 1..5), new in json_string(), noise in prop::option::of(Just(" // x"))) {
+        let doc = Document::parse(&text).unwrap();
+        let (_, strings) = all_paths(&doc);
+        prop_assume!(!strings.is_empty());
+        let raw = format!("{new}{}", noise.unwrap_or(""));
+        let edits: Vec<Edit> = picks
+            .iter()
+            .map(|pick| Edit::Replace { path: strings[pick.index(strings.len())].clone(), raw: raw.clone() })
+            .collect();
+        match doc.apply(&edits) {
+            Ok(applied) => prop_assert_eq!(doc.apply_to_text(&edits).unwrap(), applied.render()),
+            Err(e) => prop_assert_eq!(doc.apply_to_text(&edits).unwrap_err(), e),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(crate::fuzz::config())]
     #[test]
     fn insert_then_remove_is_identity(text in document(), pick in any::<prop::sample::Index>(), object_value in any::<bool>()) {
         let doc = Document::parse(&text).unwrap();

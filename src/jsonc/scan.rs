@@ -73,8 +73,8 @@ impl Scanner<'_> {
             b'{' => self.object(depth),
             b'[' => self.array(depth),
             b'"' => {
-                let (range, value) = self.string()?;
-                Some(Node::String { range, value })
+                let (range, escaped) = self.string()?;
+                Some(Node::String { range, escaped })
             }
             b't' => self.keyword(b"true"),
             b'f' => self.keyword(b"false"),
@@ -100,7 +100,11 @@ impl Scanner<'_> {
                 b'"' => {}
                 _ => return None,
             }
-            let (key_range, key) = self.string()?;
+            let (key_range, escaped) = self.string()?;
+            let key = match escaped {
+                Some(key) => key.into(),
+                None => self.text[key_range.start + 1..key_range.end - 1].to_owned(),
+            };
             self.trivia()?;
             if self.peek()? != b':' {
                 return None;
@@ -148,48 +152,39 @@ impl Scanner<'_> {
         })
     }
 
-    /// A string at `pos` (on its opening quote): its range, quotes included, and its value.
-    fn string(&mut self) -> Option<(Range<usize>, String)> {
+    /// A string at `pos` (on its opening quote): its range, quotes included, and its decoded
+    /// value if it has escapes (else the value is the text between the quotes).
+    fn string(&mut self) -> Option<(Range<usize>, Option<Box<str>>)> {
         let start = self.pos;
         let body = start + 1;
         // The common case: no escape before the closing quote.
-        let end = body
-            + self.bytes[body..]
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\')?;
+        let end = body + memchr::memchr2(b'"', b'\\', &self.bytes[body..])?;
         if self.bytes[end] == b'"' {
             let value = &self.text[body..end];
-            if value.bytes().any(|b| b < 0x20) {
+            if has_control(value.as_bytes()) {
                 return None;
             }
             self.pos = end + 1;
-            return Some((start..self.pos, value.to_owned()));
+            return Some((start..self.pos, None));
         }
         // With escapes: the value is at most as long as the raw text up to the closing quote.
         let mut close = end;
         while self.bytes[close] != b'"' {
             close += 2;
-            close += self
-                .bytes
-                .get(close..)?
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\')?;
+            close += memchr::memchr2(b'"', b'\\', self.bytes.get(close..)?)?;
         }
         let mut value = String::with_capacity(close - body);
         let mut at = body;
         loop {
-            let next = at
-                + self.bytes[at..]
-                    .iter()
-                    .position(|&b| b == b'"' || b == b'\\')?;
+            let next = at + memchr::memchr2(b'"', b'\\', &self.bytes[at..])?;
             let plain = &self.text[at..next];
-            if plain.bytes().any(|b| b < 0x20) {
+            if has_control(plain.as_bytes()) {
                 return None;
             }
             value.push_str(plain);
             if self.bytes[next] == b'"' {
                 self.pos = next + 1;
-                return Some((start..self.pos, value));
+                return Some((start..self.pos, Some(value.into())));
             }
             let (c, len) = self.escape(next)?;
             value.push(c);
@@ -296,6 +291,12 @@ impl Scanner<'_> {
         self.digits();
         (self.pos > start).then_some(())
     }
+}
+
+/// Whether a raw control character (U+0000–U+001F) is among `bytes`: JSON allows them in strings
+/// only escaped. A fold without early exit, so that it runs on whole vectors at a time.
+fn has_control(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |found, &b| found | (b < 0x20))
 }
 
 #[cfg(test)]

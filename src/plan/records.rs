@@ -194,10 +194,7 @@ fn check_raw(field: &str, raw: &str, string: bool) -> Result<(), String> {
         Err(format!("{field} is not {what}"))
     };
     match crate::jsonc::Document::parse(raw) {
-        Ok(doc)
-            if doc.root().range() == (0..raw.len())
-                && (!string || doc.root().as_str().is_some()) =>
-        {
+        Ok(doc) if doc.root().range() == (0..raw.len()) && (!string || doc.root().is_string()) => {
             Ok(())
         }
         _ => fail(),

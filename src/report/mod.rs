@@ -52,7 +52,7 @@ pub(crate) fn diff(run: &TargetRun, profiles: &BTreeMap<String, Profile>) -> Opt
         .filter_map(|text| Document::parse(text).ok())
         .collect();
     let target = &run.target;
-    let diff = similar::TextDiff::from_lines(before, after)
+    let diff = similar::TextDiff::from_lines(before.as_str(), after.as_str())
         .unified_diff()
         .context_radius(2)
         .header(&format!("{target} (before)"), &format!("{target} (after)"))
@@ -86,7 +86,7 @@ pub(crate) fn secrets(docs: &[Document], profiles: &BTreeMap<String, Profile>) -
     fn walk(doc: &Document, node: &Node, out: &mut Vec<String>) {
         for prop in node.props() {
             if credential_key(&prop.key)
-                && let Some(value) = prop.value.as_str()
+                && let Some(value) = doc.str(&prop.value)
             {
                 out.push(value.to_owned());
                 let raw = doc.raw(&prop.value);

@@ -270,7 +270,7 @@ impl ClaudeLogs {
             let Some(node) = doc.get(&KeyPath::new(["env", "ANTHROPIC_BASE_URL"])) else {
                 continue;
             };
-            let Some(url) = node.as_str() else {
+            let Some(url) = doc.str(node) else {
                 continue;
             };
             let profiles = profiles.get_or_insert_with(|| self.profiles());

@@ -61,7 +61,7 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
     let mut slots = Vec::new();
     let mut add = |path: KeyPath| {
         if let Some(node) = doc.get(&path)
-            && let Some(model) = node.as_str()
+            && let Some(model) = doc.str(node)
         {
             slots.push(Slot {
                 raw: doc.raw(node).to_owned(),

@@ -3,6 +3,8 @@
 //! family checks its own edits (the JSONC layer re-parses, an agent file re-reads its front
 //! matter) before the text can be written.
 
+use std::borrow::Cow;
+
 use crate::jsonc::{Document, Edit, KeyPath, ParseError};
 
 use super::markdown::{Found, render};
@@ -16,12 +18,37 @@ pub(crate) enum Doc {
 
 impl Doc {
     /// Parses a file's text as `kind` says. An agent file always parses: what its front matter
-    /// does not make a managed value is no slot.
-    pub(crate) fn parse(kind: Kind, text: &str) -> Result<Doc, ParseError> {
+    /// does not make a managed value is no slot. The text is kept: a big file is not copied.
+    pub(crate) fn parse(kind: Kind, text: String) -> Result<Doc, ParseError> {
         if kind.is_agent() {
-            Ok(Doc::Agent(AgentFile::parse(text)))
+            Ok(Doc::Agent(AgentFile::parse(&text)))
         } else {
-            Document::parse(text).map(Doc::Json)
+            Document::parse_owned(text).map(Doc::Json)
+        }
+    }
+
+    /// The whole file's text as parsed, borrowed where it can be.
+    pub(crate) fn source(&self) -> Cow<'_, str> {
+        match self {
+            Doc::Json(doc) => doc.source(),
+            Doc::Agent(file) => Cow::Borrowed(file.text()),
+        }
+    }
+
+    /// The whole file's text as parsed, taken out of the document.
+    pub(crate) fn into_source(self) -> String {
+        match self {
+            Doc::Json(doc) => doc.into_text(),
+            Doc::Agent(file) => file.text().to_owned(),
+        }
+    }
+
+    /// The whole file's text after `edits`, checked as [`apply`](Self::apply) checks it; a JSON
+    /// document's switches are spliced without a second parse.
+    pub(crate) fn edited_text(&self, edits: &[Edit]) -> Result<String, String> {
+        match self {
+            Doc::Json(doc) => doc.apply_to_text(edits).map_err(|e| e.to_string()),
+            Doc::Agent(_) => self.apply(edits).map(Doc::into_source),
         }
     }
 
@@ -102,7 +129,11 @@ mod tests {
 
     #[test]
     fn an_agent_file_takes_only_a_model_replacement() {
-        let doc = Doc::parse(Kind::ClaudeAgent, "---\nmodel: \"opus\"\n---\nbody\n").unwrap();
+        let doc = Doc::parse(
+            Kind::ClaudeAgent,
+            "---\nmodel: \"opus\"\n---\nbody\n".into(),
+        )
+        .unwrap();
         let model = KeyPath::new(["model"]);
         assert_eq!(doc.raw_at(&model), Some("\"opus\""));
         assert_eq!(doc.value_text("sonnet"), "\"sonnet\"");
@@ -132,7 +163,11 @@ mod tests {
 
     #[test]
     fn unmanaged_forms_are_reported_with_their_line() {
-        let doc = Doc::parse(Kind::ClaudeAgent, "---\nname: x\nmodel: {{MODEL}}\n---\n").unwrap();
+        let doc = Doc::parse(
+            Kind::ClaudeAgent,
+            "---\nname: x\nmodel: {{MODEL}}\n---\n".into(),
+        )
+        .unwrap();
         assert_eq!(doc.unmanaged(), Some((3, "a flow collection")));
         assert!(Kind::ClaudeAgent.slots(&doc).is_empty());
     }

@@ -183,7 +183,7 @@ impl Kind {
             return agent_file::read_raw(raw).is_some();
         }
         Document::parse(raw)
-            .is_ok_and(|doc| doc.root().range() == (0..raw.len()) && doc.root().as_str().is_some())
+            .is_ok_and(|doc| doc.root().range() == (0..raw.len()) && doc.root().is_string())
     }
 }
 

@@ -31,8 +31,7 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
 /// The `model` of an object, with the Agent Caddy `fallback_models` array beside it.
 fn model_slot(doc: &Document, object: &Node, path: &KeyPath) -> Option<Slot> {
     let fallback_models = object.prop("fallback_models").map(|p| {
-        p.value
-            .string_items()
+        doc.string_items(&p.value)
             .filter(|ids| ids.iter().all(|id| !id.trim().is_empty()))
             .map(|ids| ids.into_iter().map(Candidate::from).collect())
             .ok_or_else(|| "`fallback_models` is not an array of model ids".to_owned())
@@ -51,7 +50,7 @@ fn string_slot(
     let node = &object.prop(key)?.value;
     Some(Slot {
         path: path.child(key),
-        model: node.as_str()?.to_owned(),
+        model: doc.str(node)?.to_owned(),
         raw: doc.raw(node).to_owned(),
         fallback_models,
     })

@@ -106,7 +106,7 @@ fn front_matter() -> impl Strategy<Value = String> {
 fn read_and_edit(text: &str, new: &str, raw: &str) -> Result<(), TestCaseError> {
     let model = KeyPath::new(["model"]);
     for kind in [Kind::OpenCodeAgent, Kind::ClaudeAgent] {
-        let doc = Doc::parse(kind, text).expect("an agent file always parses");
+        let doc = Doc::parse(kind, text.to_owned()).expect("an agent file always parses");
         prop_assert_eq!(doc.render(), text);
         let slots = kind.slots(&doc);
         let Some(slot) = slots.first() else {
