@@ -64,9 +64,10 @@ row "floor: /bin/true" "$(measure "$runs" -- /bin/true)"
 row "floor: 1 durable write" \
   "$(measure "$runs" --prepare "rm -f $work/fl/*" -- "$work/floor" "$work/fl" 1)"
 row "--once, nothing to change" "$(measure "$runs" -- "${demo[@]}")"
-# A switching pass writes the target, its state file and the quota book: three durable writes.
-row "floor: 3 durable writes" \
-  "$(measure "$runs" --prepare "rm -f $work/fl/*" -- "$work/floor" "$work/fl" 3)"
+# A switching pass writes the quota book, the target's records, the target, and the OpenCode
+# routes (<state dir>/routes.json): four durable writes (`strace -e fsync,rename,renameat2`).
+row "floor: 4 durable writes" \
+  "$(measure "$runs" --prepare "rm -f $work/fl/*" -- "$work/floor" "$work/fl" 4)"
 row "--once, switching 3 slots" "$(measure "$runs" \
   --prepare "cp $work/demo.orig.json $work/opencode.json; rm -rf $work/state" -- "${demo[@]}")"
 
@@ -91,9 +92,9 @@ targets=$((agents + 1))
 many() { echo "$bin" watch "$work/$1/opencode.json" --once --config "$work/fb.json5" --quota-file "$work/$2" -q; }
 echo "== many targets: $agents agent files and their opencode.json ($targets targets)"
 row "--once, nothing to change" "$(measure "$small_runs" -- $(many many.orig green.json))"
-# Per target: the file and its state file; once: the quota book.
-row "floor: $((2 * targets + 1)) durable writes" "$(measure "$small_runs" \
-  --prepare "rm -f $work/fl/*" -- "$work/floor" "$work/fl" $((2 * targets + 1)))"
+# Per target: the file and its state file; once: the quota book and the routes.
+row "floor: $((2 * targets + 2)) durable writes" "$(measure "$small_runs" \
+  --prepare "rm -f $work/fl/*" -- "$work/floor" "$work/fl" $((2 * targets + 2)))"
 row "--once, switching every target" "$(measure "$small_runs" \
   --prepare "rm -rf $work/many $work/state; cp -r $work/many.orig $work/many" \
   -- $(many many red.json))"

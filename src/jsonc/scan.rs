@@ -294,9 +294,14 @@ impl Scanner<'_> {
 }
 
 /// Whether a raw control character (U+0000–U+001F) is among `bytes`: JSON allows them in strings
-/// only escaped. A fold without early exit, so that it runs on whole vectors at a time.
+/// only escaped. Blocks of 32 bytes without an early exit inside, so that each is one vector
+/// comparison.
 fn has_control(bytes: &[u8]) -> bool {
-    bytes.iter().fold(false, |found, &b| found | (b < 0x20))
+    let mut blocks = bytes.chunks_exact(32);
+    let found = blocks
+        .by_ref()
+        .any(|block| block.iter().fold(false, |found, &b| found | (b < 0x20)));
+    found || blocks.remainder().iter().any(|&b| b < 0x20)
 }
 
 #[cfg(test)]
@@ -317,6 +322,28 @@ mod tests {
             prop_assert_eq!(Some(fast), slow.ok(), "{:?}", text);
         }
         Ok(())
+    }
+
+    #[test]
+    fn a_raw_control_character_anywhere_in_a_long_string_is_left_to_the_parser() {
+        for at in [0, 1, 31, 32, 33, 63, 64, 70] {
+            let mut value = "x".repeat(71);
+            value.replace_range(at..at + 1, "\u{1f}");
+            for text in [
+                format!("{{\"k\": \"{value}\"}}"),
+                format!("{{\"k\": \"\\n{value}\"}}"),
+            ] {
+                assert!(super::parse(&text).is_none(), "{at}: {text:?}");
+            }
+        }
+        assert!(super::has_control(
+            &[b'a'; 64]
+                .iter()
+                .chain(b"\x00")
+                .copied()
+                .collect::<Vec<_>>()
+        ));
+        assert!(!super::has_control("é — «».".repeat(20).as_bytes()));
     }
 
     #[test]

@@ -44,10 +44,7 @@ impl Planner<'_> {
 
     /// The rules applied slot by slot, on a target no profile governs.
     fn slot_pass(&self, doc: &Doc, state: &TargetState) -> Plan {
-        let mut plan = Plan::new(&TargetState {
-            switches: Vec::new(),
-            ..state.clone()
-        });
+        let mut plan = Plan::new(&state.without_switches());
         let skipped = RefCell::new(BTreeSet::new());
         let records = state.by_slot();
         if let Some((line, why)) = doc.unmanaged() {

@@ -293,6 +293,21 @@ impl TargetState {
         }
     }
 
+    /// A copy without the switch records (a pass decides each slot anew), made without copying
+    /// them: a big config has thousands.
+    pub(crate) fn without_switches(&self) -> TargetState {
+        TargetState {
+            version: self.version,
+            target: self.target.clone(),
+            display: self.display.clone(),
+            kind: self.kind,
+            switches: Vec::new(),
+            profile: self.profile.clone(),
+            steers: self.steers.clone(),
+            clearing: self.clearing.clone(),
+        }
+    }
+
     /// Whether nothing is recorded: no switch, no profile, and no key kept for running sessions
     /// (a key being cleared must survive a crash, so the next run can finish it).
     pub(crate) fn is_empty(&self) -> bool {

@@ -13,9 +13,8 @@ impl Planner<'_> {
     /// profile first; keeps and reports what the user changed since. Forgets every record.
     pub(crate) fn restore(&self, doc: &Doc, state: &TargetState) -> Plan {
         let mut plan = Plan::new(&TargetState {
-            switches: Vec::new(),
             profile: None,
-            ..state.clone()
+            ..state.without_switches()
         });
         let mut working = doc.clone();
         let active = state.profile.as_ref().zip(doc.json());
