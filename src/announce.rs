@@ -15,7 +15,7 @@ use crate::hooks;
 use crate::journal::{self, Entry};
 use crate::jsonc::Document;
 use crate::notify::{self, Notice, Sent};
-use crate::plan::ChangeKind;
+use crate::plan::{ChangeKind, TargetState};
 use crate::report;
 use crate::routes;
 use crate::settings::Settings;
@@ -50,7 +50,8 @@ pub(crate) fn after_pass(
     if let Err(e) = journal::append(state_dir, &entries) {
         tracing::warn!("journal: {e}");
     }
-    routes::refresh(state_dir, settings.opencode_dir());
+    let fresh: Vec<&TargetState> = runs.iter().filter_map(|r| r.records.as_ref()).collect();
+    routes::refresh(state_dir, settings.opencode_dir(), &fresh);
     if let Some(argv) = &settings.on_switch {
         match wait {
             Wait::UpToTimeout => {

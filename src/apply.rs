@@ -78,6 +78,8 @@ pub(crate) struct TargetRun {
     /// When keys set to `""` for running sessions can be removed by a further pass, if some are
     /// (README, Running sessions).
     pub(crate) settles_at: Option<Timestamp>,
+    /// The records the pass left (saved, unless it was a dry run); `None` when only viewed.
+    pub(crate) records: Option<TargetState>,
 }
 
 /// A target's text around a pass: `after` is what was written (or, in a dry run, what would
@@ -258,6 +260,7 @@ impl Target {
             }
             run.slots = settled.slots;
             run.settles_at = settled.settles_at;
+            run.records = settled.records;
         }
         Ok(run)
     }
@@ -440,6 +443,7 @@ impl Target {
             content: None,
             ends_red: false,
             settles_at: None,
+            records: None,
         }
     }
 
@@ -463,6 +467,7 @@ impl Target {
             content: None,
             ends_red: false,
             settles_at: live::settles_at(&state.clearing),
+            records: None,
         })
     }
 
@@ -490,6 +495,7 @@ impl Target {
             changes,
             slots: plan.slots,
             content: Some(Content { before, after }),
+            records: Some(plan.state),
         }
     }
 

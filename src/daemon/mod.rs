@@ -78,7 +78,7 @@ pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
     }
     // Running OpenCode sessions follow what the records say now, whatever happened while no
     // daemon ran.
-    crate::routes::refresh(&state_dir, settings.opencode_dir());
+    crate::routes::refresh(&state_dir, settings.opencode_dir(), &[]);
     let names: Vec<String> = targets
         .iter()
         .filter(|t| t.agent.is_none())

@@ -71,9 +71,12 @@ pub(crate) struct Route {
 /// The routes of every OpenCode target's switches in force, ordered by config and slot.
 /// `opencode_dir` is OpenCode's user config dir (`$XDG_CONFIG_HOME/opencode`), whose configs
 /// hold everywhere; pass its canonical form when the records' paths are canonical.
-pub(crate) fn build(states: &[TargetState], opencode_dir: Option<&Path>) -> Routes {
+pub(crate) fn build<'a>(
+    states: impl IntoIterator<Item = &'a TargetState>,
+    opencode_dir: Option<&Path>,
+) -> Routes {
     let mut routes: Vec<Route> = states
-        .iter()
+        .into_iter()
         .filter(|s| matches!(s.kind, Kind::OpenCode | Kind::OpenCodeAgent))
         .flat_map(|state| {
             state.switches.iter().flat_map(move |r| {

@@ -7,15 +7,19 @@ use std::path::Path;
 use jiff::Timestamp;
 
 use crate::fsx;
+use crate::plan::TargetState;
 use crate::state::StateDir;
 
 use super::{FILE, Routes, VERSION, build, carry};
 
-/// Rebuilds `<state dir>/routes.json` from the target records. Never fails a pass: a record that
-/// cannot be read leaves its routes out (its own error is reported by the pass that meets it),
-/// and a file that cannot be written is a warning. No records and no file: nothing is written.
-pub(crate) fn refresh(state_dir: &StateDir, opencode_dir: Option<&Path>) {
-    let states: Vec<_> = match state_dir.all_targets() {
+/// Rebuilds `<state dir>/routes.json` from the target records: `fresh`, the records a pass just
+/// saved (not read back: a big config's are megabytes), and every other target's from the state
+/// dir. Never fails a pass: a record that cannot be read leaves its routes out (its own error is
+/// reported by the pass that meets it), and a file that cannot be written is a warning. No
+/// records and no file: nothing is written.
+pub(crate) fn refresh(state_dir: &StateDir, opencode_dir: Option<&Path>, fresh: &[&TargetState]) {
+    let known: Vec<&Path> = fresh.iter().map(|s| s.target.as_path()).collect();
+    let stored: Vec<_> = match state_dir.all_targets_but(&known) {
         Ok(states) => states.into_iter().filter_map(Result::ok).collect(),
         Err(e) => {
             tracing::warn!("routes: {e}");
@@ -23,7 +27,10 @@ pub(crate) fn refresh(state_dir: &StateDir, opencode_dir: Option<&Path>) {
         }
     };
     let real_dir = opencode_dir.map(|d| fsx::canonical(d).unwrap_or_else(|_| d.to_owned()));
-    let routes = build(&states, real_dir.as_deref());
+    let routes = build(
+        stored.iter().chain(fresh.iter().copied()),
+        real_dir.as_deref(),
+    );
     let written = state_dir.with_lock("routes", |root| write(&root.join(FILE), routes));
     if let Err(e) = written {
         tracing::warn!("routes: {e}");

@@ -255,3 +255,41 @@ fn a_routes_document_without_restored_routes_reads_and_writes_as_before() {
     let text = serde_json::to_string(&routes).unwrap();
     assert_eq!(text, r#"{"version":1,"routes":[]}"#);
 }
+
+#[test]
+fn refresh_takes_a_pass_s_records_as_given_and_the_others_from_the_state_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = crate::state::StateDir::new(dir.path().join("state"));
+    let glm = r#""zai/glm-4.6""#;
+    let on_disk = state(
+        "/p/opencode.json",
+        Kind::OpenCode,
+        vec![record(&["model"], glm, r#""deepseek/stale""#)],
+    );
+    let other = state(
+        "/q/opencode.json",
+        Kind::OpenCode,
+        vec![record(&["model"], glm, r#""deepseek/q""#)],
+    );
+    state_dir.save_target(&on_disk).unwrap();
+    state_dir.save_target(&other).unwrap();
+    // The pass's own records win over the copy in the state dir, which is not read.
+    let fresh = state(
+        "/p/opencode.json",
+        Kind::OpenCode,
+        vec![record(&["model"], glm, r#""deepseek/fresh""#)],
+    );
+    store::refresh(&state_dir, None, &[&fresh]);
+    let text = std::fs::read_to_string(dir.path().join("state").join(FILE)).unwrap();
+    let routes: Routes = serde_json::from_str(&text).unwrap();
+    let to: Vec<(&str, &str)> = (routes.routes.iter())
+        .map(|r| (r.config.to_str().unwrap(), r.to.as_str()))
+        .collect();
+    assert_eq!(
+        to,
+        [
+            ("/p/opencode.json", "deepseek/fresh"),
+            ("/q/opencode.json", "deepseek/q")
+        ]
+    );
+}

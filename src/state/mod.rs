@@ -9,6 +9,7 @@
 
 mod lock;
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -140,6 +141,15 @@ impl StateDir {
     /// Every target with recorded switches. A state file that cannot be read is returned as its
     /// own error, so the others are still handled.
     pub(crate) fn all_targets(&self) -> Result<Vec<Result<TargetState, StateError>>, StateError> {
+        self.all_targets_but(&[])
+    }
+
+    /// The records of every target but those of `known` (which the caller holds already).
+    pub(crate) fn all_targets_but(
+        &self,
+        known: &[&Path],
+    ) -> Result<Vec<Result<TargetState, StateError>>, StateError> {
+        let skip: HashSet<PathBuf> = known.iter().map(|t| self.target_file(t)).collect();
         let dir = self.root.join("targets");
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -151,6 +161,7 @@ impl StateDir {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "json")
                 && !entry.file_name().to_string_lossy().starts_with('.')
+                && !skip.contains(&path)
             {
                 out.extend(load_target_file(&path).transpose());
             }
