@@ -134,7 +134,7 @@ impl<'a> Context<'a> {
         let found = files.iter().find_map(|file| {
             let text = fsx::read_limited(file, fsx::MAX_FILE).ok()?;
             let doc = Document::parse(&text).ok()?;
-            claude::base_url(&doc).map(str::to_owned)
+            claude::base_url(&doc).map(std::borrow::Cow::into_owned)
         });
         known.insert(files.to_vec(), found.clone());
         found

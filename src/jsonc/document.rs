@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
+use compact_str::CompactString;
+
 use jsonc_parser::ast;
 use jsonc_parser::{CollectOptions, CommentCollectionStrategy, ParseOptions};
 
@@ -56,7 +58,7 @@ pub(crate) enum Node {
         range: Range<usize>,
         props: Vec<Prop>,
         /// Key → position of its last occurrence, for objects large enough to need it.
-        index: Option<HashMap<String, usize, KeyHash>>,
+        index: Option<HashMap<CompactString, usize, KeyHash>>,
     },
     Array {
         range: Range<usize>,
@@ -64,8 +66,8 @@ pub(crate) enum Node {
     },
     String {
         range: Range<usize>,
-        /// The decoded value, when it is not the text between the quotes (it has escapes).
-        escaped: Option<Box<str>>,
+        /// Whether it has escapes; if not, its value is the text between the quotes.
+        escaped: bool,
     },
     /// A number, `true`, `false` or `null`: kept as raw text only.
     Other { range: Range<usize> },
@@ -74,7 +76,9 @@ pub(crate) enum Node {
 /// One `"key": value` member of an object.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Prop {
-    pub(crate) key: String,
+    /// Inline up to 24 bytes (agent names, `model`): thousands of members allocate nothing for
+    /// their keys.
+    pub(crate) key: CompactString,
     pub(crate) key_range: Range<usize>,
     pub(crate) value: Node,
 }
@@ -182,23 +186,24 @@ impl Document {
     }
 
     /// The decoded string at `path`, if a string is there.
-    pub(crate) fn string_at(&self, path: &KeyPath) -> Option<&str> {
+    pub(crate) fn string_at(&self, path: &KeyPath) -> Option<Cow<'_, str>> {
         self.get(path).and_then(|node| self.str(node))
     }
 
-    /// The decoded value of a string node of this document.
-    pub(crate) fn str<'a>(&'a self, node: &'a Node) -> Option<&'a str> {
-        match node {
-            Node::String {
-                escaped: Some(value),
-                ..
-            } => Some(value),
-            Node::String {
-                range,
-                escaped: None,
-            } => Some(&self.text[range.start + 1..range.end - 1]),
-            _ => None,
+    /// The decoded value of a string node of this document: borrowed from the text unless
+    /// it has escapes.
+    pub(crate) fn str(&self, node: &Node) -> Option<Cow<'_, str>> {
+        let Node::String { range, escaped } = node else {
+            return None;
+        };
+        let body = &self.text[range.start + 1..range.end - 1];
+        if !escaped {
+            return Some(Cow::Borrowed(body));
         }
+        // Both parsers took its escapes as valid, so they decode.
+        Some(Cow::Owned(
+            super::scan::unescape(body).unwrap_or_else(|| body.to_owned()),
+        ))
     }
 
     /// The strings of an array, or `None` when this is not an array of strings only.
@@ -206,7 +211,7 @@ impl Document {
         match node {
             Node::Array { items, .. } => items
                 .iter()
-                .map(|i| self.str(i).map(str::to_owned))
+                .map(|i| self.str(i).map(Cow::into_owned))
                 .collect(),
             _ => None,
         }
@@ -216,7 +221,7 @@ impl Document {
 impl Node {
     /// A string node over `range` of `text` (quotes included) whose value is `decoded`.
     pub(super) fn string(text: &str, range: Range<usize>, decoded: &str) -> Node {
-        let escaped = (decoded != &text[range.start + 1..range.end - 1]).then(|| decoded.into());
+        let escaped = decoded != &text[range.start + 1..range.end - 1];
         Node::String { range, escaped }
     }
 
@@ -230,9 +235,9 @@ impl Node {
                     .map(|p| {
                         let (key, key_range) = match &p.name {
                             ast::ObjectPropName::String(s) => {
-                                (s.value.to_string(), range(&s.range))
+                                (CompactString::from(&*s.value), range(&s.range))
                             }
-                            ast::ObjectPropName::Word(w) => (w.value.to_owned(), range(&w.range)),
+                            ast::ObjectPropName::Word(w) => (w.value.into(), range(&w.range)),
                         };
                         Prop {
                             key,
@@ -413,14 +418,14 @@ mod tests {
             Document::parse("{\n  // c\n  \"agent\": {\"b\": {\"model\": \"z\\u00e9/x\",},},\n}")
                 .unwrap();
         let node = doc.get(&path(&["agent", "b", "model"])).unwrap();
-        assert_eq!(doc.str(node), Some("zé/x"));
+        assert_eq!(doc.str(node).as_deref(), Some("zé/x"));
         assert_eq!(doc.raw(node), "\"z\\u00e9/x\"");
     }
 
     #[test]
     fn last_duplicate_key_wins() {
         let doc = Document::parse(r#"{"model": "a", "model": "b"}"#).unwrap();
-        assert_eq!(doc.string_at(&path(&["model"])), Some("b"));
+        assert_eq!(doc.string_at(&path(&["model"])).as_deref(), Some("b"));
         // Also in an indexed object.
         let mut text = String::from("{\"model\": \"a\"");
         for i in 0..40 {
@@ -428,7 +433,7 @@ mod tests {
         }
         text.push_str(", \"model\": \"b\"}");
         let doc = Document::parse(&text).unwrap();
-        assert_eq!(doc.string_at(&path(&["model"])), Some("b"));
+        assert_eq!(doc.string_at(&path(&["model"])).as_deref(), Some("b"));
         assert_eq!(doc.root().unique_props().count(), 41);
     }
 

@@ -101,9 +101,11 @@ impl Scanner<'_> {
                 _ => return None,
             }
             let (key_range, escaped) = self.string()?;
-            let key = match escaped {
-                Some(key) => key.into(),
-                None => self.text[key_range.start + 1..key_range.end - 1].to_owned(),
+            let body = &self.text[key_range.start + 1..key_range.end - 1];
+            let key = if escaped {
+                unescape(body)?.into()
+            } else {
+                body.into()
             };
             self.trivia()?;
             if self.peek()? != b':' {
@@ -152,86 +154,30 @@ impl Scanner<'_> {
         })
     }
 
-    /// A string at `pos` (on its opening quote): its range, quotes included, and its decoded
-    /// value if it has escapes (else the value is the text between the quotes).
-    fn string(&mut self) -> Option<(Range<usize>, Option<Box<str>>)> {
+    /// A string at `pos` (on its opening quote): its range, quotes included, and whether it
+    /// has escapes (else its value is the text between the quotes). Escapes are checked here and
+    /// decoded only when the value is read ([`unescape`]): a config's long prompts never are.
+    fn string(&mut self) -> Option<(Range<usize>, bool)> {
         let start = self.pos;
         let body = start + 1;
         // The common case: no escape before the closing quote.
         let end = body + memchr::memchr2(b'"', b'\\', &self.bytes[body..])?;
         if self.bytes[end] == b'"' {
-            let value = &self.text[body..end];
-            if has_control(value.as_bytes()) {
+            if has_control(&self.bytes[body..end]) {
                 return None;
             }
             self.pos = end + 1;
-            return Some((start..self.pos, None));
+            return Some((start..self.pos, false));
         }
-        // With escapes: the value is at most as long as the raw text up to the closing quote.
         let mut close = end;
         while self.bytes[close] != b'"' {
             close += 2;
             close += memchr::memchr2(b'"', b'\\', self.bytes.get(close..)?)?;
         }
-        let mut value = String::with_capacity(close - body);
-        let mut at = body;
-        loop {
-            let next = at + memchr::memchr2(b'"', b'\\', &self.bytes[at..])?;
-            let plain = &self.text[at..next];
-            if has_control(plain.as_bytes()) {
-                return None;
-            }
-            value.push_str(plain);
-            if self.bytes[next] == b'"' {
-                self.pos = next + 1;
-                return Some((start..self.pos, Some(value.into())));
-            }
-            let (c, len) = self.escape(next)?;
-            value.push(c);
-            at = next + len;
-        }
+        walk(&self.text[body..close], None)?;
+        self.pos = close + 1;
+        Some((start..self.pos, true))
     }
-
-    /// The escape at `at` (on its backslash): the character and the escape's length.
-    fn escape(&self, at: usize) -> Option<(char, usize)> {
-        let c = match *self.bytes.get(at + 1)? {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let unit = self.hex4(at + 2)?;
-                if (0xD800..0xDC00).contains(&unit) {
-                    // A high surrogate must be followed by its low half.
-                    if self.bytes.get(at + 6..at + 8)? != b"\\u" {
-                        return None;
-                    }
-                    let low = self.hex4(at + 8)?;
-                    if !(0xDC00..0xE000).contains(&low) {
-                        return None;
-                    }
-                    let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-                    return Some((char::from_u32(c)?, 12));
-                }
-                return Some((char::from_u32(unit)?, 6));
-            }
-            _ => return None,
-        };
-        Some((c, 2))
-    }
-
-    fn hex4(&self, at: usize) -> Option<u32> {
-        let digits = self.bytes.get(at..at + 4)?;
-        digits.iter().try_fold(0, |value, &b| {
-            let digit = (b as char).to_digit(16)?;
-            Some(value << 4 | digit)
-        })
-    }
-
     fn keyword(&mut self, word: &[u8]) -> Option<Node> {
         let start = self.pos;
         if !self.bytes[start..].starts_with(word) {
@@ -291,6 +237,77 @@ impl Scanner<'_> {
         self.digits();
         (self.pos > start).then_some(())
     }
+}
+
+/// The value of a string whose body (the text between its quotes) has escapes, or `None` if
+/// an escape is invalid or a raw control character is there.
+pub(super) fn unescape(body: &str) -> Option<String> {
+    let mut value = String::with_capacity(body.len());
+    walk(body, Some(&mut value))?;
+    Some(value)
+}
+
+/// Checks a string's body, escape by escape, and decodes it into `out` if given.
+fn walk(body: &str, mut out: Option<&mut String>) -> Option<()> {
+    let bytes = body.as_bytes();
+    let mut at = 0;
+    loop {
+        let next = memchr::memchr(b'\\', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        if has_control(&bytes[at..next]) {
+            return None;
+        }
+        if let Some(out) = out.as_deref_mut() {
+            out.push_str(&body[at..next]);
+        }
+        if next == bytes.len() {
+            return Some(());
+        }
+        let (c, len) = escape(bytes, next)?;
+        if let Some(out) = out.as_deref_mut() {
+            out.push(c);
+        }
+        at = next + len;
+    }
+}
+
+/// The escape at `at` (on its backslash): the character and the escape's length.
+fn escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
+    let c = match *bytes.get(at + 1)? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let unit = hex4(bytes, at + 2)?;
+            if (0xD800..0xDC00).contains(&unit) {
+                // A high surrogate must be followed by its low half.
+                if bytes.get(at + 6..at + 8)? != b"\\u" {
+                    return None;
+                }
+                let low = hex4(bytes, at + 8)?;
+                if !(0xDC00..0xE000).contains(&low) {
+                    return None;
+                }
+                let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                return Some((char::from_u32(c)?, 12));
+            }
+            return Some((char::from_u32(unit)?, 6));
+        }
+        _ => return None,
+    };
+    Some((c, 2))
+}
+
+fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
+    let digits = bytes.get(at..at + 4)?;
+    digits.iter().try_fold(0, |value, &b| {
+        let digit = (b as char).to_digit(16)?;
+        Some(value << 4 | digit)
+    })
 }
 
 /// Whether a raw control character (U+0000–U+001F) is among `bytes`: JSON allows them in strings

@@ -65,7 +65,7 @@ pub(crate) fn unusable(profile: &Profile, doc: &Document) -> Option<String> {
     // An empty credential is none (a leaving profile's, being cleared, is `""` for a while).
     let holds = |key: &str| {
         env.and_then(|e| e.prop(key))
-            .is_some_and(|p| doc.str(&p.value) != Some(""))
+            .is_some_and(|p| doc.str(&p.value).is_none_or(|v| !v.is_empty()))
     };
     if let Some(key) = CREDENTIALS.iter().find(|k| holds(k)) {
         return Some(format!(

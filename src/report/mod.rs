@@ -88,7 +88,7 @@ pub(crate) fn secrets(docs: &[Document], profiles: &BTreeMap<String, Profile>) -
             if credential_key(&prop.key)
                 && let Some(value) = doc.str(&prop.value)
             {
-                out.push(value.to_owned());
+                out.push(value.into_owned());
                 let raw = doc.raw(&prop.value);
                 out.push(raw[1..raw.len() - 1].to_owned());
             }

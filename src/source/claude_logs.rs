@@ -279,7 +279,7 @@ impl ClaudeLogs {
                     return claude_target::endpoint_provider(Some(&original), aliases);
                 }
                 Some(None) => continue,
-                None => return claude_target::endpoint_provider(Some(url), aliases),
+                None => return claude_target::endpoint_provider(Some(&url), aliases),
             }
         }
         family

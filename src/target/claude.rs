@@ -2,6 +2,8 @@
 //! top-level `model` and the model keys of `env`; every slot's provider is the endpoint's, from
 //! `env.ANTHROPIC_BASE_URL` (Anthropic itself when unset).
 
+use std::borrow::Cow;
+
 use crate::jsonc::{Document, KeyPath};
 use crate::provider::Aliases;
 
@@ -65,7 +67,7 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
         {
             slots.push(Slot {
                 raw: doc.raw(node).to_owned(),
-                model: model.to_owned(),
+                model: model.into_owned(),
                 path,
                 fallback_models: None,
             });
@@ -84,11 +86,11 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
 /// blank `ANTHROPIC_BASE_URL` is no base URL (Claude Code then talks to Anthropic); an unknown
 /// host is its own provider, named after the host (or the text, when it has none).
 pub(crate) fn provider(doc: &Document, aliases: &Aliases) -> String {
-    endpoint_provider(base_url(doc), aliases)
+    endpoint_provider(base_url(doc).as_deref(), aliases)
 }
 
 /// The document's `env.ANTHROPIC_BASE_URL`, if it sets one.
-pub(crate) fn base_url(doc: &Document) -> Option<&str> {
+pub(crate) fn base_url(doc: &Document) -> Option<Cow<'_, str>> {
     doc.string_at(&KeyPath::new(["env", "ANTHROPIC_BASE_URL"]))
 }
 

@@ -50,7 +50,7 @@ fn string_slot(
     let node = &object.prop(key)?.value;
     Some(Slot {
         path: path.child(key),
-        model: doc.str(node)?.to_owned(),
+        model: doc.str(node)?.into_owned(),
         raw: doc.raw(node).to_owned(),
         fallback_models,
     })
