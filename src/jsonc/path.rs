@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 /// A sequence of object keys from the root to a value (`["agent", "build", "model"]`).
@@ -10,18 +11,20 @@ use serde::{Deserialize, Serialize};
 /// a dot, a quote or nothing at all is written in double quotes (`agent."my.agent".model`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub(crate) struct KeyPath(Vec<String>);
+pub(crate) struct KeyPath(Vec<CompactString>);
 
 impl KeyPath {
     pub(crate) fn new<I, S>(keys: I) -> Self
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: Into<CompactString>,
     {
         KeyPath(keys.into_iter().map(Into::into).collect())
     }
 
-    pub(crate) fn keys(&self) -> &[String] {
+    /// The keys, each inline up to 24 bytes: a config's thousands of slot paths allocate one
+    /// vector each.
+    pub(crate) fn keys(&self) -> &[CompactString] {
         &self.0
     }
 
@@ -32,13 +35,14 @@ impl KeyPath {
 
     /// The last key, if any.
     pub(crate) fn last(&self) -> Option<&str> {
-        self.0.last().map(String::as_str)
+        self.0.last().map(CompactString::as_str)
     }
 
     /// This path extended by one key.
     pub(crate) fn child(&self, key: &str) -> KeyPath {
-        let mut keys = self.0.clone();
-        keys.push(key.to_owned());
+        let mut keys = Vec::with_capacity(self.0.len() + 1);
+        keys.extend_from_slice(&self.0);
+        keys.push(key.into());
         KeyPath(keys)
     }
 }

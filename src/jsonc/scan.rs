@@ -162,21 +162,28 @@ impl Scanner<'_> {
         let body = start + 1;
         // The common case: no escape before the closing quote.
         let end = body + memchr::memchr2(b'"', b'\\', &self.bytes[body..])?;
+        if has_control(&self.bytes[body..end]) {
+            return None;
+        }
         if self.bytes[end] == b'"' {
-            if has_control(&self.bytes[body..end]) {
-                return None;
-            }
             self.pos = end + 1;
             return Some((start..self.pos, false));
         }
-        let mut close = end;
-        while self.bytes[close] != b'"' {
-            close += 2;
-            close += memchr::memchr2(b'"', b'\\', self.bytes.get(close..)?)?;
+        // With escapes: each is checked on the way to the closing quote.
+        let mut at = end;
+        loop {
+            let (_, len) = escape(self.bytes, at)?;
+            at += len;
+            let next = at + memchr::memchr2(b'"', b'\\', &self.bytes[at..])?;
+            if has_control(&self.bytes[at..next]) {
+                return None;
+            }
+            at = next;
+            if self.bytes[at] == b'"' {
+                self.pos = at + 1;
+                return Some((start..self.pos, true));
+            }
         }
-        walk(&self.text[body..close], None)?;
-        self.pos = close + 1;
-        Some((start..self.pos, true))
     }
     fn keyword(&mut self, word: &[u8]) -> Option<Node> {
         let start = self.pos;
@@ -242,30 +249,20 @@ impl Scanner<'_> {
 /// The value of a string whose body (the text between its quotes) has escapes, or `None` if
 /// an escape is invalid or a raw control character is there.
 pub(super) fn unescape(body: &str) -> Option<String> {
-    let mut value = String::with_capacity(body.len());
-    walk(body, Some(&mut value))?;
-    Some(value)
-}
-
-/// Checks a string's body, escape by escape, and decodes it into `out` if given.
-fn walk(body: &str, mut out: Option<&mut String>) -> Option<()> {
     let bytes = body.as_bytes();
+    let mut value = String::with_capacity(body.len());
     let mut at = 0;
     loop {
         let next = memchr::memchr(b'\\', &bytes[at..]).map_or(bytes.len(), |i| at + i);
         if has_control(&bytes[at..next]) {
             return None;
         }
-        if let Some(out) = out.as_deref_mut() {
-            out.push_str(&body[at..next]);
-        }
+        value.push_str(&body[at..next]);
         if next == bytes.len() {
-            return Some(());
+            return Some(value);
         }
         let (c, len) = escape(bytes, next)?;
-        if let Some(out) = out.as_deref_mut() {
-            out.push(c);
-        }
+        value.push(c);
         at = next + len;
     }
 }
@@ -349,6 +346,8 @@ mod tests {
             for text in [
                 format!("{{\"k\": \"{value}\"}}"),
                 format!("{{\"k\": \"\\n{value}\"}}"),
+                format!("{{\"k\": \"{value}\\n\"}}"),
+                format!("{{\"k\": \"\\u00e9{value}\\t{value}\"}}"),
             ] {
                 assert!(super::parse(&text).is_none(), "{at}: {text:?}");
             }

@@ -17,6 +17,7 @@ mod store;
 
 use std::path::{Path, PathBuf};
 
+use compact_str::CompactString;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -153,7 +154,7 @@ pub(crate) fn carry(previous: Option<&Routes>, mut next: Routes, now: Timestamp)
 /// The agent a slot configures: `Some(None)` for every agent (the top-level `model`),
 /// `Some(Some(name))` for one, `None` for a slot no prompt is sent with (`small_model` names the
 /// model of titles and summaries, which OpenCode picks without asking the plugin).
-fn agent_of(state: &TargetState, keys: &[String]) -> Option<Option<String>> {
+fn agent_of(state: &TargetState, keys: &[CompactString]) -> Option<Option<String>> {
     if !routable(state.kind, keys) {
         return None;
     }
@@ -161,14 +162,14 @@ fn agent_of(state: &TargetState, keys: &[String]) -> Option<Option<String>> {
         _ if state.kind == Kind::OpenCodeAgent => Some(Some(
             state.target.file_stem()?.to_string_lossy().into_owned(),
         )),
-        [_, name, _] => Some(Some(name.clone())),
+        [_, name, _] => Some(Some(name.to_string())),
         _ => Some(None),
     }
 }
 
 /// Whether running OpenCode sessions can follow a switch of this slot through the plugin: the
 /// model of every agent or of one agent. Others (`small_model`) follow at the next start.
-pub(crate) fn routable(kind: Kind, keys: &[String]) -> bool {
+pub(crate) fn routable(kind: Kind, keys: &[CompactString]) -> bool {
     match kind {
         Kind::OpenCodeAgent => true,
         Kind::OpenCode => match keys {
