@@ -1,12 +1,11 @@
 //! The parsed document: the original text plus an owned tree of byte ranges into it. A string's
-//! value is read from the text; only one with escapes keeps its decoded copy.
+//! value is read from the text when it is asked for (decoded then if it has escapes).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
 use compact_str::CompactString;
-
 use jsonc_parser::ast;
 use jsonc_parser::{CollectOptions, CommentCollectionStrategy, ParseOptions};
 

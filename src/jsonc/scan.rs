@@ -185,6 +185,7 @@ impl Scanner<'_> {
             }
         }
     }
+
     fn keyword(&mut self, word: &[u8]) -> Option<Node> {
         let start = self.pos;
         if !self.bytes[start..].starts_with(word) {
