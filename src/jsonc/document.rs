@@ -137,7 +137,7 @@ impl Document {
     /// The full file content, borrowed unless it starts with a BOM.
     pub(crate) fn source(&self) -> Cow<'_, str> {
         if self.bom {
-            Cow::Owned(self.render())
+            Cow::Owned(format!("{BOM}{}", self.text))
         } else {
             Cow::Borrowed(&self.text)
         }
@@ -145,11 +145,7 @@ impl Document {
 
     /// The full file content, BOM included: what `parse` was given, plus any edits.
     pub(crate) fn render(&self) -> String {
-        if self.bom {
-            format!("{BOM}{}", self.text)
-        } else {
-            self.text.clone()
-        }
+        self.source().into_owned()
     }
 
     /// The text without its BOM, which node ranges index.

@@ -11,16 +11,22 @@ pub(crate) struct AgentFile {
 }
 
 impl AgentFile {
-    pub(crate) fn parse(text: &str) -> AgentFile {
+    pub(crate) fn parse(text: impl Into<String>) -> AgentFile {
+        let text = text.into();
         AgentFile {
-            found: find_model(text),
-            text: text.to_owned(),
+            found: find_model(&text),
+            text,
         }
     }
 
     /// The whole file, BOM included.
     pub(crate) fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The whole file, taken out.
+    pub(crate) fn into_text(self) -> String {
+        self.text
     }
 
     pub(crate) fn found(&self) -> &Found {
@@ -48,7 +54,7 @@ impl AgentFile {
             .value()
             .ok_or("the front matter has no `model:` value to replace")?;
         let text = splice(&self.text, value.span.clone(), raw);
-        let edited = AgentFile::parse(&text);
+        let edited = AgentFile::parse(text);
         match edited.value() {
             Some(v) if v.span == (value.span.start..value.span.start + raw.len()) => Ok(edited),
             _ => Err(format!(

@@ -21,7 +21,7 @@ impl Doc {
     /// does not make a managed value is no slot. The text is kept: a big file is not copied.
     pub(crate) fn parse(kind: Kind, text: String) -> Result<Doc, ParseError> {
         if kind.is_agent() {
-            Ok(Doc::Agent(AgentFile::parse(&text)))
+            Ok(Doc::Agent(AgentFile::parse(text)))
         } else {
             Document::parse_owned(text).map(Doc::Json)
         }
@@ -39,7 +39,7 @@ impl Doc {
     pub(crate) fn into_source(self) -> String {
         match self {
             Doc::Json(doc) => doc.into_text(),
-            Doc::Agent(file) => file.text().to_owned(),
+            Doc::Agent(file) => file.into_text(),
         }
     }
 

@@ -14,6 +14,20 @@ fn plugin(s: &Sandbox) -> std::path::PathBuf {
     s.home().join(".config/opencode/plugin/switcher.js")
 }
 
+/// A project whose config is `target`, with the test chains and z.ai RED.
+fn on_red_zai(target: &str) -> Sandbox {
+    let s = Sandbox::new();
+    s.write("opencode.json", target)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s
+}
+
+/// The routes file as JSON.
+fn routes(s: &Sandbox) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(s.state_dir().join("routes.json")).unwrap()).unwrap()
+}
+
 #[test]
 fn setup_installs_once_bakes_the_state_dir_and_removes_only_its_own_file() {
     let s = Sandbox::new();
@@ -112,10 +126,9 @@ fn routes_follow_every_switch_and_restore() {
     s.write("opencode.json", TARGET)
         .config(CHAINS)
         .quota(r#"{"zai": {"status": "RED"}, "copilot": {"status": "RED"}}"#);
-    let routes = s.state_dir().join("routes.json");
+    let file = s.state_dir().join("routes.json");
     s.once("opencode.json").code(0);
-    let doc: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(&routes).unwrap()).unwrap();
+    let doc = routes(&s);
     let config = fs::canonicalize(s.path("opencode.json")).unwrap();
     let scope = fs::canonicalize(s.work()).unwrap();
     assert_eq!(doc["version"], 1);
@@ -152,17 +165,16 @@ fn routes_follow_every_switch_and_restore() {
             ),
         ]
     );
-    let text = fs::read_to_string(&routes).unwrap();
+    let text = fs::read_to_string(&file).unwrap();
     assert!(!text.contains("RED") && !text.contains("reason"), "{text}");
 
     // A pass that changes nothing leaves the file (and its mtime) alone.
-    let before = fs::metadata(&routes).unwrap().modified().unwrap();
+    let before = fs::metadata(&file).unwrap().modified().unwrap();
     s.once("opencode.json").code(0);
-    assert_eq!(fs::metadata(&routes).unwrap().modified().unwrap(), before);
+    assert_eq!(fs::metadata(&file).unwrap().modified().unwrap(), before);
 
     s.run(&["watch", "--restore"]).code(0);
-    let doc: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(&routes).unwrap()).unwrap();
+    let doc = routes(&s);
     assert_eq!(doc["routes"], serde_json::json!([]));
     assert_eq!(doc["restored"].as_array().unwrap().len(), 2);
     assert_eq!(s.read("opencode.json"), TARGET);
@@ -170,10 +182,7 @@ fn routes_follow_every_switch_and_restore() {
 
 #[test]
 fn a_dry_run_writes_no_routes() {
-    let s = Sandbox::new();
-    s.write("opencode.json", TARGET)
-        .config(CHAINS)
-        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let s = on_red_zai(TARGET);
     s.run(&["watch", "opencode.json", "--once", "--dry-run"])
         .code(0);
     assert!(!s.state_dir().join("routes.json").exists());
@@ -181,10 +190,7 @@ fn a_dry_run_writes_no_routes() {
 
 #[test]
 fn the_daemon_writes_the_routes_of_the_records_at_start_and_after_each_switch() {
-    let s = Sandbox::new();
-    s.write("opencode.json", TARGET)
-        .config(CHAINS)
-        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let s = on_red_zai(TARGET);
     s.once("opencode.json").code(0);
     let routes = s.state_dir().join("routes.json");
     fs::remove_file(&routes).unwrap();
@@ -206,16 +212,13 @@ fn the_daemon_writes_the_routes_of_the_records_at_start_and_after_each_switch() 
 
 /// A project whose `model` and `small_model` are on z.ai, which is RED.
 fn model_and_small_model_on_red_zai() -> Sandbox {
-    let s = Sandbox::new();
-    let target = r#"{
+    on_red_zai(
+        r#"{
   "model": "zai-coding-plan/glm-4.6",
   "small_model": "zai-coding-plan/glm-4.6"
 }
-"#;
-    s.write("opencode.json", target)
-        .config(CHAINS)
-        .quota(r#"{"zai": {"status": "RED"}}"#);
-    s
+"#,
+    )
 }
 
 #[test]
@@ -256,19 +259,14 @@ fn route_list(doc: &serde_json::Value, list: &str) -> Vec<(String, String, Strin
 
 #[test]
 fn every_model_a_slot_held_routes_to_its_current_value_and_back_after_a_restore() {
-    let s = Sandbox::new();
-    s.write("opencode.json", TARGET)
-        .config(CHAINS)
-        .quota(r#"{"zai": {"status": "RED"}}"#);
-    let routes = s.state_dir().join("routes.json");
-    let read = || serde_json::from_str::<serde_json::Value>(&fs::read_to_string(&routes).unwrap());
+    let s = on_red_zai(TARGET);
     let r = |slot: &str, from: &str, to: &str| (slot.to_owned(), from.to_owned(), to.to_owned());
     s.once("opencode.json").code(0);
     // The first fallback goes RED too: a session started while the config named it follows.
     s.quota(r#"{"zai": {"status": "RED"}, "deepseek": {"status": "RED"}}"#);
     s.once("opencode.json").code(0);
     assert!(s.read("opencode.json").contains("kimi-for-coding/k2"));
-    let doc = read().unwrap();
+    let doc = routes(&s);
     assert_eq!(
         route_list(&doc, "routes"),
         [
@@ -281,7 +279,7 @@ fn every_model_a_slot_held_routes_to_its_current_value_and_back_after_a_restore(
     // Restored: every fallback written routes back to the original, for older sessions only.
     s.run(&["watch", "--restore"]).code(0);
     assert_eq!(s.read("opencode.json"), TARGET);
-    let doc = read().unwrap();
+    let doc = routes(&s);
     assert_eq!(route_list(&doc, "routes"), []);
     assert_eq!(
         route_list(&doc, "restored"),
@@ -315,10 +313,7 @@ fn a_pass_marks_what_running_sessions_follow_at_restart_as_status_does() {
 
 #[test]
 fn a_plugin_that_reads_another_state_dir_does_not_count_and_status_says_so() {
-    let s = Sandbox::new();
-    s.write("opencode.json", TARGET)
-        .config(CHAINS)
-        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let s = on_red_zai(TARGET);
     s.once("opencode.json").code(0);
     s.run(&["setup", "opencode", "--state-dir", "/elsewhere/state"])
         .code(0);
