@@ -57,7 +57,7 @@ pub(crate) struct Target {
     lock: Option<FileLock>,
     /// The records as last loaded or saved, kept while the lock is held: nobody else writes
     /// them then, so they are read once and written through.
-    records: Option<TargetState>,
+    records: Option<Arc<TargetState>>,
     /// The warnings of the last plan, so that a standing one is not repeated at every pass.
     warned: HashSet<String>,
 }
@@ -190,13 +190,13 @@ impl Target {
 
     /// The target's records: from memory while the lock is held and they were read, else from
     /// the state dir.
-    fn load(&mut self, state_dir: &StateDir) -> Result<TargetState, StateError> {
+    fn load(&mut self, state_dir: &StateDir) -> Result<Arc<TargetState>, StateError> {
         if let Some(records) = &self.records {
             return Ok(records.clone());
         }
-        let records = state_dir.load_target(&self.path)?.unwrap_or_else(|| {
+        let records = Arc::new(state_dir.load_target(&self.path)?.unwrap_or_else(|| {
             TargetState::new(self.path.clone(), self.display.clone(), self.kind)
-        });
+        }));
         if self.lock.is_some() {
             self.records = Some(records.clone());
         }
@@ -205,11 +205,11 @@ impl Target {
 
     /// Saves the records, and keeps them in memory while the lock is held. After a failed save
     /// nobody knows what the file holds: the next pass reads it again.
-    fn save(&mut self, state_dir: &StateDir, records: &TargetState) -> Result<(), StateError> {
+    fn save(&mut self, state_dir: &StateDir, records: Arc<TargetState>) -> Result<(), StateError> {
         self.records = None;
-        state_dir.save_target(records)?;
+        state_dir.save_target(&records)?;
         if self.lock.is_some() {
-            self.records = Some(records.clone());
+            self.records = Some(records);
         }
         Ok(())
     }
@@ -284,8 +284,8 @@ impl Target {
             tracing::info!(target = %self.display, "agent file gone; its records are forgotten");
             return Ok(self.gone());
         }
-        let mut base = self.load(ctx.state_dir).map_err(state_err)?;
-        let mut on_disk = base.clone();
+        let mut on_disk = self.load(ctx.state_dir).map_err(state_err)?;
+        let mut base = TargetState::clone(&on_disk);
         base.display = self.display.clone();
         if mode == Mode::Switch {
             advance_streaks(&mut base, ctx.observed, ctx.judge);
@@ -315,8 +315,9 @@ impl Target {
             let settles = dry_run && !plan.state.clearing.is_empty();
             if plan.edits.is_empty() && !settles {
                 // Nothing to write: a big file is neither edited nor re-parsed.
-                if !dry_run && plan.state != on_disk {
-                    self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
+                if !dry_run && plan.state != *on_disk {
+                    let records = Arc::new(plan.state.clone());
+                    self.save(ctx.state_dir, records).map_err(state_err)?;
                 }
                 return Ok(self.finish(plan, doc, landed, None));
             }
@@ -337,14 +338,16 @@ impl Target {
                 return Ok(self.finish(plan, doc, landed, Some(new_text)));
             }
             let new_text = doc.edited_text(&plan.edits).map_err(internal)?;
-            on_disk = plan.state_before_write(&base);
-            self.save(ctx.state_dir, &on_disk).map_err(state_err)?;
+            on_disk = Arc::new(plan.state_before_write(&base));
+            self.save(ctx.state_dir, on_disk.clone())
+                .map_err(state_err)?;
             match fsx::write_atomic(&self.path, Some(&doc.source()), &new_text) {
                 Ok(WriteOutcome::Written) => {
                     // A plain switch saved its final records before the write already.
-                    if plan.state != on_disk {
-                        self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
-                        on_disk = plan.state.clone();
+                    if plan.state != *on_disk {
+                        on_disk = Arc::new(plan.state.clone());
+                        self.save(ctx.state_dir, on_disk.clone())
+                            .map_err(state_err)?;
                     }
                     let Some(enter) = plan.then.clone() else {
                         return Ok(self.finish(plan, doc, landed, Some(new_text)));
@@ -385,6 +388,7 @@ impl Target {
             endpoint,
             opencode_plugin: self.opencode_plugin(ctx.settings),
             now: ctx.judge.now,
+            healths: Default::default(),
         }
     }
 
@@ -430,7 +434,7 @@ impl Target {
     /// and one that comes back under its name is a new file.
     pub(crate) fn forget(&mut self, state_dir: &StateDir) -> Result<(), StateError> {
         let empty = TargetState::new(self.path.clone(), self.display.clone(), self.kind);
-        self.save(state_dir, &empty)
+        self.save(state_dir, Arc::new(empty))
     }
 
     fn gone(&self) -> TargetRun {

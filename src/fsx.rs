@@ -90,6 +90,16 @@ pub fn write_atomic(
     expected: Option<&str>,
     content: &str,
 ) -> io::Result<WriteOutcome> {
+    write_atomic_with(path, expected, |out| out.write_all(content.as_bytes()))
+}
+
+/// [`write_atomic`] with the content streamed by `fill` into the temp file (buffered), so a big
+/// state file is never held whole in memory.
+pub fn write_atomic_with(
+    path: &Path,
+    expected: Option<&str>,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<WriteOutcome> {
     let real = canonical(path)?;
     let dir = real
         .parent()
@@ -98,9 +108,12 @@ pub fn write_atomic(
     let name = real
         .file_name()
         .ok_or_else(|| io::Error::other("not a file path"))?;
-    let (temp, mut file) = create_temp(dir, &name.to_string_lossy())?;
+    let (temp, file) = create_temp(dir, &name.to_string_lossy())?;
     let prepared = (|| {
-        file.write_all(content.as_bytes())?;
+        let mut out = io::BufWriter::with_capacity(1 << 16, &file);
+        fill(&mut out)?;
+        out.flush()?;
+        drop(out);
         if let Ok(meta) = fs::metadata(&real) {
             sys::keep_mode_and_owner(&file, &meta)?;
         }

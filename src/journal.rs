@@ -50,10 +50,10 @@ pub(crate) fn append(state_dir: &StateDir, entries: &[Entry]) -> Result<(), Stat
     if entries.is_empty() {
         return Ok(());
     }
-    let mut text = String::new();
+    let mut text = Vec::new();
     for entry in entries {
-        text.push_str(&serde_json::to_string(entry).expect("an entry serialises"));
-        text.push('\n');
+        serde_json::to_writer(&mut text, entry).expect("an entry serialises");
+        text.push(b'\n');
     }
     state_dir.with_lock("journal", |root| {
         let path = root.join(FILE);
@@ -63,7 +63,7 @@ pub(crate) fn append(state_dir: &StateDir, entries: &[Entry]) -> Result<(), Stat
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&path)?;
         fsx::make_private(&path);
-        file.write_all(text.as_bytes())?;
+        file.write_all(&text)?;
         if file.metadata()?.len() > MAX_BYTES {
             let all = fs::read_to_string(&path)?;
             fsx::remove_stale_temps(root, FILE);

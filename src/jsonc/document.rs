@@ -56,8 +56,9 @@ pub(crate) enum Node {
     Object {
         range: Range<usize>,
         props: Vec<Prop>,
-        /// Key → position of its last occurrence, for objects large enough to need it.
-        index: Option<HashMap<CompactString, usize, KeyHash>>,
+        /// Key → position of its last occurrence, for objects large enough to need it. Boxed:
+        /// every node is as large as this variant, and few objects have an index.
+        index: Option<Box<HashMap<CompactString, usize, KeyHash>>>,
     },
     Array {
         range: Range<usize>,
@@ -267,11 +268,13 @@ impl Node {
         // Small objects are searched faster than hashed; a large one (thousands of agents) would
         // make every lookup a scan.
         let index = (props.len() > INDEX_ABOVE).then(|| {
-            props
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (p.key.clone(), i))
-                .collect()
+            Box::new(
+                props
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.key.clone(), i))
+                    .collect(),
+            )
         });
         Node::Object {
             range,

@@ -320,6 +320,7 @@ mod tests {
             endpoint: None,
             opencode_plugin: false,
             now,
+            healths: Default::default(),
         };
         let doc = Doc::Json(Document::parse(text).unwrap());
         let plan = planner.live(&doc, Plan::new(state));

@@ -41,6 +41,8 @@ pub(crate) struct Planner<'a> {
     /// the target's sessions load plugins (README, OpenCode plugin).
     pub(crate) opencode_plugin: bool,
     pub(crate) now: Timestamp,
+    /// Healths judged in this pass ([`Planner::health`]).
+    pub(crate) healths: RefCell<Vec<(String, Option<String>, Health)>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,6 +217,28 @@ pub(super) enum Standing<'r> {
 }
 
 impl Planner<'_> {
+    /// The judge's health of `model` on `provider`, judged once per pass: a big config's
+    /// thousands of slots ask about the same few models.
+    pub(super) fn health(&self, provider: &str, model: Option<&str>) -> Health {
+        let mut healths = self.healths.borrow_mut();
+        let known = healths
+            .iter()
+            .find(|(p, m, _)| p == provider && m.as_deref() == model);
+        if let Some((.., health)) = known {
+            return health.clone();
+        }
+        let health = self.judge.health(provider, model);
+        // A config naming hundreds of models would make the search cost more than it saves.
+        if healths.len() < 64 {
+            healths.push((
+                provider.to_owned(),
+                model.map(str::to_owned),
+                health.clone(),
+            ));
+        }
+        health
+    }
+
     pub(super) fn provider(&self, doc: &Doc, model: &str) -> String {
         self.kind.provider(doc, model, self.aliases, self.endpoint)
     }
@@ -279,7 +303,7 @@ impl Planner<'_> {
         let name = match candidate {
             Candidate::Model(model) => {
                 let provider = provider.map_or_else(|| self.provider(doc, model), str::to_owned);
-                return Some(self.judge.health(&provider, Some(model)));
+                return Some(self.health(&provider, Some(model)));
             }
             Candidate::Profile(name) => name,
         };

@@ -75,7 +75,7 @@ impl Planner<'_> {
             let as_current = Candidate::Model(slot.model.clone());
             let health = |candidate: &Candidate| -> Option<Health> {
                 if *candidate == as_original {
-                    return Some(self.judge.health(&original_provider, Some(&original)));
+                    return Some(self.health(&original_provider, Some(&original)));
                 }
                 self.candidate(candidate, None, doc, &skipped)
             };
@@ -148,15 +148,14 @@ impl Planner<'_> {
             };
             let managed = !chain.is_empty() || record.is_some();
             let waits_on = record.as_ref().and_then(|_| health(&as_original));
+            let current_id = current.to_string();
             let at_restart =
-                managed && self.at_restart(doc, state, &slot.path, &original, &current.to_string());
+                managed && self.at_restart(doc, state, &slot.path, &original, &current_id);
             plan.slots.push(SlotView {
-                health: health(&current).unwrap_or_else(|| {
-                    self.judge
-                        .health(&self.provider(doc, &current.to_string()), None)
-                }),
-                slot: slot.path.clone(),
-                current: current.to_string(),
+                health: health(&current)
+                    .unwrap_or_else(|| self.health(&self.provider(doc, &current_id), None)),
+                slot: slot.path,
+                current: current_id,
                 original,
                 managed,
                 reason: record.as_ref().map(|r| r.reason.clone()),
@@ -288,7 +287,7 @@ impl Planner<'_> {
         let skipped = RefCell::new(BTreeSet::new());
         let health = |candidate: &Candidate| -> Option<Health> {
             if *candidate == as_original {
-                return Some(self.judge.health(&record.provider, Some(&original)));
+                return Some(self.health(&record.provider, Some(&original)));
             }
             if *candidate == current {
                 return self

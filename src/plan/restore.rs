@@ -100,7 +100,7 @@ impl Planner<'_> {
                 Standing::Own => slot.model.clone(),
             };
             let waits_on = match standing {
-                Standing::Switched(r) => Some(self.judge.health(&r.provider, Some(&original))),
+                Standing::Switched(r) => Some(self.health(&r.provider, Some(&original))),
                 Standing::Own => None,
             };
             let (managed, reason) = match standing {
@@ -139,7 +139,7 @@ impl Planner<'_> {
         let profile = self.profiles.get(&record.profile);
         let health = match profile {
             Some(p) => self.profile_health(p),
-            None => self.judge.health(&record.provider, None),
+            None => self.health(&record.provider, None),
         };
         // Its endpoint reaches running sessions; a model it names only through an alias key.
         let model = profile.and_then(|p| p.model.clone());

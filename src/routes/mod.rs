@@ -80,25 +80,28 @@ pub(crate) fn build<'a>(
         .into_iter()
         .filter(|s| matches!(s.kind, Kind::OpenCode | Kind::OpenCodeAgent))
         .flat_map(|state| {
+            let scope = scope_of(&state.target, state.kind, opencode_dir);
             state.switches.iter().flat_map(move |r| {
                 let agent = agent_of(state, r.slot.keys());
                 let to = state.kind.decode(&r.written);
                 let froms = std::iter::once((r.original_model(state.kind), false))
                     .chain(r.held.iter().map(|h| (state.kind.decode(h), true)));
-                froms
-                    .filter(move |(from, _)| *from != to)
-                    .filter_map(move |(from, earlier)| {
-                        Some(Route {
-                            config: state.target.clone(),
-                            scope: scope_of(&state.target, state.kind, opencode_dir),
-                            agent: agent.clone()?,
-                            slot: r.slot.to_string(),
-                            from,
-                            to: state.kind.decode(&r.written),
-                            since: r.at,
-                            earlier,
-                        })
+                let scope = scope.clone();
+                froms.filter_map(move |(from, earlier)| {
+                    if from == to {
+                        return None;
+                    }
+                    Some(Route {
+                        config: state.target.clone(),
+                        scope: scope.clone(),
+                        agent: agent.clone()?,
+                        slot: r.slot.to_string(),
+                        from,
+                        to: to.clone(),
+                        since: r.at,
+                        earlier,
                     })
+                })
             })
         })
         .collect();

@@ -48,8 +48,7 @@ fn write(path: &Path, routes: Routes) -> io::Result<()> {
     let previous = (old.as_deref()).and_then(|t| serde_json::from_str::<Routes>(t).ok());
     let previous = previous.filter(|p| p.version <= VERSION);
     let routes = carry(previous.as_ref(), routes, Timestamp::now());
-    let mut text = serde_json::to_string_pretty(&routes).expect("routes serialise");
-    text.push('\n');
+    let text = crate::state::lines::to_string(&routes);
     let empty = routes.routes.is_empty() && routes.restored.is_empty();
     if old.as_deref() == Some(text.as_str()) || (missing && empty) {
         return Ok(());

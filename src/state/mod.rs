@@ -7,6 +7,7 @@
 //! (`locks/<key>.lock`); `quota.json` is shared and updated under the short `quota.lock`, which
 //! is waited for with a deadline (see [`lock`]).
 
+pub(crate) mod lines;
 mod lock;
 
 use std::collections::HashSet;
@@ -288,9 +289,7 @@ fn load_json<T: for<'de> Deserialize<'de>>(
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
-    let mut text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-    text.push('\n');
-    fsx::write_atomic(path, None, &text).map(|_| ())
+    fsx::write_atomic_with(path, None, |out| lines::write(out, value)).map(|_| ())
 }
 
 #[cfg(test)]

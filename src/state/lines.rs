@@ -1,0 +1,167 @@
+//! The layout of the state dir's JSON files: the top-level members and the entries of its lists
+//! one per line, each entry inline. A big config's thousands of switch records then read (and
+//! grep, and diff) as one line each, at about half the bytes of fully indented JSON.
+//!
+//! ```text
+//! {
+//!   "version": 1,
+//!   "switches": [
+//!     {"slot": ["agent", "build", "model"], "original": "\"zai/glm-4.6\"", ...}
+//!   ]
+//! }
+//! ```
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::ser::Formatter;
+
+/// Containers nested this deep or less put each member on its own line.
+const BROKEN_DEPTH: usize = 2;
+
+/// Writes `value` in this layout, with a final newline.
+pub(crate) fn write<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(&mut *out, Lines::default());
+    value.serialize(&mut serializer).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// `value` in this layout, with a final newline.
+pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
+    let mut bytes = Vec::new();
+    write(&mut bytes, value).expect("writing to a Vec cannot fail");
+    String::from_utf8(bytes).expect("serde_json writes UTF-8")
+}
+
+#[derive(Default)]
+struct Lines {
+    /// How many containers are open.
+    depth: usize,
+    /// Whether the innermost open container has a member yet.
+    has_value: bool,
+}
+
+impl Lines {
+    fn open<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        let broken = self.depth <= BROKEN_DEPTH;
+        self.depth -= 1;
+        if broken && self.has_value {
+            out.write_all(b"\n")?;
+            indent(out, self.depth)?;
+        }
+        out.write_all(bracket)
+    }
+
+    fn member<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        match (self.depth <= BROKEN_DEPTH, first) {
+            (true, true) => out.write_all(b"\n")?,
+            (true, false) => out.write_all(b",\n")?,
+            (false, true) => {}
+            (false, false) => out.write_all(b", ")?,
+        }
+        if self.depth <= BROKEN_DEPTH {
+            indent(out, self.depth)?;
+        }
+        Ok(())
+    }
+}
+
+fn indent<W: ?Sized + Write>(out: &mut W, depth: usize) -> io::Result<()> {
+    (0..depth).try_for_each(|_| out.write_all(b"  "))
+}
+
+impl Formatter for Lines {
+    fn begin_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.member(out, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.member(out, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn lists_one_entry_per_line_each_inline() {
+        let value = json!({
+            "version": 1,
+            "empty": [],
+            "none": {},
+            "switches": [
+                {"slot": ["agent", "build", "model"], "held": [], "meta": {"a": 1, "b": {}}},
+                {"slot": ["model"], "reason": "zai status RED"}
+            ],
+            "book": {"zai": {"status": "RED"}}
+        });
+        let text = to_string(&value);
+        assert_eq!(
+            text,
+            r#"{
+  "book": {
+    "zai": {"status": "RED"}
+  },
+  "empty": [],
+  "none": {},
+  "switches": [
+    {"held": [], "meta": {"a": 1, "b": {}}, "slot": ["agent", "build", "model"]},
+    {"reason": "zai status RED", "slot": ["model"]}
+  ],
+  "version": 1
+}
+"#
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
+    fn a_scalar_or_an_empty_document_is_one_line() {
+        assert_eq!(to_string(&json!(3)), "3\n");
+        assert_eq!(to_string(&json!({})), "{}\n");
+        assert_eq!(
+            to_string(&json!([[1, 2]])),
+            "[\n  [\n    1,\n    2\n  ]\n]\n"
+        );
+    }
+}
