@@ -58,6 +58,7 @@ pub(crate) enum Node {
         props: Vec<Prop>,
         /// Key → position of its last occurrence, for objects large enough to need it. Boxed:
         /// every node is as large as this variant, and few objects have an index.
+        #[allow(clippy::box_collection)]
         index: Option<Box<HashMap<CompactString, usize, KeyHash>>>,
     },
     Array {
