@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use crate::apply::{Mode, TargetRun};
 use crate::engine::Judge;
 use crate::hooks;
-use crate::journal::{self, Entry};
+use crate::journal::{self, NewEntry};
 use crate::jsonc::Document;
 use crate::notify::{self, Notice, Sent};
 use crate::plan::{ChangeKind, TargetState};
@@ -64,7 +64,7 @@ pub(crate) fn after_pass(
 
 /// The journal entries of the switches and restores in `runs` (a slot kept by `--restore`
 /// changed nothing).
-fn entries(runs: &[TargetRun], now: Timestamp) -> Vec<Entry> {
+fn entries(runs: &[TargetRun], now: Timestamp) -> Vec<NewEntry<'_>> {
     runs.iter()
         .flat_map(|run| run.changes.iter().map(move |c| (run, c)))
         .filter_map(|(run, c)| {
@@ -73,14 +73,14 @@ fn entries(runs: &[TargetRun], now: Timestamp) -> Vec<Entry> {
                 ChangeKind::Restore => "restore",
                 ChangeKind::Kept => return None,
             };
-            Some(Entry {
+            Some(NewEntry {
                 at: now,
-                kind: kind.to_owned(),
-                target: run.target.clone(),
-                slot: c.slot.to_string(),
-                from: c.from.clone(),
-                to: c.to.clone(),
-                reason: c.reason.clone(),
+                kind,
+                target: &run.target,
+                slot: &c.slot,
+                from: &c.from,
+                to: &c.to,
+                reason: &c.reason,
             })
         })
         .collect()

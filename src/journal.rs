@@ -12,9 +12,10 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::fsx;
+use crate::jsonc::KeyPath;
 use crate::state::{StateDir, StateError};
 
 /// The file, in the state dir.
@@ -45,8 +46,27 @@ impl Entry {
     }
 }
 
-/// Appends `entries`, trimming the journal when it has grown past its bound.
-pub(crate) fn append(state_dir: &StateDir, entries: &[Entry]) -> Result<(), StateError> {
+/// An entry as a pass writes it, borrowed from the pass's changes: a big config's thousands of
+/// switches are journaled without a copy of each string. It serialises as [`Entry`] reads.
+#[derive(Serialize)]
+pub(crate) struct NewEntry<'a> {
+    pub(crate) at: Timestamp,
+    pub(crate) kind: &'a str,
+    pub(crate) target: &'a str,
+    #[serde(serialize_with = "as_display")]
+    pub(crate) slot: &'a KeyPath,
+    pub(crate) from: &'a str,
+    pub(crate) to: &'a str,
+    pub(crate) reason: &'a str,
+}
+
+fn as_display<S: Serializer>(path: &&KeyPath, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(path)
+}
+
+/// Appends `entries` ([`Entry`] or [`NewEntry`]), trimming the journal when it has grown past
+/// its bound.
+pub(crate) fn append<E: Serialize>(state_dir: &StateDir, entries: &[E]) -> Result<(), StateError> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -173,6 +193,28 @@ mod tests {
             to: "deepseek/deepseek-chat".into(),
             reason: "zai five_hour 92% >= 90%".into(),
         }
+    }
+
+    #[test]
+    fn a_new_entry_reads_back_as_an_entry() {
+        let slot = KeyPath::new(["agent", "my.agent", "model"]);
+        let new = NewEntry {
+            at: Timestamp::from_second(20).unwrap(),
+            kind: "switch",
+            target: "opencode.json",
+            slot: &slot,
+            from: "zai/glm-4.6",
+            to: "deepseek/deepseek-chat",
+            reason: "zai five_hour 92% >= 90%",
+        };
+        let read: Entry = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(
+            read,
+            Entry {
+                slot: "agent.\"my.agent\".model".into(),
+                ..entry(20, "")
+            }
+        );
     }
 
     #[test]

@@ -174,8 +174,8 @@ mod tests {
             let state = self.levels.get(p).copied().unwrap_or(State::Unmonitored);
             Some(Health {
                 state,
-                provider: p.to_owned(),
-                why: format!("{p} {state:?}"),
+                provider: p.into(),
+                why: format!("{p} {state:?}").into(),
             })
         }
 

@@ -1,6 +1,8 @@
 //! The health of a model on a provider, from every source's latest report (docs/design.md,
 //! Decisions).
 
+use std::sync::Arc;
+
 use jiff::{SignedDuration, Timestamp};
 
 use super::{human_duration, velocity};
@@ -10,9 +12,10 @@ use crate::quota::{Level, QuotaBook, Report, Sample, SourceEntry, Window, percen
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Health {
     pub(crate) state: State,
-    pub(crate) provider: String,
+    /// Shared: a pass hands the same few healths to thousands of slots.
+    pub(crate) provider: Arc<str>,
     /// What decided it: `zai five_hour 92% >= 90%`, `zai status RED`, `zai: HTTP 401`.
-    pub(crate) why: String,
+    pub(crate) why: Arc<str>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,8 +88,8 @@ impl Judge<'_> {
     pub(crate) fn health(&self, provider: &str, model: Option<&str>) -> Health {
         let health = |state, why: String| Health {
             state,
-            provider: provider.to_owned(),
-            why,
+            provider: provider.into(),
+            why: why.into(),
         };
         let mut worst: Option<(Level, String)> = None;
         let mut unknown = Vec::new();
@@ -290,9 +293,9 @@ mod tests {
         };
         let zai = judge.health("zai", Some("glm"));
         assert_eq!(zai.state, State::Known(Level::Red));
-        assert_eq!(zai.why, "zai five_hour 92% >= 90%");
+        assert_eq!(&*zai.why, "zai five_hour 92% >= 90%");
         assert_eq!(judge.health("ds", None).state, State::Known(Level::Yellow));
-        assert_eq!(judge.health("mm", None).why, "mm status RED");
+        assert_eq!(&*judge.health("mm", None).why, "mm status RED");
         assert_eq!(judge.health("other", None).state, State::Unmonitored);
     }
 
@@ -341,7 +344,7 @@ mod tests {
         let zai = judge.health("zai", None);
         assert_eq!(zai.state, State::Unknown);
         assert!(zai.why.contains("10m old"), "{}", zai.why);
-        assert_eq!(judge.health("kimi", None).why, "kimi: HTTP 401");
+        assert_eq!(&*judge.health("kimi", None).why, "kimi: HTTP 401");
     }
 
     #[test]

@@ -121,8 +121,8 @@ fn changes(runs: &[TargetRun], judge: &Judge<'_>) -> Vec<Notice> {
                     Some(SlotView {
                         waits_on: Some(h), ..
                     }),
-                ) => h.provider.clone(),
-                (Event::Restore, Some(view)) => view.health.provider.clone(),
+                ) => h.provider.to_string(),
+                (Event::Restore, Some(view)) => view.health.provider.to_string(),
                 // The reason names the provider first (`zai five_hour 92% >= 90%`).
                 _ => (change.reason.split_whitespace().next())
                     .unwrap_or_default()
@@ -173,7 +173,7 @@ fn crossings(
             let Some(level) = slot.health.level() else {
                 continue;
             };
-            let entry = (now.entry(slot.health.provider.clone())).or_insert((
+            let entry = (now.entry(slot.health.provider.to_string())).or_insert((
                 level,
                 &slot.health,
                 Vec::new(),
@@ -239,7 +239,7 @@ fn resets_soon(runs: &[TargetRun], judge: &Judge<'_>) -> Vec<Notice> {
                 continue;
             }
             let entry = by_provider
-                .entry(health.provider.clone())
+                .entry(health.provider.to_string())
                 .or_insert((at, Vec::new()));
             entry.0 = entry.0.max(at);
             entry

@@ -269,7 +269,7 @@ pub(crate) fn json(runs: &[TargetRun], judge: &Judge<'_>) -> String {
                     })
                     .collect();
                 let error = (p.health.level().is_none())
-                    .then(|| p.health.why.clone())
+                    .then(|| p.health.why.to_string())
                     .or(p.error);
                 (
                     name,

@@ -178,7 +178,7 @@ fn slot_line(
     let why = match &s.reason {
         Some(reason) => format!("on a fallback since {reason}; original {}", s.original),
         None if !s.managed => format!("{}; no fallback chain", s.health.why),
-        None => s.health.why.clone(),
+        None => s.health.why.to_string(),
     };
     let why = if s.at_restart {
         format!("{why}; running sessions follow at restart")

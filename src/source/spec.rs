@@ -301,7 +301,7 @@ mod tests {
             retry_after: None,
         };
         spec.record(&mut book, &failed, now);
-        assert_eq!(state(&book).why, "zai: HTTP 500");
+        assert_eq!(&*state(&book).why, "zai: HTTP 500");
         assert!(!spec.due(&book, now), "a failure holds the next poll back");
         assert!(spec.due(&book, now + 2 * MINUTE));
         let ok = Answer::Observed(Observation {

@@ -91,7 +91,7 @@ pub(crate) fn read(settings: &Settings, now: Timestamp) -> Snapshot {
             })
             .collect();
         let note = match p.health.level() {
-            None => Some(p.health.why.clone()),
+            None => Some(p.health.why.to_string()),
             Some(_) => p.error.map(|e| format!("last attempt failed: {e}")),
         };
         snapshot.providers.push(ProviderRow {
