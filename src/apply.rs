@@ -79,7 +79,7 @@ pub(crate) struct TargetRun {
     /// (README, Running sessions).
     pub(crate) settles_at: Option<Timestamp>,
     /// The records the pass left (saved, unless it was a dry run); `None` when only viewed.
-    pub(crate) records: Option<TargetState>,
+    pub(crate) records: Option<Arc<TargetState>>,
 }
 
 /// A target's text around a pass: `after` is what was written (or, in a dry run, what would
@@ -203,15 +203,11 @@ impl Target {
         Ok(records)
     }
 
-    /// Saves the records, and keeps them in memory while the lock is held. After a failed save
-    /// nobody knows what the file holds: the next pass reads it again.
-    fn save(&mut self, state_dir: &StateDir, records: Arc<TargetState>) -> Result<(), StateError> {
+    /// Saves the records. The next pass reads them again unless this one ends with them
+    /// ([`Target::finish`]): after a failed save nobody knows what the file holds.
+    fn save(&mut self, state_dir: &StateDir, records: &TargetState) -> Result<(), StateError> {
         self.records = None;
-        state_dir.save_target(&records)?;
-        if self.lock.is_some() {
-            self.records = Some(records);
-        }
-        Ok(())
+        state_dir.save_target(records)
     }
 
     fn read(&self) -> Result<Doc, TargetError> {
@@ -316,10 +312,9 @@ impl Target {
             if plan.edits.is_empty() && !settles {
                 // Nothing to write: a big file is neither edited nor re-parsed.
                 if !dry_run && plan.state != *on_disk {
-                    let records = Arc::new(plan.state.clone());
-                    self.save(ctx.state_dir, records).map_err(state_err)?;
+                    self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                 }
-                return Ok(self.finish(plan, doc, landed, None));
+                return Ok(self.finish(plan, doc, landed, None, !dry_run));
             }
             let internal = |e: String| TargetError::Invalid {
                 target: self.display.clone(),
@@ -335,30 +330,30 @@ impl Target {
                         .map_or_else(|_| json.render(), |d| d.render()),
                     _ => new_doc.render(),
                 };
-                return Ok(self.finish(plan, doc, landed, Some(new_text)));
+                return Ok(self.finish(plan, doc, landed, Some(new_text), false));
             }
             let new_text = doc.edited_text(&plan.edits).map_err(internal)?;
-            on_disk = Arc::new(plan.state_before_write(&base));
-            self.save(ctx.state_dir, on_disk.clone())
+            // A plain switch saves its final records before the write.
+            let early = plan.state_before_write(&base);
+            self.save(ctx.state_dir, early.as_ref().unwrap_or(&plan.state))
                 .map_err(state_err)?;
             match fsx::write_atomic(&self.path, Some(&doc.source()), &new_text) {
                 Ok(WriteOutcome::Written) => {
-                    // A plain switch saved its final records before the write already.
-                    if plan.state != *on_disk {
-                        on_disk = Arc::new(plan.state.clone());
-                        self.save(ctx.state_dir, on_disk.clone())
-                            .map_err(state_err)?;
+                    if early.is_some_and(|early| early != plan.state) {
+                        self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                     }
                     let Some(enter) = plan.then.clone() else {
-                        return Ok(self.finish(plan, doc, landed, Some(new_text)));
+                        return Ok(self.finish(plan, doc, landed, Some(new_text), true));
                     };
                     self.note(&plan);
                     landed.extend(plan.changes);
                     base = plan.state;
+                    on_disk = Arc::new(base.clone());
                     entering = Some(enter);
                     attempts = 0;
                 }
                 Ok(WriteOutcome::Conflict) => {
+                    on_disk = Arc::new(early.unwrap_or(plan.state));
                     tracing::info!(target = %self.display, "changed while being planned; planning again");
                 }
                 Err(source) => {
@@ -434,7 +429,7 @@ impl Target {
     /// and one that comes back under its name is a new file.
     pub(crate) fn forget(&mut self, state_dir: &StateDir) -> Result<(), StateError> {
         let empty = TargetState::new(self.path.clone(), self.display.clone(), self.kind);
-        self.save(state_dir, Arc::new(empty))
+        self.save(state_dir, &empty)
     }
 
     fn gone(&self) -> TargetRun {
@@ -475,13 +470,15 @@ impl Target {
         })
     }
 
-    /// The run of a pass that read `doc` and wrote `after` (`None`: nothing).
+    /// The run of a pass that read `doc` and wrote `after` (`None`: nothing). `saved`: the
+    /// plan's records are what the state dir holds, so they are kept while the lock is held.
     fn finish(
         &mut self,
         plan: Plan,
         doc: Doc,
         mut changes: Vec<Change>,
         after: Option<String>,
+        saved: bool,
     ) -> TargetRun {
         self.note(&plan);
         let remark = remark(&doc);
@@ -490,6 +487,10 @@ impl Target {
         let ends_red = plan.ends_red();
         let settles_at = live::settles_at(&plan.state.clearing);
         changes.extend(plan.changes);
+        let records = Arc::new(plan.state);
+        if saved && self.lock.is_some() {
+            self.records = Some(records.clone());
+        }
         TargetRun {
             settles_at,
             target: self.display.clone(),
@@ -499,7 +500,7 @@ impl Target {
             changes,
             slots: plan.slots,
             content: Some(Content { before, after }),
-            records: Some(plan.state),
+            records: Some(records),
         }
     }
 

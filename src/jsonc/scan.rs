@@ -22,6 +22,8 @@ pub(super) fn parse(text: &str) -> Option<Node> {
         bytes: text.as_bytes(),
         text,
         pos: 0,
+        props: Vec::new(),
+        items: Vec::new(),
     };
     scanner.trivia()?;
     let root = scanner.value(0)?;
@@ -33,6 +35,12 @@ struct Scanner<'a> {
     bytes: &'a [u8],
     text: &'a str,
     pos: usize,
+    /// The members of the objects being read, innermost last: each object takes its own off
+    /// the top when it closes, in a vector of exactly their number (thousands of small objects
+    /// would otherwise each keep room for more).
+    props: Vec<Prop>,
+    /// The same for arrays' items.
+    items: Vec<Node>,
 }
 
 impl Scanner<'_> {
@@ -92,7 +100,7 @@ impl Scanner<'_> {
     fn object(&mut self, depth: usize) -> Option<Node> {
         let start = self.pos;
         self.pos += 1;
-        let mut props = Vec::new();
+        let base = self.props.len();
         loop {
             self.trivia()?;
             match self.peek()? {
@@ -114,7 +122,7 @@ impl Scanner<'_> {
             self.pos += 1;
             self.trivia()?;
             let value = self.value(depth + 1)?;
-            props.push(Prop {
+            self.props.push(Prop {
                 key,
                 key_range,
                 value,
@@ -127,19 +135,21 @@ impl Scanner<'_> {
             }
         }
         self.pos += 1;
+        let props = self.props.drain(base..).collect();
         Some(Node::object(start..self.pos, props))
     }
 
     fn array(&mut self, depth: usize) -> Option<Node> {
         let start = self.pos;
         self.pos += 1;
-        let mut items = Vec::new();
+        let base = self.items.len();
         loop {
             self.trivia()?;
             if self.peek()? == b']' {
                 break;
             }
-            items.push(self.value(depth + 1)?);
+            let item = self.value(depth + 1)?;
+            self.items.push(item);
             self.trivia()?;
             match self.peek()? {
                 b',' => self.pos += 1,
@@ -150,7 +160,7 @@ impl Scanner<'_> {
         self.pos += 1;
         Some(Node::Array {
             range: start..self.pos,
-            items,
+            items: self.items.drain(base..).collect(),
         })
     }
 

@@ -10,6 +10,7 @@ pub(crate) mod profile;
 mod records;
 mod restore;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -135,43 +136,47 @@ impl Plan {
     /// The records to save before writing the target, so that a crash at any point leaves
     /// records that match the file: new and moved switches as planned (a moved one remembering
     /// the fallback it replaces), and restored ones — a left profile too — still present until
-    /// the write has landed.
-    pub(crate) fn state_before_write(&self, before: &TargetState) -> TargetState {
-        let mut state = self.state.clone();
+    /// the write has landed. `None` when those are the plan's own records (nothing moved or
+    /// restored): a big config's thousands of records are not copied.
+    pub(crate) fn state_before_write(&self, before: &TargetState) -> Option<TargetState> {
+        let mut state = Cow::Borrowed(&self.state);
         let old = before.by_slot();
-        for record in &mut state.switches {
+        for (i, record) in self.state.switches.iter().enumerate() {
             if let Some(old) = old.get(&record.slot)
                 && old.written != record.written
             {
-                record.previous = Some(old.written.clone());
+                state.to_mut().switches[i].previous = Some(old.written.clone());
             }
         }
         let planned: HashSet<&KeyPath> = self.state.switches.iter().map(|r| &r.slot).collect();
-        let restoring: Vec<SwitchRecord> = before
-            .switches
-            .iter()
-            .filter(|r| !planned.contains(&r.slot))
-            .cloned()
-            .collect();
-        state.switches.extend(restoring);
+        let restoring = (before.switches.iter()).filter(|r| !planned.contains(&r.slot));
+        let restoring: Vec<SwitchRecord> = restoring.cloned().collect();
+        if !restoring.is_empty() {
+            state.to_mut().switches.extend(restoring);
+        }
         // A steer moved to another fallback remembers the one it replaces; one being cleared
         // stays recorded until the `""` has landed.
-        for steer in &mut state.steers {
+        for (i, steer) in self.state.steers.iter().enumerate() {
             if let Some(old) = before.steers.iter().find(|s| s.key == steer.key)
                 && old.written != steer.written
             {
-                steer.previous = Some(old.written.clone());
+                state.to_mut().steers[i].previous = Some(old.written.clone());
             }
         }
         let steers: Vec<_> = (before.steers.iter())
-            .filter(|s| !state.steers.iter().any(|n| n.key == s.key))
+            .filter(|s| !self.state.steers.iter().any(|n| n.key == s.key))
             .cloned()
             .collect();
-        state.steers.extend(steers);
-        if state.profile.is_none() {
-            state.profile = before.profile.clone();
+        if !steers.is_empty() {
+            state.to_mut().steers.extend(steers);
         }
-        state
+        if self.state.profile.is_none() && before.profile.is_some() {
+            state.to_mut().profile = before.profile.clone();
+        }
+        match state {
+            Cow::Owned(state) => Some(state),
+            Cow::Borrowed(_) => None,
+        }
     }
 }
 

@@ -73,7 +73,12 @@ impl Doc {
     /// the way the one there is, where YAML reads it back the same.
     pub(crate) fn value_text(&self, model: &str) -> String {
         match self {
-            Doc::Json(_) => serde_json::to_string(model).expect("strings serialise"),
+            Doc::Json(_) => {
+                // Sized to fit: a pass keeps one per switched slot.
+                let mut out = Vec::with_capacity(model.len() + 2);
+                serde_json::to_writer(&mut out, model).expect("strings serialise");
+                String::from_utf8(out).expect("serde_json writes UTF-8")
+            }
             Doc::Agent(file) => match file.value() {
                 Some(value) => render(model, value.quote),
                 None => render(model, super::markdown::Quote::Bare),
