@@ -165,17 +165,17 @@ fn switches(state_dir: &Path, dir: Option<&Path>, claude_dir: Option<&Path>) -> 
         .flatten()
         .map(real)
         .collect();
-    let Ok(states) = StateDir::new(state_dir.to_owned()).all_targets() else {
+    // Only what a Claude Code session reads: an OpenCode switch in the same project is not this
+    // session's.
+    let wanted = |target: &Path, kind| {
+        matches!(kind, Kind::Claude | Kind::ClaudeAgent)
+            && scopes.iter().any(|s| target.starts_with(s))
+    };
+    let Ok(states) = StateDir::new(state_dir.to_owned()).targets_where(&[], wanted) else {
         return Vec::new();
     };
     let mut out = Vec::new();
     for state in states.into_iter().flatten() {
-        // Only what a Claude Code session reads: an OpenCode switch in the same project is not
-        // this session's.
-        let claude = matches!(state.kind, Kind::Claude | Kind::ClaudeAgent);
-        if !claude || !scopes.iter().any(|s| state.target.starts_with(s)) {
-            continue;
-        }
         if let Some(profile) = &state.profile {
             let from = state.kind.decode(&profile.original);
             out.push(format!("{from}→profile {}", profile.profile));

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use crate::fsx;
 use crate::plan::TargetState;
 use crate::state::StateDir;
+use crate::target::Kind;
 
 use super::{FILE, Routes, VERSION, build, carry};
 
@@ -19,7 +20,8 @@ use super::{FILE, Routes, VERSION, build, carry};
 /// records and no file: nothing is written.
 pub(crate) fn refresh(state_dir: &StateDir, opencode_dir: Option<&Path>, fresh: &[&TargetState]) {
     let known: Vec<&Path> = fresh.iter().map(|s| s.target.as_path()).collect();
-    let stored: Vec<_> = match state_dir.all_targets_but(&known) {
+    let opencode = |_: &Path, kind| matches!(kind, Kind::OpenCode | Kind::OpenCodeAgent);
+    let stored: Vec<_> = match state_dir.targets_where(&known, opencode) {
         Ok(states) => states.into_iter().filter_map(Result::ok).collect(),
         Err(e) => {
             tracing::warn!("routes: {e}");

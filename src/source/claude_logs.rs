@@ -290,7 +290,9 @@ impl ClaudeLogs {
         let Some(dir) = &self.state_dir else {
             return Vec::new();
         };
-        let Ok(states) = StateDir::new(dir.clone()).all_targets() else {
+        // Only Claude Code settings files have profiles.
+        let claude = |_: &Path, kind| kind == crate::target::Kind::Claude;
+        let Ok(states) = StateDir::new(dir.clone()).targets_where(&[], claude) else {
             return Vec::new();
         };
         states

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::fsx;
 use crate::plan::TargetState;
 use crate::quota::QuotaBook;
+use crate::target::Kind;
 
 pub(crate) use lock::{Patience, holder};
 
@@ -121,7 +122,7 @@ impl StateDir {
 
     /// The target's recorded switches; none if it has no state file.
     pub(crate) fn load_target(&self, target: &Path) -> Result<Option<TargetState>, StateError> {
-        load_target_file(&self.target_file(target))
+        load_target_file(&self.target_file(target), None)
     }
 
     /// Saves a target's state, or removes its file when nothing is switched any more.
@@ -142,13 +143,25 @@ impl StateDir {
     /// Every target with recorded switches. A state file that cannot be read is returned as its
     /// own error, so the others are still handled.
     pub(crate) fn all_targets(&self) -> Result<Vec<Result<TargetState, StateError>>, StateError> {
-        self.all_targets_but(&[])
+        self.targets(&[], None)
     }
 
-    /// The records of every target but those of `known` (which the caller holds already).
-    pub(crate) fn all_targets_but(
+    /// The records of the targets that `wanted` picks by their path and kind, but those of
+    /// `known` (which the caller holds already). Each file's path and kind are read first, its
+    /// records only if it is wanted: a status line that shows Claude Code's switches does not
+    /// parse the thousands of a big OpenCode config's.
+    pub(crate) fn targets_where(
         &self,
         known: &[&Path],
+        wanted: impl Fn(&Path, Kind) -> bool,
+    ) -> Result<Vec<Result<TargetState, StateError>>, StateError> {
+        self.targets(known, Some(&wanted))
+    }
+
+    fn targets(
+        &self,
+        known: &[&Path],
+        wanted: Option<Wanted<'_>>,
     ) -> Result<Vec<Result<TargetState, StateError>>, StateError> {
         let skip: HashSet<PathBuf> = known.iter().map(|t| self.target_file(t)).collect();
         let dir = self.root.join("targets");
@@ -164,7 +177,7 @@ impl StateDir {
                 && !entry.file_name().to_string_lossy().starts_with('.')
                 && !skip.contains(&path)
             {
-                out.extend(load_target_file(&path).transpose());
+                out.extend(load_target_file(&path, wanted).transpose());
             }
         }
         out.sort_by(|a, b| match (a, b) {
@@ -245,20 +258,39 @@ impl StateDir {
     }
 }
 
+/// Picks a target state file by its target's path and kind.
+type Wanted<'a> = &'a dyn Fn(&Path, Kind) -> bool;
+
 /// What to do about an unreadable target state file.
 const TARGET_ADVICE: &str = "; move it away to start over, losing the originals it records";
 
-/// Reads a target's state file and checks its records (see [`TargetState::check`]).
-fn load_target_file(path: &Path) -> Result<Option<TargetState>, StateError> {
-    let state: Option<TargetState> = load_json(path, TARGET_ADVICE)?;
-    if let Some(Err(message)) = state.as_ref().map(TargetState::check) {
-        return Err(StateError::Corrupt {
-            path: path.to_owned(),
-            message,
-            advice: TARGET_ADVICE,
-        });
+/// Reads a target's state file and checks its records (see [`TargetState::check`]); `None`
+/// when there is none, or when `wanted` does not pick its target and kind. A file whose target
+/// and kind cannot be read is read whole, for the error.
+fn load_target_file(
+    path: &Path,
+    wanted: Option<Wanted<'_>>,
+) -> Result<Option<TargetState>, StateError> {
+    #[derive(Deserialize)]
+    struct Header {
+        target: PathBuf,
+        kind: Kind,
     }
-    Ok(state)
+    let Some(text) = read_state_file(path, TARGET_ADVICE)? else {
+        return Ok(None);
+    };
+    if let (Some(wanted), Ok(header)) = (wanted, serde_json::from_str::<Header>(&text))
+        && !wanted(&header.target, header.kind)
+    {
+        return Ok(None);
+    }
+    let state: TargetState = parse_json(path, &text, TARGET_ADVICE)?;
+    state.check().map_err(|message| StateError::Corrupt {
+        path: path.to_owned(),
+        message,
+        advice: TARGET_ADVICE,
+    })?;
+    Ok(Some(state))
 }
 
 /// Reads a state file; `advice` goes into the error when it is unreadable.
@@ -266,6 +298,14 @@ fn load_json<T: for<'de> Deserialize<'de>>(
     path: &Path,
     advice: &'static str,
 ) -> Result<Option<T>, StateError> {
+    match read_state_file(path, advice)? {
+        Some(text) => parse_json(path, &text, advice).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A state file's text; `None` when there is none.
+fn read_state_file(path: &Path, advice: &'static str) -> Result<Option<String>, StateError> {
     let text = match fsx::read_limited(path, fsx::MAX_FILE) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -279,13 +319,19 @@ fn load_json<T: for<'de> Deserialize<'de>>(
     };
     // State written by an older or careless process may be readable by others.
     fsx::make_private(path);
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| StateError::Corrupt {
-            path: path.to_owned(),
-            message: e.to_string(),
-            advice,
-        })
+    Ok(Some(text))
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    text: &str,
+    advice: &'static str,
+) -> Result<T, StateError> {
+    serde_json::from_str(text).map_err(|e| StateError::Corrupt {
+        path: path.to_owned(),
+        message: e.to_string(),
+        advice,
+    })
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
@@ -343,6 +389,37 @@ mod tests {
         state.switches.clear();
         state_dir.save_target(&state).unwrap();
         assert!(!file.exists());
+    }
+
+    #[test]
+    fn targets_are_picked_by_path_and_kind_and_an_unreadable_one_still_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = StateDir::new(dir.path().join("state"));
+        let claude = dir.path().join("proj/.claude/settings.json");
+        let opencode = dir.path().join("proj/opencode.json");
+        let other = dir.path().join("other/.claude/settings.json");
+        for (target, kind) in [
+            (&claude, Kind::Claude),
+            (&opencode, Kind::OpenCode),
+            (&other, Kind::Claude),
+        ] {
+            let mut state = TargetState::new(target.clone(), "t".into(), kind);
+            state.switches.push(record("model"));
+            state_dir.save_target(&state).unwrap();
+        }
+        let project = dir.path().join("proj");
+        let picked = |known: &[&Path]| -> Vec<PathBuf> {
+            let wanted = |target: &Path, kind| kind == Kind::Claude && target.starts_with(&project);
+            (state_dir.targets_where(known, wanted).unwrap().into_iter())
+                .map(|s| s.unwrap().target)
+                .collect()
+        };
+        assert_eq!(picked(&[]), vec![claude.clone()]);
+        assert_eq!(picked(&[&claude]), Vec::<PathBuf>::new());
+        // A file whose header cannot be read is read whole: its error is not hidden.
+        fs::write(state_dir.target_file(&dir.path().join("x.json")), "{").unwrap();
+        let all = state_dir.targets_where(&[], |_, _| false).unwrap();
+        assert!(matches!(all.as_slice(), [Err(StateError::Corrupt { .. })]));
     }
 
     #[test]
