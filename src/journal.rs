@@ -65,18 +65,32 @@ fn as_display<S: Serializer>(path: &&KeyPath, serializer: S) -> Result<S::Ok, S:
 }
 
 /// Appends `entries` ([`Entry`] or [`NewEntry`]), trimming the journal when it has grown past
-/// its bound.
+/// its bound. Entries that the trim would drop at once (a big config's thousands of switches)
+/// are not written: the journal becomes the newest that fit.
 pub(crate) fn append<E: Serialize>(state_dir: &StateDir, entries: &[E]) -> Result<(), StateError> {
     if entries.is_empty() {
         return Ok(());
     }
-    let mut text = Vec::new();
-    for entry in entries {
-        serde_json::to_writer(&mut text, entry).expect("an entry serialises");
-        text.push(b'\n');
+    let budget = (MAX_BYTES / 2) as usize;
+    let mut lines = Vec::new();
+    let mut size = 0;
+    for entry in entries.iter().rev() {
+        let mut line = serde_json::to_vec(entry).expect("an entry serialises");
+        line.push(b'\n');
+        size += line.len();
+        if size > budget {
+            break;
+        }
+        lines.push(line);
     }
+    let text: Vec<u8> = lines.into_iter().rev().flatten().collect();
+    let replaces_all = size > budget;
     state_dir.with_lock("journal", |root| {
         let path = root.join(FILE);
+        if replaces_all {
+            fsx::remove_stale_temps(root, FILE);
+            return fsx::write_atomic_with(&path, None, |out| out.write_all(&text)).map(|_| ());
+        }
         let mut options = fs::OpenOptions::new();
         options.create(true).append(true);
         #[cfg(unix)]
@@ -257,6 +271,33 @@ mod tests {
             3099,
             "the newest survive"
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join(FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_batch_past_the_bound_leaves_its_newest_entries_as_a_trim_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = StateDir::new(dir.path().to_owned());
+        append(&state_dir, &[entry(1, "model")]).unwrap();
+        let many: Vec<Entry> = (0..5000)
+            .map(|i| entry(100 + i, "agent.build.model"))
+            .collect();
+        append(&state_dir, &many).unwrap();
+        let text = fs::read_to_string(dir.path().join(FILE)).unwrap();
+        let all: String = many
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap() + "\n")
+            .collect();
+        assert!(all.len() as u64 > MAX_BYTES);
+        assert_eq!(text, newest(&all, MAX_BYTES / 2));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
