@@ -6,7 +6,8 @@
 The command is started directly (no shell) with os.posix_spawn, so the figure is the program's
 start, work and exit plus a constant spawn cost that `/bin/true` shows. `--prepare` runs through
 `sh -c` before each timed run (untimed). `--peak` also reports the median peak resident memory
-(from wait4's rusage). `--stdin` feeds FILE to the command's standard input. The median CPU time (user + system) is printed too: on a machine other
+(from wait4's rusage; the kernel counts a spawned child's peak from before its exec too, so no
+figure below this script's own, about 14 MiB, can show: it is meant for the big-file rows). `--stdin` feeds FILE to the command's standard input. The median CPU time (user + system) is printed too: on a machine other
 jobs share it moves less than wall time. The command's stdout and stderr go to /dev/null; a run that fails stops
 the measurement with its exit status. RUNS 0 runs the command once, untimed (a smoke run).
 """

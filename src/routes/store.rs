@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use crate::fsx;
 use crate::plan::TargetState;
-use crate::state::StateDir;
+use crate::state::{StateDir, lines};
 use crate::target::Kind;
 
 use super::{FILE, Routes, VERSION, build, carry};
@@ -50,11 +50,10 @@ fn write(path: &Path, routes: Routes) -> io::Result<()> {
     let previous = (old.as_deref()).and_then(|t| serde_json::from_str::<Routes>(t).ok());
     let previous = previous.filter(|p| p.version <= VERSION);
     let routes = carry(previous.as_ref(), routes, Timestamp::now());
-    let text = crate::state::lines::to_string(&routes);
     let empty = routes.routes.is_empty() && routes.restored.is_empty();
-    if old.as_deref() == Some(text.as_str()) || (missing && empty) {
+    if previous.as_ref() == Some(&routes) || (missing && empty) {
         return Ok(());
     }
     fsx::remove_stale_temps(path.parent().unwrap_or(Path::new(".")), FILE);
-    fsx::write_atomic(path, None, &text).map(|_| ())
+    fsx::write_atomic_with(path, None, |out| lines::write(out, &routes)).map(|_| ())
 }

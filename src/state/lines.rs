@@ -26,13 +26,6 @@ pub(crate) fn write<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io
     out.write_all(b"\n")
 }
 
-/// `value` in this layout, with a final newline.
-pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
-    let mut bytes = Vec::new();
-    write(&mut bytes, value).expect("writing to a Vec cannot fail");
-    String::from_utf8(bytes).expect("serde_json writes UTF-8")
-}
-
 #[derive(Default)]
 struct Lines {
     /// How many containers are open.
@@ -121,6 +114,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn to_string(value: &serde_json::Value) -> String {
+        let mut bytes = Vec::new();
+        write(&mut bytes, value).unwrap();
+        String::from_utf8(bytes).unwrap()
+    }
 
     #[test]
     fn lists_one_entry_per_line_each_inline() {
