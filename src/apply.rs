@@ -55,8 +55,8 @@ pub(crate) struct Target {
     /// For a Markdown agent file: its scope.
     pub(crate) agent: Option<AgentScope>,
     lock: Option<FileLock>,
-    /// The records as last loaded or saved, kept while the lock is held: nobody else writes
-    /// them then, so they are read once and written through.
+    /// The records as last loaded, or as the last pass left them in the state dir, kept while
+    /// the lock is held: nobody else writes them then, so they are read once.
     records: Option<Arc<TargetState>>,
     /// The warnings of the last plan, so that a standing one is not repeated at every pass.
     warned: HashSet<String>,

@@ -335,3 +335,39 @@ impl Planner<'_> {
             .health(&profile.provider, profile.model.as_deref())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn records_before_a_write_are_the_plans_own_unless_something_moved_or_is_restored() {
+        let path = PathBuf::from("/p/opencode.json");
+        let mut before = TargetState::new(path, "opencode.json".into(), Kind::OpenCode);
+        before
+            .switches
+            .push(SwitchRecord::example("model", "\"a/x\""));
+        let mut plan = Plan::new(&before);
+        assert_eq!(plan.state_before_write(&before), None, "nothing moved");
+
+        plan.state
+            .switches
+            .push(SwitchRecord::example("small_model", "\"a/x\""));
+        assert_eq!(plan.state_before_write(&before), None, "a new switch");
+
+        plan.state.switches[0].written = "\"b/y\"".into();
+        let early = plan.state_before_write(&before).expect("a move");
+        assert_eq!(early.switches[0].previous.as_deref(), Some("\"a/x\""));
+
+        plan.state.switches.remove(0);
+        let early = plan.state_before_write(&before).expect("a restore");
+        assert!(
+            early
+                .switches
+                .iter()
+                .any(|r| r.slot == KeyPath::new(["model"]))
+        );
+    }
+}

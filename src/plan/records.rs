@@ -156,6 +156,24 @@ impl ProfileRecord {
     }
 }
 
+#[cfg(test)]
+impl SwitchRecord {
+    /// A switch of the top-level key `slot` from `zai/glm` to the raw text `written`.
+    pub(crate) fn example(slot: &str, written: &str) -> SwitchRecord {
+        SwitchRecord {
+            slot: KeyPath::new([slot]),
+            original: "\"zai/glm\"".into(),
+            provider: "zai".into(),
+            written: written.into(),
+            previous: None,
+            held: Vec::new(),
+            at: Timestamp::UNIX_EPOCH,
+            reason: "zai status RED".into(),
+            streak: 0,
+        }
+    }
+}
+
 impl SwitchRecord {
     /// [`SwitchRecord::held`] once the slot moves to the fallback `written`: the one it leaves
     /// joins the list, unless it is that fallback (a move back keeps no duplicate).

@@ -350,17 +350,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn record(slot: &str) -> SwitchRecord {
-        SwitchRecord {
-            slot: KeyPath::new([slot]),
-            original: "\"zai/glm\"".into(),
-            provider: "zai".into(),
-            written: "\"ds/chat\"".into(),
-            previous: None,
-            held: Vec::new(),
-            at: Timestamp::UNIX_EPOCH,
-            reason: "zai status RED".into(),
-            streak: 0,
-        }
+        SwitchRecord::example(slot, "\"ds/chat\"")
     }
 
     #[test]
