@@ -4,6 +4,7 @@
 //! with the comma and line break it needs, indented like its siblings; a removed member with
 //! exactly what its insertion added, so inserting then removing a key gives the input back.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::document::{Document, Node};
@@ -48,9 +49,9 @@ pub(crate) enum EditError {
     Broken(ParseError),
 }
 
-struct Splice {
+struct Splice<'a> {
     range: Range<usize>,
-    text: String,
+    text: Cow<'a, str>,
 }
 
 impl Document {
@@ -97,17 +98,21 @@ impl Document {
     /// same bytes, the result is valid by construction and is spliced without building its tree:
     /// a big file is parsed once per pass. Other edits go through `apply` and its check.
     pub(crate) fn apply_to_text(&self, edits: &[Edit]) -> Result<String, EditError> {
-        let whole_values = edits.iter().all(|edit| match edit {
-            Edit::Replace { raw, .. } => {
-                super::scan::parse(raw).is_some_and(|node| node.range() == (0..raw.len()))
+        let mut splices = Vec::with_capacity(edits.len());
+        for edit in edits {
+            let Edit::Replace { path, raw } = edit else {
+                break;
+            };
+            if !super::scan::parse(raw).is_some_and(|node| node.range() == (0..raw.len())) {
+                break;
             }
-            _ => false,
-        });
-        if whole_values {
-            let mut splices = Vec::with_capacity(edits.len());
-            for edit in edits {
-                splices.extend(self.splices(edit)?);
-            }
+            let node = (self.get(path)).ok_or_else(|| EditError::Missing(path.clone()))?;
+            splices.push(Splice {
+                range: node.range(),
+                text: Cow::Borrowed(raw),
+            });
+        }
+        if splices.len() == edits.len() {
             splices.sort_by_key(|s| (s.range.start, s.range.end));
             if splices
                 .windows(2)
@@ -119,7 +124,7 @@ impl Document {
         self.apply(edits).map(Document::into_text)
     }
 
-    fn splices(&self, edit: &Edit) -> Result<Vec<Splice>, EditError> {
+    fn splices<'e>(&self, edit: &'e Edit) -> Result<Vec<Splice<'e>>, EditError> {
         match edit {
             Edit::Replace { path, raw } => {
                 let node = self
@@ -127,7 +132,7 @@ impl Document {
                     .ok_or_else(|| EditError::Missing(path.clone()))?;
                 Ok(vec![Splice {
                     range: node.range(),
-                    text: raw.clone(),
+                    text: Cow::Borrowed(raw),
                 }])
             }
             Edit::Insert { object, key, value } => {
@@ -165,13 +170,13 @@ impl Document {
     }
 
     /// The document with non-overlapping splices applied.
-    fn spliced(&self, mut splices: Vec<Splice>) -> Result<Document, EditError> {
+    fn spliced(&self, mut splices: Vec<Splice<'_>>) -> Result<Document, EditError> {
         splices.sort_by_key(|s| (s.range.start, s.range.end));
         Document::parse_owned(self.splice_text(&splices)).map_err(EditError::Broken)
     }
 
     /// The full text (BOM included) with sorted, non-overlapping splices applied.
-    fn splice_text(&self, splices: &[Splice]) -> String {
+    fn splice_text(&self, splices: &[Splice<'_>]) -> String {
         let text = self.text();
         let bom = if self.has_bom() { "\u{feff}" } else { "" };
         let added: usize = splices.iter().map(|s| s.text.len()).sum();
@@ -220,13 +225,18 @@ fn member(text: &str, key: &str, value: &NewValue, indent: Option<&str>) -> Stri
     format!("{}: {value}", json_key(key))
 }
 
-fn insert_member(text: &str, object: &Node, key: &str, value: &NewValue) -> Vec<Splice> {
+fn insert_member(
+    text: &str,
+    object: &Node,
+    key: &str,
+    value: &NewValue,
+) -> Vec<Splice<'static>> {
     let range = object.range();
     let (open, close) = (range.start, range.end - 1);
     let nl = newline(text);
     let at = |pos: usize, s: String| Splice {
         range: pos..pos,
-        text: s,
+        text: Cow::Owned(s),
     };
     let Some(last) = object.props().last() else {
         let interior = &text[open + 1..close];
@@ -276,7 +286,7 @@ fn insert_member(text: &str, object: &Node, key: &str, value: &NewValue) -> Vec<
     }
 }
 
-fn remove_member(text: &str, object: &Node, index: usize) -> Vec<Splice> {
+fn remove_member(text: &str, object: &Node, index: usize) -> Vec<Splice<'static>> {
     let range = object.range();
     let props = object.props();
     let prop = &props[index];
@@ -286,7 +296,7 @@ fn remove_member(text: &str, object: &Node, index: usize) -> Vec<Splice> {
     let line_break = line_break_before(text, key_start);
     let cut = |r: Range<usize>| Splice {
         range: r,
-        text: String::new(),
+        text: Cow::Borrowed(""),
     };
     if props.len() == 1 {
         let end = if comma_after { after + 1 } else { value_end };

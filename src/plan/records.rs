@@ -198,7 +198,14 @@ impl SwitchRecord {
 
 /// A raw JSON string decoded, or the raw text itself if it is not a string.
 pub(crate) fn decode(raw: &str) -> String {
-    serde_json::from_str(raw).unwrap_or_else(|_| raw.to_owned())
+    // Most model ids need no decoding: the text between the quotes is the id.
+    let plain = (raw.len() >= 2 && raw.starts_with('"') && raw.ends_with('"'))
+        .then(|| &raw[1..raw.len() - 1])
+        .filter(|inner| !inner.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20));
+    match plain {
+        Some(inner) => inner.to_owned(),
+        None => serde_json::from_str(raw).unwrap_or_else(|_| raw.to_owned()),
+    }
 }
 
 /// Checks that `raw` is exactly one JSON(C) value, and a string if `string` is set.

@@ -168,12 +168,10 @@ impl Kind {
     /// A slot's raw text as the model id it names (raw JSON decoded, or a front-matter value
     /// read); text that is neither is shown as it is.
     pub(crate) fn decode(self, raw: &str) -> String {
-        let decoded = if self.is_agent() {
-            agent_file::read_raw(raw)
-        } else {
-            serde_json::from_str(raw).ok()
-        };
-        decoded.unwrap_or_else(|| raw.to_owned())
+        if !self.is_agent() {
+            return crate::plan::decode(raw);
+        }
+        agent_file::read_raw(raw).unwrap_or_else(|| raw.to_owned())
     }
 
     /// Whether `raw` is a value this kind's slot may hold, and so may be written back: one JSON
@@ -264,6 +262,13 @@ mod tests {
     #[test]
     fn kinds_read_and_check_their_own_raw_values() {
         assert_eq!(Kind::OpenCode.decode("\"a\\u00e9\""), "aé");
+        assert_eq!(Kind::OpenCode.decode("\"zai/glm-4.6\""), "zai/glm-4.6");
+        assert_eq!(Kind::Claude.decode("\"\""), "");
+        // Not one JSON string: shown as it is.
+        assert_eq!(Kind::Claude.decode("\"a\" \"b\""), "\"a\" \"b\"");
+        assert_eq!(Kind::Claude.decode("\"a\tb\""), "\"a\tb\"");
+        assert_eq!(Kind::Claude.decode("\""), "\"");
+        assert_eq!(Kind::Claude.decode("42"), "42");
         assert_eq!(Kind::ClaudeAgent.decode("'it''s'"), "it's");
         assert_eq!(Kind::OpenCodeAgent.decode("zai/glm-4.7"), "zai/glm-4.7");
         assert!(Kind::Claude.holds("\"opus\""));
