@@ -52,7 +52,13 @@ impl Planner<'_> {
                 "line {line}: `model:` is {why}; left alone (only a one-line value is managed)"
             ));
         }
-        for slot in self.slots(doc, state) {
+        let slots = self.slots(doc, state);
+        // Sized once: with thousands of slots, growing these vectors cost more than filling them.
+        plan.slots.reserve_exact(slots.len());
+        plan.edits.reserve(slots.len());
+        plan.changes.reserve(slots.len());
+        plan.state.switches.reserve(slots.len());
+        for slot in slots {
             let standing = self.standing(&slot, records.get(&slot.path).copied(), &mut plan.infos);
             let (original_raw, original, original_provider, switched, streak) = match standing {
                 Standing::Switched(r) => (
@@ -164,6 +170,8 @@ impl Planner<'_> {
             });
             plan.state.switches.extend(record);
         }
+        // The records outlive the pass (a daemon keeps them): no room left for switches not made.
+        plan.state.switches.shrink_to_fit();
         plan.notes.extend(skipped.into_inner());
         let present: HashSet<&KeyPath> = plan.slots.iter().map(|s| &s.slot).collect();
         let gone: Vec<String> = state

@@ -76,35 +76,46 @@ pub(crate) fn build<'a>(
     states: impl IntoIterator<Item = &'a TargetState>,
     opencode_dir: Option<&Path>,
 ) -> Routes {
-    let mut routes: Vec<Route> = states
-        .into_iter()
+    let states: Vec<&TargetState> = (states.into_iter())
         .filter(|s| matches!(s.kind, Kind::OpenCode | Kind::OpenCodeAgent))
-        .flat_map(|state| {
-            let scope = scope_of(&state.target, state.kind, opencode_dir);
-            state.switches.iter().flat_map(move |r| {
-                let agent = agent_of(state, r.slot.keys());
-                let to = state.kind.decode(&r.written);
-                let froms = std::iter::once((r.original_model(state.kind), false))
-                    .chain(r.held.iter().map(|h| (state.kind.decode(h), true)));
-                let scope = scope.clone();
-                froms.filter_map(move |(from, earlier)| {
-                    if from == to {
-                        return None;
-                    }
-                    Some(Route {
-                        config: state.target.clone(),
-                        scope: scope.clone(),
-                        agent: agent.clone()?,
-                        slot: r.slot.to_string(),
-                        from,
-                        to: to.clone(),
-                        since: r.at,
-                        earlier,
-                    })
-                })
-            })
-        })
         .collect();
+    // At most one route per record and earlier fallback: the vector is filled, never grown.
+    let most = (states.iter().flat_map(|s| &s.switches))
+        .map(|r| 1 + r.held.len())
+        .sum();
+    let mut routes: Vec<Route> = Vec::with_capacity(most);
+    for state in states {
+        let scope = scope_of(&state.target, state.kind, opencode_dir);
+        for r in &state.switches {
+            let Some(agent) = agent_of(state, r.slot.keys()) else {
+                continue;
+            };
+            let to = state.kind.decode(&r.written);
+            let route = |from, earlier, slot, to| Route {
+                config: state.target.clone(),
+                scope: scope.clone(),
+                agent: agent.clone(),
+                slot,
+                from,
+                to,
+                since: r.at,
+                earlier,
+            };
+            let froms = std::iter::once((r.original_model(state.kind), false))
+                .chain(r.held.iter().map(|h| (state.kind.decode(h), true)))
+                .filter(|(from, _)| *from != to);
+            // The last route of a record takes its slot and target model; the others copy them.
+            let mut last = None;
+            for (from, earlier) in froms {
+                if let Some((from, earlier)) = last.replace((from, earlier)) {
+                    routes.push(route(from, earlier, r.slot.to_string(), to.clone()));
+                }
+            }
+            if let Some((from, earlier)) = last {
+                routes.push(route(from, earlier, r.slot.to_string(), to));
+            }
+        }
+    }
     routes.sort_by(|a, b| (&a.config, &a.slot, a.earlier).cmp(&(&b.config, &b.slot, b.earlier)));
     Routes {
         version: VERSION,

@@ -11,7 +11,13 @@ const AGENT_TABLES: [&str; 3] = ["agent", "agents", "mode"];
 pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
     let root_path = KeyPath::new(Vec::<String>::new());
     let root = doc.root();
-    let mut slots = Vec::new();
+    // One slot per agent, at most: a config's thousands of agents fill the vector once.
+    let agents = AGENT_TABLES
+        .iter()
+        .filter_map(|table| root.prop(table))
+        .map(|agents| agents.value.props().len())
+        .sum::<usize>();
+    let mut slots = Vec::with_capacity(2 + agents);
     slots.extend(string_slot(doc, root, &root_path, "small_model", None));
     slots.extend(model_slot(doc, root, &root_path));
     for table in AGENT_TABLES {
