@@ -72,7 +72,8 @@ pub(crate) struct TargetRun {
     pub(crate) remark: Option<String>,
     pub(crate) changes: Vec<Change>,
     pub(crate) slots: Vec<SlotView>,
-    /// What the file held and holds; `None` when the target was only viewed.
+    /// What the file held and holds; `None` when the target was only viewed, or written by a
+    /// pass that keeps no text ([`Context::keep_text`]).
     pub(crate) content: Option<Content>,
     pub(crate) ends_red: bool,
     /// When keys set to `""` for running sessions can be removed by a further pass, if some are
@@ -99,6 +100,10 @@ pub(crate) struct Context<'a> {
     pub(crate) observed: &'a BTreeSet<String>,
     /// Whether a pass waits for keys it cleared for running sessions to settle.
     pub(crate) settle: Settle,
+    /// Whether a pass keeps the new text it writes in its run's [`Content`] (the daemon knows
+    /// its own writes by it; notifications mask the secrets of both texts). When not, a big
+    /// file's new text is streamed to the file without being built, and the run has no content.
+    pub(crate) keep_text: bool,
     /// The endpoint each list of Claude Code settings files sets, read once per context: a
     /// project's agent files share one scope.
     endpoints: Mutex<HashMap<Vec<PathBuf>, Option<String>>>,
@@ -117,6 +122,7 @@ impl<'a> Context<'a> {
             judge,
             observed,
             settle: Settle::Wait,
+            keep_text: true,
             endpoints: Mutex::default(),
         }
     }
@@ -314,7 +320,7 @@ impl Target {
                 if !dry_run && plan.state != *on_disk {
                     self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                 }
-                return Ok(self.finish(plan, doc, landed, None, !dry_run));
+                return Ok(self.finish(plan, doc, landed, Left::Unchanged, !dry_run));
             }
             let internal = |e: String| TargetError::Invalid {
                 target: self.display.clone(),
@@ -330,20 +336,26 @@ impl Target {
                         .map_or_else(|_| json.render(), |d| d.render()),
                     _ => new_doc.render(),
                 };
-                return Ok(self.finish(plan, doc, landed, Some(new_text), false));
+                return Ok(self.finish(plan, doc, landed, Left::Text(new_text), false));
             }
-            let new_text = doc.edited_text(&plan.edits).map_err(internal)?;
+            let edited = doc.edited(&plan.edits).map_err(internal)?;
             // A plain switch saves its final records before the write.
             let early = plan.state_before_write(&base);
             self.save(ctx.state_dir, early.as_ref().unwrap_or(&plan.state))
                 .map_err(state_err)?;
-            match fsx::write_atomic(&self.path, Some(&doc.source()), &new_text) {
+            let written =
+                fsx::write_atomic_with(&self.path, Some(&doc.source()), |out| edited.write_to(out));
+            let left = match written {
+                Ok(WriteOutcome::Written) if ctx.keep_text => Left::Text(edited.into_text()),
+                _ => Left::NotKept,
+            };
+            match written {
                 Ok(WriteOutcome::Written) => {
                     if early.is_some_and(|early| early != plan.state) {
                         self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                     }
                     let Some(enter) = plan.then.clone() else {
-                        return Ok(self.finish(plan, doc, landed, Some(new_text), true));
+                        return Ok(self.finish(plan, doc, landed, left, true));
                     };
                     self.note(&plan);
                     landed.extend(plan.changes);
@@ -477,13 +489,22 @@ impl Target {
         plan: Plan,
         doc: Doc,
         mut changes: Vec<Change>,
-        after: Option<String>,
+        left: Left,
         saved: bool,
     ) -> TargetRun {
         self.note(&plan);
         let remark = remark(&doc);
-        let before = Arc::new(doc.into_source());
-        let after = after.map_or_else(|| before.clone(), Arc::new);
+        let content = match left {
+            Left::NotKept => None,
+            left => {
+                let before = Arc::new(doc.into_source());
+                let after = match left {
+                    Left::Text(after) => Arc::new(after),
+                    _ => before.clone(),
+                };
+                Some(Content { before, after })
+            }
+        };
         let ends_red = plan.ends_red();
         let settles_at = live::settles_at(&plan.state.clearing);
         changes.extend(plan.changes);
@@ -499,7 +520,7 @@ impl Target {
             ends_red,
             changes,
             slots: plan.slots,
-            content: Some(Content { before, after }),
+            content,
             records: Some(records),
         }
     }
@@ -515,6 +536,14 @@ impl Target {
             tracing::info!("{}: {info}", self.display);
         }
     }
+}
+
+/// The text a pass leaves in its file, for its run's [`Content`].
+enum Left {
+    Unchanged,
+    Text(String),
+    /// Written, and not kept ([`Context::keep_text`]).
+    NotKept,
 }
 
 /// What output says of an agent file without a slot.

@@ -278,7 +278,9 @@ fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
     let state_dir = StateDir::new(settings.state_dir.clone());
     let (book, observed) = observe(settings, &state_dir, dry_run)?;
     let judge = judge(settings, &book);
-    let ctx = Context::new(settings, &state_dir, &judge, &observed);
+    let mut ctx = Context::new(settings, &state_dir, &judge, &observed);
+    // The new texts serve only notifications here (a dry run builds its own for its diffs).
+    ctx.keep_text = settings.notify;
     let (runs, outcome) = for_targets(&settings.targets, |spec| {
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Switch, dry_run)
     });
@@ -349,7 +351,8 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
     source::focus(&mut book, &settings.sources);
     let judge = judge(settings, &book);
     let observed = BTreeSet::new();
-    let ctx = Context::new(settings, &state_dir, &judge, &observed);
+    let mut ctx = Context::new(settings, &state_dir, &judge, &observed);
+    ctx.keep_text = settings.notify;
     let (runs, outcome) = for_targets(&targets, |spec| {
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Restore, dry_run)
     });

@@ -5,6 +5,7 @@
 //! exactly what its insertion added, so inserting then removing a key gives the input back.
 
 use std::borrow::Cow;
+use std::io;
 use std::ops::Range;
 
 use super::document::{Document, Node};
@@ -93,11 +94,13 @@ impl Document {
         Ok(edited.unwrap_or_else(|| self.clone()))
     }
 
-    /// The text [`apply`](Self::apply) gives, BOM included. When every edit replaces a value by
-    /// raw text that is one whole value (no comment or space around it) and no two replace the
-    /// same bytes, the result is valid by construction and is spliced without building its tree:
-    /// a big file is parsed once per pass. Other edits go through `apply` and its check.
-    pub(crate) fn apply_to_text(&self, edits: &[Edit]) -> Result<String, EditError> {
+    /// The text [`apply`](Self::apply) gives (BOM included), to be written or taken whole. When every edit
+    /// replaces a value by raw text that is one whole value (no comment or space around it) and
+    /// no two replace the same bytes, the result is valid by construction: it is kept as splices
+    /// of this document's text, neither parsed nor built, so that a big file is parsed once per
+    /// pass and its new text can be streamed to the file. Other edits go through `apply` and its
+    /// check.
+    pub(crate) fn edited<'a>(&'a self, edits: &'a [Edit]) -> Result<Edited<'a>, EditError> {
         let mut splices = Vec::with_capacity(edits.len());
         for edit in edits {
             let Edit::Replace { path, raw } = edit else {
@@ -118,10 +121,10 @@ impl Document {
                 .windows(2)
                 .all(|w| w[0].range.end <= w[1].range.start)
             {
-                return Ok(self.splice_text(&splices));
+                return Ok(Edited(Pieces::Spliced { doc: self, splices }));
             }
         }
-        self.apply(edits).map(Document::into_text)
+        self.apply(edits).map(|doc| Edited::text(doc.into_text()))
     }
 
     fn splices<'e>(&self, edit: &'e Edit) -> Result<Vec<Splice<'e>>, EditError> {
@@ -177,20 +180,67 @@ impl Document {
 
     /// The full text (BOM included) with sorted, non-overlapping splices applied.
     fn splice_text(&self, splices: &[Splice<'_>]) -> String {
-        let text = self.text();
-        let bom = if self.has_bom() { "\u{feff}" } else { "" };
         let added: usize = splices.iter().map(|s| s.text.len()).sum();
         let removed: usize = splices.iter().map(|s| s.range.len()).sum();
-        let mut out = String::with_capacity(bom.len() + text.len() + added - removed);
-        out.push_str(bom);
-        let mut at = 0;
-        for s in splices {
-            out.push_str(&text[at..s.range.start]);
-            out.push_str(&s.text);
-            at = s.range.end;
-        }
-        out.push_str(&text[at..]);
+        let bom = if self.has_bom() {
+            '\u{feff}'.len_utf8()
+        } else {
+            0
+        };
+        let mut out = String::with_capacity(bom + self.text().len() + added - removed);
+        self.spliced_pieces(splices)
+            .for_each(|piece| out.push_str(piece));
         out
+    }
+
+    /// The pieces of the full text (BOM included) with sorted, non-overlapping splices applied.
+    fn spliced_pieces<'s>(&'s self, splices: &'s [Splice<'_>]) -> impl Iterator<Item = &'s str> {
+        let text = self.text();
+        let bom = if self.has_bom() { "\u{feff}" } else { "" };
+        let starts = std::iter::once(0).chain(splices.iter().map(|s| s.range.end));
+        let ends = splices.iter().map(|s| s.range.start).chain([text.len()]);
+        let texts = splices.iter().map(|s| &*s.text).chain([""]);
+        let pieces = starts
+            .zip(ends)
+            .zip(texts)
+            .flat_map(move |((from, to), spliced)| [&text[from..to], spliced]);
+        std::iter::once(bom).chain(pieces)
+    }
+}
+
+/// A document's text after edits (see [`Document::edited`]).
+pub(crate) struct Edited<'a>(Pieces<'a>);
+
+enum Pieces<'a> {
+    Spliced {
+        doc: &'a Document,
+        splices: Vec<Splice<'a>>,
+    },
+    Text(String),
+}
+
+impl Edited<'_> {
+    /// Text already built.
+    pub(crate) fn text(text: String) -> Edited<'static> {
+        Edited(Pieces::Text(text))
+    }
+
+    /// Writes the text to `out` piece by piece.
+    pub(crate) fn write_to(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        match &self.0 {
+            Pieces::Spliced { doc, splices } => doc
+                .spliced_pieces(splices)
+                .try_for_each(|piece| out.write_all(piece.as_bytes())),
+            Pieces::Text(text) => out.write_all(text.as_bytes()),
+        }
+    }
+
+    /// The text, built.
+    pub(crate) fn into_text(self) -> String {
+        match self.0 {
+            Pieces::Spliced { doc, splices } => doc.splice_text(&splices),
+            Pieces::Text(text) => text,
+        }
     }
 }
 
@@ -225,12 +275,7 @@ fn member(text: &str, key: &str, value: &NewValue, indent: Option<&str>) -> Stri
     format!("{}: {value}", json_key(key))
 }
 
-fn insert_member(
-    text: &str,
-    object: &Node,
-    key: &str,
-    value: &NewValue,
-) -> Vec<Splice<'static>> {
+fn insert_member(text: &str, object: &Node, key: &str, value: &NewValue) -> Vec<Splice<'static>> {
     let range = object.range();
     let (open, close) = (range.start, range.end - 1);
     let nl = newline(text);

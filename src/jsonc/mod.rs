@@ -17,5 +17,5 @@ pub(crate) mod props;
 mod scan;
 
 pub(crate) use document::{Document, Node, ParseError};
-pub(crate) use edit::{Edit, NewValue};
+pub(crate) use edit::{Edit, Edited, NewValue};
 pub(crate) use path::KeyPath;

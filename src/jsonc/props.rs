@@ -208,8 +208,9 @@ proptest! {
 
 proptest! {
     #![proptest_config(crate::fuzz::config())]
-    /// The text of replacements spliced without a second parse is the text `apply` checks, for
-    /// any set of values replaced, with or without a raw text that is not one whole value.
+    /// The text of replacements spliced without a second parse, streamed or built, is the text
+    /// `apply` checks, for any set of values replaced, with or without a raw text that is not
+    /// one whole value.
     #[test]
     fn replacements_spliced_as_text_match_apply(text in document(), picks in prop::collection::vec(any::<prop::sample::Index>(), 1..5), new in json_string(), noise in prop::option::of(Just(" // x"))) {
         let doc = Document::parse(&text).unwrap();
@@ -221,8 +222,15 @@ proptest! {
             .map(|pick| Edit::Replace { path: strings[pick.index(strings.len())].clone(), raw: raw.clone() })
             .collect();
         match doc.apply(&edits) {
-            Ok(applied) => prop_assert_eq!(doc.apply_to_text(&edits).unwrap(), applied.render()),
-            Err(e) => prop_assert_eq!(doc.apply_to_text(&edits).unwrap_err(), e),
+            Ok(applied) => {
+                // Streamed to a file or built whole: the same text.
+                let edited = doc.edited(&edits).unwrap();
+                let mut streamed = Vec::new();
+                edited.write_to(&mut streamed).unwrap();
+                prop_assert_eq!(String::from_utf8(streamed).unwrap(), applied.render());
+                prop_assert_eq!(edited.into_text(), applied.render());
+            }
+            Err(e) => prop_assert_eq!(doc.edited(&edits).err(), Some(e)),
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use crate::jsonc::{Document, Edit, KeyPath, ParseError};
+use crate::jsonc::{Document, Edit, Edited, KeyPath, ParseError};
 
 use super::markdown::{Found, render};
 use super::{AgentFile, Kind};
@@ -43,12 +43,12 @@ impl Doc {
         }
     }
 
-    /// The whole file's text after `edits`, checked as [`apply`](Self::apply) checks it; a JSON
-    /// document's switches are spliced without a second parse.
-    pub(crate) fn edited_text(&self, edits: &[Edit]) -> Result<String, String> {
+    /// The whole file's text after `edits`, checked as [`apply`](Self::apply) checks it, to be
+    /// written or taken whole; a JSON document's switches are spliced without a second parse.
+    pub(crate) fn edited<'a>(&'a self, edits: &'a [Edit]) -> Result<Edited<'a>, String> {
         match self {
-            Doc::Json(doc) => doc.apply_to_text(edits).map_err(|e| e.to_string()),
-            Doc::Agent(_) => self.apply(edits).map(Doc::into_source),
+            Doc::Json(doc) => doc.edited(edits).map_err(|e| e.to_string()),
+            Doc::Agent(_) => self.apply(edits).map(|doc| Edited::text(doc.into_source())),
         }
     }
 
