@@ -93,12 +93,16 @@ pub fn write_atomic(
     write_atomic_with(path, expected, |out| out.write_all(content.as_bytes()))
 }
 
+/// The buffered temp file a [`write_atomic_with`] fills. A concrete type rather than a `dyn
+/// Write`, so that a serializer's many small writes are copies into its buffer, not calls.
+pub type TempWriter<'a> = io::BufWriter<&'a File>;
+
 /// [`write_atomic`] with the content streamed by `fill` into the temp file (buffered), so a big
 /// state file is never held whole in memory.
 pub fn write_atomic_with(
     path: &Path,
     expected: Option<&str>,
-    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
 ) -> io::Result<WriteOutcome> {
     let real = canonical(path)?;
     let dir = real

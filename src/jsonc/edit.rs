@@ -226,7 +226,7 @@ impl Edited<'_> {
     }
 
     /// Writes the text to `out` piece by piece.
-    pub(crate) fn write_to(&self, out: &mut dyn io::Write) -> io::Result<()> {
+    pub(crate) fn write_to(&self, out: &mut impl io::Write) -> io::Result<()> {
         match &self.0 {
             Pieces::Spliced { doc, splices } => doc
                 .spliced_pieces(splices)

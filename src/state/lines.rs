@@ -20,7 +20,7 @@ use serde_json::ser::Formatter;
 const BROKEN_DEPTH: usize = 2;
 
 /// Writes `value` in this layout, with a final newline.
-pub(crate) fn write<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+pub(crate) fn write<T: Serialize + ?Sized>(out: &mut impl Write, value: &T) -> io::Result<()> {
     let mut serializer = serde_json::Serializer::with_formatter(&mut *out, Lines::default());
     value.serialize(&mut serializer).map_err(io::Error::other)?;
     out.write_all(b"\n")
