@@ -221,7 +221,7 @@ pub(super) enum Standing<'r> {
     Switched(&'r SwitchRecord),
 }
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
     /// The judge's health of `model` on `provider`, judged once per pass: a big config's
     /// thousands of slots ask about the same few models.
     pub(super) fn health(&self, provider: &str, model: Option<&str>) -> Health {
@@ -250,14 +250,17 @@ impl Planner<'_> {
 
     /// The slot's chain: its own `fallback_models` (README, Fallback chains), else the config's.
     /// One that cannot be used is noted and the config's taken.
-    pub(super) fn chain(
+    pub(super) fn chain<'c>(
         &self,
-        slot: Option<&Slot>,
+        slot: Option<&'c Slot>,
         original: &str,
         notes: &mut Vec<String>,
-    ) -> Vec<Candidate> {
+    ) -> &'c [Candidate]
+    where
+        'a: 'c,
+    {
         match slot.and_then(|s| s.fallback_models.as_ref().map(|f| (s, f))) {
-            Some((_, Ok(chain))) => return chain.clone(),
+            Some((_, Ok(chain))) => return chain,
             Some((slot, Err(why))) => {
                 notes.push(format!(
                     "{}: {why}; using the config's fallbacks",
@@ -268,8 +271,7 @@ impl Planner<'_> {
         }
         (self.fallbacks.get(original))
             .or_else(|| self.fallbacks.get(bare_model(original)))
-            .cloned()
-            .unwrap_or_default()
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Reconciles a record with what the slot holds now (README, How it decides: rule 3;

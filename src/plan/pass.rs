@@ -62,14 +62,14 @@ impl Planner<'_> {
             let standing = self.standing(&slot, records.get(&slot.path).copied(), &mut plan.infos);
             let (original_raw, original, original_provider, switched, streak) = match standing {
                 Standing::Switched(r) => (
-                    r.original.clone(),
+                    r.original.as_str(),
                     r.original_model(self.kind),
                     r.provider.clone(),
                     true,
                     r.streak,
                 ),
                 Standing::Own => (
-                    slot.raw.clone(),
+                    slot.raw.as_str(),
                     slot.model.clone(),
                     self.provider(doc, &slot.model),
                     false,
@@ -103,7 +103,7 @@ impl Planner<'_> {
                         json,
                         state,
                         &slot,
-                        &original_raw,
+                        original_raw,
                         &original_provider,
                         streak,
                         &name,
@@ -125,7 +125,7 @@ impl Planner<'_> {
                     };
                     let record = SwitchRecord {
                         slot: slot.path.clone(),
-                        original: original_raw.clone(),
+                        original: original_raw.to_owned(),
                         provider: original_provider.clone(),
                         written,
                         previous: None,
@@ -138,7 +138,7 @@ impl Planner<'_> {
                 }
                 Decision::Restore { reason } => {
                     let change = (ChangeKind::Restore, original.clone(), reason);
-                    replace(&mut plan, &slot, original_raw.clone(), change);
+                    replace(&mut plan, &slot, original_raw.to_owned(), change);
                     (as_original.clone(), None)
                 }
                 Decision::Stay => match standing {
@@ -154,11 +154,15 @@ impl Planner<'_> {
             };
             let managed = !chain.is_empty() || record.is_some();
             let waits_on = record.as_ref().and_then(|_| health(&as_original));
-            let current_id = current.to_string();
+            let health_now = health(&current);
+            let current_id = match current {
+                Candidate::Model(model) => model,
+                profile => profile.to_string(),
+            };
             let at_restart =
                 managed && self.at_restart(doc, state, &slot.path, &original, &current_id);
             plan.slots.push(SlotView {
-                health: health(&current)
+                health: health_now
                     .unwrap_or_else(|| self.health(&self.provider(doc, &current_id), None)),
                 slot: slot.path,
                 current: current_id,
