@@ -90,7 +90,7 @@ impl Planner<'_> {
                 current: &as_current,
                 switched,
                 streak,
-                chain: &chain,
+                chain,
             };
             let (current, record) = match decide(&case, self.policy, &health) {
                 Decision::Switch {
@@ -316,7 +316,7 @@ impl Planner<'_> {
                 current: &current,
                 switched: true,
                 streak: record.streak,
-                chain: &chain,
+                chain,
             };
             decide(&case, self.policy, &health)
         } else {
