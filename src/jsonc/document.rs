@@ -322,9 +322,12 @@ impl Node {
 
     /// The members that count: each key once, its last occurrence, in document order.
     pub(crate) fn unique_props(&self) -> impl Iterator<Item = &Prop> {
-        self.props()
-            .iter()
-            .filter(move |p| self.prop(&p.key).is_some_and(|last| std::ptr::eq(last, *p)))
+        // An index with an entry per member: no key is duplicated, and none needs looking up.
+        let distinct = matches!(self, Node::Object { props, index: Some(index), .. }
+            if index.len() == props.len());
+        self.props().iter().filter(move |p| {
+            distinct || self.prop(&p.key).is_some_and(|last| std::ptr::eq(last, *p))
+        })
     }
 }
 
@@ -434,6 +437,8 @@ mod tests {
         let doc = Document::parse(&text).unwrap();
         assert_eq!(doc.string_at(&path(&["model"])).as_deref(), Some("b"));
         assert_eq!(doc.root().unique_props().count(), 41);
+        let distinct = Document::parse(&text.replace("\"model\": \"b\"", "\"more\": 1")).unwrap();
+        assert_eq!(distinct.root().unique_props().count(), 42);
     }
 
     #[test]

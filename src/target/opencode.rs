@@ -24,9 +24,10 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
         let Some(agents) = root.prop(table) else {
             continue;
         };
+        let table_path = root_path.child(table);
         // The last of duplicate agent names is the one OpenCode reads.
         for agent in agents.value.unique_props() {
-            let path = root_path.child(table).child(&agent.key);
+            let path = table_path.child(&agent.key);
             slots.extend(model_slot(doc, &agent.value, &path));
         }
     }
