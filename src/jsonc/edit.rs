@@ -94,12 +94,12 @@ impl Document {
         Ok(edited.unwrap_or_else(|| self.clone()))
     }
 
-    /// The text [`apply`](Self::apply) gives (BOM included), to be written or taken whole. When every edit
-    /// replaces a value by raw text that is one whole value (no comment or space around it) and
-    /// no two replace the same bytes, the result is valid by construction: it is kept as splices
-    /// of this document's text, neither parsed nor built, so that a big file is parsed once per
-    /// pass and its new text can be streamed to the file. Other edits go through `apply` and its
-    /// check.
+    /// The text [`apply`](Self::apply) gives (BOM included), to be written or taken whole.
+    /// When every edit replaces a value by raw text that is one whole value (no comment or space
+    /// around it) and no two replace the same bytes, the result is valid by construction: it is
+    /// kept as splices of this document's text, neither parsed nor built, so that a big file is
+    /// parsed once per pass and its new text can be streamed to the file. Other edits go through
+    /// `apply` and its check.
     pub(crate) fn edited<'a>(&'a self, edits: &'a [Edit]) -> Result<Edited<'a>, EditError> {
         let mut splices = Vec::with_capacity(edits.len());
         for edit in edits {
