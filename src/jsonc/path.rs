@@ -1,6 +1,7 @@
 //! Key paths: where a value sits in a document, and how users see that place.
 
 use std::fmt;
+use std::sync::Arc;
 
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
@@ -9,9 +10,12 @@ use serde::{Deserialize, Serialize};
 ///
 /// It displays as the dotted form users read in output (`agent.build.model`); a key that contains
 /// a dot, a quote or nothing at all is written in double quotes (`agent."my.agent".model`).
+///
+/// The keys are shared: a pass copies each slot's path into its edit, its change, its record and
+/// its view, and a copy only counts a reference.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub(crate) struct KeyPath(Vec<CompactString>);
+pub(crate) struct KeyPath(Arc<[CompactString]>);
 
 impl KeyPath {
     pub(crate) fn new<I, S>(keys: I) -> Self
@@ -23,14 +27,14 @@ impl KeyPath {
     }
 
     /// The keys, each inline up to 24 bytes: a config's thousands of slot paths allocate one
-    /// vector each.
+    /// block each.
     pub(crate) fn keys(&self) -> &[CompactString] {
         &self.0
     }
 
     /// The path of the object that holds this value (empty for a top-level key).
     pub(crate) fn parent(&self) -> KeyPath {
-        KeyPath(self.0[..self.0.len().saturating_sub(1)].to_vec())
+        KeyPath(self.0[..self.0.len().saturating_sub(1)].into())
     }
 
     /// The last key, if any.
@@ -40,10 +44,7 @@ impl KeyPath {
 
     /// This path extended by one key.
     pub(crate) fn child(&self, key: &str) -> KeyPath {
-        let mut keys = Vec::with_capacity(self.0.len() + 1);
-        keys.extend_from_slice(&self.0);
-        keys.push(key.into());
-        KeyPath(keys)
+        KeyPath(self.0.iter().cloned().chain([key.into()]).collect())
     }
 }
 
