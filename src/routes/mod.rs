@@ -16,6 +16,7 @@
 mod store;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use compact_str::CompactString;
 use jiff::Timestamp;
@@ -52,11 +53,12 @@ pub(crate) struct Routes {
 /// `agent` (any agent when `None`) for model `from` goes to model `to`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Route {
-    /// The config file switcher rewrote (canonical path).
-    pub(crate) config: PathBuf,
+    /// The config file switcher rewrote (canonical path). Shared by the config's routes, as
+    /// `scope` is.
+    pub(crate) config: Arc<Path>,
     /// The project dir whose sessions load that config (the route holds for sessions in it or
     /// below); `None` for OpenCode's user config dir, loaded by every session.
-    pub(crate) scope: Option<PathBuf>,
+    pub(crate) scope: Option<Arc<Path>>,
     /// The agent the slot configures; `None` for the top-level `model`.
     pub(crate) agent: Option<String>,
     /// The slot, as switcher names it (`model`, `agent.review.model`).
@@ -85,14 +87,16 @@ pub(crate) fn build<'a>(
         .sum();
     let mut routes: Vec<Route> = Vec::with_capacity(most);
     for state in states {
-        let scope = scope_of(&state.target, state.kind, opencode_dir);
+        let config: Arc<Path> = state.target.as_path().into();
+        let scope: Option<Arc<Path>> =
+            scope_of(&state.target, state.kind, opencode_dir).map(Into::into);
         for r in &state.switches {
             let Some(agent) = agent_of(state, r.slot.keys()) else {
                 continue;
             };
             let to = state.kind.decode(&r.written);
             let route = |from, earlier, slot, to| Route {
-                config: state.target.clone(),
+                config: config.clone(),
                 scope: scope.clone(),
                 agent: agent.clone(),
                 slot,
