@@ -26,7 +26,7 @@ pub(crate) fn spawn(argv: &[String], runs: &[TargetRun]) -> Vec<(String, Child)>
                 .env("SWITCHER_SLOT", change.slot.to_string())
                 .env("SWITCHER_FROM", &change.from)
                 .env("SWITCHER_TO", &change.to)
-                .env("SWITCHER_REASON", &change.reason)
+                .env("SWITCHER_REASON", &*change.reason)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .spawn();

@@ -1,6 +1,8 @@
 //! The three per-slot rules, and the streaks that give them hysteresis (README, How it decides;
 //! docs/design.md, Decisions).
 
+use std::sync::Arc;
+
 use super::{Health, Policy};
 use crate::quota::Level;
 
@@ -23,8 +25,8 @@ pub(crate) struct SlotCase<'a, C> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Decision<C> {
     Stay,
-    Switch { to: C, reason: String },
-    Restore { reason: String },
+    Switch { to: C, reason: Arc<str> },
+    Restore { reason: Arc<str> },
 }
 
 /// The streak after one observation of the original's provider: one more when it is GREEN,
@@ -63,7 +65,7 @@ pub(crate) fn decide<C: Clone + PartialEq>(
     // Rule 2: on a fallback this tool set.
     if original.state == super::State::Unmonitored {
         return Decision::Restore {
-            reason: format!("{} any more", original.why),
+            reason: format!("{} any more", original.why).into(),
         };
     }
     if original.is(Level::Green) && case.streak >= policy.recovery_hold.max(1) {
@@ -73,7 +75,8 @@ pub(crate) fn decide<C: Clone + PartialEq>(
                 "{} GREEN for {n} observation{}",
                 original.provider,
                 if n == 1 { "" } else { "s" }
-            ),
+            )
+            .into(),
         };
     }
     let Some(current) = health(case.current) else {
@@ -84,7 +87,7 @@ pub(crate) fn decide<C: Clone + PartialEq>(
     }
     if original.is(Level::Green) {
         return Decision::Restore {
-            reason: format!("{}; {} GREEN", current.why, original.provider),
+            reason: format!("{}; {} GREEN", current.why, original.provider).into(),
         };
     }
     let allow_yellow = original.is(Level::Red) && current.is(Level::Red);
@@ -96,7 +99,7 @@ pub(crate) fn decide<C: Clone + PartialEq>(
     }
     if original.is(Level::Yellow) && current.is(Level::Red) {
         return Decision::Restore {
-            reason: format!("{}; {} only YELLOW", current.why, original.provider),
+            reason: format!("{}; {} only YELLOW", current.why, original.provider).into(),
         };
     }
     Decision::Stay
@@ -122,11 +125,13 @@ fn pick<C: Clone + PartialEq>(
     first_yellow.filter(|_| allow_yellow)
 }
 
-fn reason(why: &str, fallback: &Health) -> String {
+/// Why a slot moves: why its model is left (shared with the judgement, which every slot on that
+/// model shares), and what is wrong with where it goes.
+fn reason(why: &Arc<str>, fallback: &Health) -> Arc<str> {
     if fallback.is(Level::Yellow) {
-        format!("{why}; no GREEN fallback, {} is YELLOW", fallback.provider)
+        format!("{why}; no GREEN fallback, {} is YELLOW", fallback.provider).into()
     } else {
-        why.to_owned()
+        why.clone()
     }
 }
 
@@ -333,7 +338,7 @@ mod tests {
         assert_eq!(w.current, "ds/chat");
         let d = w.step(&[("ds", R)]);
         assert!(
-            matches!(&d, Decision::Switch { to, reason } if to == "kimi/k2" && reason == "ds Known(Red)"),
+            matches!(&d, Decision::Switch { to, reason } if to == "kimi/k2" && &**reason == "ds Known(Red)"),
             "{d:?}"
         );
         // Fallback RED and original GREEN: back to the original, hold or not.

@@ -145,7 +145,7 @@ fn changes(runs: &[TargetRun], judge: &Judge<'_>) -> Vec<Notice> {
             let mut reasons: Vec<&str> = Vec::new();
             for (target, c) in &changes {
                 let _ = writeln!(body, "{target}: {}: {} → {}", c.slot, c.from, c.to);
-                if !reasons.contains(&c.reason.as_str()) {
+                if !reasons.contains(&&*c.reason) {
                     reasons.push(&c.reason);
                 }
             }

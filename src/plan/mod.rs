@@ -13,6 +13,7 @@ mod restore;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -60,7 +61,7 @@ pub(crate) struct Change {
     pub(crate) slot: KeyPath,
     pub(crate) from: String,
     pub(crate) to: String,
-    pub(crate) reason: String,
+    pub(crate) reason: Arc<str>,
 }
 
 /// One slot as it stands after the plan.
@@ -75,7 +76,7 @@ pub(crate) struct SlotView {
     /// Has a fallback chain or a switch record.
     pub(crate) managed: bool,
     /// Why the slot is on a fallback, when it is.
-    pub(crate) reason: Option<String>,
+    pub(crate) reason: Option<Arc<str>>,
     /// While the slot is on a fallback: the original's health, whose recovery it waits for.
     pub(crate) waits_on: Option<Health>,
     /// A running agent session follows a switch of this slot only when it restarts (README,
@@ -106,7 +107,7 @@ pub(crate) struct Enter {
     pub(crate) slot: KeyPath,
     /// The profile's name.
     pub(crate) profile: String,
-    pub(crate) reason: String,
+    pub(crate) reason: Arc<str>,
     /// The original's raw text and provider, and its recovery streak, carried over.
     pub(crate) original: String,
     pub(crate) provider: String,

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 
 use crate::engine::{Decision, Health, SlotCase, decide};
 use crate::jsonc::{Document, Edit, KeyPath};
@@ -232,7 +233,7 @@ impl Planner<'_> {
         original_provider: &str,
         streak: u32,
         name: &str,
-        reason: String,
+        reason: Arc<str>,
     ) -> Plan {
         let profile = &self.profiles[name];
         let applied = profile::apply(doc, profile, &slot.path, original_raw);
@@ -270,7 +271,7 @@ impl Planner<'_> {
             keys: applied.keys,
             env_before: applied.env_before,
             at: self.now,
-            reason: reason.clone(),
+            reason: reason.to_string(),
             streak,
         });
         let mut plan = Plan::new(&next);
@@ -321,7 +322,7 @@ impl Planner<'_> {
             decide(&case, self.policy, &health)
         } else {
             Decision::Restore {
-                reason: format!("{current} is no longer configured"),
+                reason: format!("{current} is no longer configured").into(),
             }
         };
         let mut next = state.clone();
@@ -407,7 +408,7 @@ fn replace(
     plan: &mut Plan,
     slot: &Slot,
     raw: String,
-    (kind, to, reason): (ChangeKind, String, String),
+    (kind, to, reason): (ChangeKind, String, Arc<str>),
 ) {
     plan.edits.push(Edit::Replace {
         path: slot.path.clone(),

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -87,7 +88,9 @@ pub(crate) struct SwitchRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) held: Vec<String>,
     pub(crate) at: Timestamp,
-    pub(crate) reason: String,
+    /// Shared with the pass's change and view of the slot, and with the other slots that moved
+    /// for the same reason.
+    pub(crate) reason: Arc<str>,
     /// Consecutive GREEN observations of the original since the switch.
     #[serde(default)]
     pub(crate) streak: u32,

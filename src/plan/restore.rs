@@ -26,14 +26,14 @@ impl Planner<'_> {
                 slot: record.slot.clone(),
                 from: Candidate::Profile(record.profile.clone()).to_string(),
                 to: record.original_model(),
-                reason: "restored".to_owned(),
+                reason: "restored".into(),
             });
             plan.changes.extend(left.kept.into_iter().map(|k| Change {
                 kind: ChangeKind::Kept,
                 slot: k.path,
                 from: k.shown.clone(),
                 to: k.shown,
-                reason: "kept".to_owned(),
+                reason: "kept".into(),
             }));
             working = doc.apply(&left.edits).unwrap_or_else(|_| doc.clone());
             plan.edits = left.edits;
@@ -57,7 +57,7 @@ impl Planner<'_> {
                     slot: record.slot.clone(),
                     from: self.kind.decode(raw),
                     to: record.original_model(self.kind),
-                    reason: "restored".to_owned(),
+                    reason: "restored".into(),
                 });
             } else if raw != record.original {
                 plan.changes.push(Change {
@@ -65,7 +65,7 @@ impl Planner<'_> {
                     slot: record.slot.clone(),
                     from: self.kind.decode(raw),
                     to: self.kind.decode(raw),
-                    reason: "kept".to_owned(),
+                    reason: "kept".into(),
                 });
             }
         }
@@ -152,7 +152,7 @@ impl Planner<'_> {
             original: record.original_model(),
             health,
             managed: true,
-            reason: Some(record.reason.clone()),
+            reason: Some(record.reason.as_str().into()),
             waits_on: Some(
                 self.judge
                     .health(&record.provider, Some(&record.original_model())),

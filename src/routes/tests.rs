@@ -16,7 +16,7 @@ fn record(slot: &[&str], original: &str, written: &str) -> SwitchRecord {
         previous: None,
         held: Vec::new(),
         at: "2026-09-11T14:45:20Z".parse::<Timestamp>().unwrap(),
-        reason: "zai five_hour 93% >= 90%".to_owned(),
+        reason: "zai five_hour 93% >= 90%".into(),
         streak: 0,
     }
 }

@@ -114,7 +114,7 @@ pub(crate) fn read(settings: &Settings, now: Timestamp) -> Snapshot {
                 .switches
                 .extend(run.slots.into_iter().filter_map(|s| {
                     Some(SwitchRow {
-                        reason: s.reason?,
+                        reason: s.reason?.to_string(),
                         target: spec.display.clone(),
                         slot: s.slot.to_string(),
                         current: s.current,
