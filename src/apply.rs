@@ -345,12 +345,13 @@ impl Target {
                 .map_err(state_err)?;
             let written =
                 fsx::write_atomic_with(&self.path, Some(&doc.source()), |out| edited.write_to(out));
-            let left = match written {
-                Ok(WriteOutcome::Written) if ctx.keep_text => Left::Text(edited.into_text()),
-                _ => Left::NotKept,
-            };
             match written {
                 Ok(WriteOutcome::Written) => {
+                    let left = if ctx.keep_text {
+                        Left::Text(edited.into_text())
+                    } else {
+                        Left::NotKept
+                    };
                     if early.is_some_and(|early| early != plan.state) {
                         self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                     }
@@ -496,14 +497,15 @@ impl Target {
         let remark = remark(&doc);
         let content = match left {
             Left::NotKept => None,
-            left => {
+            Left::Unchanged => {
                 let before = Arc::new(doc.into_source());
-                let after = match left {
-                    Left::Text(after) => Arc::new(after),
-                    _ => before.clone(),
-                };
+                let after = before.clone();
                 Some(Content { before, after })
             }
+            Left::Text(after) => Some(Content {
+                before: Arc::new(doc.into_source()),
+                after: Arc::new(after),
+            }),
         };
         let ends_red = plan.ends_red();
         let settles_at = live::settles_at(&plan.state.clearing);

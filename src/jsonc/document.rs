@@ -331,6 +331,19 @@ impl Node {
     }
 }
 
+/// A raw value's text as the string it is (a model id written in a file, a record's raw
+/// text), or the text itself when it is not one JSON string.
+pub(crate) fn unquote(raw: &str) -> String {
+    // Most model ids need no decoding: the text between the quotes is the id.
+    let plain = (raw.len() >= 2 && raw.starts_with('"') && raw.ends_with('"'))
+        .then(|| &raw[1..raw.len() - 1])
+        .filter(|inner| !inner.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20));
+    match plain {
+        Some(inner) => inner.to_owned(),
+        None => serde_json::from_str(raw).unwrap_or_else(|_| raw.to_owned()),
+    }
+}
+
 /// The tree of `text` as `jsonc-parser` reads it, or its error: for what the fast scanner is not
 /// sure of.
 pub(super) fn parse_by_jsonc_parser(text: &str) -> Result<Node, ParseError> {

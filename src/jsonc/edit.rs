@@ -109,11 +109,7 @@ impl Document {
             if !super::scan::parse(raw).is_some_and(|node| node.range() == (0..raw.len())) {
                 break;
             }
-            let node = (self.get(path)).ok_or_else(|| EditError::Missing(path.clone()))?;
-            splices.push(Splice {
-                range: node.range(),
-                text: Cow::Borrowed(raw),
-            });
+            splices.push(self.replacement(path, raw)?);
         }
         if splices.len() == edits.len() {
             splices.sort_by_key(|s| (s.range.start, s.range.end));
@@ -129,15 +125,7 @@ impl Document {
 
     fn splices<'e>(&self, edit: &'e Edit) -> Result<Vec<Splice<'e>>, EditError> {
         match edit {
-            Edit::Replace { path, raw } => {
-                let node = self
-                    .get(path)
-                    .ok_or_else(|| EditError::Missing(path.clone()))?;
-                Ok(vec![Splice {
-                    range: node.range(),
-                    text: Cow::Borrowed(raw),
-                }])
-            }
+            Edit::Replace { path, raw } => Ok(vec![self.replacement(path, raw)?]),
             Edit::Insert { object, key, value } => {
                 let node = self.object_at(object)?;
                 if node.prop(key).is_some() {
@@ -159,6 +147,15 @@ impl Document {
                 Ok(remove_member(self.text(), node, index))
             }
         }
+    }
+
+    /// The value at `path` replaced by `raw`.
+    fn replacement<'e>(&self, path: &KeyPath, raw: &'e str) -> Result<Splice<'e>, EditError> {
+        let node = (self.get(path)).ok_or_else(|| EditError::Missing(path.clone()))?;
+        Ok(Splice {
+            range: node.range(),
+            text: Cow::Borrowed(raw),
+        })
     }
 
     fn object_at(&self, path: &KeyPath) -> Result<&Node, EditError> {

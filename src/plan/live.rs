@@ -18,10 +18,10 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::jsonc::{Document, Edit, KeyPath, NewValue};
+use crate::jsonc::{Document, Edit, KeyPath, NewValue, unquote};
 use crate::target::{Doc, Kind, Slot, claude};
 
-use super::{Clearing, EnvBefore, Plan, Planner, SteerRecord, TargetState, decode, profile};
+use super::{Clearing, EnvBefore, Plan, Planner, SteerRecord, TargetState, profile};
 
 /// The raw text a cleared key holds until it is removed.
 pub(crate) const EMPTY: &str = "\"\"";
@@ -285,10 +285,10 @@ impl Planner<'_> {
 /// `written` (raw JSON strings), if there is one: the slot is read only at start, its original
 /// is an alias, and the fallback is not (an alias cannot be named through another's key).
 pub(crate) fn steer_key(slot: &KeyPath, original: &str, written: &str) -> Option<KeyPath> {
-    if !claude::read_at_start(slot) || claude::alias_key(&decode(written)).is_some() {
+    if !claude::read_at_start(slot) || claude::alias_key(&unquote(written)).is_some() {
         return None;
     }
-    claude::alias_key(&decode(original)).map(|key| KeyPath::new(["env", key]))
+    claude::alias_key(&unquote(original)).map(|key| KeyPath::new(["env", key]))
 }
 
 #[cfg(test)]

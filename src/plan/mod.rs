@@ -25,8 +25,7 @@ use crate::target::{Candidate, Doc, Kind, Slot};
 
 use profile::Profile;
 pub(crate) use records::{
-    Clearing, EnvBefore, ProfileRecord, SteerRecord, SwitchRecord, TargetState, TouchedKey,
-    Written, decode,
+    Clearing, EnvBefore, ProfileRecord, SteerRecord, SwitchRecord, TargetState, TouchedKey, Written,
 };
 
 /// Everything a plan needs besides the document and its records.

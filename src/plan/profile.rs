@@ -7,13 +7,13 @@
 //! someone changed since. Values expanded from `${VAR}`, and values of credential keys, are
 //! recorded only as digests.
 
-use crate::jsonc::{Document, Edit, KeyPath, NewValue};
+use crate::jsonc::{Document, Edit, KeyPath, NewValue, unquote};
 use crate::secret::sha256;
 
 use jiff::Timestamp;
 
 use super::live::EMPTY;
-use super::{Clearing, EnvBefore, ProfileRecord, TouchedKey, Written, decode};
+use super::{Clearing, EnvBefore, ProfileRecord, TouchedKey, Written};
 use crate::target::claude::{self, CREDENTIALS};
 
 /// A configured profile, resolved against the switcher's environment.
@@ -201,7 +201,7 @@ fn steer(
     if !claude::read_at_start(owner) || claude::alias_key(model).is_some() {
         return None;
     }
-    let key = claude::alias_key(&decode(original))?;
+    let key = claude::alias_key(&unquote(original))?;
     let set = doc.get(&env_path(key)).is_some() || profile.env.iter().any(|v| v.key == key);
     (!set).then(|| ProfileValue {
         key: key.to_owned(),
@@ -283,7 +283,7 @@ pub(crate) fn leave(doc: &Document, record: &ProfileRecord) -> Left {
                 let shown = match current {
                     None => "(removed)".to_owned(),
                     Some(_) if secret => "***".to_owned(),
-                    Some(raw) => decode(raw),
+                    Some(raw) => unquote(raw),
                 };
                 kept.push(Kept {
                     path: key.path.clone(),

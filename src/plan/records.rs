@@ -10,7 +10,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::jsonc::KeyPath;
+use crate::jsonc::{KeyPath, unquote};
 use crate::secret::sha256;
 use crate::target::Kind;
 
@@ -155,7 +155,7 @@ pub(crate) enum EnvBefore {
 impl ProfileRecord {
     /// The original model id, decoded.
     pub(crate) fn original_model(&self) -> String {
-        decode(&self.original)
+        unquote(&self.original)
     }
 }
 
@@ -196,18 +196,6 @@ impl SwitchRecord {
     /// The original model id, decoded as `kind` writes it.
     pub(crate) fn original_model(&self, kind: Kind) -> String {
         kind.decode(&self.original)
-    }
-}
-
-/// A raw JSON string decoded, or the raw text itself if it is not a string.
-pub(crate) fn decode(raw: &str) -> String {
-    // Most model ids need no decoding: the text between the quotes is the id.
-    let plain = (raw.len() >= 2 && raw.starts_with('"') && raw.ends_with('"'))
-        .then(|| &raw[1..raw.len() - 1])
-        .filter(|inner| !inner.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20));
-    match plain {
-        Some(inner) => inner.to_owned(),
-        None => serde_json::from_str(raw).unwrap_or_else(|_| raw.to_owned()),
     }
 }
 

@@ -95,28 +95,20 @@ pub(crate) fn build<'a>(
                 continue;
             };
             let to = state.kind.decode(&r.written);
-            let route = |from, earlier, slot, to| Route {
-                config: config.clone(),
-                scope: scope.clone(),
-                agent: agent.clone(),
-                slot,
-                from,
-                to,
-                since: r.at,
-                earlier,
-            };
+            let slot = r.slot.to_string();
             let froms = std::iter::once((r.original_model(state.kind), false))
-                .chain(r.held.iter().map(|h| (state.kind.decode(h), true)))
-                .filter(|(from, _)| *from != to);
-            // The last route of a record takes its slot and target model; the others copy them.
-            let mut last = None;
-            for (from, earlier) in froms {
-                if let Some((from, earlier)) = last.replace((from, earlier)) {
-                    routes.push(route(from, earlier, r.slot.to_string(), to.clone()));
-                }
-            }
-            if let Some((from, earlier)) = last {
-                routes.push(route(from, earlier, r.slot.to_string(), to));
+                .chain(r.held.iter().map(|h| (state.kind.decode(h), true)));
+            for (from, earlier) in froms.filter(|(from, _)| *from != to) {
+                routes.push(Route {
+                    config: config.clone(),
+                    scope: scope.clone(),
+                    agent: agent.clone(),
+                    slot: slot.clone(),
+                    from,
+                    to: to.clone(),
+                    since: r.at,
+                    earlier,
+                });
             }
         }
     }

@@ -38,8 +38,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use crate::fsx;
-use crate::jsonc::{Document, KeyPath};
-use crate::plan::{ProfileRecord, decode};
+use crate::jsonc::{Document, KeyPath, unquote};
+use crate::plan::ProfileRecord;
 use crate::provider::Aliases;
 use crate::state::StateDir;
 use crate::target::claude as claude_target;
@@ -317,7 +317,7 @@ fn profile_wrote(
         .filter(|(target, _)| *target == settings)
         .flat_map(|(_, record)| &record.keys)
         .find(|k| k.path == key && k.written.is(raw))
-        .map(|k| k.original.as_deref().map(decode))
+        .map(|k| k.original.as_deref().map(unquote))
 }
 
 /// The limits found, as a status document: each provider at 100% in each window until its

@@ -169,7 +169,7 @@ impl Kind {
     /// read); text that is neither is shown as it is.
     pub(crate) fn decode(self, raw: &str) -> String {
         if !self.is_agent() {
-            return crate::plan::decode(raw);
+            return crate::jsonc::unquote(raw);
         }
         agent_file::read_raw(raw).unwrap_or_else(|| raw.to_owned())
     }
