@@ -169,29 +169,21 @@ impl Scanner<'_> {
     /// decoded only when the value is read ([`unescape`]): a config's long prompts never are.
     fn string(&mut self) -> Option<(Range<usize>, bool)> {
         let start = self.pos;
-        let body = start + 1;
-        // The common case: no escape before the closing quote.
-        let end = body + memchr::memchr2(b'"', b'\\', &self.bytes[body..])?;
-        if has_control(&self.bytes[body..end]) {
-            return None;
-        }
-        if self.bytes[end] == b'"' {
-            self.pos = end + 1;
-            return Some((start..self.pos, false));
-        }
-        // With escapes: each is checked on the way to the closing quote.
-        let mut at = end;
+        let mut at = start + 1;
+        let mut escaped = false;
         loop {
-            let (_, len) = escape(self.bytes, at)?;
-            at += len;
-            let next = at + memchr::memchr2(b'"', b'\\', &self.bytes[at..])?;
-            if has_control(&self.bytes[at..next]) {
-                return None;
-            }
-            at = next;
-            if self.bytes[at] == b'"' {
-                self.pos = at + 1;
-                return Some((start..self.pos, true));
+            at += special(&self.bytes[at..])?;
+            match self.bytes[at] {
+                b'"' => {
+                    self.pos = at + 1;
+                    return Some((start..self.pos, escaped));
+                }
+                b'\\' => {
+                    at += escape(self.bytes, at)?.1;
+                    escaped = true;
+                }
+                // A raw control character: JSON allows them in strings only escaped.
+                _ => return None,
             }
         }
     }
@@ -318,6 +310,35 @@ fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
     })
 }
 
+/// Where the first byte that ends a run of a string's plain characters is: a quote, a backslash
+/// or a raw control character (U+0000–U+001F). Eight bytes at a time, as one `u64` each: a
+/// generated config's prompts (`json.dumps` writes `\u2014` for every dash) have an escape every
+/// few words, and a search that starts anew at each cost more than the bytes between.
+fn special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    // The high bit of each byte below `n` (`n` ≤ 0x80). A byte below `n` may also set the bits
+    // of the bytes after it (its borrow), never of those before: the lowest bit set is exact.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS;
+    let found = |word: u64| {
+        below(word ^ (ONES * u64::from(b'"')), 1)
+            | below(word ^ (ONES * u64::from(b'\\')), 1)
+            | below(word, 0x20)
+    };
+    let mut words = bytes.chunks_exact(8);
+    for (i, word) in words.by_ref().enumerate() {
+        let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let flags = found(word);
+        if flags != 0 {
+            return Some(i * 8 + flags.trailing_zeros() as usize / 8);
+        }
+    }
+    let rest = words.remainder();
+    (rest.iter())
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|i| bytes.len() - rest.len() + i)
+}
+
 /// Whether a raw control character (U+0000–U+001F) is among `bytes`: JSON allows them in strings
 /// only escaped. Blocks of 32 bytes without an early exit inside, so that each is one vector
 /// comparison.
@@ -419,6 +440,17 @@ mod tests {
 
     proptest! {
         #![proptest_config(crate::fuzz::config())]
+        #[test]
+        fn finds_the_first_quote_backslash_or_control_byte(
+            bytes in prop::collection::vec(prop_oneof![
+                any::<u8>(),
+                prop::sample::select(vec![b'a', b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xdc, 0xff]),
+            ], 0..40),
+        ) {
+            let first = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            prop_assert_eq!(super::special(&bytes), first, "{:?}", bytes);
+        }
+
         #[test]
         fn reads_generated_documents_as_the_parser_does(text in document()) {
             let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
