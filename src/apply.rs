@@ -397,6 +397,7 @@ impl Target {
             opencode_plugin: self.opencode_plugin(ctx.settings),
             now: ctx.judge.now,
             healths: Default::default(),
+            providers: Default::default(),
         }
     }
 

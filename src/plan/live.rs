@@ -321,6 +321,7 @@ mod tests {
             opencode_plugin: false,
             now,
             healths: Default::default(),
+            providers: Default::default(),
         };
         let doc = Doc::Json(Document::parse(text).unwrap());
         let plan = planner.live(&doc, Plan::new(state));

@@ -44,6 +44,8 @@ pub(crate) struct Planner<'a> {
     pub(crate) now: Timestamp,
     /// Healths judged in this pass ([`Planner::health`]).
     pub(crate) healths: RefCell<Vec<(String, Option<String>, Health)>>,
+    /// OpenCode models' providers named in this pass ([`Planner::provider`]).
+    pub(crate) providers: RefCell<Vec<(String, Arc<str>)>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,8 +246,29 @@ impl<'a> Planner<'a> {
         health
     }
 
-    pub(super) fn provider(&self, doc: &Doc, model: &str) -> String {
-        self.kind.provider(doc, model, self.aliases, self.endpoint)
+    /// The provider serving `model` in `doc`. An OpenCode model names its own (the document
+    /// plays no part), and a big config's thousands of slots name the same few models: each is
+    /// resolved once per pass.
+    pub(super) fn provider(&self, doc: &Doc, model: &str) -> Arc<str> {
+        if !matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent) {
+            return self
+                .kind
+                .provider(doc, model, self.aliases, self.endpoint)
+                .into();
+        }
+        let mut providers = self.providers.borrow_mut();
+        if let Some((_, provider)) = providers.iter().find(|(m, _)| m == model) {
+            return provider.clone();
+        }
+        let provider: Arc<str> = self
+            .kind
+            .provider(doc, model, self.aliases, self.endpoint)
+            .into();
+        // As with healths: a config naming hundreds of models would make the search cost more.
+        if providers.len() < 64 {
+            providers.push((model.to_owned(), provider.clone()));
+        }
+        provider
     }
 
     /// The slot's chain: its own `fallback_models` (README, Fallback chains), else the config's.
@@ -309,7 +332,7 @@ impl<'a> Planner<'a> {
     ) -> Option<Health> {
         let name = match candidate {
             Candidate::Model(model) => {
-                let provider = provider.map_or_else(|| self.provider(doc, model), str::to_owned);
+                let provider = provider.map_or_else(|| self.provider(doc, model), Arc::from);
                 return Some(self.health(&provider, Some(model)));
             }
             Candidate::Profile(name) => name,

@@ -65,7 +65,7 @@ impl Planner<'_> {
                 Standing::Switched(r) => (
                     r.original.as_str(),
                     r.original_model(self.kind),
-                    r.provider.clone(),
+                    Arc::from(r.provider.as_str()),
                     true,
                     r.streak,
                 ),
@@ -127,7 +127,7 @@ impl Planner<'_> {
                     let record = SwitchRecord {
                         slot: slot.path.clone(),
                         original: original_raw.to_owned(),
-                        provider: original_provider.clone(),
+                        provider: original_provider.to_string(),
                         written,
                         previous: None,
                         held,
