@@ -222,12 +222,18 @@ impl Settings {
                 }
                 let detected =
                     Kind::detect(&path, &places).or_else(|| Kind::detect(&real, &real_places));
-                let kind = global.kind.or(detected).ok_or_else(|| {
-                    "cannot tell which agent this config belongs to; name it opencode.json(c), \
-                     .claude/settings.json or .opencode/agent/*.md, or pass --kind \
-                     opencode|claude|opencode-agent|claude-agent"
-                        .to_owned()
-                });
+                // A name no agent uses is the cause only if there is a file to tell by.
+                let kind = global
+                    .kind
+                    .or(detected)
+                    .ok_or_else(|| match path.metadata() {
+                        Err(e) => format!("cannot read: {e}"),
+                        Ok(meta) if meta.is_dir() => "cannot read: is a directory".to_owned(),
+                        Ok(_) => "cannot tell which agent this config belongs to; name it \
+                              opencode.json(c), .claude/settings.json or .opencode/agent/*.md, \
+                              or pass --kind opencode|claude|opencode-agent|claude-agent"
+                            .to_owned(),
+                    });
                 let agent = kind
                     .as_ref()
                     .ok()

@@ -150,6 +150,19 @@ fn an_unknown_target_kind_suggests_kind() {
 }
 
 #[test]
+fn a_missing_target_or_a_directory_is_said_to_be_unreadable_not_of_an_unknown_kind() {
+    let s = Sandbox::new();
+    s.config(CHAINS).quota(r#"{"zai": {"status": "RED"}}"#);
+    s.once("nothere.json")
+        .code(1)
+        .stderr_has("nothere.json: cannot read: No such file");
+    std::fs::create_dir(s.path("somedir")).unwrap();
+    s.once("somedir")
+        .code(1)
+        .stderr_has("somedir: cannot read: is a directory");
+}
+
+#[test]
 fn no_target_is_an_error_and_discovery_finds_opencode_json() {
     let s = Sandbox::new();
     s.run_exact(&["watch", "--once"])
