@@ -58,7 +58,32 @@ pub(crate) fn parse() -> Cli {
     use clap::FromArgMatches;
     let mut cmd = command();
     let mut matches = cmd.get_matches_mut();
-    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
+    let cli = Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
+    if let Some((kind, message)) = misuse(&cli, &cmd) {
+        cmd.error(kind, message).exit();
+    }
+    cli
+}
+
+/// What the command line asks that clap's rules cannot refuse: a usage error (exit 2) too.
+fn misuse(cli: &Cli, cmd: &clap::Command) -> Option<(clap::error::ErrorKind, String)> {
+    use clap::error::ErrorKind;
+    match &cli.command {
+        Command::Setup(SetupAgent::Claude(_)) if cli.global.json => Some((
+            ErrorKind::ArgumentConflict,
+            "--json: `switcher setup claude` prints text only (its --dry-run prints a diff)".into(),
+        )),
+        Command::Man(Man {
+            command: Some(name),
+        }) if cmd.find_subcommand(name).is_none() => {
+            let known: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+            Some((
+                ErrorKind::InvalidValue,
+                format!("no command `{name}`; the commands are {}", known.join(", ")),
+            ))
+        }
+        _ => None,
+    }
 }
 
 #[derive(Debug, Subcommand)]

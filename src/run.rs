@@ -43,12 +43,11 @@ fn run(cli: Cli) -> Outcome {
         Command::Man(m) => {
             let mut out = Vec::new();
             return match man::man(m.command.as_deref(), &mut out) {
-                Ok(Ok(())) => {
+                Ok(()) => {
                     print(&String::from_utf8_lossy(&out));
                     Outcome::Ok
                 }
-                Ok(Err(e)) => fail(&Error::Setup(format!("cannot write the man page: {e}"))),
-                Err(e) => fail(&Error::Setup(e)),
+                Err(e) => fail(&Error::Setup(format!("cannot write the man page: {e}"))),
             };
         }
         _ => {}

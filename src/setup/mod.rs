@@ -64,12 +64,6 @@ impl Step {
 pub(crate) fn run(global: &Global, agent: &SetupAgent, env: &Env) -> Result<Outcome, Error> {
     let (args, file, note) = match agent {
         SetupAgent::Opencode(args) => (args, opencode::file(global, args, env)?, opencode::NOTE),
-        SetupAgent::Claude(_) if global.json => {
-            return Err(Error::Setup(
-                "--json: `switcher setup claude` prints text only (its --dry-run prints a diff)"
-                    .into(),
-            ));
-        }
         SetupAgent::Claude(args) => {
             let request = claude::Request {
                 project: args.project.as_deref(),

@@ -66,6 +66,6 @@ fn the_man_page_names_every_command_and_each_has_its_own() {
     assert!(watch.contains("\\-\\-once") && watch.contains("\\-\\-quota\\-file"));
     sandbox
         .run_exact(&["man", "nope"])
-        .code(1)
+        .code(2)
         .stderr_has("no command `nope`");
 }

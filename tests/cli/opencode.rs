@@ -365,7 +365,7 @@ fn setup_under_json_prints_one_object() {
     assert_eq!(json["step"], "removed");
     // Claude Code's setup prints text only, and says so rather than print it under --json.
     let out = s.run(&["setup", "claude", "--json"]);
-    out.stderr_has("prints text only");
+    out.code(2).stderr_has("prints text only");
     assert!(out.stdout.is_empty(), "{}", out.stdout);
 }
 
