@@ -241,7 +241,13 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
         {
             Ok(file) => return Ok((path, file)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
+            // The file may be writable when its directory is not: say which refused.
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot create a file in {}: {e}", dir.display()),
+                ));
+            }
         }
     }
 }
@@ -439,6 +445,15 @@ mod tests {
         fs::write(dead("a.json"), "x").unwrap();
         assert_eq!(sweep_once(dir.path()), 0, "once per directory");
         assert!(dead("a.json").exists());
+    }
+
+    #[test]
+    fn a_temp_file_that_cannot_be_created_names_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone");
+        let e = create_temp(&gone, "a.json").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(e.to_string().contains(&gone.display().to_string()), "{e}");
     }
 
     #[test]

@@ -288,3 +288,25 @@ fn one_file_reached_twice_is_one_target() {
     d.wait_line("watching 1 target(s): opencode.json", 1);
     assert_eq!(d.stop(), 0);
 }
+
+#[test]
+fn a_read_only_target_is_refused_and_kept_as_it_is() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Sandbox::new();
+    s.write("opencode.json", OPENCODE)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    let target = s.path("opencode.json");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = s.once("opencode.json");
+    out.code(1)
+        .stderr_has("opencode.json: cannot write: the file is read-only");
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert_eq!(s.read("opencode.json"), OPENCODE);
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o444);
+    assert!(!s.state_dir().join("targets").exists(), "no record of a switch that cannot land");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    s.once("opencode.json").code(0);
+    assert!(s.read("opencode.json").contains("deepseek/deepseek-chat"));
+}
