@@ -14,6 +14,7 @@
 //! the state dir is not the default one, `--state-dir DIR`: Claude Code runs it in its own
 //! environment.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -311,12 +312,13 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
     Ok(Outcome::Ok)
 }
 
-/// The command the settings' `statusLine` now runs, for the message.
+/// The command the settings' `statusLine` now runs, for the message (read as JSONC: settings
+/// may hold comments).
 fn ours_shown(text: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(text)
-        .ok()
-        .and_then(|v| v["statusLine"]["command"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| "switcher statusline".to_owned())
+    let doc = Document::parse(text).ok();
+    let command = KeyPath::new(["statusLine", "command"]);
+    (doc.as_ref().and_then(|d| d.string_at(&command)))
+        .map_or_else(|| "switcher statusline".to_owned(), Cow::into_owned)
 }
 
 /// The switcher binary as the user reaches it: the path they ran (as typed when it names a dir,

@@ -305,7 +305,10 @@ fn a_read_only_target_is_refused_and_kept_as_it_is() {
     assert_eq!(s.read("opencode.json"), OPENCODE);
     let mode = std::fs::metadata(&target).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o444);
-    assert!(!s.state_dir().join("targets").exists(), "no record of a switch that cannot land");
+    assert!(
+        !s.state_dir().join("targets").exists(),
+        "no record of a switch that cannot land"
+    );
     std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
     s.once("opencode.json").code(0);
     assert!(s.read("opencode.json").contains("deepseek/deepseek-chat"));

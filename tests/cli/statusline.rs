@@ -155,6 +155,24 @@ fn setup_claude_keeps_the_old_command_behind_then_and_remove_restores_its_bytes(
 }
 
 #[test]
+fn setup_claude_names_the_command_it_wrote_into_settings_with_comments() {
+    let s = Sandbox::new();
+    s.write(
+        "proj/.claude/settings.json",
+        "{\n  // mine\n  \"model\": \"opus\"\n}\n",
+    );
+    let expected = format!(
+        "proj/.claude/settings.json: statusLine runs {} statusline --state-dir {}\n",
+        env!("CARGO_BIN_EXE_switcher"),
+        s.state_dir().display()
+    );
+    s.run_exact(&["setup", "claude", "--project", "proj"])
+        .code(0)
+        .stdout_is(&expected);
+    assert!(s.read("proj/.claude/settings.json").contains("// mine"));
+}
+
+#[test]
 fn setup_claude_in_the_user_settings_made_and_removed_whole() {
     let mut s = Sandbox::new();
     let dir = s.home().join("claude-config");
