@@ -130,16 +130,19 @@ fn line(input: &Input, switches: &[String], now: Timestamp) -> String {
         parts.push(format!("[{model}]"));
     }
     for (_, short, used) in &input.windows {
-        let filled = ((used.percent.clamp(0.0, 100.0) / 100.0) * BAR as f64).round() as usize;
-        let bar = format!("{}{}", "█".repeat(filled), "░".repeat(BAR - filled));
-        let percent = crate::quota::percent(used.percent);
-        let reset = match used.resets_at {
-            Some(at) if at > now => {
-                format!(" ↻{}", human_duration(at.duration_since(now).as_secs_f64()))
-            }
-            Some(_) => " ↻now".to_owned(),
-            None => String::new(),
+        // A window past its reset has started again: 0%, as switcher judges it (README, How
+        // it decides), until Claude Code hands over the new figure.
+        let (used_percent, reset) = match used.resets_at {
+            Some(at) if at > now => (
+                used.percent,
+                format!(" ↻{}", human_duration(at.duration_since(now).as_secs_f64())),
+            ),
+            Some(_) => (0.0, String::new()),
+            None => (used.percent, String::new()),
         };
+        let filled = ((used_percent.clamp(0.0, 100.0) / 100.0) * BAR as f64).round() as usize;
+        let bar = format!("{}{}", "█".repeat(filled), "░".repeat(BAR - filled));
+        let percent = crate::quota::percent(used_percent);
         parts.push(format!("{short} {bar} {percent}{reset}"));
     }
     match switches {
@@ -355,6 +358,11 @@ mod tests {
         assert_eq!(
             line(&input, &[], at("2026-12-06T02:29:28Z")),
             "[Opus 5.5] │ 5h ██░░░ 35% ↻1h30m │ 7d ██░░░ 42% ↻3d07h"
+        );
+        // Past the five-hour reset: that window has started again.
+        assert_eq!(
+            line(&input, &[], at("2026-12-06T04:00:00Z")),
+            "[Opus 5.5] │ 5h ░░░░░ 0% │ 7d ██░░░ 42% ↻3d05h"
         );
     }
 
