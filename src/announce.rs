@@ -77,6 +77,7 @@ fn entries(runs: &[TargetRun], now: Timestamp) -> Vec<NewEntry<'_>> {
                 at: now,
                 kind,
                 target: &run.target,
+                path: run.path.to_string_lossy(),
                 slot: &c.slot,
                 from: &c.from,
                 to: &c.to,

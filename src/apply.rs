@@ -67,7 +67,11 @@ pub(crate) struct Target {
 /// What one pass did to one target.
 #[derive(Clone, Debug)]
 pub(crate) struct TargetRun {
+    /// The path as the user gave it, for output.
     pub(crate) target: String,
+    /// The canonical path: the file itself, told apart from another project's of the same name
+    /// (`--json`, the journal).
+    pub(crate) path: PathBuf,
     /// For a Markdown agent file: the scope output groups it under.
     pub(crate) scope: Option<String>,
     /// What output says of an agent file without a slot (no `model:`, or one left alone).
@@ -462,6 +466,7 @@ impl Target {
     fn gone(&self) -> TargetRun {
         TargetRun {
             target: self.display.clone(),
+            path: self.path.clone(),
             scope: self.agent.as_ref().map(|a| a.scope.clone()),
             remark: None,
             changes: Vec::new(),
@@ -486,6 +491,7 @@ impl Target {
         let planner = self.planner(ctx, endpoint.as_deref());
         Ok(TargetRun {
             target: self.display.clone(),
+            path: self.path.clone(),
             scope: self.agent.as_ref().map(|a| a.scope.clone()),
             remark: remark(&doc),
             changes: Vec::new(),
@@ -531,6 +537,7 @@ impl Target {
         TargetRun {
             settles_at,
             target: self.display.clone(),
+            path: self.path.clone(),
             scope: self.agent.as_ref().map(|a| a.scope.clone()),
             remark,
             ends_red,

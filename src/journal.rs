@@ -7,6 +7,7 @@
 //! interleave lines nor lose them to a trim. What is written is what the change lines print,
 //! secrets already masked.
 
+use std::borrow::Cow;
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
@@ -30,6 +31,9 @@ pub(crate) struct Entry {
     /// `switch` or `restore`.
     pub(crate) kind: String,
     pub(crate) target: String,
+    /// The file's canonical path (absent from entries of versions before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) path: Option<String>,
     pub(crate) slot: String,
     pub(crate) from: String,
     pub(crate) to: String,
@@ -53,6 +57,7 @@ pub(crate) struct NewEntry<'a> {
     pub(crate) at: Timestamp,
     pub(crate) kind: &'a str,
     pub(crate) target: &'a str,
+    pub(crate) path: Cow<'a, str>,
     #[serde(serialize_with = "as_display")]
     pub(crate) slot: &'a KeyPath,
     pub(crate) from: &'a str,
@@ -202,6 +207,7 @@ mod tests {
             at: Timestamp::from_second(at).unwrap(),
             kind: "switch".into(),
             target: "opencode.json".into(),
+            path: Some("/p/opencode.json".into()),
             slot: slot.into(),
             from: "zai/glm-4.6".into(),
             to: "deepseek/deepseek-chat".into(),
@@ -216,6 +222,7 @@ mod tests {
             at: Timestamp::from_second(20).unwrap(),
             kind: "switch",
             target: "opencode.json",
+            path: "/p/opencode.json".into(),
             slot: &slot,
             from: "zai/glm-4.6",
             to: "deepseek/deepseek-chat",

@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::announce::{self, Wait};
@@ -330,11 +329,7 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
         let mut targets = Vec::new();
         for state in state_dir.all_targets()? {
             match state {
-                Ok(s) => targets.push(settings.recorded_spec(
-                    s.display,
-                    PathBuf::from(&s.target),
-                    s.kind,
-                )),
+                Ok(s) => targets.push(settings.recorded_spec(s.target, s.kind)),
                 Err(e) => {
                     tracing::error!("{e}");
                     unreadable = Outcome::Error;

@@ -5,6 +5,7 @@ mod status;
 
 pub(crate) use status::{Sources, status_text};
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -185,6 +186,8 @@ struct JsonReport<'a> {
 #[derive(Serialize)]
 struct JsonChange<'a> {
     target: &'a str,
+    /// The file's canonical path, as `target` may not tell it from another's.
+    path: Cow<'a, str>,
     slot: String,
     from: &'a str,
     to: &'a str,
@@ -194,6 +197,7 @@ struct JsonChange<'a> {
 #[derive(Serialize)]
 struct JsonSlot<'a> {
     target: &'a str,
+    path: Cow<'a, str>,
     /// For an agent file: the scope it belongs to (README, Using it).
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<&'a str>,
@@ -231,6 +235,7 @@ pub(crate) fn json(runs: &[TargetRun], judge: &Judge<'_>) -> String {
             .flat_map(|r| {
                 r.changes.iter().map(|c| JsonChange {
                     target: &r.target,
+                    path: r.path.to_string_lossy(),
                     slot: c.slot.to_string(),
                     from: &c.from,
                     to: &c.to,
@@ -243,6 +248,7 @@ pub(crate) fn json(runs: &[TargetRun], judge: &Judge<'_>) -> String {
             .flat_map(|r| {
                 r.slots.iter().map(|s| JsonSlot {
                     target: &r.target,
+                    path: r.path.to_string_lossy(),
                     scope: r.scope.as_deref(),
                     slot: s.slot.to_string(),
                     current: &s.current,

@@ -49,6 +49,8 @@ pub(crate) struct Settings {
     /// Claude Code's and OpenCode's config dirs, where targets are recognised by place.
     claude_dir: Option<PathBuf>,
     opencode_dir: Option<PathBuf>,
+    /// The working directory, resolved: output names a recorded target relative to it.
+    cwd: PathBuf,
     pub(crate) policy: Policy,
     pub(crate) aliases: Aliases,
     pub(crate) fallbacks: BTreeMap<String, Vec<Candidate>>,
@@ -288,12 +290,18 @@ impl Settings {
             agent_dirs,
             claude_dir: claude_dir.clone(),
             opencode_dir: opencode_dir.clone(),
+            cwd: fsx::canonical(&env.cwd).unwrap_or_else(|_| env.cwd.clone()),
             discovery,
         })
     }
 
-    /// The spec of a target known by its records (`--restore` with no TARGET).
-    pub(crate) fn recorded_spec(&self, display: String, path: PathBuf, kind: Kind) -> TargetSpec {
+    /// The spec of a target known by its records (`--restore` with no TARGET), named by its
+    /// path relative to the working directory when it is below it, else by its full path: the
+    /// name it was given when it was switched may have been relative to another directory.
+    pub(crate) fn recorded_spec(&self, path: PathBuf, kind: Kind) -> TargetSpec {
+        let display = (path.strip_prefix(&self.cwd).unwrap_or(&path))
+            .display()
+            .to_string();
         let places = Places {
             claude: self.claude_dir.as_deref(),
             opencode: self.opencode_dir.as_deref(),

@@ -68,6 +68,7 @@ fn snapshot() -> Snapshot {
                 at: at("2026-11-21T18:00:00Z") + jiff::SignedDuration::from_mins(i),
                 kind: "switch".into(),
                 target: "opencode.json".into(),
+                path: None,
                 slot: format!("agent.a{i}.model"),
                 from: "zai-coding-plan/glm-4.6".into(),
                 to: "deepseek/deepseek-chat".into(),

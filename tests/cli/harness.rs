@@ -124,6 +124,14 @@ impl Sandbox {
         self.run(&["watch", target, "--once"])
     }
 
+    /// A file's canonical path, as `--json` and the journal give it.
+    pub fn real(&self, rel: &str) -> String {
+        fs::canonicalize(self.path(rel))
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    }
+
     /// The name the state dir files a target under (`targets/<key>.json`, `locks/<key>.lock`),
     /// found through its records: the target must have some.
     pub fn state_key(&self, rel: &str) -> String {

@@ -58,7 +58,7 @@ fn once_and_restore_are_journalled_and_log_shows_them_newest_last() {
         entries[0],
         serde_json::json!({
             "at": "2026-11-21T20:30:00Z", "kind": "restore", "target": "opencode.json",
-            "slot": "agent.build.model", "from": "deepseek/deepseek-chat",
+            "path": s.real("opencode.json"), "slot": "agent.build.model", "from": "deepseek/deepseek-chat",
             "to": "zai-coding-plan/glm-4.6", "reason": "zai GREEN for 1 observation"
         })
     );

@@ -89,7 +89,7 @@ fn restore_reports_kept_slots_in_json() {
         .clone();
     assert_eq!(
         kept,
-        serde_json::json!({"target": "opencode.json", "slot": "model", "from": "my/own", "to": "my/own", "reason": "kept"})
+        serde_json::json!({"target": "opencode.json", "path": s.real("opencode.json"), "slot": "model", "from": "my/own", "to": "my/own", "reason": "kept"})
     );
 }
 
@@ -220,4 +220,60 @@ fn a_corrupt_state_file_fails_only_its_target() {
         r#"{"model": "deepseek/deepseek-chat"}"#,
         "its own is left alone"
     );
+}
+
+#[test]
+fn a_restore_of_every_recorded_target_names_each_by_its_path_from_here() {
+    let s = Sandbox::new();
+    s.write("p1/opencode.json", OPENCODE)
+        .write("p2/opencode.json", OPENCODE)
+        .config(CHAINS)
+        .quota(RED);
+    let config = s.path("switcher.json5");
+    let quota = s.path("quota.json");
+    let from = |dir: &std::path::Path, args: &[&str]| {
+        let mut full: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        full.extend([
+            "--config".as_ref(),
+            config.as_os_str(),
+            "--quota-file".as_ref(),
+            quota.as_os_str(),
+        ]);
+        let mut cmd = s.command(&full);
+        cmd.current_dir(dir);
+        crate::harness::run_with_deadline(cmd)
+    };
+    // Each project switched from its own dir: both were given as `opencode.json`.
+    for p in ["p1", "p2"] {
+        from(&s.path(p), &["watch", "opencode.json", "--once"]).code(0);
+    }
+    // Restored from elsewhere: each is named by its full path, in text and in `--json`.
+    let json = from(&s.home(), &["watch", "--restore", "--dry-run", "--json"]).json();
+    let changes = json["changes"].as_array().unwrap();
+    for p in ["p1", "p2"] {
+        let real = s.real(&format!("{p}/opencode.json"));
+        let mine: Vec<_> = changes
+            .iter()
+            .filter(|c| c["path"] == real.as_str())
+            .collect();
+        assert_eq!(mine.len(), 2, "{p}: {changes:?}");
+        assert!(
+            mine.iter().all(|c| c["target"] == real.as_str()),
+            "{mine:?}"
+        );
+    }
+    // From the dir above both: by their paths from there.
+    let out = from(&s.work(), &["watch", "--restore"]);
+    out.code(0);
+    for p in ["p1", "p2"] {
+        assert!(
+            out.stdout.contains(&format!(
+                "{p}/opencode.json: model: deepseek/deepseek-chat -> "
+            )),
+            "{}",
+            out.stdout
+        );
+    }
+    assert_eq!(s.read("p1/opencode.json"), OPENCODE);
+    assert_eq!(s.read("p2/opencode.json"), OPENCODE);
 }

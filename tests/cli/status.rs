@@ -65,11 +65,12 @@ fn no_colour_unless_a_terminal() {
 
 #[test]
 fn json() {
-    let json = sandbox().run(&["status", "opencode.json", "--json"]).json();
+    let s = sandbox();
+    let json = s.run(&["status", "opencode.json", "--json"]).json();
     assert_eq!(json["changes"], serde_json::json!([]));
     assert_eq!(
         json["slots"][1],
-        serde_json::json!({"target": "opencode.json", "slot": "model", "current": "deepseek/deepseek-chat",
+        serde_json::json!({"target": "opencode.json", "path": s.real("opencode.json"), "slot": "model", "current": "deepseek/deepseek-chat",
                            "original": "zai-coding-plan/glm-4.6", "provider": "deepseek", "status": "GREEN",
                            "running_sessions": "at_restart"})
     );

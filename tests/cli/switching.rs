@@ -275,6 +275,7 @@ fn json_output_has_the_contract_shape() {
     let json = out.json();
     let change = &json["changes"][1];
     assert_eq!(change["target"], "opencode.json");
+    assert_eq!(change["path"], s.real("opencode.json"));
     assert_eq!(change["slot"], "model");
     assert_eq!(change["from"], "zai-coding-plan/glm-4.6");
     assert_eq!(change["to"], "deepseek/deepseek-chat");
@@ -287,7 +288,7 @@ fn json_output_has_the_contract_shape() {
         .unwrap();
     assert_eq!(
         review,
-        &serde_json::json!({"target": "opencode.json", "slot": "agent.review.model", "current": "github-copilot/gpt-5",
+        &serde_json::json!({"target": "opencode.json", "path": s.real("opencode.json"), "slot": "agent.review.model", "current": "github-copilot/gpt-5",
                             "original": "github-copilot/gpt-5", "provider": "copilot", "status": "UNKNOWN"})
     );
     let model = slots.iter().find(|s| s["slot"] == "model").unwrap();
