@@ -238,6 +238,16 @@ impl fmt::Display for ConfigError {
 impl Config {
     /// Parses and validates a config file's text.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        // `touch config.json5` is a natural first step: say what the file needs.
+        if text.trim().is_empty() {
+            return Err(ConfigError {
+                file: file.to_owned(),
+                position: None,
+                field: None,
+                message: "the file is empty: a config is one JSON5 object, `{}` at the least"
+                    .to_owned(),
+            });
+        }
         let mut de = json5::Deserializer::from_str(text);
         let written: Written = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
@@ -655,9 +665,10 @@ mod tests {
         let e = parse("{\n  recovery_hold: 1\n  bad}").unwrap_err();
         assert!(e.starts_with("config c.json5:3:"), "{e}");
         assert_eq!(
-            parse("").unwrap_err(),
-            "config c.json5:1:1: the file ends inside object"
+            parse(" \n").unwrap_err(),
+            "config c.json5: the file is empty: a config is one JSON5 object, `{}` at the least"
         );
+
         assert_eq!(
             parse("{\n  fallbacks: {opus: ['son").unwrap_err(),
             "config c.json5:2:21: fallbacks.opus[0]: the file ends inside string"
