@@ -51,6 +51,9 @@ pub(crate) fn draw(frame: &mut Frame, snap: &Snapshot, now: Timestamp, paint: Pa
     let event_lines = events(snap);
     // Providers first; the switches in force keep their lines; events take what is left.
     let switches_h = switch_lines.len().max(1) as u16 + 2;
+    // What does not fit is said to be there, not cut without a sign.
+    let room = area.height.saturating_sub(1 + switches_h + 3 + 2) as usize;
+    let provider_lines = fit(provider_lines, room, paint);
     let [title, providers, switches, events] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Max(provider_lines.len().max(1) as u16 + 2),
@@ -104,6 +107,20 @@ pub(crate) fn draw(frame: &mut Frame, snap: &Snapshot, now: Timestamp, paint: Pa
         event_lines[event_lines.len().saturating_sub(room)..].to_vec()
     };
     frame.render_widget(Paragraph::new(shown).block(boxed("Last events")), events);
+}
+
+/// `lines` in `room` lines: those that fit, the last giving way to a count of the others.
+fn fit(mut lines: Vec<Line<'static>>, room: usize, paint: Paint) -> Vec<Line<'static>> {
+    if lines.len() <= room || room == 0 {
+        return lines;
+    }
+    let hidden = lines.len() - (room - 1);
+    lines.truncate(room - 1);
+    lines.push(Line::styled(
+        format!("… {hidden} more lines: a taller terminal shows them"),
+        paint.dim(),
+    ));
+    lines
 }
 
 fn plural(n: usize) -> &'static str {

@@ -124,6 +124,22 @@ fn an_80_by_24_terminal_shows_providers_switches_and_the_newest_events() {
 }
 
 #[test]
+fn providers_that_do_not_fit_are_counted_not_cut_silently() {
+    let mut snap = snapshot();
+    let more = snap.providers.clone();
+    snap.providers.extend(more.clone());
+    snap.providers.extend(more);
+    // 6 providers, 15 lines: an 80×24 screen has room for 14 beside the switch and 1 event.
+    let text = screen(&snap, 80, 24).join("\n");
+    assert!(
+        text.contains("… 2 more lines: a taller terminal shows them"),
+        "{text}"
+    );
+    let text = screen(&snap, 80, 40).join("\n");
+    assert!(!text.contains("more lines"), "{text}");
+}
+
+#[test]
 fn empty_and_tiny_terminals_still_draw() {
     let text = screen(&Snapshot::default(), 80, 24).join("\n");
     assert!(text.contains("no quota data yet"), "{text}");
