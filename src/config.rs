@@ -405,6 +405,23 @@ fn syntax_error(text: &str, file: &Path, field: Option<String>, e: json5::Error)
         .position()
         .map(|p| (p.line + 1, p.column + 1))
         .or_else(|| eof.then(end));
+    // json5 places a key given twice at the object that holds it: point at the second one.
+    let position = match (position, twice_named(&e.to_string())) {
+        (Some((line, column)), Some(key)) => duplicate_key(text, offset(text, line, column), key)
+            .map_or(position, |at| {
+                let before = &text[..at];
+                let line = before.matches('\n').count() + 1;
+                let column = before
+                    .rsplit('\n')
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .count()
+                    + 1;
+                Some((line, column))
+            }),
+        _ => position,
+    };
     let message = if e.code() == Some(C::TrailingCharacters) {
         "unexpected text after the config object".to_owned()
     } else {
@@ -424,6 +441,101 @@ fn syntax_error(text: &str, file: &Path, field: Option<String>, e: json5::Error)
         field,
         message,
     }
+}
+
+/// The key a "given twice" error names: serde's own message for a struct's field, or ours for
+/// a map's key.
+fn twice_named(message: &str) -> Option<&str> {
+    let key = (message.strip_prefix("duplicate field `")).or_else(|| {
+        message
+            .strip_prefix('`')
+            .filter(|_| message.contains("` is given twice"))
+    })?;
+    key.split('`').next()
+}
+
+/// The byte offset of 1-based `line` and `column` (in characters) in `text`.
+fn offset(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum();
+    (text[start..].char_indices())
+        .nth(column - 1)
+        .map_or(text.len(), |(i, _)| start + i)
+}
+
+/// Where `key` is given a second time as a member of the object that opens at byte `open`: a
+/// small JSON5 reader that knows strings, comments and nesting, nothing more (the text parsed,
+/// so it is well formed).
+fn duplicate_key(text: &str, open: usize, key: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.get(open) != Some(&b'{') {
+        return None;
+    }
+    let (mut at, mut depth, mut seen) = (open + 1, 1usize, 0);
+    // A member name starts where the object opens or after a comma, at depth 1.
+    let mut expect_key = true;
+    while at < bytes.len() && depth > 0 {
+        let b = bytes[at];
+        match b {
+            b'/' if bytes.get(at + 1) == Some(&b'/') => {
+                at = text[at..].find('\n').map_or(bytes.len(), |i| at + i);
+                continue;
+            }
+            b'/' if bytes.get(at + 1) == Some(&b'*') => {
+                at = text[at + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |i| at + 2 + i + 2);
+                continue;
+            }
+            b'"' | b'\'' => {
+                let start = at;
+                at += 1;
+                while at < bytes.len() && bytes[at] != b {
+                    at += if bytes[at] == b'\\' { 2 } else { 1 };
+                }
+                at += 1;
+                if depth == 1 && expect_key {
+                    let name = text.get(start + 1..at - 1).unwrap_or_default();
+                    if name == key {
+                        seen += 1;
+                        if seen == 2 {
+                            return Some(start);
+                        }
+                    }
+                    expect_key = false;
+                }
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            b',' if depth == 1 => expect_key = true,
+            _ if depth == 1
+                && expect_key
+                && (b.is_ascii_alphanumeric() || b == b'_' || b == b'$') =>
+            {
+                let start = at;
+                while at < bytes.len()
+                    && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'_' || bytes[at] == b'$')
+                {
+                    at += 1;
+                }
+                if &text[start..at] == key {
+                    seen += 1;
+                    if seen == 2 {
+                        return Some(start);
+                    }
+                }
+                expect_key = false;
+                continue;
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    None
 }
 
 /// A number of seconds as a duration (see [`seconds`]); the error names `field`.
@@ -658,6 +770,27 @@ mod tests {
             );
         }
         assert!(parse("{recovery_hold: 1} // done\n /* really */ \n").is_ok());
+    }
+
+    #[test]
+    fn a_key_given_twice_is_placed_at_its_second_occurrence() {
+        assert_eq!(
+            parse("{\n  recovery_hold: 3,\n  stale_after: 600,\n  recovery_hold: 4,\n}\n")
+                .unwrap_err(),
+            "config c.json5:4:3: duplicate field `recovery_hold`"
+        );
+        assert_eq!(
+            parse("{\n  thresholds: { red: 90, // red: no\n    yellow: 50, 'red': 80 },\n}")
+                .unwrap_err(),
+            "config c.json5:3:17: thresholds: duplicate field `red`"
+        );
+        assert_eq!(
+            parse(
+                "{\n  fallbacks: { \"a/b\": [\"a/b\", '{'],\n    /* \"a/b\" */ \"a/b\": [] },\n}"
+            )
+            .unwrap_err(),
+            "config c.json5:3:17: fallbacks: `a/b` is given twice"
+        );
     }
 
     #[test]
