@@ -394,32 +394,14 @@ fn syntax_error(text: &str, file: &Path, field: Option<String>, e: json5::Error)
                 | C::EofParsingValue
         )
     );
-    let end = || {
-        let last_line = text.rsplit('\n').next().unwrap_or_default();
-        (
-            text.matches('\n').count() + 1,
-            last_line.chars().count() + 1,
-        )
-    };
     let position = e
         .position()
         .map(|p| (p.line + 1, p.column + 1))
-        .or_else(|| eof.then(end));
+        .or_else(|| eof.then(|| line_column(text, text.len())));
     // json5 places a key given twice at the object that holds it: point at the second one.
     let position = match (position, twice_named(&e.to_string())) {
         (Some((line, column)), Some(key)) => duplicate_key(text, offset(text, line, column), key)
-            .map_or(position, |at| {
-                let before = &text[..at];
-                let line = before.matches('\n').count() + 1;
-                let column = before
-                    .rsplit('\n')
-                    .next()
-                    .unwrap_or_default()
-                    .chars()
-                    .count()
-                    + 1;
-                Some((line, column))
-            }),
+            .map_or(position, |at| Some(line_column(text, at))),
         _ => position,
     };
     let message = if e.code() == Some(C::TrailingCharacters) {
@@ -454,6 +436,16 @@ fn twice_named(message: &str) -> Option<&str> {
     key.split('`').next()
 }
 
+/// The 1-based line and column (in characters) of byte `at` in `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
 /// The byte offset of 1-based `line` and `column` (in characters) in `text`.
 fn offset(text: &str, line: usize, column: usize) -> usize {
     let start: usize = text
@@ -474,66 +466,56 @@ fn duplicate_key(text: &str, open: usize, key: &str) -> Option<usize> {
     if bytes.get(open) != Some(&b'{') {
         return None;
     }
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
     let (mut at, mut depth, mut seen) = (open + 1, 1usize, 0);
-    // A member name starts where the object opens or after a comma, at depth 1.
+    // A member's name comes first in the object or after a comma, at depth 1.
     let mut expect_key = true;
     while at < bytes.len() && depth > 0 {
-        let b = bytes[at];
-        match b {
+        let start = at;
+        let token = match bytes[at] {
             b'/' if bytes.get(at + 1) == Some(&b'/') => {
                 at = text[at..].find('\n').map_or(bytes.len(), |i| at + i);
                 continue;
             }
             b'/' if bytes.get(at + 1) == Some(&b'*') => {
-                at = text[at + 2..]
-                    .find("*/")
-                    .map_or(bytes.len(), |i| at + 2 + i + 2);
+                at = (text[at + 2..].find("*/")).map_or(bytes.len(), |i| at + 2 + i + 2);
                 continue;
             }
-            b'"' | b'\'' => {
-                let start = at;
+            quote @ (b'"' | b'\'') => {
                 at += 1;
-                while at < bytes.len() && bytes[at] != b {
+                while at < bytes.len() && bytes[at] != quote {
                     at += if bytes[at] == b'\\' { 2 } else { 1 };
                 }
                 at += 1;
-                if depth == 1 && expect_key {
-                    let name = text.get(start + 1..at - 1).unwrap_or_default();
-                    if name == key {
-                        seen += 1;
-                        if seen == 2 {
-                            return Some(start);
-                        }
-                    }
-                    expect_key = false;
-                }
-                continue;
+                text.get(start + 1..at - 1)
             }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth -= 1,
-            b',' if depth == 1 => expect_key = true,
-            _ if depth == 1
-                && expect_key
-                && (b.is_ascii_alphanumeric() || b == b'_' || b == b'$') =>
-            {
-                let start = at;
-                while at < bytes.len()
-                    && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'_' || bytes[at] == b'$')
-                {
+            b if word(b) => {
+                while at < bytes.len() && word(bytes[at]) {
                     at += 1;
                 }
-                if &text[start..at] == key {
-                    seen += 1;
-                    if seen == 2 {
-                        return Some(start);
-                    }
-                }
-                expect_key = false;
-                continue;
+                Some(&text[start..at])
             }
-            _ => {}
+            b => {
+                match b {
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => depth -= 1,
+                    b',' if depth == 1 => expect_key = true,
+                    _ => {}
+                }
+                at += 1;
+                None
+            }
+        };
+        if let Some(name) = token
+            && depth == 1
+            && expect_key
+        {
+            expect_key = false;
+            seen += usize::from(name == key);
+            if seen == 2 {
+                return Some(start);
+            }
         }
-        at += 1;
     }
     None
 }
@@ -801,7 +783,6 @@ mod tests {
             parse(" \n").unwrap_err(),
             "config c.json5: the file is empty: a config is one JSON5 object, `{}` at the least"
         );
-
         assert_eq!(
             parse("{\n  fallbacks: {opus: ['son").unwrap_err(),
             "config c.json5:2:21: fallbacks.opus[0]: the file ends inside string"
