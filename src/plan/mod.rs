@@ -250,20 +250,15 @@ impl<'a> Planner<'a> {
     /// plays no part), and a big config's thousands of slots name the same few models: each is
     /// resolved once per pass.
     pub(super) fn provider(&self, doc: &Doc, model: &str) -> Arc<str> {
+        let resolve = || Arc::from(self.kind.provider(doc, model, self.aliases, self.endpoint));
         if !matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent) {
-            return self
-                .kind
-                .provider(doc, model, self.aliases, self.endpoint)
-                .into();
+            return resolve();
         }
         let mut providers = self.providers.borrow_mut();
         if let Some((_, provider)) = providers.iter().find(|(m, _)| m == model) {
             return provider.clone();
         }
-        let provider: Arc<str> = self
-            .kind
-            .provider(doc, model, self.aliases, self.endpoint)
-            .into();
+        let provider: Arc<str> = resolve();
         // As with healths: a config naming hundreds of models would make the search cost more.
         if providers.len() < 64 {
             providers.push((model.to_owned(), provider.clone()));
