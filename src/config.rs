@@ -242,7 +242,7 @@ impl Config {
         if text.trim().is_empty() {
             return Err(ConfigError {
                 file: file.to_owned(),
-                position: None,
+                position: Some((1, 1)),
                 field: None,
                 message: "the file is empty: a config is one JSON5 object, `{}` at the least"
                     .to_owned(),
@@ -781,7 +781,7 @@ mod tests {
         assert!(e.starts_with("config c.json5:3:"), "{e}");
         assert_eq!(
             parse(" \n").unwrap_err(),
-            "config c.json5: the file is empty: a config is one JSON5 object, `{}` at the least"
+            "config c.json5:1:1: the file is empty: a config is one JSON5 object, `{}` at the least"
         );
         assert_eq!(
             parse("{\n  fallbacks: {opus: ['son").unwrap_err(),
