@@ -256,6 +256,9 @@ fn print_runs(settings: &Settings, runs: &[TargetRun], judge: &Judge<'_>, dry_ru
     if settings.json {
         return print(&report::json(runs, judge));
     }
+    for note in report::at_restart_notes(runs) {
+        tracing::warn!("{note}");
+    }
     let mut out = report::change_lines(runs);
     if dry_run {
         for diff in runs

@@ -6,7 +6,7 @@ mod status;
 pub(crate) use status::{Sources, status_text};
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::apply::{Content, TargetRun};
 use crate::engine::{Health, Judge};
-use crate::jsonc::{Document, Node};
+use crate::jsonc::{Document, KeyPath, Node};
 use crate::plan::ChangeKind;
 use crate::plan::profile::{self, Profile};
 use crate::quota::{Level, SourceEntry, Window};
@@ -39,6 +39,40 @@ pub(crate) fn change_lines(runs: &[TargetRun]) -> String {
         }
     }
     out
+}
+
+/// For each target whose switches running agent sessions follow only when restarted (README,
+/// Running sessions), one line naming those slots: the change lines themselves stay as scripts
+/// read them.
+pub(crate) fn at_restart_notes(runs: &[TargetRun]) -> Vec<String> {
+    const NAMED: usize = 3;
+    let mut notes = Vec::new();
+    for run in runs {
+        let later: HashSet<&KeyPath> = (run.slots.iter())
+            .filter(|s| s.at_restart)
+            .map(|s| &s.slot)
+            .collect();
+        let slots: Vec<&KeyPath> = (run.changes.iter())
+            .filter(|c| c.kind == ChangeKind::Switch && later.contains(&c.slot))
+            .map(|c| &c.slot)
+            .collect();
+        if slots.is_empty() {
+            continue;
+        }
+        let mut named = (slots.iter().take(NAMED))
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if slots.len() > NAMED {
+            let _ = write!(named, " and {} more", slots.len() - NAMED);
+        }
+        notes.push(format!(
+            "{}: running sessions follow the switch of {named} only when restarted \
+             (README, Running sessions)",
+            run.target
+        ));
+    }
+    notes
 }
 
 /// A unified diff of what a pass wrote (or, in a dry run, would write), with every secret of

@@ -312,6 +312,25 @@ fn a_pass_marks_what_running_sessions_follow_at_restart_as_status_does() {
 }
 
 #[test]
+fn a_text_pass_warns_of_the_switches_running_sessions_follow_only_at_restart() {
+    let s = model_and_small_model_on_red_zai();
+    let note = |slots: &str| {
+        format!("opencode.json: running sessions follow the switch of {slots} only when restarted")
+    };
+    let pass = s.run(&["watch", "opencode.json", "--once", "--dry-run"]);
+    pass.code(0).stderr_has(&note("model, small_model"));
+    s.run(&["setup", "opencode"]).code(0);
+    let pass = s.run(&["watch", "opencode.json", "--once"]);
+    pass.code(0).stderr_has(&note("small_model"));
+    // The change lines on stdout are as scripts read them.
+    assert!(
+        pass.stdout.lines().all(|l| !l.contains("running sessions")),
+        "{}",
+        pass.stdout
+    );
+}
+
+#[test]
 fn a_plugin_that_reads_another_state_dir_does_not_count_and_status_says_so() {
     let s = on_red_zai(TARGET);
     s.once("opencode.json").code(0);
