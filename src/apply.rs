@@ -573,7 +573,7 @@ enum Left {
 fn remark(doc: &Doc) -> Option<String> {
     match doc {
         Doc::Agent(file) if file.value().is_none() => Some(match doc.unmanaged() {
-            Some((line, why)) => format!("`model:` on line {line} is {why}; left alone"),
+            Some((line, why)) => format!("`model:` on line {line} is left alone: {why}"),
             None => "no model of its own".to_owned(),
         }),
         _ => None,

@@ -50,7 +50,8 @@ impl Planner<'_> {
         let records = state.by_slot();
         if let Some((line, why)) = doc.unmanaged() {
             plan.notes.push(format!(
-                "line {line}: `model:` is {why}; left alone (only a one-line value is managed)"
+                "line {line}: `model:` is left alone: {why} (only one plain or quoted value on its \
+                 line is managed)"
             ));
         }
         let slots = self.slots(doc, state);

@@ -130,7 +130,7 @@ pub(crate) fn find_model(text: &str) -> Found {
         [(line, value_at, next)] => read_value(text, &matter, *line, *value_at, *next),
         [_, (second, ..), ..] => Found::Unmanaged {
             line: line_number(text, second.start),
-            why: "`model:` is given more than once",
+            why: "it is given more than once",
         },
     }
 }
@@ -577,7 +577,7 @@ mod tests {
             (
                 "---\nmodel: opus\nx: 1\nmodel: sonnet\n---\n",
                 4,
-                "`model:` is given more than once",
+                "it is given more than once",
             ),
             (
                 "---\nmodel: opus\n  continued\n---\n",

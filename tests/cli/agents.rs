@@ -235,7 +235,7 @@ fn a_json_target_brings_its_agents_and_unmanaged_forms_are_named_with_their_line
          .opencode/agent/plan.md: model: zai-coding-plan/glm-4.7 -> deepseek/deepseek-chat (zai status RED)\n",
     );
     out.stderr_has(
-        "warning: .opencode/agent/team/flow.md: line 3: `model:` is a flow collection; left alone",
+        "warning: .opencode/agent/team/flow.md: line 3: `model:` is left alone: a flow collection",
     );
     out.stderr_has("warning: .opencode/agent/plan.md: profile:glm: profiles switch a settings file as a whole, not an agent file; skipped");
     assert_eq!(
@@ -345,7 +345,7 @@ opencode.json
   agents (3)
     .opencode/agent/plain.md                                           no model of its own
     .opencode/agent/plan.md       deepseek/deepseek-chat  UNMONITORED  on a fallback since zai status RED; original zai-coding-plan/glm-4.7; running sessions follow at restart
-    .opencode/agent/team/flow.md                                       `model:` on line 3 is a flow collection; left alone
+    .opencode/agent/team/flow.md                                       `model:` on line 3 is left alone: a flow collection
 ",
     );
     let json = s.run(&["status", "opencode.json", "--json"]).code(0).json();
