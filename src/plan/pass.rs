@@ -333,7 +333,7 @@ impl Planner<'_> {
             next.profile = None;
             next.clearing.extend(left.clearing(record, self.now));
             plan.edits = left.edits.clone();
-            plan.infos.extend(
+            plan.notes.extend(
                 left.kept
                     .iter()
                     .map(|k| format!("{}: changed to {} since the switch; kept", k.path, k.shown)),

@@ -408,3 +408,22 @@ fn a_context_suffix_uses_the_chain_of_the_bare_id_and_stays_in_the_file() {
     s.run(&["watch", TARGET, "--restore"]).code(0);
     assert_eq!(s.read(TARGET), settings);
 }
+
+#[test]
+fn leaving_a_profile_warns_of_a_key_edited_meanwhile_and_keeps_it() {
+    let s = sandbox(r#""opus": ["profile:glm"]"#);
+    s.write(TARGET, "{\n  \"model\": \"opus\"\n}\n");
+    s.quota(FIVE_HOUR_SPENT);
+    s.once(TARGET).code(0);
+    let edited = s.read(TARGET).replace("glm-4.6", "glm-4.5");
+    s.write(TARGET, &edited);
+    s.quota(ANTHROPIC_GREEN);
+    s.once(TARGET).code(0);
+    s.once(TARGET).code(0);
+    let out = s.once(TARGET);
+    out.code(0).stderr_has(
+        "warning: .claude/settings.json: env.ANTHROPIC_DEFAULT_OPUS_MODEL: changed to glm-4.5 \
+         since the switch; kept",
+    );
+    assert!(s.read(TARGET).contains("glm-4.5"));
+}
