@@ -6,8 +6,6 @@
 //! changed in between, so an edit made by the user or the agent is never overwritten.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -332,6 +330,11 @@ impl Target {
                 target: self.display.clone(),
                 message: format!("internal error: {e}"),
             };
+            // A read-only file is refused before any record is saved, and a dry run says so too.
+            fsx::refuse_protected(&self.path).map_err(|source| TargetError::Write {
+                target: self.display.clone(),
+                source,
+            })?;
             if dry_run {
                 // Show the file as the run leaves it: keys set to `""` for running sessions are
                 // removed by its second write.
@@ -343,17 +346,6 @@ impl Target {
                     _ => new_doc.render(),
                 };
                 return Ok(self.finish(plan, doc, landed, Left::Text(new_text), false));
-            }
-            // A rename would replace a read-only file as easily as any other, but whoever made
-            // it read-only protects it: it is refused before any record is saved.
-            if fs::metadata(&self.path).is_ok_and(|meta| meta.permissions().readonly()) {
-                return Err(TargetError::Write {
-                    target: self.display.clone(),
-                    source: io::Error::new(
-                        io::ErrorKind::PermissionDenied,
-                        "the file is read-only; make it writable to let switcher switch it",
-                    ),
-                });
             }
             let edited = doc.edited(&plan.edits).map_err(internal)?;
             // A plain switch saves its final records before the write.

@@ -59,17 +59,29 @@ pub(crate) fn parse() -> Cli {
     let mut cmd = command();
     let mut matches = cmd.get_matches_mut();
     let cli = Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
-    if let Some((kind, message)) = misuse(&cli, &cmd) {
-        cmd.error(kind, message).exit();
+    if let Some((path, kind, message)) = misuse(&cli, &cmd) {
+        // Told with the usage of the command it is about.
+        let mut sub = &mut cmd;
+        for name in path {
+            sub = sub
+                .find_subcommand_mut(name)
+                .expect("a command of this CLI");
+        }
+        sub.error(kind, message).exit();
     }
     cli
 }
 
-/// What the command line asks that clap's rules cannot refuse: a usage error (exit 2) too.
-fn misuse(cli: &Cli, cmd: &clap::Command) -> Option<(clap::error::ErrorKind, String)> {
+/// What the command line asks that clap's rules cannot refuse: a usage error (exit 2) too, of
+/// the (sub)command named by the path.
+fn misuse(
+    cli: &Cli,
+    cmd: &clap::Command,
+) -> Option<(&'static [&'static str], clap::error::ErrorKind, String)> {
     use clap::error::ErrorKind;
     match &cli.command {
         Command::Setup(SetupAgent::Claude(_)) if cli.global.json => Some((
+            &["setup", "claude"],
             ErrorKind::ArgumentConflict,
             "--json: `switcher setup claude` prints text only (its --dry-run prints a diff)".into(),
         )),
@@ -78,6 +90,7 @@ fn misuse(cli: &Cli, cmd: &clap::Command) -> Option<(clap::error::ErrorKind, Str
         }) if cmd.find_subcommand(name).is_none() => {
             let known: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
             Some((
+                &["man"],
                 ErrorKind::InvalidValue,
                 format!("no command `{name}`; the commands are {}", known.join(", ")),
             ))

@@ -400,8 +400,9 @@ fn syntax_error(text: &str, file: &Path, field: Option<String>, e: json5::Error)
         .or_else(|| eof.then(|| line_column(text, text.len())));
     // json5 places a key given twice at the object that holds it: point at the second one.
     let position = match (position, twice_named(&e.to_string())) {
-        (Some((line, column)), Some(key)) => duplicate_key(text, offset(text, line, column), key)
-            .map_or(position, |at| Some(line_column(text, at))),
+        (Some((line, column)), Some(key)) => (offset(text, line, column)
+            .and_then(|open| duplicate_key(text, open, key)))
+        .map_or(position, |at| Some(line_column(text, at))),
         _ => position,
     };
     let message = if e.code() == Some(C::TrailingCharacters) {
@@ -436,26 +437,36 @@ fn twice_named(message: &str) -> Option<&str> {
     key.split('`').next()
 }
 
-/// The 1-based line and column (in characters) of byte `at` in `text`.
-fn line_column(text: &str, at: usize) -> (usize, usize) {
-    let before = &text[..at];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (
-        before.matches('\n').count() + 1,
-        before[line_start..].chars().count() + 1,
-    )
+/// Where each line of `text` starts, lines broken as JSON5 breaks them (LF, CRLF, CR, U+2028,
+/// U+2029), so that the positions given here agree with json5's own.
+fn line_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\r' if chars.peek().is_some_and(|&(_, next)| next == '\n') => {}
+            '\n' | '\r' | '\u{2028}' | '\u{2029}' => starts.push(i + c.len_utf8()),
+            _ => {}
+        }
+    }
+    starts
 }
 
-/// The byte offset of 1-based `line` and `column` (in characters) in `text`.
-fn offset(text: &str, line: usize, column: usize) -> usize {
-    let start: usize = text
-        .split_inclusive('\n')
-        .take(line - 1)
-        .map(str::len)
-        .sum();
-    (text[start..].char_indices())
-        .nth(column - 1)
-        .map_or(text.len(), |(i, _)| start + i)
+/// The 1-based line and column (in characters) of byte `at` in `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let starts = line_starts(text);
+    let line = starts.partition_point(|&start| start <= at);
+    (line, text[starts[line - 1]..at].chars().count() + 1)
+}
+
+/// The byte offset of 1-based `line` and `column` (in characters) in `text`, if there is one.
+fn offset(text: &str, line: usize, column: usize) -> Option<usize> {
+    let starts = line_starts(text);
+    let start = *starts.get(line.checked_sub(1)?)?;
+    let end = starts.get(line).copied().unwrap_or(text.len());
+    (text[start..end].char_indices())
+        .nth(column.checked_sub(1)?)
+        .map(|(i, _)| start + i)
 }
 
 /// Where `key` is given a second time as a member of the object that opens at byte `open`: a
@@ -466,7 +477,8 @@ fn duplicate_key(text: &str, open: usize, key: &str) -> Option<usize> {
     if bytes.get(open) != Some(&b'{') {
         return None;
     }
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
+    // JSON5 names may hold any letter: every byte of a non-ASCII character counts.
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
     let (mut at, mut depth, mut seen) = (open + 1, 1usize, 0);
     // A member's name comes first in the object or after a comma, at depth 1.
     let mut expect_key = true;
@@ -493,7 +505,7 @@ fn duplicate_key(text: &str, open: usize, key: &str) -> Option<usize> {
                 while at < bytes.len() && word(bytes[at]) {
                     at += 1;
                 }
-                Some(&text[start..at])
+                text.get(start..at)
             }
             b => {
                 match b {
@@ -772,6 +784,11 @@ mod tests {
             )
             .unwrap_err(),
             "config c.json5:3:17: fallbacks: `a/b` is given twice"
+        );
+        // Names with letters beyond ASCII, and lines broken by a lone CR, as JSON5 reads them.
+        assert_eq!(
+            parse("{aliases: {na: 'x', naïve: 'y',\r  na: 'z'}}").unwrap_err(),
+            "config c.json5:2:3: aliases: `na` is given twice"
         );
     }
 

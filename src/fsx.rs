@@ -93,6 +93,18 @@ pub fn write_atomic(
     write_atomic_with(path, expected, |out| out.write_all(content.as_bytes()))
 }
 
+/// Refuses a file its owner may not write (`chmod u-w`): one its owner protects, which a rename
+/// would replace as easily as any other. A missing file passes.
+pub fn refuse_protected(path: &Path) -> io::Result<()> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() && sys::write_protected(&meta) => Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "the file is read-only; make it writable to let switcher change it",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The buffered temp file a [`write_atomic_with`] fills. A concrete type rather than a `dyn
 /// Write`, so that a serializer's many small writes are copies into its buffer, not calls.
 pub type TempWriter<'a> = io::BufWriter<&'a File>;
@@ -105,6 +117,7 @@ pub fn write_atomic_with(
     fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
 ) -> io::Result<WriteOutcome> {
     let real = canonical(path)?;
+    refuse_protected(&real)?;
     let dir = real
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

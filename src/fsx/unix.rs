@@ -22,6 +22,11 @@ pub fn is_disk_file(_file: &File) -> bool {
 }
 
 /// Options that create a file only its owner can read.
+/// Its owner may not write the file (`chmod u-w`, `chmod 444`).
+pub fn write_protected(meta: &Metadata) -> bool {
+    meta.permissions().mode() & 0o200 == 0
+}
+
 pub fn private_options() -> OpenOptions {
     let mut options = OpenOptions::new();
     options.mode(0o600);

@@ -28,6 +28,11 @@ pub fn is_disk_file(file: &File) -> bool {
 }
 
 /// No mode to give: the file takes the access list its directory passes down.
+/// The file's read-only attribute is set.
+pub fn write_protected(meta: &Metadata) -> bool {
+    meta.permissions().readonly()
+}
+
 pub fn private_options() -> OpenOptions {
     OpenOptions::new()
 }

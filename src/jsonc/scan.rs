@@ -256,7 +256,9 @@ pub(super) fn unescape(body: &str) -> Option<String> {
     let mut value = String::with_capacity(body.len());
     let mut at = 0;
     loop {
-        let next = memchr::memchr(b'\\', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        let next = (bytes[at..].iter())
+            .position(|&b| b == b'\\')
+            .map_or(bytes.len(), |i| at + i);
         if has_control(&bytes[at..next]) {
             return None;
         }

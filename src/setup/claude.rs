@@ -294,6 +294,8 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
         let _ = std::fs::remove_file(&record);
         println!("{shown}: statusLine restored");
     } else {
+        // Settings that cannot be written leave no record behind.
+        fsx::refuse_protected(&settings).map_err(io)?;
         // The record first: a crash between the two writes leaves a record whose settings do
         // not hold what it wrote, which `--remove` refuses rather than guesses.
         let dir = record.parent().expect("a file in the state dir");

@@ -50,9 +50,9 @@ pub(crate) fn draw(frame: &mut Frame, snap: &Snapshot, now: Timestamp, paint: Pa
     let switch_lines = switches(snap, paint);
     let event_lines = events(snap);
     // Providers first; the switches in force keep their lines; events take what is left.
-    let switches_h = switch_lines.len().max(1) as u16 + 2;
+    let switches_h = u16::try_from(switch_lines.len().max(1) + 2).unwrap_or(u16::MAX);
     // What does not fit is said to be there, not cut without a sign.
-    let room = area.height.saturating_sub(1 + switches_h + 3 + 2) as usize;
+    let room = usize::from(area.height).saturating_sub(1 + usize::from(switches_h) + 3 + 2);
     let provider_lines = fit(provider_lines, room, paint);
     let [title, providers, switches, events] = Layout::vertical([
         Constraint::Length(1),

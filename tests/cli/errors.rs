@@ -297,14 +297,19 @@ fn a_read_only_target_is_refused_and_kept_as_it_is() {
         .config(CHAINS)
         .quota(r#"{"zai": {"status": "RED"}}"#);
     let target = s.path("opencode.json");
-    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o444)).unwrap();
+    // Its owner may not write it (`chmod u-w` of a group-writable file): read-only to them.
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o464)).unwrap();
     let out = s.once("opencode.json");
     out.code(1)
         .stderr_has("opencode.json: cannot write: the file is read-only");
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert_eq!(s.read("opencode.json"), OPENCODE);
     let mode = std::fs::metadata(&target).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o444);
+    assert_eq!(mode & 0o777, 0o464);
+    // A dry run says what the run would do.
+    s.run(&["watch", "opencode.json", "--once", "--dry-run"])
+        .code(1)
+        .stderr_has("the file is read-only");
     assert!(
         !s.state_dir().join("targets").exists(),
         "no record of a switch that cannot land"

@@ -301,3 +301,18 @@ fn setup_claude_names_the_program_as_run_and_the_state_dir_only_when_not_the_def
     s.run_exact(&remove).code(0);
     assert!(!s.path(".claude/settings.json").exists());
 }
+
+#[test]
+fn setup_claude_leaves_read_only_settings_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Sandbox::new();
+    let settings = "{\n  \"model\": \"opus\"\n}\n";
+    s.write("proj/.claude/settings.json", settings);
+    let path = s.path("proj/.claude/settings.json");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    s.run_exact(&["setup", "claude", "--project", "proj"])
+        .code(1)
+        .stderr_has("the file is read-only");
+    assert_eq!(s.read("proj/.claude/settings.json"), settings);
+    assert!(!s.state_dir().join("setup").exists(), "no record of it");
+}
