@@ -5,6 +5,7 @@
 //! announces nothing. Nothing here may fail a pass: a journal that cannot be written is a
 //! warning.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use jiff::Timestamp;
@@ -38,6 +39,13 @@ pub(crate) fn after_pass(
     mode: Mode,
     wait: Wait,
 ) {
+    // Runs announced before they waited for keys to settle are not announced again.
+    let pending: Cow<'_, [TargetRun]> = if runs.iter().any(|r| r.announced) {
+        Cow::Owned(runs.iter().filter(|r| !r.announced).cloned().collect())
+    } else {
+        Cow::Borrowed(runs)
+    };
+    let runs = &*pending;
     if settings.notify {
         let notices = unsent(state_dir, runs, judge, mode);
         let notices = masked(notices, runs, settings);

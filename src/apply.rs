@@ -85,6 +85,9 @@ pub(crate) struct TargetRun {
     pub(crate) settles_at: Option<Timestamp>,
     /// The records the pass left (saved, unless it was a dry run); `None` when only viewed.
     pub(crate) records: Option<Arc<TargetState>>,
+    /// Its changes were announced before it waited for cleared keys to settle
+    /// ([`Context::before_settling`]): they are not announced again.
+    pub(crate) announced: bool,
 }
 
 /// A target's text around a pass: `after` is what was written (or, in a dry run, what would
@@ -108,6 +111,9 @@ pub(crate) struct Context<'a> {
     /// its own writes by it; notifications mask the secrets of both texts). When not, a big
     /// file's new text is streamed to the file without being built, and the run has no content.
     pub(crate) keep_text: bool,
+    /// Announces a pass's changes before it waits for cleared keys to settle (`--once`,
+    /// `--restore`): a run killed while it waits has journalled them and run the hooks.
+    pub(crate) before_settling: Option<&'a (dyn Fn(&TargetRun) + Sync)>,
     /// The endpoint each list of Claude Code settings files sets, read once per context: a
     /// project's agent files share one scope.
     endpoints: Mutex<HashMap<Vec<PathBuf>, Option<String>>>,
@@ -127,6 +133,7 @@ impl<'a> Context<'a> {
             observed,
             settle: Settle::Wait,
             keep_text: true,
+            before_settling: None,
             endpoints: Mutex::default(),
         }
     }
@@ -251,6 +258,12 @@ impl Target {
         let mut run = self.pass_once(ctx, mode, dry_run)?;
         if dry_run || ctx.settle == Settle::Later {
             return Ok(run);
+        }
+        if run.settles_at.is_some()
+            && let Some(announce) = ctx.before_settling
+        {
+            announce(&run);
+            run.announced = true;
         }
         // Each settle pass either removes the keys or finds them gone; a key set to `""` again
         // meanwhile (by a user) is left to the next run.
@@ -467,6 +480,7 @@ impl Target {
             ends_red: false,
             settles_at: None,
             records: None,
+            announced: false,
         }
     }
 
@@ -492,6 +506,7 @@ impl Target {
             ends_red: false,
             settles_at: live::settles_at(&state.clearing),
             records: None,
+            announced: false,
         })
     }
 
@@ -537,6 +552,7 @@ impl Target {
             slots: plan.slots,
             content,
             records: Some(records),
+            announced: false,
         }
     }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::process::ExitCode;
+use std::slice;
 
 use crate::announce::{self, Wait};
 use crate::apply::{Context, Mode, Target, TargetRun};
@@ -279,9 +280,20 @@ fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
     let state_dir = StateDir::new(settings.state_dir.clone());
     let (book, observed) = observe(settings, &state_dir, dry_run)?;
     let judge = judge(settings, &book);
+    let early = |run: &TargetRun| {
+        announce(
+            settings,
+            &state_dir,
+            slice::from_ref(run),
+            &judge,
+            Mode::Switch,
+            dry_run,
+        )
+    };
     let mut ctx = Context::new(settings, &state_dir, &judge, &observed);
     // The new texts serve only notifications here (a dry run builds its own for its diffs).
     ctx.keep_text = settings.notify;
+    ctx.before_settling = Some(&early);
     let (runs, outcome) = for_targets(&settings.targets, |spec| {
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Switch, dry_run)
     });
@@ -348,8 +360,19 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
     source::focus(&mut book, &settings.sources);
     let judge = judge(settings, &book);
     let observed = BTreeSet::new();
+    let early = |run: &TargetRun| {
+        announce(
+            settings,
+            &state_dir,
+            slice::from_ref(run),
+            &judge,
+            Mode::Restore,
+            dry_run,
+        )
+    };
     let mut ctx = Context::new(settings, &state_dir, &judge, &observed);
     ctx.keep_text = settings.notify;
+    ctx.before_settling = Some(&early);
     let (runs, outcome) = for_targets(&targets, |spec| {
         Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Restore, dry_run)
     });

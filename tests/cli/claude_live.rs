@@ -226,6 +226,11 @@ fn a_restore_killed_between_its_two_writes_is_finished_by_the_next_run() {
         s.read(TARGET)
             .contains("\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"\"")
     });
+    // The restore is journalled before the wait: a run killed while waiting has told it.
+    let journal = s.state_dir().join("journal.jsonl");
+    restore.wait("the restore in the journal", || {
+        std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"kind\":\"restore\""))
+    });
     // Killed while it waits for running sessions to read the empty value.
     drop(restore);
     assert!(
@@ -237,6 +242,13 @@ fn a_restore_killed_between_its_two_writes_is_finished_by_the_next_run() {
     s.run(&["watch", "--restore"]).code(0).stdout_is("");
     assert_eq!(s.read(TARGET), SETTINGS);
     assert!(s.state_files().iter().all(|f| !f.starts_with("targets/")));
+    // Journalled once, by the killed run.
+    let restores = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(
+        restores.matches("\"kind\":\"restore\"").count(),
+        1,
+        "{restores}"
+    );
 }
 
 #[test]
