@@ -280,23 +280,15 @@ fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
     let state_dir = StateDir::new(settings.state_dir.clone());
     let (book, observed) = observe(settings, &state_dir, dry_run)?;
     let judge = judge(settings, &book);
-    let early = |run: &TargetRun| {
-        announce(
-            settings,
-            &state_dir,
-            slice::from_ref(run),
-            &judge,
-            Mode::Switch,
-            dry_run,
-        )
-    };
-    let mut ctx = Context::new(settings, &state_dir, &judge, &observed);
-    // The new texts serve only notifications here (a dry run builds its own for its diffs).
-    ctx.keep_text = settings.notify;
-    ctx.before_settling = Some(&early);
-    let (runs, outcome) = for_targets(&settings.targets, |spec| {
-        Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Switch, dry_run)
-    });
+    let (runs, outcome) = passes(
+        settings,
+        &state_dir,
+        &settings.targets,
+        &judge,
+        &observed,
+        Mode::Switch,
+        dry_run,
+    );
     // Exit 3 says that a slot stays on a RED model; say which, and why.
     for run in &runs {
         for slot in run
@@ -319,6 +311,36 @@ fn once(settings: &Settings, dry_run: bool) -> Result<Outcome, Error> {
     // cost time (a twentieth of a pass that switches 7,755 slots).
     std::mem::forget(runs);
     Ok(outcome)
+}
+
+/// A one-shot run's pass of `mode` over `targets`. A pass that waits for cleared keys to settle
+/// announces its changes before it waits.
+fn passes(
+    settings: &Settings,
+    state_dir: &StateDir,
+    targets: &[TargetSpec],
+    judge: &Judge<'_>,
+    observed: &BTreeSet<String>,
+    mode: Mode,
+    dry_run: bool,
+) -> (Vec<TargetRun>, Outcome) {
+    let early = |run: &TargetRun| {
+        announce(
+            settings,
+            state_dir,
+            slice::from_ref(run),
+            judge,
+            mode,
+            dry_run,
+        )
+    };
+    let mut ctx = Context::new(settings, state_dir, judge, observed);
+    // The new texts serve only notifications here (a dry run builds its own for its diffs).
+    ctx.keep_text = settings.notify;
+    ctx.before_settling = Some(&early);
+    for_targets(targets, |spec| {
+        Target::open(spec, state_dir, dry_run)?.pass(&ctx, mode, dry_run)
+    })
 }
 
 /// Journals a one-shot run's changes, notifies and runs its hooks, waiting for them at most
@@ -360,22 +382,15 @@ fn restore(settings: &Settings, from_state: bool, dry_run: bool) -> Result<Outco
     source::focus(&mut book, &settings.sources);
     let judge = judge(settings, &book);
     let observed = BTreeSet::new();
-    let early = |run: &TargetRun| {
-        announce(
-            settings,
-            &state_dir,
-            slice::from_ref(run),
-            &judge,
-            Mode::Restore,
-            dry_run,
-        )
-    };
-    let mut ctx = Context::new(settings, &state_dir, &judge, &observed);
-    ctx.keep_text = settings.notify;
-    ctx.before_settling = Some(&early);
-    let (runs, outcome) = for_targets(&targets, |spec| {
-        Target::open(spec, &state_dir, dry_run)?.pass(&ctx, Mode::Restore, dry_run)
-    });
+    let (runs, outcome) = passes(
+        settings,
+        &state_dir,
+        &targets,
+        &judge,
+        &observed,
+        Mode::Restore,
+        dry_run,
+    );
     print_runs(settings, &runs, &judge, dry_run);
     announce(settings, &state_dir, &runs, &judge, Mode::Restore, dry_run);
     // `--restore` succeeds whatever the quota: a slot put back on a RED model is not exit 3.
