@@ -54,19 +54,11 @@ impl Aliases {
 
     /// The canonical provider id for a name; never empty.
     pub(crate) fn resolve(&self, name: &str) -> String {
-        let name = name.trim();
-        // Called for every slot: a name already in lower case is not copied to be looked up.
-        let lowered;
-        let name = if name.is_ascii() && !name.bytes().any(|b| b.is_ascii_uppercase()) {
-            name
-        } else {
-            lowered = name.to_lowercase();
-            lowered.as_str()
-        };
+        let name = name.trim().to_lowercase();
         // One hop through the user's table may land on a built-in alias.
-        let resolved = match self.0.get(name) {
+        let resolved = match self.0.get(&name) {
             Some(to) => self.0.get(to).unwrap_or(to),
-            None => name,
+            None => &name,
         };
         match resolved.trim() {
             "" => UNNAMED.to_owned(),

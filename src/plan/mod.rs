@@ -43,9 +43,42 @@ pub(crate) struct Planner<'a> {
     pub(crate) opencode_plugin: bool,
     pub(crate) now: Timestamp,
     /// Healths judged in this pass ([`Planner::health`]).
-    pub(crate) healths: RefCell<Vec<(String, Option<String>, Health)>>,
+    pub(crate) healths: Memo<(String, Option<String>), Health>,
     /// OpenCode models' providers named in this pass ([`Planner::provider`]).
-    pub(crate) providers: RefCell<Vec<(String, Arc<str>)>>,
+    pub(crate) providers: Memo<String, Arc<str>>,
+}
+
+/// Answers a pass worked out once: a big config's thousands of slots ask about the same few
+/// models. Searched in order; past [`Memo::MOST`] answers a question is worked out anew, as a
+/// config naming hundreds of models would make the search cost more than it saves.
+pub(crate) struct Memo<K, V>(RefCell<Vec<(K, V)>>);
+
+impl<K, V> Default for Memo<K, V> {
+    fn default() -> Self {
+        Memo(RefCell::new(Vec::new()))
+    }
+}
+
+impl<K, V: Clone> Memo<K, V> {
+    const MOST: usize = 64;
+
+    /// The answer whose key `is` recognises, else `answer()`, kept under `key()`.
+    fn get(
+        &self,
+        is: impl Fn(&K) -> bool,
+        key: impl FnOnce() -> K,
+        answer: impl FnOnce() -> V,
+    ) -> V {
+        if let Some((_, known)) = self.0.borrow().iter().find(|(k, _)| is(k)) {
+            return known.clone();
+        }
+        let answer = answer();
+        let mut known = self.0.borrow_mut();
+        if known.len() < Self::MOST {
+            known.push((key(), answer.clone()));
+        }
+        answer
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,23 +260,11 @@ impl<'a> Planner<'a> {
     /// The judge's health of `model` on `provider`, judged once per pass: a big config's
     /// thousands of slots ask about the same few models.
     pub(super) fn health(&self, provider: &str, model: Option<&str>) -> Health {
-        let mut healths = self.healths.borrow_mut();
-        let known = healths
-            .iter()
-            .find(|(p, m, _)| p == provider && m.as_deref() == model);
-        if let Some((.., health)) = known {
-            return health.clone();
-        }
-        let health = self.judge.health(provider, model);
-        // A config naming hundreds of models would make the search cost more than it saves.
-        if healths.len() < 64 {
-            healths.push((
-                provider.to_owned(),
-                model.map(str::to_owned),
-                health.clone(),
-            ));
-        }
-        health
+        self.healths.get(
+            |(p, m)| p == provider && m.as_deref() == model,
+            || (provider.to_owned(), model.map(str::to_owned)),
+            || self.judge.health(provider, model),
+        )
     }
 
     /// The provider serving `model` in `doc`. An OpenCode model names its own (the document
@@ -254,16 +275,8 @@ impl<'a> Planner<'a> {
         if !matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent) {
             return resolve();
         }
-        let mut providers = self.providers.borrow_mut();
-        if let Some((_, provider)) = providers.iter().find(|(m, _)| m == model) {
-            return provider.clone();
-        }
-        let provider: Arc<str> = resolve();
-        // As with healths: a config naming hundreds of models would make the search cost more.
-        if providers.len() < 64 {
-            providers.push((model.to_owned(), provider.clone()));
-        }
-        provider
+        self.providers
+            .get(|m| m == model, || model.to_owned(), resolve)
     }
 
     /// The slot's chain: its own `fallback_models` (README, Fallback chains), else the config's.
