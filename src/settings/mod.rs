@@ -49,7 +49,7 @@ pub(crate) struct Settings {
     /// Claude Code's and OpenCode's config dirs, where targets are recognised by place.
     claude_dir: Option<PathBuf>,
     opencode_dir: Option<PathBuf>,
-    /// The working directory, resolved: output names a recorded target relative to it.
+    /// The working directory: output names a recorded target relative to it.
     cwd: PathBuf,
     pub(crate) policy: Policy,
     pub(crate) aliases: Aliases,
@@ -290,7 +290,7 @@ impl Settings {
             agent_dirs,
             claude_dir: claude_dir.clone(),
             opencode_dir: opencode_dir.clone(),
-            cwd: fsx::canonical(&env.cwd).unwrap_or_else(|_| env.cwd.clone()),
+            cwd: env.cwd.clone(),
             discovery,
         })
     }
@@ -299,7 +299,9 @@ impl Settings {
     /// path relative to the working directory when it is below it, else by its full path: the
     /// name it was given when it was switched may have been relative to another directory.
     pub(crate) fn recorded_spec(&self, path: PathBuf, kind: Kind) -> TargetSpec {
-        let display = (path.strip_prefix(&self.cwd).unwrap_or(&path))
+        // Resolved here, not at every start: only a restore of every recorded target asks.
+        let here = fsx::canonical(&self.cwd).unwrap_or_else(|_| self.cwd.clone());
+        let display = (path.strip_prefix(&here).unwrap_or(&path))
             .display()
             .to_string();
         let places = Places {
