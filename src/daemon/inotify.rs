@@ -205,3 +205,44 @@ fn translate(
     }
     Some(Ok(Event::new(kind).add_path(path)))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// Whether the kernel has queued an event on `fd` (which is non-blocking).
+    fn queued(fd: &OwnedFd) -> bool {
+        let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+        let next = inotify::Reader::new(fd, &mut buf).next().map(|_| ());
+        match next {
+            Ok(()) => true,
+            Err(Errno::AGAIN) => false,
+            Err(e) => panic!("reading inotify: {e}"),
+        }
+    }
+
+    /// The kernel queues nothing for another process's opens, reads or attribute changes in a
+    /// watched directory, so nothing wakes the daemon; a file closed after writing is queued.
+    #[test]
+    fn opens_reads_and_attribute_changes_queue_nothing_a_write_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("opencode.json");
+        std::fs::write(&file, "{}").unwrap();
+        let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK).unwrap();
+        inotify::add_watch(&fd, dir.path(), MASK).unwrap();
+        for _ in 0..3 {
+            std::fs::read_to_string(&file).unwrap();
+            std::fs::File::open(&file).unwrap();
+        }
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let _ = std::fs::read_dir(dir.path()).unwrap().count();
+        assert!(
+            !queued(&fd),
+            "an open, a read or a mode change woke the watch"
+        );
+        std::fs::write(&file, "{\"model\": \"a/b\"}").unwrap();
+        assert!(queued(&fd), "a write was not seen");
+    }
+}
