@@ -6,7 +6,6 @@
 //! changed in between, so an edit made by the user or the agent is never overwritten.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -15,7 +14,7 @@ use jiff::Timestamp;
 use crate::engine::Judge;
 use crate::error::TargetError;
 use crate::fsx::{self, FileLock, WriteOutcome};
-use crate::jsonc::{Document, Edited};
+use crate::jsonc::Document;
 use crate::plan::{Change, Plan, Planner, SlotView, TargetState, advance_streaks, live};
 use crate::settings::{AgentScope, Settings, TargetSpec};
 use crate::state::{StateDir, StateError};
@@ -228,40 +227,6 @@ impl Target {
         state_dir.save_target(records)
     }
 
-    /// Saves the records and writes the edited file at once, on two threads: the new text is
-    /// written and synced while the records are, and put in place only once they are durable
-    /// (the state is written before the target). A failed save abandons the write.
-    fn save_and_write(
-        &mut self,
-        state_dir: &StateDir,
-        records: &TargetState,
-        doc: &Doc,
-        edited: &Edited<'_>,
-    ) -> Result<WriteOutcome, Failed> {
-        self.records = None;
-        let mut unsaved = None;
-        let written = std::thread::scope(|scope| {
-            let saving = scope.spawn(|| state_dir.save_target(records));
-            fsx::write_atomic_after(
-                &self.path,
-                Some(&doc.source()),
-                |out| edited.write_to(out),
-                || match saving.join() {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => {
-                        unsaved = Some(e);
-                        Err(io::Error::other("records not saved"))
-                    }
-                    Err(panic) => std::panic::resume_unwind(panic),
-                },
-            )
-        });
-        match unsaved {
-            Some(e) => Err(Failed::Save(e)),
-            None => written.map_err(Failed::Write),
-        }
-    }
-
     fn read(&self) -> Result<Doc, TargetError> {
         let text =
             fsx::read_limited(&self.path, fsx::MAX_FILE).map_err(|source| TargetError::Read {
@@ -398,17 +363,10 @@ impl Target {
             let edited = doc.edited(&plan.edits).map_err(internal)?;
             // A plain switch saves its final records before the write.
             let early = plan.state_before_write(&base);
-            let written = self.save_and_write(
-                ctx.state_dir,
-                early.as_ref().unwrap_or(&plan.state),
-                &doc,
-                &edited,
-            );
-            let written = match written {
-                Err(Failed::Save(source)) => return Err(state_err(source)),
-                Err(Failed::Write(source)) => Err(source),
-                Ok(outcome) => Ok(outcome),
-            };
+            self.save(ctx.state_dir, early.as_ref().unwrap_or(&plan.state))
+                .map_err(state_err)?;
+            let written =
+                fsx::write_atomic_with(&self.path, Some(&doc.source()), |out| edited.write_to(out));
             match written {
                 Ok(WriteOutcome::Written) => {
                     let left = if ctx.keep_text {
@@ -620,12 +578,6 @@ enum Left {
 }
 
 /// What output says of an agent file without a slot.
-/// Why [`Target::save_and_write`] failed.
-enum Failed {
-    Save(StateError),
-    Write(io::Error),
-}
-
 fn remark(doc: &Doc) -> Option<String> {
     match doc {
         Doc::Agent(file) if file.value().is_none() => Some(match doc.unmanaged() {

@@ -116,19 +116,6 @@ pub fn write_atomic_with(
     expected: Option<&str>,
     fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
 ) -> io::Result<WriteOutcome> {
-    write_atomic_after(path, expected, fill, || Ok(()))
-}
-
-/// [`write_atomic_with`] that puts the new content in place only once `ready` allows it: `ready`
-/// runs after the temp file is synced, just before the check and the rename, so that what must be
-/// durable before the destination changes (a target's records) is written meanwhile. An error
-/// from `ready` abandons the write (the temp file is removed) and is returned.
-pub fn write_atomic_after(
-    path: &Path,
-    expected: Option<&str>,
-    fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
-    ready: impl FnOnce() -> io::Result<()>,
-) -> io::Result<WriteOutcome> {
     let real = canonical(path)?;
     refuse_protected(&real)?;
     let dir = real
@@ -150,7 +137,6 @@ pub fn write_atomic_after(
         file.sync_all()
     })();
     drop(file);
-    let prepared = prepared.and_then(|()| ready());
     let outcome = match prepared {
         Ok(()) => swap_in(&temp, &real, expected)?,
         Err(e) => {
@@ -430,40 +416,6 @@ mod tests {
         );
         assert_eq!(fs::read_to_string(&path).unwrap(), "theirs");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn new_content_waits_for_ready_and_a_refusal_leaves_the_old() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.json");
-        fs::write(&path, "old").unwrap();
-        let names = || -> Vec<_> {
-            fs::read_dir(dir.path())
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect()
-        };
-        // When `ready` runs, the new content is in a temp file and the destination is untouched.
-        let refused = write_atomic_after(
-            &path,
-            Some("old"),
-            |out| out.write_all(b"new"),
-            || {
-                assert_eq!(fs::read_to_string(&path).unwrap(), "old");
-                let temps: Vec<_> = names().into_iter().filter(|p| *p != path).collect();
-                assert_eq!(temps.len(), 1);
-                assert_eq!(fs::read_to_string(&temps[0]).unwrap(), "new");
-                Err(io::Error::other("not now"))
-            },
-        );
-        assert_eq!(refused.unwrap_err().to_string(), "not now");
-        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
-        assert_eq!(names(), std::slice::from_ref(&path));
-        let allowed =
-            write_atomic_after(&path, Some("old"), |out| out.write_all(b"new"), || Ok(()));
-        assert_eq!(allowed.unwrap(), WriteOutcome::Written);
-        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
-        assert_eq!(names(), [path]);
     }
 
     #[test]
