@@ -73,6 +73,36 @@ fn an_unreadable_quota_history_is_warned_about_once_and_replaced() {
 }
 
 #[test]
+fn records_that_cannot_be_saved_leave_the_target_as_it_was() {
+    let s = Sandbox::new();
+    s.write("opencode.json", OPENCODE)
+        .config(CHAINS)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s.once("opencode.json").code(0);
+    let switched = s.read("opencode.json");
+    // The records are read-only: they load, but a save that adds a switch is refused. The state
+    // is written before the target, so the target is not written at all.
+    let records = s
+        .state_dir()
+        .join(format!("targets/{}.json", s.state_key("opencode.json")));
+    let mut mode = std::fs::metadata(&records).unwrap().permissions();
+    mode.set_readonly(true);
+    std::fs::set_permissions(&records, mode).unwrap();
+    s.quota(r#"{"zai": {"status": "RED"}, "copilot": {"status": "RED"}}"#);
+    s.once("opencode.json").code(1).stderr_has("read-only");
+    assert_eq!(s.read("opencode.json"), switched);
+    let left: Vec<_> = (std::fs::read_dir(s.work()).unwrap())
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.to_string_lossy().contains("switcher-tmp")),
+        "{left:?}"
+    );
+}
+
+#[test]
 fn a_missing_explicit_config_is_an_error_and_a_missing_default_is_not() {
     let s = Sandbox::new();
     s.write("opencode.json", OPENCODE);
