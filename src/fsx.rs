@@ -381,8 +381,11 @@ pub fn try_lock(path: &Path, holder: &str) -> io::Result<Result<FileLock, String
     let mut file = open_lock_file(path)?;
     match file.try_lock() {
         Ok(()) => {
-            file.set_len(0)?;
+            // Written over the last holder, then cut to length: truncating the file to nothing
+            // first would free its block and allocate another (ext4 then flushes it at close,
+            // and discards the freed one on a `discard` mount), a disk write per lock taken.
             file.write_all(holder.as_bytes())?;
+            file.set_len(holder.len() as u64)?;
             Ok(Ok(FileLock { _file: file }))
         }
         Err(fs::TryLockError::WouldBlock) => {
@@ -416,6 +419,24 @@ mod tests {
         );
         assert_eq!(fs::read_to_string(&path).unwrap(), "theirs");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_lock_records_its_holder_over_a_longer_earlier_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.lock");
+        drop(
+            try_lock(&path, "pid 123456: switcher watch --once a.json")
+                .unwrap()
+                .unwrap(),
+        );
+        let held = try_lock(&path, "pid 7: switcher watch").unwrap().unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "pid 7: switcher watch");
+        assert_eq!(
+            try_lock(&path, "pid 8: x").unwrap().unwrap_err(),
+            "pid 7: switcher watch"
+        );
+        drop(held);
     }
 
     #[test]
