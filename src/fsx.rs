@@ -389,8 +389,9 @@ pub fn try_lock(path: &Path, holder: &str) -> io::Result<Result<FileLock, String
             Ok(Ok(FileLock { _file: file }))
         }
         Err(fs::TryLockError::WouldBlock) => {
-            // Unreadable while locked on Windows (its locks are mandatory), and empty for the
-            // moment between another process's lock and its write.
+            // Unreadable while locked on Windows (its locks are mandatory). For the moment
+            // between another process's lock and its write, empty (a new lock file) or still
+            // naming the holder before it.
             let mut recorded = String::new();
             let _ = file.read_to_string(&mut recorded);
             let recorded = recorded.trim();
