@@ -179,7 +179,7 @@ impl Scanner<'_> {
                     return Some((start..self.pos, escaped));
                 }
                 b'\\' => {
-                    at += escape(self.bytes, at)?.1;
+                    at += escape_len(self.bytes, at)?;
                     escaped = true;
                 }
                 // A raw control character: JSON allows them in strings only escaped.
@@ -304,12 +304,49 @@ fn escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
     Some((c, 2))
 }
 
+/// The length of the escape at `at` (on its backslash) if [`escape`] would take it, without
+/// decoding it: a scan checks a long prompt's every escape and decodes none.
+fn escape_len(bytes: &[u8], at: usize) -> Option<usize> {
+    match *bytes.get(at + 1)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(2),
+        b'u' => match hex4(bytes, at + 2)? {
+            // A high surrogate must be followed by its low half; a low one alone is no character.
+            0xD800..0xDC00 if bytes.get(at + 6..at + 8)? == b"\\u" => (0xDC00..0xE000)
+                .contains(&hex4(bytes, at + 8)?)
+                .then_some(12),
+            0xD800..0xE000 => None,
+            _ => Some(6),
+        },
+        _ => None,
+    }
+}
+
+/// Four hex digits at `at`, as a number.
 fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
-    let digits = bytes.get(at..at + 4)?;
-    digits.iter().try_fold(0, |value, &b| {
-        let digit = (b as char).to_digit(16)?;
-        Some(value << 4 | digit)
-    })
+    /// Each byte's value as a hex digit; 0xFF for a byte that is none.
+    const DIGITS: [u8; 256] = {
+        let mut table = [0xFF; 256];
+        let mut b = 0;
+        while b < 256 {
+            table[b] = match b as u8 {
+                d @ b'0'..=b'9' => d - b'0',
+                d @ b'a'..=b'f' => d - b'a' + 10,
+                d @ b'A'..=b'F' => d - b'A' + 10,
+                _ => 0xFF,
+            };
+            b += 1;
+        }
+        table
+    };
+    let &[a, b, c, d] = bytes.get(at..at + 4)? else {
+        return None;
+    };
+    let [a, b, c, d] = [a, b, c, d].map(|x| DIGITS[x as usize]);
+    // Any byte that is no digit has its high bits set.
+    if (a | b | c | d) & 0xF0 != 0 {
+        return None;
+    }
+    Some(u32::from(a) << 12 | u32::from(b) << 8 | u32::from(c) << 4 | u32::from(d))
 }
 
 /// Where the first byte that ends a run of a string's plain characters is: a quote, a backslash
@@ -440,6 +477,29 @@ mod tests {
         }
     }
 
+    #[test]
+    fn measures_escapes_as_it_decodes_them() {
+        for (escape, len) in [
+            (r"\n", Some(2)),
+            (r"\/", Some(2)),
+            (r"\x", None),
+            (r"\u00e9", Some(6)),
+            (r"\u00E9", Some(6)),
+            (r"\u00g9", None),
+            (r"\u00", None),
+            (r"\ud83d\ude00", Some(12)),
+            (r"\uD83D\uDE00x", Some(12)),
+            (r"\ud83d", None),
+            (r"\ud83d\u0041", None),
+            (r"\ud83d\ud83d", None),
+            (r"\ude00", None),
+        ] {
+            let bytes = escape.as_bytes();
+            assert_eq!(super::escape_len(bytes, 0), len, "{escape}");
+            assert_eq!(super::escape(bytes, 0).map(|(_, n)| n), len, "{escape}");
+        }
+    }
+
     proptest! {
         #![proptest_config(crate::fuzz::config())]
         #[test]
@@ -451,6 +511,21 @@ mod tests {
         ) {
             let first = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
             prop_assert_eq!(super::special(&bytes), first, "{:?}", bytes);
+        }
+
+        #[test]
+        fn an_escape_is_as_long_as_decoding_it_says(
+            tail in prop::collection::vec(prop::sample::select(vec![
+                b'\\', b'u', b'U', b'd', b'D', b'8', b'9', b'a', b'b', b'c', b'e', b'f', b'F', b'0',
+                b'g', b'"', b'/', b'n', b'r', b't', b'x', b' ', 0xff,
+            ]), 0..14),
+        ) {
+            let bytes = [&b"\\"[..], &tail].concat();
+            prop_assert_eq!(
+                super::escape_len(&bytes, 0),
+                super::escape(&bytes, 0).map(|(_, len)| len),
+                "{:?}", String::from_utf8_lossy(&bytes)
+            );
         }
 
         #[test]
