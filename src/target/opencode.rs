@@ -9,7 +9,6 @@ use super::{Candidate, Slot};
 const AGENT_TABLES: [&str; 3] = ["agent", "agents", "mode"];
 
 pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
-    let root_path = KeyPath::new(Vec::<String>::new());
     let root = doc.root();
     // One slot per agent, at most: a config's thousands of agents fill the vector once.
     let agents = AGENT_TABLES
@@ -18,17 +17,15 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
         .map(|agents| agents.value.props().len())
         .sum::<usize>();
     let mut slots = Vec::with_capacity(2 + agents);
-    slots.extend(string_slot(doc, root, &root_path, "small_model", None));
-    slots.extend(model_slot(doc, root, &root_path));
+    slots.extend(string_slot(doc, root, &[], "small_model", None));
+    slots.extend(model_slot(doc, root, &[]));
     for table in AGENT_TABLES {
         let Some(agents) = root.prop(table) else {
             continue;
         };
-        let table_path = root_path.child(table);
         // The last of duplicate agent names is the one OpenCode reads.
         for agent in agents.value.unique_props() {
-            let path = table_path.child(&agent.key);
-            slots.extend(model_slot(doc, &agent.value, &path));
+            slots.extend(model_slot(doc, &agent.value, &[table, &agent.key]));
         }
     }
     slots.sort_by(|a, b| a.path.cmp(&b.path));
@@ -36,7 +33,7 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
 }
 
 /// The `model` of an object, with the Agent Caddy `fallback_models` array beside it.
-fn model_slot(doc: &Document, object: &Node, path: &KeyPath) -> Option<Slot> {
+fn model_slot(doc: &Document, object: &Node, path: &[&str]) -> Option<Slot> {
     let fallback_models = object.prop("fallback_models").map(|p| {
         doc.string_items(&p.value)
             .filter(|ids| ids.iter().all(|id| !id.trim().is_empty()))
@@ -46,17 +43,17 @@ fn model_slot(doc: &Document, object: &Node, path: &KeyPath) -> Option<Slot> {
     string_slot(doc, object, path, "model", fallback_models)
 }
 
-/// The string member `key` of `object` as a slot.
+/// The string member `key` of the object at `path` as a slot, its path made in one piece.
 fn string_slot(
     doc: &Document,
     object: &Node,
-    path: &KeyPath,
+    path: &[&str],
     key: &str,
     fallback_models: Option<Result<Vec<Candidate>, String>>,
 ) -> Option<Slot> {
     let node = &object.prop(key)?.value;
     Some(Slot {
-        path: path.child(key),
+        path: KeyPath::new(path.iter().copied().chain([key])),
         model: doc.str(node)?.into_owned(),
         raw: doc.raw(node).to_owned(),
         fallback_models,
