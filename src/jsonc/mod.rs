@@ -18,4 +18,4 @@ mod scan;
 
 pub(crate) use document::{Document, Node, ParseError, unquote};
 pub(crate) use edit::{Edit, Edited, NewValue};
-pub(crate) use path::KeyPath;
+pub(crate) use path::{KeyPath, PathMap, PathSet};

@@ -1,10 +1,18 @@
 //! Key paths: where a value sits in a document, and how users see that place.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
+
+use super::document::KeyHash;
+
+/// Key paths looked up in a set or a map, hashed as object keys are (FNV-1a, not SipHash): a
+/// pass looks up a big config's thousands of slots by path.
+pub(crate) type PathSet<'a> = HashSet<&'a KeyPath, KeyHash>;
+pub(crate) type PathMap<'a, V> = HashMap<&'a KeyPath, V, KeyHash>;
 
 /// A sequence of object keys from the root to a value (`["agent", "build", "model"]`).
 ///

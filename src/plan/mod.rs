@@ -12,13 +12,13 @@ mod restore;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
 use crate::engine::{Health, Judge, Policy, advance_streak};
-use crate::jsonc::{Edit, KeyPath};
+use crate::jsonc::{Edit, KeyPath, PathSet};
 use crate::provider::Aliases;
 use crate::quota::{Level, bare_model};
 use crate::target::{Candidate, Doc, Kind, Slot};
@@ -183,7 +183,11 @@ impl Plan {
                 state.to_mut().switches[i].previous = Some(old.written.clone());
             }
         }
-        let planned: HashSet<&KeyPath> = self.state.switches.iter().map(|r| &r.slot).collect();
+        let planned: PathSet = if before.switches.is_empty() {
+            PathSet::default()
+        } else {
+            self.state.switches.iter().map(|r| &r.slot).collect()
+        };
         let restoring = (before.switches.iter()).filter(|r| !planned.contains(&r.slot));
         let restoring: Vec<SwitchRecord> = restoring.cloned().collect();
         if !restoring.is_empty() {

@@ -2,11 +2,11 @@
 //! active profile (docs/design.md, Decisions; Plans, state and restore).
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::engine::{Decision, Health, SlotCase, decide};
-use crate::jsonc::{Document, Edit, KeyPath};
+use crate::jsonc::{Document, Edit, PathSet};
 use crate::target::{Candidate, Doc, Slot};
 
 use super::live::EMPTY;
@@ -179,7 +179,12 @@ impl Planner<'_> {
         // The records outlive the pass (a daemon keeps them): no room left for switches not made.
         plan.state.switches.shrink_to_fit();
         plan.notes.extend(skipped.into_inner());
-        let present: HashSet<&KeyPath> = plan.slots.iter().map(|s| &s.slot).collect();
+        // Only records made before this pass can be gone.
+        let present: PathSet = if state.switches.is_empty() {
+            PathSet::default()
+        } else {
+            plan.slots.iter().map(|s| &s.slot).collect()
+        };
         let gone: Vec<String> = state
             .switches
             .iter()

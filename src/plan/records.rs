@@ -3,14 +3,13 @@
 //! active endpoint profile. The planner takes them in and hands new ones back; `state` keeps
 //! them on disk. Nothing here does IO.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::jsonc::{KeyPath, unquote};
+use crate::jsonc::{KeyPath, PathMap, unquote};
 use crate::secret::sha256;
 use crate::target::Kind;
 
@@ -334,7 +333,7 @@ impl TargetState {
     }
 
     /// The records keyed by slot.
-    pub(crate) fn by_slot(&self) -> HashMap<&KeyPath, &SwitchRecord> {
+    pub(crate) fn by_slot(&self) -> PathMap<'_, &SwitchRecord> {
         self.switches.iter().map(|r| (&r.slot, r)).collect()
     }
 }

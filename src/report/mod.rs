@@ -6,7 +6,7 @@ mod status;
 pub(crate) use status::{Sources, status_text};
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::apply::{Content, TargetRun};
 use crate::engine::{Health, Judge};
-use crate::jsonc::{Document, KeyPath, Node};
+use crate::jsonc::{Document, KeyPath, Node, PathSet};
 use crate::plan::ChangeKind;
 use crate::plan::profile::{self, Profile};
 use crate::quota::{Level, SourceEntry, Window};
@@ -48,7 +48,7 @@ pub(crate) fn at_restart_notes(runs: &[TargetRun]) -> Vec<String> {
     const NAMED: usize = 3;
     let mut notes = Vec::new();
     for run in runs {
-        let later: HashSet<&KeyPath> = (run.slots.iter())
+        let later: PathSet = (run.slots.iter())
             .filter(|s| s.at_restart)
             .map(|s| &s.slot)
             .collect();
