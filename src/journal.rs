@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::fsx;
 use crate::jsonc::KeyPath;
-use crate::state::{StateDir, StateError};
+use crate::state::{StateDir, StateError, lines};
 
 /// The file, in the state dir.
 pub(crate) const FILE: &str = "journal.jsonl";
@@ -54,6 +54,7 @@ impl Entry {
 /// switches are journaled without a copy of each string. It serialises as [`Entry`] reads.
 #[derive(Serialize)]
 pub(crate) struct NewEntry<'a> {
+    #[serde(serialize_with = "lines::timestamp")]
     pub(crate) at: Timestamp,
     pub(crate) kind: &'a str,
     pub(crate) target: &'a str,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::jsonc::{KeyPath, PathMap, unquote};
 use crate::secret::sha256;
+use crate::state::lines;
 use crate::target::Kind;
 
 const VERSION: u32 = 1;
@@ -86,6 +87,7 @@ pub(crate) struct SwitchRecord {
     /// sends it on (README, OpenCode plugin).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) held: Vec<String>,
+    #[serde(serialize_with = "lines::timestamp")]
     pub(crate) at: Timestamp,
     /// Shared with the pass's change and view of the slot, and with the other slots that moved
     /// for the same reason.

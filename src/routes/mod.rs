@@ -23,6 +23,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::TargetState;
+use crate::state::lines;
 use crate::target::Kind;
 
 pub(crate) use store::refresh;
@@ -65,6 +66,7 @@ pub(crate) struct Route {
     pub(crate) slot: String,
     pub(crate) from: String,
     pub(crate) to: String,
+    #[serde(serialize_with = "lines::timestamp")]
     pub(crate) since: Timestamp,
     /// `from` is a fallback switcher wrote to the slot earlier in this switch, not its original.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -11,9 +11,12 @@
 //! }
 //! ```
 
+use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use serde::Serialize;
+use jiff::Timestamp;
+use serde::{Serialize, Serializer};
 use serde_json::ser::Formatter;
 
 /// Containers nested this deep or less put each member on its own line.
@@ -24,6 +27,24 @@ pub(crate) fn write<T: Serialize + ?Sized>(out: &mut impl Write, value: &T) -> i
     let mut serializer = serde_json::Serializer::with_formatter(&mut *out, Lines::default());
     value.serialize(&mut serializer).map_err(io::Error::other)?;
     out.write_all(b"\n")
+}
+
+/// Serialises a timestamp as jiff does (RFC 3339), formatting a value only when it differs from
+/// the one before: a pass's thousands of records, routes and journal entries carry its moment.
+/// For `#[serde(serialize_with = "...")]`.
+pub(crate) fn timestamp<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+    thread_local! {
+        static LAST: RefCell<(Timestamp, String)> =
+            const { RefCell::new((Timestamp::UNIX_EPOCH, String::new())) };
+    }
+    LAST.with_borrow_mut(|(last, text)| {
+        if text.is_empty() || last != at {
+            text.clear();
+            let _ = write!(text, "{at}");
+            *last = *at;
+        }
+        serializer.serialize_str(text)
+    })
 }
 
 #[derive(Default)]
@@ -114,6 +135,26 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn timestamps_read_as_jiff_writes_them_in_any_order() {
+        #[derive(Serialize)]
+        struct At(#[serde(serialize_with = "timestamp")] Timestamp);
+        let moments = [
+            "2026-12-06T22:40:22.865412858Z",
+            "2026-12-06T22:40:22.865412858Z",
+            "2026-12-06T22:40:22Z",
+            "1970-01-01T00:00:00Z",
+            "1969-07-20T20:17:40.5Z",
+            "2026-12-06T22:40:22.865412858Z",
+        ];
+        for moment in moments {
+            let at: Timestamp = moment.parse().unwrap();
+            let ours = serde_json::to_string(&At(at)).unwrap();
+            assert_eq!(ours, serde_json::to_string(&at).unwrap());
+            assert_eq!(ours, format!("\"{moment}\""));
+        }
+    }
 
     fn to_string(value: &serde_json::Value) -> String {
         let mut bytes = Vec::new();
