@@ -536,7 +536,12 @@ impl Target {
         };
         let ends_red = plan.ends_red();
         let settles_at = live::settles_at(&plan.state.clearing);
-        changes.extend(plan.changes);
+        // Most passes land one write: its changes are the run's, not copied.
+        if changes.is_empty() {
+            changes = plan.changes;
+        } else {
+            changes.extend(plan.changes);
+        }
         let records = Arc::new(plan.state);
         if saved && self.lock.is_some() {
             self.records = Some(records.clone());
