@@ -16,30 +16,10 @@ const BOM: &str = "\u{feff}";
 /// Objects with more members than this get a key index.
 const INDEX_ABOVE: usize = 16;
 
-/// The key index's hash: FNV-1a, much cheaper than the default SipHash for short keys, and
-/// no attacker chooses the keys of the user's own config.
-pub(crate) type KeyHash = std::hash::BuildHasherDefault<Fnv>;
-
-#[derive(Default)]
-pub(crate) struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = hash;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// The hash of the key index and of key paths looked up by the pass (foldhash, which hashbrown
+/// itself defaults to): far cheaper than the default SipHash for short keys, and no attacker
+/// chooses the keys of the user's own config.
+pub(crate) type KeyHash = foldhash::fast::FixedState;
 
 /// A parsed JSONC text that can be read and edited without losing a byte.
 #[derive(Clone, Debug)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::document::KeyHash;
 
-/// Key paths looked up in a set or a map, hashed as object keys are (FNV-1a, not SipHash): a
+/// Key paths looked up in a set or a map, hashed as object keys are (not with SipHash): a
 /// pass looks up a big config's thousands of slots by path.
 pub(crate) type PathSet<'a> = HashSet<&'a KeyPath, KeyHash>;
 pub(crate) type PathMap<'a, V> = HashMap<&'a KeyPath, V, KeyHash>;
