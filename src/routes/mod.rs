@@ -98,19 +98,27 @@ pub(crate) fn build<'a>(
             };
             let to = state.kind.decode(&r.written);
             let slot = r.slot.to_string();
-            let froms = std::iter::once((r.original_model(state.kind), false))
-                .chain(r.held.iter().map(|h| (state.kind.decode(h), true)));
-            for (from, earlier) in froms.filter(|(from, _)| *from != to) {
-                routes.push(Route {
-                    config: config.clone(),
-                    scope: scope.clone(),
-                    agent: agent.clone(),
-                    slot: slot.clone(),
-                    from,
-                    to: to.clone(),
-                    since: r.at,
-                    earlier,
-                });
+            let route = |agent, slot, from, to, earlier| Route {
+                config: config.clone(),
+                scope: scope.clone(),
+                agent,
+                slot,
+                from,
+                to,
+                since: r.at,
+                earlier,
+            };
+            // The earlier fallbacks' routes copy the strings; the original's, the last made (and
+            // most often the only one), takes them. The sort below puts it first.
+            for held in &r.held {
+                let from = state.kind.decode(held);
+                if from != to {
+                    routes.push(route(agent.clone(), slot.clone(), from, to.clone(), true));
+                }
+            }
+            let original = r.original_model(state.kind);
+            if original != to {
+                routes.push(route(agent, slot, original, to, false));
             }
         }
     }
