@@ -66,7 +66,7 @@ impl Planner<'_> {
                 Standing::Switched(r) => (
                     r.original.as_str(),
                     r.original_model(self.kind),
-                    Arc::from(r.provider.as_str()),
+                    r.provider.clone(),
                     true,
                     r.streak,
                 ),
@@ -128,7 +128,7 @@ impl Planner<'_> {
                     let record = SwitchRecord {
                         slot: slot.path.clone(),
                         original: original_raw.to_owned(),
-                        provider: original_provider.to_string(),
+                        provider: original_provider.clone(),
                         written,
                         previous: None,
                         held,
@@ -385,7 +385,7 @@ impl Planner<'_> {
                 next.switches.push(SwitchRecord {
                     slot: record.slot.clone(),
                     original: record.original.clone(),
-                    provider: record.provider.clone(),
+                    provider: record.provider.as_str().into(),
                     previous: None,
                     held: Vec::new(),
                     written,

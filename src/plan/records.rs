@@ -75,7 +75,8 @@ pub(crate) struct SwitchRecord {
     /// The original value's raw JSON text, so restoring is byte-exact.
     pub(crate) original: String,
     /// The provider that governs the original, fixed when it was switched.
-    pub(crate) provider: String,
+    /// Shared with the pass's other records of that provider.
+    pub(crate) provider: Arc<str>,
     /// The raw JSON text this tool wrote.
     pub(crate) written: String,
     /// While a move from one fallback to another is being written: the fallback it replaces. A

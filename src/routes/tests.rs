@@ -11,7 +11,7 @@ fn record(slot: &[&str], original: &str, written: &str) -> SwitchRecord {
     SwitchRecord {
         slot: KeyPath::new(slot.iter().copied()),
         original: original.to_owned(),
-        provider: "zai".to_owned(),
+        provider: "zai".into(),
         written: written.to_owned(),
         previous: None,
         held: Vec::new(),
