@@ -21,12 +21,12 @@ pub fn is_disk_file(_file: &File) -> bool {
     true
 }
 
-/// Options that create a file only its owner can read.
 /// Its owner may not write the file (`chmod u-w`, `chmod 444`).
 pub fn write_protected(meta: &Metadata) -> bool {
     meta.permissions().mode() & 0o200 == 0
 }
 
+/// Options that create a file only its owner can read.
 pub fn private_options() -> OpenOptions {
     let mut options = OpenOptions::new();
     options.mode(0o600);

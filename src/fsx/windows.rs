@@ -27,12 +27,12 @@ pub fn is_disk_file(file: &File) -> bool {
     unsafe { GetFileType(file.as_raw_handle()) == FILE_TYPE_DISK }
 }
 
-/// No mode to give: the file takes the access list its directory passes down.
 /// The file's read-only attribute is set.
 pub fn write_protected(meta: &Metadata) -> bool {
     meta.permissions().readonly()
 }
 
+/// No mode to give: the file takes the access list its directory passes down.
 pub fn private_options() -> OpenOptions {
     OpenOptions::new()
 }
