@@ -30,14 +30,6 @@ struct Tally {
     mid_write: usize,
 }
 
-fn temp_files(s: &Sandbox) -> usize {
-    std::fs::read_dir(s.work())
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().contains(".switcher-tmp."))
-        .count()
-}
-
 /// The median duration of a whole `switcher` run here, to spread kills over it.
 fn typical_run(s: &Sandbox) -> Duration {
     let mut times: Vec<Duration> = (0..5)
@@ -105,7 +97,7 @@ fn kill_runs(target_kills: usize) -> Tally {
         let status = child.wait().unwrap();
         if status.signal() == Some(9) {
             tally.kills += 1;
-            if temp_files(&s) > 0 {
+            if s.temp_files() > 0 {
                 tally.mid_write += 1;
             }
         } else {
@@ -134,7 +126,7 @@ fn kill_runs(target_kills: usize) -> Tally {
             restore.stderr
         );
         assert_eq!(
-            temp_files(&s),
+            s.temp_files(),
             0,
             "round {round}: a temp file outlived the restore"
         );

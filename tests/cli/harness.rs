@@ -82,6 +82,15 @@ impl Sandbox {
         out
     }
 
+    /// How many of switcher's temp files lie in the work dir (a write cut short leaves one).
+    pub fn temp_files(&self) -> usize {
+        fs::read_dir(self.work())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(".switcher-tmp."))
+            .count()
+    }
+
     /// Runs `switcher ARGS`; `quota.json` and `switcher.json5` are passed when they exist.
     pub fn run(&self, args: &[&str]) -> Output {
         let mut full: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
