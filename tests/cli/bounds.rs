@@ -1,5 +1,6 @@
 //! Resource bounds: files above 64 MiB are refused unread, provider answers above 4 MiB are cut
-//! off, and durations from a config or a server cannot overflow what the tool computes with them.
+//! off, durations from a config or a server cannot overflow what the tool computes with them, and
+//! on Linux the executable needs no relocating at its start.
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -31,6 +32,20 @@ fn sparse(s: &Sandbox, rel: &str, len: u64) {
 fn stamp(s: &Sandbox, rel: &str) -> (u64, std::time::SystemTime) {
     let meta = fs::metadata(s.path(rel)).unwrap();
     (meta.len(), meta.modified().unwrap())
+}
+
+/// `build.rs` links the binary at a fixed address: the ELF header says `ET_EXEC` (2), where a
+/// position-independent executable, relocated at every start, says `ET_DYN` (3).
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn the_linux_binary_is_not_relocated_at_start() {
+    let mut header = [0u8; 18];
+    File::open(env!("CARGO_BIN_EXE_switcher"))
+        .unwrap()
+        .read_exact(&mut header)
+        .unwrap();
+    assert_eq!(&header[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([header[16], header[17]]), 2, "e_type");
 }
 
 #[test]
