@@ -48,10 +48,9 @@ pub(crate) fn at_restart_notes(runs: &[TargetRun]) -> Vec<String> {
     const NAMED: usize = 3;
     let mut notes = Vec::new();
     for run in runs {
-        let later: PathSet = (run.slots.iter())
-            .filter(|s| s.at_restart)
-            .map(|s| &s.slot)
-            .collect();
+        // Sized at once: a big config's thousands of slots would rehash it a dozen times.
+        let mut later = PathSet::with_capacity_and_hasher(run.slots.len(), Default::default());
+        later.extend((run.slots.iter().filter(|s| s.at_restart)).map(|s| &s.slot));
         let slots: Vec<&KeyPath> = (run.changes.iter())
             .filter(|c| c.kind == ChangeKind::Switch && later.contains(&c.slot))
             .map(|c| &c.slot)
