@@ -1,7 +1,7 @@
 //! Key paths: where a value sits in a document, and how users see that place.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use compact_str::CompactString;
@@ -50,6 +50,14 @@ impl KeyPath {
         self.0.last().map(CompactString::as_str)
     }
 
+    /// The dotted form it displays as, in a string sized for it at once: the routes name each
+    /// of a big config's thousands of slots so.
+    pub(crate) fn dotted(&self) -> String {
+        let mut text = String::with_capacity(self.0.iter().map(|key| key.len() + 1).sum());
+        let _ = write!(text, "{self}");
+        text
+    }
+
     /// This path extended by one key.
     pub(crate) fn child(&self, key: &str) -> KeyPath {
         KeyPath(self.0.iter().cloned().chain([key.into()]).collect())
@@ -62,7 +70,7 @@ impl fmt::Display for KeyPath {
             if i > 0 {
                 f.write_str(".")?;
             }
-            if key.is_empty() || key.contains(['.', '"']) {
+            if key.is_empty() || key.bytes().any(|b| b == b'.' || b == b'"') {
                 write!(f, "\"{}\"", key.replace('"', "\\\""))?;
             } else {
                 f.write_str(key)?;
@@ -87,6 +95,10 @@ mod tests {
             "agent.\"my.agent\".model"
         );
         assert_eq!(KeyPath::new(["a", ""]).to_string(), "a.\"\"");
+        for path in [["agent", "my.agent", "model"], ["a", "say \"hi\"", ""]] {
+            let path = KeyPath::new(path);
+            assert_eq!(path.dotted(), path.to_string());
+        }
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub(crate) fn build<'a>(
                 continue;
             };
             let to = state.kind.decode(&r.written);
-            let slot = r.slot.to_string();
+            let slot = r.slot.dotted();
             let route = |agent, slot, from, to, earlier| Route {
                 config: config.clone(),
                 scope: scope.clone(),
