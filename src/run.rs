@@ -149,8 +149,13 @@ fn observe(
     let answers = if due.is_empty() {
         Vec::new()
     } else {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
+        let mut runtime = tokio::runtime::Builder::new_current_thread();
+        runtime.enable_time();
+        // Starting the I/O driver costs a status file's read more than the read itself.
+        if !due.iter().all(|s| s.provider.local()) {
+            runtime.enable_io();
+        }
+        let runtime = runtime
             .build()
             .map_err(|e| Error::Setup(format!("cannot start the async runtime: {e}")))?;
         runtime.block_on(source::poll_all(due, &settings.aliases, now))

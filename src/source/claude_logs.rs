@@ -402,6 +402,10 @@ impl Provider for ClaudeLogs {
         self.dir.is_dir()
     }
 
+    fn local(&self) -> bool {
+        true
+    }
+
     fn watched(&self) -> Option<Watch<'_>> {
         Some(Watch::Dir {
             path: &self.dir,

@@ -55,6 +55,10 @@ impl Provider for StatusFile {
         true
     }
 
+    fn local(&self) -> bool {
+        true
+    }
+
     fn watched(&self) -> Option<Watch<'_>> {
         Some(Watch::File(&self.path))
     }

@@ -97,6 +97,11 @@ pub trait Provider: fmt::Debug + Send + Sync {
     fn watched(&self) -> Option<Watch<'_>> {
         None
     }
+    /// Whether it only reads local files, synchronously: a run whose due sources all do starts
+    /// its async runtime without the I/O driver (sockets, child processes, signals).
+    fn local(&self) -> bool {
+        false
+    }
     /// Hears what the book last recorded for it, before its first read in this process (the
     /// signals dir uses it to know what an unreadable file may have named).
     fn recall(&self, _previous: &SourceEntry) {}

@@ -250,6 +250,10 @@ impl Provider for Signals {
         true
     }
 
+    fn local(&self) -> bool {
+        true
+    }
+
     fn watched(&self) -> Option<Watch<'_>> {
         Some(Watch::Dir {
             path: &self.dir,
