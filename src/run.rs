@@ -151,7 +151,8 @@ fn observe(
     } else {
         let mut runtime = tokio::runtime::Builder::new_current_thread();
         runtime.enable_time();
-        // Starting the I/O driver costs a status file's read more than the read itself.
+        // Sources that only read local files need no I/O driver, whose start (an epoll instance,
+        // the signal pipe) takes longer than reading a status file.
         if !due.iter().all(|s| s.provider.local()) {
             runtime.enable_io();
         }
