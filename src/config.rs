@@ -258,9 +258,9 @@ impl Config {
         // it must not be ignored silently. `from_str` checks for one.
         json5::from_str::<serde::de::IgnoredAny>(text)
             .map_err(|e| syntax_error(text, file, None, e))?;
-        let placed = |(field, message)| ConfigError {
+        let placed = |(field, message): FieldNote| ConfigError {
             file: file.to_owned(),
-            position: None,
+            position: locate(text, &field),
             field: Some(field),
             message,
         };
@@ -469,67 +469,134 @@ fn offset(text: &str, line: usize, column: usize) -> Option<usize> {
         .map(|(i, _)| start + i)
 }
 
-/// Where `key` is given a second time as a member of the object that opens at byte `open`: a
-/// small JSON5 reader that knows strings, comments and nesting, nothing more (the text parsed,
-/// so it is well formed).
+/// Where the second member named `key` of the object opening at `open` starts.
 fn duplicate_key(text: &str, open: usize, key: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    if bytes.get(open) != Some(&b'{') {
-        return None;
-    }
-    // JSON5 names may hold any letter: every byte of a non-ASCII character counts.
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
-    let (mut at, mut depth, mut seen) = (open + 1, 1usize, 0);
-    // A member's name comes first in the object or after a comma, at depth 1.
-    let mut expect_key = true;
-    while at < bytes.len() && depth > 0 {
-        let start = at;
-        let token = match bytes[at] {
-            b'/' if bytes.get(at + 1) == Some(&b'/') => {
-                at = text[at..].find('\n').map_or(bytes.len(), |i| at + i);
-                continue;
-            }
-            b'/' if bytes.get(at + 1) == Some(&b'*') => {
-                at = (text[at + 2..].find("*/")).map_or(bytes.len(), |i| at + 2 + i + 2);
-                continue;
-            }
-            quote @ (b'"' | b'\'') => {
-                at += 1;
-                while at < bytes.len() && bytes[at] != quote {
-                    at += if bytes[at] == b'\\' { 2 } else { 1 };
-                }
-                at += 1;
-                text.get(start + 1..at - 1)
-            }
-            b if word(b) => {
-                while at < bytes.len() && word(bytes[at]) {
-                    at += 1;
-                }
-                text.get(start..at)
-            }
-            b => {
-                match b {
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => depth -= 1,
-                    b',' if depth == 1 => expect_key = true,
-                    _ => {}
-                }
-                at += 1;
-                None
-            }
+    let mut named = children(text, open).filter(|c| c.name == Some(key));
+    named.nth(1).map(|second| second.start)
+}
+
+/// Where `field` (`sources[1].kind`, `provider_thresholds.zai.five_hour`, as the checks name
+/// them) is written in `text`, a config that parses: the line and column of its member's name or
+/// its array element. `None` when it is not written there (a default). A key that holds a dot
+/// (`fallbacks.zai/glm-4.6`) is matched whole: at each object the longest name that the rest of
+/// the field starts with wins.
+fn locate(text: &str, field: &str) -> Option<(usize, usize)> {
+    let (mut open, mut rest, mut found) = (skip_trivia(text, 0), field, None);
+    while !rest.is_empty() {
+        let child = if let Some(index) = rest.strip_prefix('[') {
+            let (index, after) = index.split_once(']')?;
+            rest = after;
+            children(text, open).nth(index.parse().ok()?)?
+        } else {
+            let path = rest.strip_prefix('.').unwrap_or(rest);
+            let child = children(text, open)
+                .filter(|c| {
+                    c.name.is_some_and(|name| {
+                        path.strip_prefix(name)
+                            .is_some_and(|after| after.is_empty() || after.starts_with(['.', '[']))
+                    })
+                })
+                .max_by_key(|c| c.name.map_or(0, str::len))?;
+            rest = &path[child.name.map_or(0, str::len)..];
+            child
         };
-        if let Some(name) = token
-            && depth == 1
-            && expect_key
-        {
-            expect_key = false;
-            seen += usize::from(name == key);
-            if seen == 2 {
-                return Some(start);
-            }
+        found = Some(child.start);
+        open = child.value;
+    }
+    found.map(|at| line_column(text, at))
+}
+
+/// A member of an object (with its name) or an element of an array (without): where it starts,
+/// and where its value does.
+struct Child<'t> {
+    name: Option<&'t str>,
+    start: usize,
+    value: usize,
+}
+
+/// The members of the object, or the elements of the array, whose bracket is at `open` (none if
+/// there is no bracket there). A quoted name is given as written between its quotes.
+fn children(text: &str, open: usize) -> impl Iterator<Item = Child<'_>> {
+    let bytes = text.as_bytes();
+    let object = bytes.get(open) == Some(&b'{');
+    let container = object || bytes.get(open) == Some(&b'[');
+    let mut at = open + 1;
+    std::iter::from_fn(move || {
+        if !container {
+            return None;
+        }
+        at = skip_trivia(text, at);
+        if matches!(bytes.get(at), None | Some(b'}' | b']')) {
+            return None;
+        }
+        let start = at;
+        let (name, value) = if object {
+            let name_end = skip_token(text, start);
+            let name = text[start..name_end].trim_matches(|c| c == '"' || c == '\'');
+            // The name, then `:`, then the value.
+            (
+                Some(name),
+                skip_trivia(text, skip_trivia(text, name_end) + 1),
+            )
+        } else {
+            (None, start)
+        };
+        // Past the value to the comma after it, if any.
+        at = skip_trivia(text, skip_token(text, value));
+        if bytes.get(at) == Some(&b',') {
+            at += 1;
+        }
+        Some(Child { name, start, value })
+    })
+}
+
+/// Past whitespace and comments from `at`.
+fn skip_trivia(text: &str, mut at: usize) -> usize {
+    loop {
+        let rest = &text[at..];
+        let trimmed = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+        at += rest.len() - trimmed.len();
+        if trimmed.starts_with("//") {
+            at += trimmed
+                .find(['\n', '\r', '\u{2028}', '\u{2029}'])
+                .unwrap_or(trimmed.len());
+        } else if let Some(comment) = trimmed.strip_prefix("/*") {
+            at += comment.find("*/").map_or(trimmed.len(), |end| end + 4);
+        } else {
+            return at;
         }
     }
-    None
+}
+
+/// Past the token or the whole value that starts at `at`: a string, a container with all it
+/// holds, or a name, number or keyword.
+fn skip_token(text: &str, at: usize) -> usize {
+    let bytes = text.as_bytes();
+    match bytes.get(at) {
+        Some(&quote @ (b'"' | b'\'')) => {
+            let mut end = at + 1;
+            while end < bytes.len() && bytes[end] != quote {
+                end += if bytes[end] == b'\\' { 2 } else { 1 };
+            }
+            (end + 1).min(bytes.len())
+        }
+        Some(b'{' | b'[') => {
+            let mut end = at + 1;
+            loop {
+                end = skip_trivia(text, end);
+                match bytes.get(end) {
+                    None => return bytes.len(),
+                    Some(b'}' | b']') => return end + 1,
+                    Some(b',' | b':') => end += 1,
+                    Some(_) => end = skip_token(text, end),
+                }
+            }
+        }
+        // A name, a number or a keyword ends where a delimiter, a space or a comment begins.
+        _ => text[at..]
+            .find(|c: char| c.is_whitespace() || ",:{}[]/\"'".contains(c))
+            .map_or(text.len(), |end| at + end.max(1)),
+    }
 }
 
 /// A number of seconds as a duration (see [`seconds`]); the error names `field`.
@@ -725,25 +792,53 @@ mod tests {
         assert_eq!(
             warnings("{thresholds: {yellow: 95}}"),
             [format!(
-                "config c.json5: thresholds: yellow (95) is above red (90, the default), {never}"
+                "config c.json5:1:2: thresholds: yellow (95) is above red (90, the default), {never}"
             )]
         );
         assert_eq!(
             warnings("{thresholds: {red: 50}, provider_thresholds: {zai: {yellow: 40}}}"),
             [format!(
-                "config c.json5: thresholds: red (50) is below yellow (75, the default), {never}"
+                "config c.json5:1:2: thresholds: red (50) is below yellow (75, the default), {never}"
             )]
         );
         assert_eq!(
             warnings("{provider_thresholds: {anthropic: {yellow: 85, five_hour: {red: 80}}}}"),
             [format!(
-                "config c.json5: provider_thresholds.anthropic.five_hour: red (80) is below \
+                "config c.json5:1:48: provider_thresholds.anthropic.five_hour: red (80) is below \
                  yellow (85, provider_thresholds.anthropic.yellow), {never}"
             )]
         );
         assert!(
             warnings("{thresholds: {red: 95}, provider_thresholds: {zai: {yellow: 92}}}")
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_checked_field_is_placed_at_its_name_or_element() {
+        let text = "// sources first\n{\n  sources: [\n    { kind: 'file', path: 'q.json' },\n    /* x */ {kind: \"bogus\"},\n  ],\n  fallbacks: {'zai/glm-4.6': [], zai: ['a/b']},\n  \"profiles\": {p: {provider: 'zai', model: 'a/b'}},\n}\n";
+        let cases = [
+            ("sources", Some((3, 3))),
+            ("sources[1]", Some((5, 13))),
+            ("sources[1].kind", Some((5, 14))),
+            ("sources[0].path", Some((4, 21))),
+            ("sources[2]", None),
+            ("fallbacks.zai/glm-4.6", Some((7, 15))),
+            ("fallbacks.zai", Some((7, 34))),
+            ("fallbacks.zai[0]", Some((7, 40))),
+            ("profiles.p.provider", Some((8, 20))),
+            ("profiles.p.model", Some((8, 37))),
+            ("profiles.p.env", None),
+            ("thresholds", None),
+        ];
+        for (field, at) in cases {
+            assert_eq!(locate(text, field), at, "{field}");
+        }
+        let e = Config::parse(text, Path::new("c.json5")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("config c.json5:5:14: sources[1].kind: unknown source kind `bogus`"),
+            "{e}"
         );
     }
 

@@ -47,7 +47,7 @@ fn a_threshold_clashing_with_an_inherited_one_is_a_warning_not_an_error() {
         .quota(r#"{"zai": {"windows": {"w": {"utilization": 92}}}}"#);
     // 92% is past the default red (90): RED, and switched, despite yellow at 95.
     s.once("opencode.json").code(0).stderr_has(
-        "switcher.json5: thresholds: yellow (95) is above red (90, the default), \
+        "switcher.json5:2:3: thresholds: yellow (95) is above red (90, the default), \
          so it goes from GREEN straight to RED",
     );
     assert!(s.read("opencode.json").contains("deepseek/deepseek-chat"));
