@@ -235,6 +235,18 @@ impl fmt::Display for ConfigError {
     }
 }
 
+impl ConfigError {
+    /// An error of `field`, placed where `text`, the file's, writes it (see [`locate`]).
+    pub(crate) fn at_field(file: &Path, text: &str, field: String, message: String) -> Self {
+        ConfigError {
+            file: file.to_owned(),
+            position: locate(text, &field),
+            field: Some(field),
+            message,
+        }
+    }
+}
+
 impl Config {
     /// Parses and validates a config file's text.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
@@ -258,12 +270,8 @@ impl Config {
         // it must not be ignored silently. `from_str` checks for one.
         json5::from_str::<serde::de::IgnoredAny>(text)
             .map_err(|e| syntax_error(text, file, None, e))?;
-        let placed = |(field, message): FieldNote| ConfigError {
-            file: file.to_owned(),
-            position: locate(text, &field),
-            field: Some(field),
-            message,
-        };
+        let placed =
+            |(field, message): FieldNote| ConfigError::at_field(file, text, field, message);
         let (mut config, warnings) = written.check().map_err(placed)?;
         config.warnings = warnings.into_iter().map(placed).collect();
         Ok(config)

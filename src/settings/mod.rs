@@ -102,13 +102,16 @@ impl Settings {
         let (config, config_file) = load_config(global, &env)?;
         let config_dir = config_file
             .as_ref()
-            .and_then(|f| f.parent().map(Path::to_owned))
+            .and_then(|(f, _)| f.parent().map(Path::to_owned))
             .unwrap_or_else(|| env.cwd.clone());
-        let config_err = |field: &str, message: String| ConfigError {
-            file: config_file.clone().unwrap_or_default(),
-            position: None,
-            field: Some(field.to_owned()),
-            message,
+        let config_err = |field: &str, message: String| match &config_file {
+            Some((file, text)) => ConfigError::at_field(file, text, field.to_owned(), message),
+            None => ConfigError {
+                file: PathBuf::new(),
+                position: None,
+                field: Some(field.to_owned()),
+                message,
+            },
         };
 
         let state_dir = state_dir(global, &env)?;
@@ -426,7 +429,8 @@ pub(crate) fn config_path(global: &Global, env: &Env) -> Option<(PathBuf, bool)>
 
 /// Finds and parses the config: `--config`, `$SWITCHER_CONFIG` (both must exist), else the
 /// default location (all defaults if absent).
-fn load_config(global: &Global, env: &Env) -> Result<(Config, Option<PathBuf>), Error> {
+/// The config, with its file and text when there is one (later errors are placed in it).
+fn load_config(global: &Global, env: &Env) -> Result<(Config, Option<(PathBuf, String)>), Error> {
     let Some((path, required)) = config_path(global, env) else {
         return Ok((Config::default(), None));
     };
@@ -445,7 +449,8 @@ fn load_config(global: &Global, env: &Env) -> Result<(Config, Option<PathBuf>), 
             .into());
         }
     };
-    Ok((Config::parse(&text, &path)?, Some(path)))
+    let config = Config::parse(&text, &path)?;
+    Ok((config, Some((path, text))))
 }
 
 /// The policy; `Err` names two `provider_thresholds` keys that are one provider.

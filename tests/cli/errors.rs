@@ -36,7 +36,12 @@ fn an_invalid_config_exits_1_naming_the_field_before_any_write() {
     s.config("{sources: [{kind: 'file', path: 'q.json', region: 'china'}]}");
     s.once("opencode.json")
         .code(1)
-        .stderr_has("sources[0].region: not a field of source kind `file`");
+        .stderr_has("switcher.json5:1:43: sources[0].region: not a field of source kind `file`");
+    // Checked once the config is read, and placed at its field all the same.
+    s.config("{sources: [{kind: 'zai', api_key_env: 'SWITCHER_TEST_UNSET'}]}");
+    s.once("opencode.json")
+        .code(1)
+        .stderr_has("switcher.json5:1:26: sources[0].api_key_env: $SWITCHER_TEST_UNSET is not set");
 }
 
 #[test]
