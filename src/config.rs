@@ -485,33 +485,41 @@ fn duplicate_key(text: &str, open: usize, key: &str) -> Option<usize> {
 
 /// Where `field` (`sources[1].kind`, `provider_thresholds.zai.five_hour`, as the checks name
 /// them) is written in `text`, a config that parses: the line and column of its member's name or
-/// its array element. `None` when it is not written there (a default). A key that holds a dot
-/// (`fallbacks.zai/glm-4.6`) is matched whole: at each object the longest name that the rest of
-/// the field starts with wins.
+/// its array element, or of the nearest enclosing one that is written (a required field that is
+/// missing is placed at its entry). `None` when not even the top-level field is written. A key
+/// that holds a dot (`fallbacks.zai/glm-4.6`) is matched whole: at each object the longest name
+/// that the rest of the field starts with wins.
 fn locate(text: &str, field: &str) -> Option<(usize, usize)> {
     let (mut open, mut rest, mut found) = (skip_trivia(text, 0), field, None);
-    while !rest.is_empty() {
-        let child = if let Some(index) = rest.strip_prefix('[') {
-            let (index, after) = index.split_once(']')?;
-            rest = after;
-            children(text, open).nth(index.parse().ok()?)?
-        } else {
-            let path = rest.strip_prefix('.').unwrap_or(rest);
-            let child = children(text, open)
-                .filter(|c| {
-                    c.name.is_some_and(|name| {
-                        path.strip_prefix(name)
-                            .is_some_and(|after| after.is_empty() || after.starts_with(['.', '[']))
-                    })
-                })
-                .max_by_key(|c| c.name.map_or(0, str::len))?;
-            rest = &path[child.name.map_or(0, str::len)..];
-            child
-        };
+    while let Some(child) = child_at(text, open, &mut rest) {
         found = Some(child.start);
         open = child.value;
     }
     found.map(|at| line_column(text, at))
+}
+
+/// The child of the container at `open` that `rest` (`.name…` or `[index]…`) begins with, if it
+/// is written; `rest` is left with what follows it.
+fn child_at<'t>(text: &'t str, open: usize, rest: &mut &str) -> Option<Child<'t>> {
+    if rest.is_empty() {
+        return None;
+    }
+    if let Some(index) = rest.strip_prefix('[') {
+        let (index, after) = index.split_once(']')?;
+        let child = children(text, open).nth(index.parse().ok()?)?;
+        *rest = after;
+        return Some(child);
+    }
+    let path = rest.strip_prefix('.').unwrap_or(rest);
+    let named = |name: &str| {
+        path.strip_prefix(name)
+            .is_some_and(|after| after.is_empty() || after.starts_with(['.', '[']))
+    };
+    let child = children(text, open)
+        .filter(|c| c.name.is_some_and(named))
+        .max_by_key(|c| c.name.map_or(0, str::len))?;
+    *rest = &path[child.name.map_or(0, str::len)..];
+    Some(child)
 }
 
 /// A member of an object (with its name) or an element of an array (without): where it starts,
@@ -540,12 +548,14 @@ fn children(text: &str, open: usize) -> impl Iterator<Item = Child<'_>> {
         let start = at;
         let (name, value) = if object {
             let name_end = skip_token(text, start);
-            let name = text[start..name_end].trim_matches(|c| c == '"' || c == '\'');
+            let name = &text[start..name_end];
+            let name = match name.as_bytes() {
+                [b'"', .., b'"'] | [b'\'', .., b'\''] => &name[1..name.len() - 1],
+                _ => name,
+            };
             // The name, then `:`, then the value.
-            (
-                Some(name),
-                skip_trivia(text, skip_trivia(text, name_end) + 1),
-            )
+            let colon = skip_trivia(text, name_end);
+            (Some(name), skip_trivia(text, (colon + 1).min(text.len())))
         } else {
             (None, start)
         };
@@ -830,13 +840,13 @@ mod tests {
             ("sources[1]", Some((5, 13))),
             ("sources[1].kind", Some((5, 14))),
             ("sources[0].path", Some((4, 21))),
-            ("sources[2]", None),
+            ("sources[2]", Some((3, 3))),
             ("fallbacks.zai/glm-4.6", Some((7, 15))),
             ("fallbacks.zai", Some((7, 34))),
             ("fallbacks.zai[0]", Some((7, 40))),
             ("profiles.p.provider", Some((8, 20))),
             ("profiles.p.model", Some((8, 37))),
-            ("profiles.p.env", None),
+            ("profiles.p.env", Some((8, 16))),
             ("thresholds", None),
         ];
         for (field, at) in cases {
