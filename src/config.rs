@@ -4,6 +4,7 @@
 //! It is read as written, then checked into a [`Config`] whose values are what they mean:
 //! durations as durations, each `sources` entry as its kind's own fields.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -479,7 +480,7 @@ fn offset(text: &str, line: usize, column: usize) -> Option<usize> {
 
 /// Where the second member named `key` of the object opening at `open` starts.
 fn duplicate_key(text: &str, open: usize, key: &str) -> Option<usize> {
-    let mut named = children(text, open).filter(|c| c.name == Some(key));
+    let mut named = children(text, open).filter(|c| c.name.as_deref() == Some(key));
     named.nth(1).map(|second| second.start)
 }
 
@@ -516,22 +517,22 @@ fn child_at<'t>(text: &'t str, open: usize, rest: &mut &str) -> Option<Child<'t>
             .is_some_and(|after| after.is_empty() || after.starts_with(['.', '[']))
     };
     let child = children(text, open)
-        .filter(|c| c.name.is_some_and(named))
-        .max_by_key(|c| c.name.map_or(0, str::len))?;
-    *rest = &path[child.name.map_or(0, str::len)..];
+        .filter(|c| c.name.as_deref().is_some_and(named))
+        .max_by_key(|c| c.name.as_deref().map_or(0, str::len))?;
+    *rest = &path[child.name.as_deref().map_or(0, str::len)..];
     Some(child)
 }
 
 /// A member of an object (with its name) or an element of an array (without): where it starts,
 /// and where its value does.
 struct Child<'t> {
-    name: Option<&'t str>,
+    name: Option<Cow<'t, str>>,
     start: usize,
     value: usize,
 }
 
 /// The members of the object, or the elements of the array, whose bracket is at `open` (none if
-/// there is no bracket there). A quoted name is given as written between its quotes.
+/// there is no bracket there). A name is given as it reads, escapes decoded.
 fn children(text: &str, open: usize) -> impl Iterator<Item = Child<'_>> {
     let bytes = text.as_bytes();
     let object = bytes.get(open) == Some(&b'{');
@@ -549,13 +550,21 @@ fn children(text: &str, open: usize) -> impl Iterator<Item = Child<'_>> {
         let (name, value) = if object {
             let name_end = skip_token(text, start);
             let name = &text[start..name_end];
-            let name = match name.as_bytes() {
-                [b'"', .., b'"'] | [b'\'', .., b'\''] => &name[1..name.len() - 1],
-                _ => name,
+            let quoted = matches!(name.as_bytes(), [b'"', .., b'"'] | [b'\'', .., b'\'']);
+            let name = match (quoted, name.contains('\\')) {
+                (true, false) => Cow::Borrowed(&name[1..name.len() - 1]),
+                (false, false) => Cow::Borrowed(name),
+                // `"poll_\u0069nterval"`, or a name unquoted with an escape.
+                (true, true) => Cow::Owned(json5::from_str(name).unwrap_or_default()),
+                (false, true) => {
+                    Cow::Owned(json5::from_str(&format!("\"{name}\"")).unwrap_or_default())
+                }
             };
-            // The name, then `:`, then the value.
+            // The name, then `:`, then the value. (A text that json5 stopped reading at a name
+            // given twice may have something else after that name.)
             let colon = skip_trivia(text, name_end);
-            (Some(name), skip_trivia(text, (colon + 1).min(text.len())))
+            let value = colon + usize::from(bytes.get(colon) == Some(&b':'));
+            (Some(name), skip_trivia(text, value))
         } else {
             (None, start)
         };
@@ -611,9 +620,14 @@ fn skip_token(text: &str, at: usize) -> usize {
             }
         }
         // A name, a number or a keyword ends where a delimiter, a space or a comment begins.
-        _ => text[at..]
-            .find(|c: char| c.is_whitespace() || ",:{}[]/\"'".contains(c))
-            .map_or(text.len(), |end| at + end.max(1)),
+        _ => {
+            let rest = &text[at..];
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '\u{feff}' || ",:{}[]/\"'".contains(c))
+                .unwrap_or(rest.len());
+            // At least one character, whole.
+            at + end.max(rest.chars().next().map_or(1, char::len_utf8))
+        }
     }
 }
 
@@ -858,6 +872,26 @@ mod tests {
                 .starts_with("config c.json5:5:14: sources[1].kind: unknown source kind `bogus`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn names_are_matched_as_they_read_and_text_json5_stopped_in_is_walked_safely() {
+        let error = |text: &str| Config::parse(text, Path::new("c.json5")).unwrap_err();
+        // Escaped names, quoted and not, and a byte-order mark after a name.
+        let e = error("{\n  \"poll_\\u0069nterval\": -5 }");
+        assert_eq!(e.position, Some((2, 3)), "{e}");
+        let e = error("{\n  sour\\u0063es: [{kind: 'bogus'}] }");
+        assert_eq!(e.position, Some((2, 19)), "{e}");
+        assert_eq!(locate("{kind\u{feff}: 1}", "kind"), Some((1, 2)));
+        // json5 stops at a name given twice, before a full-width colon it never read.
+        let e = error("{\n  \"poll_interval\": 60,\n  \"poll_interval\"\u{ff1a} 30\n}");
+        assert!(
+            e.to_string()
+                .starts_with("config c.json5:3:3: duplicate field"),
+            "{e}"
+        );
+        let e = error("{profiles: {glm: {provider: 'zai', model: 'm'}, glm\u{ff1a} {}}}");
+        assert!(e.to_string().contains("`glm` is given twice"), "{e}");
     }
 
     #[test]

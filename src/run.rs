@@ -152,7 +152,7 @@ fn observe(
         let mut runtime = tokio::runtime::Builder::new_current_thread();
         runtime.enable_time();
         // Sources that only read local files need no I/O driver, whose start (an epoll instance,
-        // the signal pipe) takes longer than reading a status file.
+        // the signal socket pair) takes longer than reading a status file.
         if !due.iter().all(|s| s.provider.local()) {
             runtime.enable_io();
         }

@@ -53,7 +53,8 @@ impl KeyPath {
     /// The dotted form it displays as, in a string sized for it at once: the routes name each
     /// of a big config's thousands of slots so.
     pub(crate) fn dotted(&self) -> String {
-        let mut text = String::with_capacity(self.0.iter().map(|key| key.len() + 1).sum());
+        // Room for a dot and two quotes per key: a dotted key is quoted.
+        let mut text = String::with_capacity(self.0.iter().map(|key| key.len() + 3).sum());
         let _ = write!(text, "{self}");
         text
     }
