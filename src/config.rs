@@ -625,8 +625,8 @@ fn skip_token(text: &str, at: usize) -> usize {
             let end = rest
                 .find(|c: char| c.is_whitespace() || c == '\u{feff}' || ",:{}[]/\"'".contains(c))
                 .unwrap_or(rest.len());
-            // At least one character, whole.
-            at + end.max(rest.chars().next().map_or(1, char::len_utf8))
+            // At least one character, whole (none at the end of the text).
+            at + end.max(rest.chars().next().map_or(0, char::len_utf8))
         }
     }
 }
@@ -892,6 +892,31 @@ mod tests {
         );
         let e = error("{profiles: {glm: {provider: 'zai', model: 'm'}, glm\u{ff1a} {}}}");
         assert!(e.to_string().contains("`glm` is given twice"), "{e}");
+    }
+
+    /// Placing reads text json5 may have stopped in (a name given twice): any text, any field.
+    #[test]
+    fn placing_never_panics() {
+        use crate::fuzz::{check, config::FULL, jsonish_text, mutated};
+        use proptest::prelude::*;
+        let texts = prop_oneof![jsonish_text(), mutated(vec![FULL.to_owned()])];
+        check("config::placing_never_panics", texts, |text| {
+            for field in [
+                "sources[1].kind",
+                "fallbacks.opus",
+                "thresholds",
+                "a[9]",
+                "[",
+                ".",
+                "",
+            ] {
+                let _ = locate(&text, field);
+            }
+            for (open, _) in text.match_indices(['{', '[']) {
+                let _ = duplicate_key(&text, open, "poll_interval");
+            }
+            Ok(())
+        });
     }
 
     #[test]
