@@ -466,7 +466,7 @@ fn policy(config: &Config, aliases: &Aliases) -> Result<Policy, (String, String)
         let id = aliases.resolve(provider);
         if let Some(first) = named.insert(id.clone(), provider) {
             return Err((
-                "provider_thresholds".to_owned(),
+                format!("provider_thresholds.{provider}"),
                 format!("`{first}` and `{provider}` are the same provider ({id}); keep one"),
             ));
         }

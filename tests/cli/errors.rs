@@ -42,6 +42,12 @@ fn an_invalid_config_exits_1_naming_the_field_before_any_write() {
     s.once("opencode.json")
         .code(1)
         .stderr_has("switcher.json5:1:26: sources[0].api_key_env: $SWITCHER_TEST_UNSET is not set");
+    // Two names of one provider: placed at the one kept second.
+    s.config("{provider_thresholds: {zai: {red: 80},\n  'zai-coding-plan': {red: 85}}}");
+    s.once("opencode.json").code(1).stderr_has(
+        "switcher.json5:2:3: provider_thresholds.zai-coding-plan: `zai` and `zai-coding-plan` are \
+         the same provider (zai); keep one",
+    );
 }
 
 #[test]
