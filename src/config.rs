@@ -549,17 +549,7 @@ fn children(text: &str, open: usize) -> impl Iterator<Item = Child<'_>> {
         let start = at;
         let (name, value) = if object {
             let name_end = skip_token(text, start);
-            let name = &text[start..name_end];
-            let quoted = matches!(name.as_bytes(), [b'"', .., b'"'] | [b'\'', .., b'\'']);
-            let name = match (quoted, name.contains('\\')) {
-                (true, false) => Cow::Borrowed(&name[1..name.len() - 1]),
-                (false, false) => Cow::Borrowed(name),
-                // `"poll_\u0069nterval"`, or a name unquoted with an escape.
-                (true, true) => Cow::Owned(json5::from_str(name).unwrap_or_default()),
-                (false, true) => {
-                    Cow::Owned(json5::from_str(&format!("\"{name}\"")).unwrap_or_default())
-                }
-            };
+            let name = name_as_read(&text[start..name_end]);
             // The name, then `:`, then the value. (A text that json5 stopped reading at a name
             // given twice may have something else after that name.)
             let colon = skip_trivia(text, name_end);
@@ -575,6 +565,24 @@ fn children(text: &str, open: usize) -> impl Iterator<Item = Child<'_>> {
         }
         Some(Child { name, start, value })
     })
+}
+
+/// A member's name as written (quoted or not) as it reads: without its quotes, escapes decoded
+/// (`"poll_\u0069nterval"`).
+fn name_as_read(written: &str) -> Cow<'_, str> {
+    let quoted = matches!(written.as_bytes(), [b'"', .., b'"'] | [b'\'', .., b'\'']);
+    if written.contains('\\') {
+        let string = if quoted {
+            written.into()
+        } else {
+            format!("\"{written}\"")
+        };
+        Cow::Owned(json5::from_str(&string).unwrap_or_default())
+    } else if quoted {
+        Cow::Borrowed(&written[1..written.len() - 1])
+    } else {
+        Cow::Borrowed(written)
+    }
 }
 
 /// Past whitespace and comments from `at`.

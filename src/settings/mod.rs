@@ -104,15 +104,9 @@ impl Settings {
             .as_ref()
             .and_then(|(f, _)| f.parent().map(Path::to_owned))
             .unwrap_or_else(|| env.cwd.clone());
-        let config_err = |field: &str, message: String| match &config_file {
-            Some((file, text)) => ConfigError::at_field(file, text, field.to_owned(), message),
-            None => ConfigError {
-                file: PathBuf::new(),
-                position: None,
-                field: Some(field.to_owned()),
-                message,
-            },
-        };
+        let (file, text) = (config_file.as_ref()).map_or((Path::new(""), ""), |(f, t)| (f, t));
+        let config_err =
+            |field: &str, message: String| ConfigError::at_field(file, text, field.into(), message);
 
         let state_dir = state_dir(global, &env)?;
 
@@ -428,8 +422,8 @@ pub(crate) fn config_path(global: &Global, env: &Env) -> Option<(PathBuf, bool)>
 }
 
 /// Finds and parses the config: `--config`, `$SWITCHER_CONFIG` (both must exist), else the
-/// default location (all defaults if absent).
-/// The config, with its file and text when there is one (later errors are placed in it).
+/// default location (all defaults if absent). With it, its file and text, in which later errors
+/// are placed.
 fn load_config(global: &Global, env: &Env) -> Result<(Config, Option<(PathBuf, String)>), Error> {
     let Some((path, required)) = config_path(global, env) else {
         return Ok((Config::default(), None));
