@@ -58,8 +58,11 @@ pub(crate) fn after_pass(
     if let Err(e) = journal::append(state_dir, &entries) {
         tracing::warn!("journal: {e}");
     }
-    let fresh: Vec<&TargetState> = runs.iter().filter_map(|r| r.records.as_deref()).collect();
-    routes::refresh(state_dir, settings.opencode_dir(), &fresh);
+    // A run of one target may have rewritten the routes beside it (`Context::routes_ahead`).
+    if !runs.iter().all(|r| r.routed) {
+        let fresh: Vec<&TargetState> = runs.iter().filter_map(|r| r.records.as_deref()).collect();
+        routes::refresh(state_dir, settings.opencode_dir(), &fresh);
+    }
     if let Some(argv) = &settings.on_switch {
         match wait {
             Wait::UpToTimeout => {

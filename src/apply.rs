@@ -16,6 +16,7 @@ use crate::error::TargetError;
 use crate::fsx::{self, FileLock, WriteOutcome};
 use crate::jsonc::Document;
 use crate::plan::{Change, Plan, Planner, SlotView, TargetState, advance_streaks, live};
+use crate::routes;
 use crate::settings::{AgentScope, Settings, TargetSpec};
 use crate::state::{StateDir, StateError};
 use crate::target::{Doc, Kind, claude};
@@ -88,6 +89,9 @@ pub(crate) struct TargetRun {
     /// Its changes were announced before it waited for cleared keys to settle
     /// ([`Context::before_settling`]): they are not announced again.
     pub(crate) announced: bool,
+    /// The routes file already holds its records: the pass rewrote it beside the target
+    /// ([`Context::routes_ahead`]).
+    pub(crate) routed: bool,
 }
 
 /// A target's text around a pass: `after` is what was written (or, in a dry run, what would
@@ -114,6 +118,12 @@ pub(crate) struct Context<'a> {
     /// Announces a pass's changes before it waits for cleared keys to settle (`--once`,
     /// `--restore`): a run killed while it waits has journalled them and run the hooks.
     pub(crate) before_settling: Option<&'a (dyn Fn(&TargetRun) + Sync)>,
+    /// Whether a pass that lands its final records with its write, and has many of them
+    /// ([`routes::AHEAD_FROM`]), rewrites the routes file while it writes the target, on a second
+    /// thread, the new file put in place only once the target's write has landed. Only for a run
+    /// of one target: the file holds every target's routes, which a run of many knows only after
+    /// its last pass.
+    pub(crate) routes_ahead: bool,
     /// The endpoint each list of Claude Code settings files sets, read once per context: a
     /// project's agent files share one scope.
     endpoints: Mutex<HashMap<Vec<PathBuf>, Option<String>>>,
@@ -134,6 +144,7 @@ impl<'a> Context<'a> {
             settle: Settle::Wait,
             keep_text: true,
             before_settling: None,
+            routes_ahead: false,
             endpoints: Mutex::default(),
         }
     }
@@ -280,6 +291,7 @@ impl Target {
             run.slots = settled.slots;
             run.settles_at = settled.settles_at;
             run.records = settled.records;
+            run.routed = settled.routed;
         }
         Ok(run)
     }
@@ -365,8 +377,22 @@ impl Target {
             let early = plan.state_before_write(&base);
             self.save(ctx.state_dir, early.as_ref().unwrap_or(&plan.state))
                 .map_err(state_err)?;
-            let written =
-                fsx::write_atomic_with(&self.path, Some(&doc.source()), |out| edited.write_to(out));
+            let write = || {
+                fsx::write_atomic_with(&self.path, Some(&doc.source()), |out| edited.write_to(out))
+            };
+            // Only OpenCode's records have routes; a plain switch's are final before its write.
+            let opencode = matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent);
+            let ahead = ctx.routes_ahead
+                && opencode
+                && early.is_none()
+                && plan.then.is_none()
+                && plan.state.switches.len() >= routes::AHEAD_FROM;
+            let (written, routed) = if ahead {
+                let opencode_dir = ctx.settings.opencode_dir();
+                routes::refresh_beside(ctx.state_dir, opencode_dir, &plan.state, write)
+            } else {
+                (write(), false)
+            };
             match written {
                 Ok(WriteOutcome::Written) => {
                     let left = if ctx.keep_text {
@@ -378,7 +404,9 @@ impl Target {
                         self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                     }
                     let Some(enter) = plan.then.clone() else {
-                        return Ok(self.finish(plan, doc, landed, left, true));
+                        let mut run = self.finish(plan, doc, landed, left, true);
+                        run.routed = routed;
+                        return Ok(run);
                     };
                     self.note(&plan);
                     landed.extend(plan.changes);
@@ -481,6 +509,7 @@ impl Target {
             settles_at: None,
             records: None,
             announced: false,
+            routed: false,
         }
     }
 
@@ -507,6 +536,7 @@ impl Target {
             settles_at: live::settles_at(&state.clearing),
             records: None,
             announced: false,
+            routed: false,
         })
     }
 
@@ -558,6 +588,7 @@ impl Target {
             content,
             records: Some(records),
             announced: false,
+            routed: false,
         }
     }
 

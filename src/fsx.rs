@@ -116,6 +116,19 @@ pub fn write_atomic_with(
     expected: Option<&str>,
     fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
 ) -> io::Result<WriteOutcome> {
+    let landed = write_atomic_if(path, expected, fill, || true)?;
+    Ok(landed.expect("a write told to land lands or fails"))
+}
+
+/// [`write_atomic_with`] that asks `go`, once the content is synced in its temp file, whether
+/// to put it in place; `Ok(None)` when told not to (the temp file is removed). A second thread
+/// can so prepare a file while the first decides whether it should land.
+pub fn write_atomic_if(
+    path: &Path,
+    expected: Option<&str>,
+    fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
+    go: impl FnOnce() -> bool,
+) -> io::Result<Option<WriteOutcome>> {
     let real = canonical(path)?;
     refuse_protected(&real)?;
     let dir = real
@@ -137,8 +150,13 @@ pub fn write_atomic_with(
         file.sync_all()
     })();
     drop(file);
+    let prepared = prepared.map(|()| go());
     let outcome = match prepared {
-        Ok(()) => swap_in(&temp, &real, expected)?,
+        Ok(true) => swap_in(&temp, &real, expected)?,
+        Ok(false) => {
+            let _ = fs::remove_file(&temp);
+            return Ok(None);
+        }
         Err(e) => {
             let _ = fs::remove_file(&temp);
             return Err(e);
@@ -147,7 +165,7 @@ pub fn write_atomic_with(
     if outcome == WriteOutcome::Written {
         sys::sync_dir(dir);
     }
-    Ok(outcome)
+    Ok(Some(outcome))
 }
 
 /// Puts `temp` in place of `real` if `real` still holds `expected`. Removes `temp` whenever it
@@ -419,6 +437,28 @@ mod tests {
             WriteOutcome::Conflict
         );
         assert_eq!(fs::read_to_string(&path).unwrap(), "theirs");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_write_told_not_to_go_leaves_the_file_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        fs::write(&path, "old").unwrap();
+        let fill = |out: &mut TempWriter<'_>| out.write_all(b"new");
+        // Asked once the content is in its temp file, which is then removed.
+        let mut temps = None;
+        let go = || {
+            temps = Some(fs::read_dir(dir.path()).unwrap().count());
+            false
+        };
+        assert_eq!(write_atomic_if(&path, None, fill, go).unwrap(), None);
+        assert_eq!(temps, Some(2));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        let landed = write_atomic_if(&path, Some("old"), fill, || true).unwrap();
+        assert_eq!(landed, Some(WriteOutcome::Written));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

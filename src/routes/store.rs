@@ -3,10 +3,12 @@
 
 use std::io;
 use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
 
 use jiff::Timestamp;
 
-use crate::fsx;
+use crate::fsx::{self, WriteOutcome};
 use crate::plan::TargetState;
 use crate::state::{StateDir, lines};
 use crate::target::Kind;
@@ -19,13 +21,51 @@ use super::{FILE, Routes, VERSION, build, carry};
 /// reported by the pass that meets it), and a file that cannot be written is a warning. No
 /// records and no file: nothing is written.
 pub(crate) fn refresh(state_dir: &StateDir, opencode_dir: Option<&Path>, fresh: &[&TargetState]) {
+    refresh_when(state_dir, opencode_dir, fresh, || true);
+}
+
+/// Runs `write`, the write of a target that lands its records `fresh`, while a second thread
+/// rewrites the routes file for them: the new file is built and synced meanwhile, and put in
+/// place only once `write` has landed (for a big config, the routes then cost the run little
+/// more than their rename). Returns `write`'s outcome and whether the routes file holds the
+/// routes of `fresh`; when it does not, the caller refreshes it as usual.
+pub(crate) fn refresh_beside(
+    state_dir: &StateDir,
+    opencode_dir: Option<&Path>,
+    fresh: &TargetState,
+    write: impl FnOnce() -> io::Result<WriteOutcome>,
+) -> (io::Result<WriteOutcome>, bool) {
+    let (verdict, landed) = mpsc::channel();
+    thread::scope(|scope| {
+        let routes = scope.spawn(move || {
+            refresh_when(state_dir, opencode_dir, &[fresh], || {
+                landed.recv() == Ok(true)
+            })
+        });
+        let written = write();
+        let landed = matches!(written, Ok(WriteOutcome::Written));
+        // Sent before the join, which waits for it (a closed channel is a no).
+        let _ = verdict.send(landed);
+        let routed = routes.join().unwrap_or(false);
+        (written, landed && routed)
+    })
+}
+
+/// [`refresh`] whose new file, built and synced, is put in place only if `go` says so. Whether
+/// the file holds the routes of `fresh` when it returns: not when told not to go, or on failure.
+fn refresh_when(
+    state_dir: &StateDir,
+    opencode_dir: Option<&Path>,
+    fresh: &[&TargetState],
+    go: impl FnOnce() -> bool,
+) -> bool {
     let known: Vec<&Path> = fresh.iter().map(|s| s.target.as_path()).collect();
     let opencode = |_: &Path, kind| matches!(kind, Kind::OpenCode | Kind::OpenCodeAgent);
     let stored: Vec<_> = match state_dir.targets_where(&known, opencode) {
         Ok(states) => states.into_iter().filter_map(Result::ok).collect(),
         Err(e) => {
             tracing::warn!("routes: {e}");
-            return;
+            return false;
         }
     };
     let real_dir = opencode_dir.map(|d| fsx::canonical(d).unwrap_or_else(|_| d.to_owned()));
@@ -33,17 +73,18 @@ pub(crate) fn refresh(state_dir: &StateDir, opencode_dir: Option<&Path>, fresh: 
         stored.iter().chain(fresh.iter().copied()),
         real_dir.as_deref(),
     );
-    let written = state_dir.with_lock("routes", |root| write(&root.join(FILE), routes));
-    if let Err(e) = written {
+    let written = state_dir.with_lock("routes", |root| write(&root.join(FILE), routes, go));
+    written.unwrap_or_else(|e| {
         tracing::warn!("routes: {e}");
-    }
+        false
+    })
 }
 
 /// Replaces the file with `routes`, carrying its restored routes over (see [`carry`]), unless
 /// it holds that already (an unchanged file keeps its mtime, so the plugins do not read it
-/// again). A missing file with no route stays missing. A previous file that cannot be read or is
-/// not a routes document carries nothing.
-fn write(path: &Path, routes: Routes) -> io::Result<()> {
+/// again), and if `go` says so. A missing file with no route stays missing. A previous file that
+/// cannot be read or is not a routes document carries nothing. Whether the file holds `routes`.
+fn write(path: &Path, routes: Routes<'_>, go: impl FnOnce() -> bool) -> io::Result<bool> {
     let old = fsx::read_limited(path, fsx::MAX_FILE);
     let missing = matches!(&old, Err(e) if e.kind() == io::ErrorKind::NotFound);
     let old = old.ok();
@@ -52,8 +93,9 @@ fn write(path: &Path, routes: Routes) -> io::Result<()> {
     let routes = carry(previous.as_ref(), routes, Timestamp::now());
     let empty = routes.routes.is_empty() && routes.restored.is_empty();
     if previous.as_ref() == Some(&routes) || (missing && empty) {
-        return Ok(());
+        return Ok(true);
     }
     fsx::remove_stale_temps(path.parent().unwrap_or(Path::new(".")), FILE);
-    fsx::write_atomic_with(path, None, |out| lines::write(out, &routes)).map(|_| ())
+    let landed = fsx::write_atomic_if(path, None, |out| lines::write(out, &routes), go)?;
+    Ok(landed.is_some())
 }

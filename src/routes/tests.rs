@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use super::*;
+use crate::fsx::WriteOutcome;
 use crate::jsonc::KeyPath;
 use crate::plan::{SwitchRecord, TargetState};
 use crate::target::Kind;
@@ -56,8 +57,8 @@ fn a_project_config_routes_its_model_and_agents_for_its_dir() {
                 r.scope.as_deref(),
                 r.agent.as_deref(),
                 r.slot.as_str(),
-                r.from.as_str(),
-                r.to.as_str(),
+                &*r.from,
+                &*r.to,
             )
         })
         .collect();
@@ -122,8 +123,8 @@ fn scopes_global_dotdir_and_agent_files() {
                 r.config.to_str().unwrap(),
                 r.scope.as_deref().map(|s| s.to_str().unwrap()),
                 r.agent.as_deref(),
-                r.from.as_str(),
-                r.to.as_str(),
+                &*r.from,
+                &*r.to,
             )
         })
         .collect();
@@ -187,13 +188,11 @@ fn restored_routes_hold_for_a_while_and_a_newer_restore_replaces_an_older_one() 
     let t = |s: &str| s.parse::<Timestamp>().unwrap();
     let mut moved = record(&["model"], r#""zai/glm-4.6""#, r#""kimi/k2""#);
     moved.held = vec![r#""deepseek/chat""#.to_owned()];
-    let switched = build(
-        &[state("/p/opencode.json", Kind::OpenCode, vec![moved])],
-        None,
-    );
+    let states = [state("/p/opencode.json", Kind::OpenCode, vec![moved])];
+    let switched = build(&states, None);
     let from = |r: &Routes| -> Vec<(String, String, bool)> {
         (r.routes.iter().chain(&r.restored))
-            .map(|r| (r.from.clone(), r.to.clone(), r.earlier))
+            .map(|r| (r.from.to_string(), r.to.to_string(), r.earlier))
             .collect()
     };
     let pair = |f: &str, t: &str, e: bool| (f.to_owned(), t.to_owned(), e);
@@ -228,22 +227,12 @@ fn restored_routes_hold_for_a_while_and_a_newer_restore_replaces_an_older_one() 
     // both wrote, and the older one's other model stays.
     let mut second = record(&["model"], r#""zai/glm-4.6""#, r#""kimi/k2""#);
     second.at = t1;
-    let reswitched = carry(
-        Some(&restored),
-        build(
-            &[state("/p/opencode.json", Kind::OpenCode, vec![second])],
-            None,
-        ),
-        t1,
-    );
+    let states = [state("/p/opencode.json", Kind::OpenCode, vec![second])];
+    let reswitched = carry(Some(&restored), build(&states, None), t1);
     assert_eq!(reswitched.restored, restored.restored);
     let t2 = t("2026-09-13T10:00:00Z");
     let twice = carry(Some(&reswitched), build(&[], None), t2);
-    let since: Vec<_> = twice
-        .restored
-        .iter()
-        .map(|r| (r.from.as_str(), r.since))
-        .collect();
+    let since: Vec<_> = twice.restored.iter().map(|r| (&*r.from, r.since)).collect();
     assert_eq!(since, [("deepseek/chat", t1), ("kimi/k2", t2)]);
 }
 
@@ -283,7 +272,7 @@ fn refresh_takes_a_pass_s_records_as_given_and_the_others_from_the_state_dir() {
     let text = std::fs::read_to_string(dir.path().join("state").join(FILE)).unwrap();
     let routes: Routes = serde_json::from_str(&text).unwrap();
     let to: Vec<(&str, &str)> = (routes.routes.iter())
-        .map(|r| (r.config.to_str().unwrap(), r.to.as_str()))
+        .map(|r| (r.config.to_str().unwrap(), &*r.to))
         .collect();
     assert_eq!(
         to,
@@ -292,4 +281,54 @@ fn refresh_takes_a_pass_s_records_as_given_and_the_others_from_the_state_dir() {
             ("/q/opencode.json", "deepseek/q")
         ]
     );
+}
+
+#[test]
+fn routes_made_beside_a_write_land_only_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("state");
+    let state_dir = crate::state::StateDir::new(root.clone());
+    let glm = r#""zai/glm-4.6""#;
+    let first = state(
+        "/p/opencode.json",
+        Kind::OpenCode,
+        vec![record(&["model"], glm, r#""deepseek/first""#)],
+    );
+    store::refresh(&state_dir, None, &[&first]);
+    let before = std::fs::read_to_string(root.join(FILE)).unwrap();
+    let next = state(
+        "/p/opencode.json",
+        Kind::OpenCode,
+        vec![record(&["model"], glm, r#""deepseek/next""#)],
+    );
+    let files = || {
+        let mut names: Vec<String> = (std::fs::read_dir(&root).unwrap())
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let settled = files();
+    // The target's write did not land (another writer, or an error): neither do the routes,
+    // and their temp file is gone.
+    let outcomes: [fn() -> std::io::Result<WriteOutcome>; 2] = [
+        || Ok(WriteOutcome::Conflict),
+        || Err(std::io::Error::other("disk full")),
+    ];
+    for write in outcomes {
+        let (written, routed) = store::refresh_beside(&state_dir, None, &next, write);
+        assert!(!matches!(written, Ok(WriteOutcome::Written)));
+        assert!(!routed);
+        assert_eq!(std::fs::read_to_string(root.join(FILE)).unwrap(), before);
+        assert_eq!(files(), settled);
+    }
+    // It landed: so do they, made while it was written.
+    let (written, routed) =
+        store::refresh_beside(&state_dir, None, &next, || Ok(WriteOutcome::Written));
+    assert_eq!(written.unwrap(), WriteOutcome::Written);
+    assert!(routed);
+    let text = std::fs::read_to_string(root.join(FILE)).unwrap();
+    let routes: Routes = serde_json::from_str(&text).unwrap();
+    assert_eq!(&*routes.routes[0].to, "deepseek/next");
+    assert_eq!(files(), settled);
 }
