@@ -349,7 +349,9 @@ impl Target {
                 if !dry_run && plan.state != *on_disk {
                     self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                 }
-                return Ok(self.finish(plan, doc, landed, Left::Unchanged, !dry_run));
+                let remark = remark(&doc);
+                let left = Left::Unchanged(doc.into_source());
+                return Ok(self.finish(plan, remark, landed, left, !dry_run));
             }
             let internal = |e: String| TargetError::Invalid {
                 target: self.display.clone(),
@@ -370,15 +372,23 @@ impl Target {
                         .map_or_else(|_| json.render(), |d| d.render()),
                     _ => new_doc.render(),
                 };
-                return Ok(self.finish(plan, doc, landed, Left::Text(new_text), false));
+                let remark = remark(&doc);
+                let left = Left::Text {
+                    before: doc.into_source(),
+                    after: new_text,
+                };
+                return Ok(self.finish(plan, remark, landed, left, false));
             }
+            let remark = remark(&doc);
             let edited = doc.edited(&plan.edits).map_err(internal)?;
             // A plain switch saves its final records before the write.
             let early = plan.state_before_write(&base);
             self.save(ctx.state_dir, early.as_ref().unwrap_or(&plan.state))
                 .map_err(state_err)?;
             let write = || {
-                fsx::write_atomic_with(&self.path, Some(&doc.source()), |out| edited.write_to(out))
+                fsx::write_atomic_with(&self.path, Some(&edited.before()), |out| {
+                    edited.write_to(out)
+                })
             };
             // Only OpenCode's records have routes; a plain switch's are final before its write.
             let opencode = matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent);
@@ -396,7 +406,8 @@ impl Target {
             match written {
                 Ok(WriteOutcome::Written) => {
                     let left = if ctx.keep_text {
-                        Left::Text(edited.into_text())
+                        let (before, after) = edited.into_texts();
+                        Left::Text { before, after }
                     } else {
                         Left::NotKept
                     };
@@ -404,7 +415,7 @@ impl Target {
                         self.save(ctx.state_dir, &plan.state).map_err(state_err)?;
                     }
                     let Some(enter) = plan.then.clone() else {
-                        let mut run = self.finish(plan, doc, landed, left, true);
+                        let mut run = self.finish(plan, remark, landed, left, true);
                         run.routed = routed;
                         return Ok(run);
                     };
@@ -545,22 +556,21 @@ impl Target {
     fn finish(
         &mut self,
         plan: Plan,
-        doc: Doc,
+        remark: Option<String>,
         mut changes: Vec<Change>,
         left: Left,
         saved: bool,
     ) -> TargetRun {
         self.note(&plan);
-        let remark = remark(&doc);
         let content = match left {
             Left::NotKept => None,
-            Left::Unchanged => {
-                let before = Arc::new(doc.into_source());
+            Left::Unchanged(text) => {
+                let before = Arc::new(text);
                 let after = before.clone();
                 Some(Content { before, after })
             }
-            Left::Text(after) => Some(Content {
-                before: Arc::new(doc.into_source()),
+            Left::Text { before, after } => Some(Content {
+                before: Arc::new(before),
                 after: Arc::new(after),
             }),
         };
@@ -605,10 +615,13 @@ impl Target {
     }
 }
 
-/// The text a pass leaves in its file, for its run's [`Content`].
+/// The texts a pass read and leaves in its file, for its run's [`Content`].
 enum Left {
-    Unchanged,
-    Text(String),
+    Unchanged(String),
+    Text {
+        before: String,
+        after: String,
+    },
     /// Written, and not kept ([`Context::keep_text`]).
     NotKept,
 }

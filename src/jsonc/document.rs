@@ -11,7 +11,7 @@ use jsonc_parser::{CollectOptions, CommentCollectionStrategy, ParseOptions};
 
 use super::KeyPath;
 
-const BOM: &str = "\u{feff}";
+pub(super) const BOM: &str = "\u{feff}";
 
 /// Objects with more members than this get a key index.
 const INDEX_ABOVE: usize = 16;
@@ -109,6 +109,11 @@ impl Document {
             None => parse_by_jsonc_parser(&text)?,
         };
         Ok(Document { bom, text, root })
+    }
+
+    /// The text without its BOM, the tree dropped.
+    pub(super) fn into_bare_text(self) -> String {
+        self.text
     }
 
     /// The full file content, as [`render`](Self::render) gives it, without copying it.

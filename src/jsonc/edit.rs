@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::io;
 use std::ops::Range;
 
-use super::document::{Document, Node};
+use super::document::{BOM, Document, Node};
 use super::layout::{
     indent_of_line, indent_unit, line_break_before, line_comment_before, newline, skip_trivia,
     skip_trivia_on_line,
@@ -94,13 +94,14 @@ impl Document {
         Ok(edited.unwrap_or_else(|| self.clone()))
     }
 
-    /// The text [`apply`](Self::apply) gives (BOM included), to be written or taken whole.
-    /// When every edit replaces a value by raw text that is one whole value (no comment or space
-    /// around it) and no two replace the same bytes, the result is valid by construction: it is
-    /// kept as splices of this document's text, neither parsed nor built, so that a big file is
-    /// parsed once per pass and its new text can be streamed to the file. Other edits go through
-    /// `apply` and its check.
-    pub(crate) fn edited<'a>(&'a self, edits: &'a [Edit]) -> Result<Edited<'a>, EditError> {
+    /// The text [`apply`](Self::apply) gives (BOM included), to be written or taken whole, and
+    /// the text before; the tree is dropped (a big config's is megabytes, which a pass need not
+    /// hold while it writes). When every edit replaces a value by raw text that is one whole value
+    /// (no comment or space around it) and no two replace the same bytes, the result is valid by
+    /// construction: it is kept as splices of this document's text, neither parsed nor built, so
+    /// that a big file is parsed once per pass and its new text can be streamed to the file.
+    /// Other edits go through `apply` and its check.
+    pub(crate) fn edited(self, edits: &[Edit]) -> Result<Edited<'_>, EditError> {
         let mut splices = Vec::with_capacity(edits.len());
         for edit in edits {
             let Edit::Replace { path, raw } = edit else {
@@ -117,10 +118,16 @@ impl Document {
                 .windows(2)
                 .all(|w| w[0].range.end <= w[1].range.start)
             {
-                return Ok(Edited(Pieces::Spliced { doc: self, splices }));
+                let bom = self.has_bom();
+                return Ok(Edited {
+                    bom,
+                    before: self.into_bare_text(),
+                    after: After::Spliced(splices),
+                });
             }
         }
-        self.apply(edits).map(|doc| Edited::text(doc.into_text()))
+        let after = self.apply(edits)?.into_text();
+        Ok(Edited::text(self.into_text(), after))
     }
 
     fn splices<'e>(&self, edit: &'e Edit) -> Result<Vec<Splice<'e>>, EditError> {
@@ -172,73 +179,92 @@ impl Document {
     /// The document with non-overlapping splices applied.
     fn spliced(&self, mut splices: Vec<Splice<'_>>) -> Result<Document, EditError> {
         splices.sort_by_key(|s| (s.range.start, s.range.end));
-        Document::parse_owned(self.splice_text(&splices)).map_err(EditError::Broken)
-    }
-
-    /// The full text (BOM included) with sorted, non-overlapping splices applied.
-    fn splice_text(&self, splices: &[Splice<'_>]) -> String {
-        let added: usize = splices.iter().map(|s| s.text.len()).sum();
-        let removed: usize = splices.iter().map(|s| s.range.len()).sum();
-        let bom = if self.has_bom() {
-            '\u{feff}'.len_utf8()
-        } else {
-            0
-        };
-        let mut out = String::with_capacity(bom + self.text().len() + added - removed);
-        self.spliced_pieces(splices)
-            .for_each(|piece| out.push_str(piece));
-        out
-    }
-
-    /// The pieces of the full text (BOM included) with sorted, non-overlapping splices applied.
-    fn spliced_pieces<'s>(&'s self, splices: &'s [Splice<'_>]) -> impl Iterator<Item = &'s str> {
-        let text = self.text();
-        let bom = if self.has_bom() { "\u{feff}" } else { "" };
-        let starts = std::iter::once(0).chain(splices.iter().map(|s| s.range.end));
-        let ends = splices.iter().map(|s| s.range.start).chain([text.len()]);
-        let texts = splices.iter().map(|s| &*s.text).chain([""]);
-        let pieces = starts
-            .zip(ends)
-            .zip(texts)
-            .flat_map(move |((from, to), spliced)| [&text[from..to], spliced]);
-        std::iter::once(bom).chain(pieces)
+        let text = splice_text(self.has_bom(), self.text(), &splices);
+        Document::parse_owned(text).map_err(EditError::Broken)
     }
 }
 
-/// A document's text after edits (see [`Document::edited`]).
-pub(crate) struct Edited<'a>(Pieces<'a>);
+/// The full text (a BOM first if `bom`) with sorted, non-overlapping splices applied.
+fn splice_text(bom: bool, text: &str, splices: &[Splice<'_>]) -> String {
+    let added: usize = splices.iter().map(|s| s.text.len()).sum();
+    let removed: usize = splices.iter().map(|s| s.range.len()).sum();
+    let mut out = String::with_capacity(BOM.len() + text.len() + added - removed);
+    spliced_pieces(bom, text, splices).for_each(|piece| out.push_str(piece));
+    out
+}
 
-enum Pieces<'a> {
-    Spliced {
-        doc: &'a Document,
-        splices: Vec<Splice<'a>>,
-    },
+/// The pieces of the full text (a BOM first if `bom`) with sorted, non-overlapping splices
+/// applied.
+fn spliced_pieces<'s>(
+    bom: bool,
+    text: &'s str,
+    splices: &'s [Splice<'_>],
+) -> impl Iterator<Item = &'s str> {
+    let starts = std::iter::once(0).chain(splices.iter().map(|s| s.range.end));
+    let ends = splices.iter().map(|s| s.range.start).chain([text.len()]);
+    let texts = splices.iter().map(|s| &*s.text).chain([""]);
+    let pieces = starts
+        .zip(ends)
+        .zip(texts)
+        .flat_map(move |((from, to), spliced)| [&text[from..to], spliced]);
+    std::iter::once(if bom { BOM } else { "" }).chain(pieces)
+}
+
+/// A document's text before and after edits (see [`Document::edited`]).
+pub(crate) struct Edited<'e> {
+    /// Whether the text before starts with a BOM, which `before` does not hold.
+    bom: bool,
+    before: String,
+    after: After<'e>,
+}
+
+enum After<'e> {
+    /// Splices of `before`, borrowing the edits' raw texts.
+    Spliced(Vec<Splice<'e>>),
     Text(String),
 }
 
 impl Edited<'_> {
-    /// Text already built.
-    pub(crate) fn text(text: String) -> Edited<'static> {
-        Edited(Pieces::Text(text))
+    /// Texts already built (each BOM included).
+    pub(crate) fn text(before: String, after: String) -> Edited<'static> {
+        Edited {
+            bom: false,
+            before,
+            after: After::Text(after),
+        }
     }
 
-    /// Writes the text to `out` piece by piece.
+    /// The full text before, BOM included: borrowed unless it has one.
+    pub(crate) fn before(&self) -> Cow<'_, str> {
+        if self.bom {
+            Cow::Owned(format!("{BOM}{}", self.before))
+        } else {
+            Cow::Borrowed(&self.before)
+        }
+    }
+
+    /// Writes the text after to `out` piece by piece.
     pub(crate) fn write_to(&self, out: &mut impl io::Write) -> io::Result<()> {
-        match &self.0 {
-            Pieces::Spliced { doc, splices } => doc
-                .spliced_pieces(splices)
+        match &self.after {
+            After::Spliced(splices) => spliced_pieces(self.bom, &self.before, splices)
                 .try_for_each(|piece| out.write_all(piece.as_bytes())),
-            Pieces::Text(text) => out.write_all(text.as_bytes()),
+            After::Text(text) => out.write_all(text.as_bytes()),
         }
     }
 
-    /// The text, built.
-    pub(crate) fn into_text(self) -> String {
-        match self.0 {
-            Pieces::Spliced { doc, splices } => doc.splice_text(&splices),
-            Pieces::Text(text) => text,
-        }
+    /// The full texts before and after, built.
+    pub(crate) fn into_texts(self) -> (String, String) {
+        let Edited { bom, before, after } = self;
+        let after = match after {
+            After::Spliced(splices) => splice_text(bom, &before, &splices),
+            After::Text(text) => text,
+        };
+        (with_bom(bom, before), after)
     }
+}
+
+fn with_bom(bom: bool, text: String) -> String {
+    if bom { format!("{BOM}{text}") } else { text }
 }
 
 fn json_key(key: &str) -> String {

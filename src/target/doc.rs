@@ -3,8 +3,6 @@
 //! family checks its own edits (the JSONC layer re-parses, an agent file re-reads its front
 //! matter) before the text can be written.
 
-use std::borrow::Cow;
-
 use crate::jsonc::{Document, Edit, Edited, KeyPath, ParseError};
 
 use super::markdown::{Found, render};
@@ -27,14 +25,6 @@ impl Doc {
         }
     }
 
-    /// The whole file's text as parsed, borrowed where it can be.
-    pub(crate) fn source(&self) -> Cow<'_, str> {
-        match self {
-            Doc::Json(doc) => doc.source(),
-            Doc::Agent(file) => Cow::Borrowed(file.text()),
-        }
-    }
-
     /// The whole file's text as parsed, taken out of the document.
     pub(crate) fn into_source(self) -> String {
         match self {
@@ -44,11 +34,15 @@ impl Doc {
     }
 
     /// The whole file's text after `edits`, checked as [`apply`](Self::apply) checks it, to be
-    /// written or taken whole; a JSON document's switches are spliced without a second parse.
-    pub(crate) fn edited<'a>(&'a self, edits: &'a [Edit]) -> Result<Edited<'a>, String> {
+    /// written or taken whole, with the text before; a JSON document's switches are spliced
+    /// without a second parse, and its tree is dropped.
+    pub(crate) fn edited(self, edits: &[Edit]) -> Result<Edited<'_>, String> {
         match self {
             Doc::Json(doc) => doc.edited(edits).map_err(|e| e.to_string()),
-            Doc::Agent(_) => self.apply(edits).map(|doc| Edited::text(doc.into_source())),
+            Doc::Agent(_) => {
+                let after = self.apply(edits)?.into_source();
+                Ok(Edited::text(self.into_source(), after))
+            }
         }
     }
 
