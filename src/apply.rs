@@ -119,8 +119,8 @@ pub(crate) struct Context<'a> {
     /// `--restore`): a run killed while it waits has journalled them and run the hooks.
     pub(crate) before_settling: Option<&'a (dyn Fn(&TargetRun) + Sync)>,
     /// Whether a pass that lands its final records with its write, and has many of them
-    /// ([`routes::AHEAD_FROM`]), rewrites the routes file while it writes the target, on a second
-    /// thread, the new file put in place only once the target's write has landed. Only for a run
+    /// ([`routes::AHEAD_FROM`]), rewrites the routes file while it saves them and writes the
+    /// target, on a second thread, the new file put in place only once the target's write has landed. Only for a run
     /// of one target: the file holds every target's routes, which a run of many knows only after
     /// its last pass.
     pub(crate) routes_ahead: bool,
@@ -383,13 +383,6 @@ impl Target {
             let edited = doc.edited(&plan.edits).map_err(internal)?;
             // A plain switch saves its final records before the write.
             let early = plan.state_before_write(&base);
-            self.save(ctx.state_dir, early.as_ref().unwrap_or(&plan.state))
-                .map_err(state_err)?;
-            let write = || {
-                fsx::write_atomic_with(&self.path, Some(&edited.before()), |out| {
-                    edited.write_to(out)
-                })
-            };
             // Only OpenCode's records have routes; a plain switch's are final before its write.
             let opencode = matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent);
             let ahead = ctx.routes_ahead
@@ -397,6 +390,17 @@ impl Target {
                 && early.is_none()
                 && plan.then.is_none()
                 && plan.state.switches.len() >= routes::AHEAD_FROM;
+            let mut write = || {
+                self.save(ctx.state_dir, early.as_ref().unwrap_or(&plan.state))
+                    .map_err(state_err)?;
+                let written = fsx::write_atomic_with(&self.path, Some(&edited.before()), |out| {
+                    edited.write_to(out)
+                });
+                written.map_err(|source| TargetError::Write {
+                    target: self.display.clone(),
+                    source,
+                })
+            };
             let (written, routed) = if ahead {
                 let opencode_dir = ctx.settings.opencode_dir();
                 routes::refresh_beside(ctx.state_dir, opencode_dir, &plan.state, write)
@@ -430,12 +434,7 @@ impl Target {
                     on_disk = Arc::new(early.unwrap_or(plan.state));
                     tracing::info!(target = %self.display, "changed while being planned; planning again");
                 }
-                Err(source) => {
-                    return Err(TargetError::Write {
-                        target: self.display.clone(),
-                        source,
-                    });
-                }
+                Err(e) => return Err(e),
             }
         }
         Err(TargetError::Invalid {

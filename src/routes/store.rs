@@ -24,17 +24,17 @@ pub(crate) fn refresh(state_dir: &StateDir, opencode_dir: Option<&Path>, fresh: 
     refresh_when(state_dir, opencode_dir, fresh, || true);
 }
 
-/// Runs `write`, the write of a target that lands its records `fresh`, while a second thread
-/// rewrites the routes file for them: the new file is built and synced meanwhile, and put in
-/// place only once `write` has landed (for a big config, the routes then cost the run little
+/// Runs `write`, which saves a target's records `fresh` and writes the target, while a second
+/// thread rewrites the routes file for them: the new file is built and synced meanwhile, and put
+/// in place only once `write` has landed (for a big config, the routes then cost the run little
 /// more than their rename). Returns `write`'s outcome and whether the routes file holds the
 /// routes of `fresh`; when it does not, the caller refreshes it as usual.
-pub(crate) fn refresh_beside(
+pub(crate) fn refresh_beside<E>(
     state_dir: &StateDir,
     opencode_dir: Option<&Path>,
     fresh: &TargetState,
-    write: impl FnOnce() -> io::Result<WriteOutcome>,
-) -> (io::Result<WriteOutcome>, bool) {
+    write: impl FnOnce() -> Result<WriteOutcome, E>,
+) -> (Result<WriteOutcome, E>, bool) {
     let (verdict, landed) = mpsc::channel();
     thread::scope(|scope| {
         let routes = scope.spawn(move || {

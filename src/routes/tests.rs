@@ -323,8 +323,8 @@ fn routes_made_beside_a_write_land_only_with_it() {
         assert_eq!(files(), settled);
     }
     // It landed: so do they, made while it was written.
-    let (written, routed) =
-        store::refresh_beside(&state_dir, None, &next, || Ok(WriteOutcome::Written));
+    let landed = || Ok::<_, std::io::Error>(WriteOutcome::Written);
+    let (written, routed) = store::refresh_beside(&state_dir, None, &next, landed);
     assert_eq!(written.unwrap(), WriteOutcome::Written);
     assert!(routed);
     let text = std::fs::read_to_string(root.join(FILE)).unwrap();
