@@ -238,9 +238,10 @@ impl Target {
         state_dir.save_target(records)
     }
 
-    fn read(&self) -> Result<Doc, TargetError> {
-        let text =
-            fsx::read_limited(&self.path, fsx::MAX_FILE).map_err(|source| TargetError::Read {
+    /// The target's document, and its file's stamp as read (see [`fsx::Expected`]).
+    fn read(&self) -> Result<(Doc, Option<fsx::Stamp>), TargetError> {
+        let (text, seen) =
+            fsx::read_stamped(&self.path, fsx::MAX_FILE).map_err(|source| TargetError::Read {
                 target: self.display.clone(),
                 source,
             })?;
@@ -254,7 +255,7 @@ impl Target {
                 message: "expected a JSON object at the top level".into(),
             });
         }
-        Ok(doc)
+        Ok((doc, seen))
     }
 
     /// One pass: plan, record, write; re-plan if the file changed meanwhile. With
@@ -334,7 +335,7 @@ impl Target {
         let mut attempts = 0;
         while attempts < MAX_ATTEMPTS {
             attempts += 1;
-            let doc = self.read()?;
+            let (doc, seen) = self.read()?;
             let plan = match (mode, &entering) {
                 (Mode::Switch, Some(enter)) => planner.enter(&doc, &base, enter),
                 (Mode::Switch, None) => planner.switch_pass(&doc, &base),
@@ -393,9 +394,10 @@ impl Target {
             let mut write = || {
                 self.save(ctx.state_dir, early.as_ref().unwrap_or(&plan.state))
                     .map_err(state_err)?;
-                let written = fsx::write_atomic_with(&self.path, Some(&edited.before()), |out| {
-                    edited.write_to(out)
-                });
+                let text = edited.before();
+                let expected = fsx::Expected { text: &text, seen };
+                let written =
+                    fsx::write_atomic_with(&self.path, Some(expected), |out| edited.write_to(out));
                 written.map_err(|source| TargetError::Write {
                     target: self.display.clone(),
                     source,
@@ -531,7 +533,7 @@ impl Target {
                 target: self.display.clone(),
                 source,
             })?;
-        let doc = self.read()?;
+        let (doc, _) = self.read()?;
         let endpoint = self.endpoint(ctx);
         let planner = self.planner(ctx, endpoint.as_deref());
         Ok(TargetRun {

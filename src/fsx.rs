@@ -9,7 +9,9 @@
 //! is an exchange: the displaced file is compared with the planned-from content once more and
 //! swapped back if a writer slipped in between, which closes the check-to-rename window. Elsewhere
 //! (Windows, or a filesystem that refuses the exchange) that window stays open, as small as one
-//! re-read.
+//! re-read. Where the exchange exists, a target whose stamp (identity, size, change times) is
+//! still the one seen when it was read is not re-read before it: the comparison after the
+//! exchange decides alone, and a big target is read once rather than twice.
 //!
 //! What differs between systems lives in `fsx/unix.rs` and `fsx/windows.rs`, behind the same few
 //! functions.
@@ -46,9 +48,34 @@ pub enum WriteOutcome {
     Conflict,
 }
 
+/// What a file's metadata says of its content: the same file (device and inode), its size and
+/// its modification and change times. A file written between two equal stamps was written within
+/// the filesystem's timestamp granularity without changing size, which a write that expects
+/// content still catches after its exchange (see [`write_atomic_if`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    file: (u64, u64),
+    len: u64,
+    modified: (i64, i64),
+    changed: (i64, i64),
+}
+
+/// What a compare-and-swap write expects to replace: the content it planned from and, when the
+/// caller read it with [`read_stamped`], the file's stamp then.
+#[derive(Clone, Copy, Debug)]
+pub struct Expected<'a> {
+    pub text: &'a str,
+    pub seen: Option<Stamp>,
+}
+
 /// Reads a UTF-8 file, refusing one larger than `limit` bytes without reading it, and anything
 /// that is not a file (a directory fails on reading).
 pub fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
+    read_stamped(path, limit).map(|(text, _)| text)
+}
+
+/// [`read_limited`], with the file's stamp as it was opened.
+pub fn read_stamped(path: &Path, limit: u64) -> io::Result<(String, Option<Stamp>)> {
     let file = sys::open_without_waiting(path)?;
     let meta = file.metadata()?;
     if (!meta.is_file() && !meta.is_dir()) || !sys::is_disk_file(&file) {
@@ -67,8 +94,9 @@ pub fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
     if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64, limit));
     }
-    String::from_utf8(bytes)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "file is not valid UTF-8"))
+    let text = String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "file is not valid UTF-8"))?;
+    Ok((text, sys::stamp(&meta)))
 }
 
 fn too_large(size: u64, limit: u64) -> io::Error {
@@ -90,6 +118,7 @@ pub fn write_atomic(
     expected: Option<&str>,
     content: &str,
 ) -> io::Result<WriteOutcome> {
+    let expected = expected.map(|text| Expected { text, seen: None });
     write_atomic_with(path, expected, |out| out.write_all(content.as_bytes()))
 }
 
@@ -113,7 +142,7 @@ pub type TempWriter<'a> = io::BufWriter<&'a File>;
 /// state file is never held whole in memory.
 pub fn write_atomic_with(
     path: &Path,
-    expected: Option<&str>,
+    expected: Option<Expected<'_>>,
     fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
 ) -> io::Result<WriteOutcome> {
     let landed = write_atomic_if(path, expected, fill, || true)?;
@@ -125,7 +154,7 @@ pub fn write_atomic_with(
 /// can so prepare a file while the first decides whether it should land.
 pub fn write_atomic_if(
     path: &Path,
-    expected: Option<&str>,
+    expected: Option<Expected<'_>>,
     fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
     go: impl FnOnce() -> bool,
 ) -> io::Result<Option<WriteOutcome>> {
@@ -170,25 +199,36 @@ pub fn write_atomic_if(
 
 /// Puts `temp` in place of `real` if `real` still holds `expected`. Removes `temp` whenever it
 /// holds our content or the content we planned from; never when it holds another writer's.
-fn swap_in(temp: &Path, real: &Path, expected: Option<&str>) -> io::Result<WriteOutcome> {
+/// Where the names can be exchanged, a file whose stamp is still the one `expected` saw is not
+/// read before the exchange: the displaced file is compared after it (a big target is read
+/// once, not twice).
+fn swap_in(temp: &Path, real: &Path, expected: Option<Expected<'_>>) -> io::Result<WriteOutcome> {
     let discard = || {
         let _ = fs::remove_file(temp);
     };
-    let Some(expected) = expected else {
+    let Some(Expected {
+        text: expected,
+        seen,
+    }) = expected
+    else {
         return fs::rename(temp, real)
             .map(|()| WriteOutcome::Written)
             .inspect_err(|_| discard());
     };
-    match holds(real, expected) {
-        Ok(true) => {}
+    let unmoved = seen.is_some() && fs::metadata(real).ok().and_then(|m| sys::stamp(&m)) == seen;
+    let check = || match holds(real, expected) {
+        Ok(true) => Ok(true),
         Ok(false) => {
             discard();
-            return Ok(WriteOutcome::Conflict);
+            Ok(false)
         }
         Err(e) => {
             discard();
-            return Err(e);
+            Err(e)
         }
+    };
+    if !unmoved && !check()? {
+        return Ok(WriteOutcome::Conflict);
     }
     match sys::exchange(temp, real) {
         Ok(true) => {
@@ -216,7 +256,8 @@ fn swap_in(temp: &Path, real: &Path, expected: Option<&str>) -> io::Result<Write
             discard();
             return displaced.map(|_| WriteOutcome::Conflict);
         }
-        // No exchange here: the re-read above is the check.
+        // No exchange here: the re-read is the check, made now if the stamp stood for it.
+        Ok(false) if unmoved && !check()? => return Ok(WriteOutcome::Conflict),
         Ok(false) => {}
         Err(e) => {
             discard();
@@ -456,9 +497,43 @@ mod tests {
         assert_eq!(temps, Some(2));
         assert_eq!(fs::read_to_string(&path).unwrap(), "old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-        let landed = write_atomic_if(&path, Some("old"), fill, || true).unwrap();
+        let old = Expected {
+            text: "old",
+            seen: None,
+        };
+        let landed = write_atomic_if(&path, Some(old), fill, || true).unwrap();
         assert_eq!(landed, Some(WriteOutcome::Written));
         assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_file_read_with_its_stamp_is_replaced_only_if_it_still_holds_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        let write = |expected: Expected<'_>| {
+            write_atomic_with(&path, Some(expected), |out| out.write_all(b"new")).unwrap()
+        };
+        fs::write(&path, "old").unwrap();
+        let (text, seen) = read_stamped(&path, 1024).unwrap();
+        assert_eq!(write(Expected { text: &text, seen }), WriteOutcome::Written);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        // Changed in place since it was read, to the same size, maybe within the clock's
+        // granularity: told by the stamp, or by the displaced file after the exchange.
+        fs::write(&path, "old").unwrap();
+        let (text, seen) = read_stamped(&path, 1024).unwrap();
+        fs::write(&path, "OLD").unwrap();
+        assert_eq!(
+            write(Expected { text: &text, seen }),
+            WriteOutcome::Conflict
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "OLD");
+        // A stamp that does not match the content expected (as one taken in the same tick as a
+        // write would): the content still decides.
+        let (_, seen) = read_stamped(&path, 1024).unwrap();
+        let text = "old";
+        assert_eq!(write(Expected { text, seen }), WriteOutcome::Conflict);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "OLD");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

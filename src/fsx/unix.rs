@@ -26,6 +26,16 @@ pub fn write_protected(meta: &Metadata) -> bool {
     meta.permissions().mode() & 0o200 == 0
 }
 
+/// The file's identity, size and change times ([`super::Stamp`]).
+pub fn stamp(meta: &Metadata) -> Option<super::Stamp> {
+    Some(super::Stamp {
+        file: (meta.dev(), meta.ino()),
+        len: meta.len(),
+        modified: (meta.mtime(), meta.mtime_nsec()),
+        changed: (meta.ctime(), meta.ctime_nsec()),
+    })
+}
+
 /// Options that create a file only its owner can read.
 pub fn private_options() -> OpenOptions {
     let mut options = OpenOptions::new();

@@ -27,6 +27,11 @@ pub fn is_disk_file(file: &File) -> bool {
     unsafe { GetFileType(file.as_raw_handle()) == FILE_TYPE_DISK }
 }
 
+/// No stamp here: Windows has no exchange of two names, so the content is always compared.
+pub fn stamp(_meta: &Metadata) -> Option<super::Stamp> {
+    None
+}
+
 /// The file's read-only attribute is set.
 pub fn write_protected(meta: &Metadata) -> bool {
     meta.permissions().readonly()
