@@ -1,7 +1,7 @@
 //! Key paths: where a value sits in a document, and how users see that place.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::sync::Arc;
 
 use compact_str::CompactString;
@@ -55,8 +55,25 @@ impl KeyPath {
     pub(crate) fn dotted(&self) -> String {
         // Room for a dot and two quotes per key: a dotted key is quoted.
         let mut text = String::with_capacity(self.0.iter().map(|key| key.len() + 3).sum());
-        let _ = write!(text, "{self}");
+        self.push_dotted(&mut text);
         text
+    }
+
+    /// Appends the dotted form to `out`, without the formatting machinery: a big config's
+    /// change lines are thousands.
+    pub(crate) fn push_dotted(&self, out: &mut String) {
+        for (i, key) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            if key.is_empty() || key.bytes().any(|b| b == b'.' || b == b'"') {
+                out.push('"');
+                out.push_str(&key.replace('"', "\\\""));
+                out.push('"');
+            } else {
+                out.push_str(key);
+            }
+        }
     }
 
     /// This path extended by one key.
@@ -67,17 +84,7 @@ impl KeyPath {
 
 impl fmt::Display for KeyPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, key) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(".")?;
-            }
-            if key.is_empty() || key.bytes().any(|b| b == b'.' || b == b'"') {
-                write!(f, "\"{}\"", key.replace('"', "\\\""))?;
-            } else {
-                f.write_str(key)?;
-            }
-        }
-        Ok(())
+        f.write_str(&self.dotted())
     }
 }
 
