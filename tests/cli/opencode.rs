@@ -459,3 +459,45 @@ fn remove_deletes_the_dirs_setup_created_once_empty_and_nothing_else() {
         .code(0);
     assert!(s.path("d/.opencode/plugin").is_dir());
 }
+
+#[test]
+fn a_big_config_s_routes_made_beside_its_write_hold_its_switches_and_the_other_targets() {
+    // Enough switches for the routes to be made while the config is written (the threshold is
+    // 500): the top-level model and 600 agents.
+    let agents: Vec<String> = (0..600)
+        .map(|i| format!(r#"    "a{i}": {{ "model": "zai-coding-plan/glm-4.6" }}"#))
+        .collect();
+    let big = format!(
+        "{{\n  \"model\": \"zai-coding-plan/glm-4.6\",\n  \"agent\": {{\n{}\n  }}\n}}\n",
+        agents.join(",\n")
+    );
+    let s = on_red_zai(&big);
+    fs::create_dir_all(s.path("other")).unwrap();
+    s.write("other/opencode.json", TARGET);
+    s.once("other/opencode.json").code(0);
+    let out = s.once("opencode.json").code(0).stdout.clone();
+    assert_eq!(out.lines().count(), 601, "{out}");
+    let doc = routes(&s);
+    let list = doc["routes"].as_array().unwrap();
+    let config = |r: &serde_json::Value| r["config"].as_str().unwrap().to_owned();
+    let big_config = fs::canonicalize(s.path("opencode.json")).unwrap();
+    let of_big = list
+        .iter()
+        .filter(|r| config(r) == big_config.to_str().unwrap())
+        .count();
+    assert_eq!(of_big, 601);
+    assert_eq!(list.len(), 602, "the other project's route is kept");
+    assert!(list.iter().all(|r| r["to"] == "deepseek/deepseek-chat"));
+    let temps: Vec<_> = fs::read_dir(s.state_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("switcher-tmp"))
+        .collect();
+    assert!(temps.is_empty(), "{temps:?}");
+
+    s.run(&["watch", "opencode.json", "--restore"]).code(0);
+    let doc = routes(&s);
+    assert_eq!(doc["routes"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["restored"].as_array().unwrap().len(), 601);
+    assert_eq!(s.read("opencode.json"), big);
+}
