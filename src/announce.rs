@@ -3,24 +3,38 @@
 //! (each once per provider and reset period), and the user's `on_switch` hook runs for each
 //! change, and the routes file that running OpenCode sessions follow is rewritten. A dry run
 //! announces nothing. Nothing here may fail a pass: a journal that cannot be written is a
-//! warning.
+//! warning. A big config's pass journals and rewrites the routes beside its write ([`beside`]),
+//! and is then not journaled or routed again here.
 
 use std::borrow::Cow;
+use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
 use std::time::Instant;
 
 use jiff::Timestamp;
 
 use crate::apply::{Mode, TargetRun};
 use crate::engine::Judge;
+use crate::fsx::WriteOutcome;
 use crate::hooks;
 use crate::journal::{self, NewEntry};
 use crate::jsonc::Document;
 use crate::notify::{self, Notice, Sent};
-use crate::plan::{ChangeKind, TargetState};
+use crate::plan::{Change, ChangeKind, TargetState};
 use crate::report;
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::StateDir;
+
+/// What a pass's second thread did once its write had landed ([`beside`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Beside {
+    /// The routes file holds the pass's records.
+    pub(crate) routed: bool,
+    /// The journal has the pass's changes.
+    pub(crate) journaled: bool,
+}
 
 /// Whether the run waits for what it started (a one-shot run, at most the hooks' timeout) or
 /// leaves it running (the daemon, whose next pass must not wait).
@@ -51,15 +65,19 @@ pub(crate) fn after_pass(
         let notices = masked(notices, runs, settings);
         notify::desktop::show(notices, wait == Wait::UpToTimeout);
     }
-    let entries = entries(runs, judge.now);
-    if entries.is_empty() {
+    let changed = |run: &TargetRun| run.changes.iter().any(|c| c.kind != ChangeKind::Kept);
+    if !runs.iter().any(changed) {
         return;
     }
-    if let Err(e) = journal::append(state_dir, &entries) {
+    // A run of one target may have journaled its changes and rewritten the routes beside its
+    // write (`Context::routes_ahead`).
+    let unjournaled = (runs.iter())
+        .filter(|r| !r.beside.journaled)
+        .flat_map(|r| entries(&r.target, &r.path, &r.changes, judge.now));
+    if let Err(e) = journal::append(state_dir, unjournaled) {
         tracing::warn!("journal: {e}");
     }
-    // A run of one target may have rewritten the routes beside it (`Context::routes_ahead`).
-    if !runs.iter().all(|r| r.routed) {
+    if !runs.iter().all(|r| r.beside.routed) {
         let fresh: Vec<&TargetState> = runs.iter().filter_map(|r| r.records.as_deref()).collect();
         routes::refresh(state_dir, settings.opencode_dir(), &fresh);
     }
@@ -73,29 +91,79 @@ pub(crate) fn after_pass(
     }
 }
 
-/// The journal entries of the switches and restores in `runs` (a slot kept by `--restore`
-/// changed nothing).
-fn entries(runs: &[TargetRun], now: Timestamp) -> Vec<NewEntry<'_>> {
-    runs.iter()
-        .flat_map(|run| run.changes.iter().map(move |c| (run, c)))
-        .filter_map(|(run, c)| {
-            let kind = match c.kind {
-                ChangeKind::Switch => "switch",
-                ChangeKind::Restore => "restore",
-                ChangeKind::Kept => return None,
+/// Runs `write` (a pass's records, then its target; see `apply::Context::routes_ahead`) while a second thread prepares what follows
+/// a landed write: the routes file for `records`, built and synced, and the journal's lines
+/// (`lines` makes them). Once `write` has landed, the thread puts the routes in place and appends
+/// the lines; if it did not, neither happens and the run announces as usual. For a big config
+/// this takes the routes and the journal off the pass's path but for a rename and an append.
+pub(crate) fn beside<E>(
+    state_dir: &StateDir,
+    opencode_dir: Option<&Path>,
+    records: &TargetState,
+    lines: impl FnOnce() -> journal::Lines + Send,
+    write: impl FnOnce() -> Result<WriteOutcome, E>,
+) -> (Result<WriteOutcome, E>, Beside) {
+    let (verdict, told) = mpsc::channel();
+    thread::scope(|scope| {
+        let helper = scope.spawn(move || {
+            let mut make = Some(lines);
+            let mut made = None;
+            let mut landed = None;
+            let mut wait = || *landed.get_or_insert_with(|| told.recv() == Ok(true));
+            // Made while the write lands, unless the routes are left as they are.
+            let routed = routes::refresh_when(state_dir, opencode_dir, &[records], || {
+                made = make.take().map(|make| make());
+                wait()
+            });
+            if !wait() {
+                return Beside::default();
+            }
+            let Some(lines) = made.or_else(|| make.map(|make| make())) else {
+                return Beside::default();
             };
-            Some(NewEntry {
-                at: now,
-                kind,
-                target: &run.target,
-                path: run.path.to_string_lossy(),
-                slot: &c.slot,
-                from: &c.from,
-                to: &c.to,
-                reason: &c.reason,
-            })
+            let journaled = lines.append(state_dir);
+            if let Err(e) = &journaled {
+                tracing::warn!("journal: {e}");
+            }
+            Beside {
+                routed,
+                journaled: journaled.is_ok(),
+            }
+        });
+        let written = write();
+        let landed = matches!(written, Ok(WriteOutcome::Written));
+        // Sent before the join, which waits for it (a closed channel is a no).
+        let _ = verdict.send(landed);
+        let beside = helper.join().unwrap_or_default();
+        (written, if landed { beside } else { Beside::default() })
+    })
+}
+
+/// The journal entries of the switches and restores among a target's `changes` (a slot kept by
+/// `--restore` changed nothing).
+pub(crate) fn entries<'a>(
+    target: &'a str,
+    path: &'a Path,
+    changes: &'a [Change],
+    now: Timestamp,
+) -> impl DoubleEndedIterator<Item = NewEntry<'a>> {
+    changes.iter().filter_map(move |c| {
+        let kind = match c.kind {
+            ChangeKind::Switch => "switch",
+            ChangeKind::Restore => "restore",
+            ChangeKind::Kept => return None,
+        };
+        Some(NewEntry {
+            at: now,
+            kind,
+            target,
+            path: path.to_string_lossy(),
+            slot: &c.slot,
+            from: &c.from,
+            to: &c.to,
+            reason: &c.reason,
         })
-        .collect()
+    })
 }
 
 /// The notices of this pass not shown yet in their period (recorded as shown).
@@ -130,4 +198,83 @@ fn masked(notices: Vec<Notice>, runs: &[TargetRun], settings: &Settings) -> Vec<
             n
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::io;
+
+    use super::*;
+    use crate::jsonc::KeyPath;
+    use crate::plan::SwitchRecord;
+    use crate::target::Kind;
+
+    fn records(written: &str) -> TargetState {
+        let target = "/p/opencode.json".into();
+        let mut state = TargetState::new(target, "opencode.json".into(), Kind::OpenCode);
+        state.switches.push(SwitchRecord::example("model", written));
+        state
+    }
+
+    #[test]
+    fn the_routes_and_journal_made_beside_a_write_land_only_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("state");
+        let state_dir = StateDir::new(root.clone());
+        routes::refresh(&state_dir, None, &[&records(r#""deepseek/first""#)]);
+        let routes_file = root.join(routes::FILE);
+        let before = fs::read_to_string(&routes_file).unwrap();
+        let next = records(r#""deepseek/next""#);
+        let slot = KeyPath::new(["model"]);
+        let entry = NewEntry {
+            at: Timestamp::UNIX_EPOCH,
+            kind: "switch",
+            target: "opencode.json",
+            path: "/p/opencode.json".into(),
+            slot: &slot,
+            from: "zai/glm",
+            to: "deepseek/next",
+            reason: "zai status RED",
+        };
+        let lines = || journal::Lines::of([&entry].into_iter());
+        let temps = || {
+            (fs::read_dir(&root).unwrap())
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name.contains("switcher-tmp"))
+                .count()
+        };
+        // The write did not land (another writer, or an error): neither do the routes nor the
+        // journal, and no temp file is left.
+        let failed: [fn() -> io::Result<WriteOutcome>; 2] = [
+            || Ok(WriteOutcome::Conflict),
+            || Err(io::Error::other("disk full")),
+        ];
+        for write in failed {
+            let (written, done) = beside(&state_dir, None, &next, lines, write);
+            assert!(!matches!(written, Ok(WriteOutcome::Written)));
+            assert_eq!(done, Beside::default());
+            assert_eq!(fs::read_to_string(&routes_file).unwrap(), before);
+            assert!(!root.join(journal::FILE).exists());
+            assert_eq!(temps(), 0);
+        }
+        // It landed: so do they.
+        let landed = || Ok::<_, io::Error>(WriteOutcome::Written);
+        let (written, done) = beside(&state_dir, None, &next, lines, landed);
+        assert_eq!(written.unwrap(), WriteOutcome::Written);
+        let both = Beside {
+            routed: true,
+            journaled: true,
+        };
+        assert_eq!(done, both);
+        assert!(
+            fs::read_to_string(&routes_file)
+                .unwrap()
+                .contains("deepseek/next")
+        );
+        let journal = journal::read(&root).unwrap();
+        assert_eq!(journal.len(), 1);
+        assert_eq!(journal[0].to, "deepseek/next");
+        assert_eq!(temps(), 0);
+    }
 }

@@ -11,9 +11,11 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 
+use crate::announce::{self, Beside};
 use crate::engine::Judge;
 use crate::error::TargetError;
 use crate::fsx::{self, FileLock, WriteOutcome};
+use crate::journal;
 use crate::jsonc::Document;
 use crate::plan::{Change, Plan, Planner, SlotView, TargetState, advance_streaks, live};
 use crate::routes;
@@ -89,9 +91,8 @@ pub(crate) struct TargetRun {
     /// Its changes were announced before it waited for cleared keys to settle
     /// ([`Context::before_settling`]): they are not announced again.
     pub(crate) announced: bool,
-    /// The routes file already holds its records: the pass rewrote it beside the target
-    /// ([`Context::routes_ahead`]).
-    pub(crate) routed: bool,
+    /// What the pass did beside its write ([`Context::routes_ahead`]).
+    pub(crate) beside: Beside,
 }
 
 /// A target's text around a pass: `after` is what was written (or, in a dry run, what would
@@ -119,10 +120,10 @@ pub(crate) struct Context<'a> {
     /// `--restore`): a run killed while it waits has journalled them and run the hooks.
     pub(crate) before_settling: Option<&'a (dyn Fn(&TargetRun) + Sync)>,
     /// Whether a pass that lands its final records with its write, and has many of them
-    /// ([`routes::AHEAD_FROM`]), rewrites the routes file while it saves them and writes the
-    /// target, on a second thread, the new file put in place only once the target's write has landed. Only for a run
-    /// of one target: the file holds every target's routes, which a run of many knows only after
-    /// its last pass.
+    /// ([`routes::AHEAD_FROM`]), journals its changes and rewrites the routes file on a second
+    /// thread while it saves them and writes the target, both landing only once the target's
+    /// write has ([`announce::beside`]). Only for a run of one target: the routes file holds every
+    /// target's routes, which a run of many knows only after its last pass.
     pub(crate) routes_ahead: bool,
     /// The endpoint each list of Claude Code settings files sets, read once per context: a
     /// project's agent files share one scope.
@@ -292,7 +293,7 @@ impl Target {
             run.slots = settled.slots;
             run.settles_at = settled.settles_at;
             run.records = settled.records;
-            run.routed = settled.routed;
+            run.beside = settled.beside;
         }
         Ok(run)
     }
@@ -391,6 +392,8 @@ impl Target {
                 && early.is_none()
                 && plan.then.is_none()
                 && plan.state.switches.len() >= routes::AHEAD_FROM;
+            // For the journal lines made beside the write: the closure holds `self`.
+            let path = self.path.clone();
             let mut write = || {
                 self.save(ctx.state_dir, early.as_ref().unwrap_or(&plan.state))
                     .map_err(state_err)?;
@@ -403,11 +406,14 @@ impl Target {
                     source,
                 })
             };
-            let (written, routed) = if ahead {
+            let (written, beside) = if ahead {
+                let changes = &plan.changes;
+                let now = ctx.judge.now;
+                let lines = || journal::Lines::of(announce::entries(&display, &path, changes, now));
                 let opencode_dir = ctx.settings.opencode_dir();
-                routes::refresh_beside(ctx.state_dir, opencode_dir, &plan.state, write)
+                announce::beside(ctx.state_dir, opencode_dir, &plan.state, lines, write)
             } else {
-                (write(), false)
+                (write(), Beside::default())
             };
             match written {
                 Ok(WriteOutcome::Written) => {
@@ -422,7 +428,7 @@ impl Target {
                     }
                     let Some(enter) = plan.then.clone() else {
                         let mut run = self.finish(plan, remark, landed, left, true);
-                        run.routed = routed;
+                        run.beside = beside;
                         return Ok(run);
                     };
                     self.note(&plan);
@@ -521,7 +527,7 @@ impl Target {
             settles_at: None,
             records: None,
             announced: false,
-            routed: false,
+            beside: Beside::default(),
         }
     }
 
@@ -548,7 +554,7 @@ impl Target {
             settles_at: live::settles_at(&state.clearing),
             records: None,
             announced: false,
-            routed: false,
+            beside: Beside::default(),
         })
     }
 
@@ -599,7 +605,7 @@ impl Target {
             content,
             records: Some(records),
             announced: false,
-            routed: false,
+            beside: Beside::default(),
         }
     }
 

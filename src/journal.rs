@@ -73,44 +73,70 @@ fn as_display<S: Serializer>(path: &&KeyPath, serializer: S) -> Result<S::Ok, S:
 /// Appends `entries` ([`Entry`] or [`NewEntry`]), trimming the journal when it has grown past
 /// its bound. Entries that the trim would drop at once (a big config's thousands of switches)
 /// are not written: the journal becomes the newest that fit.
-pub(crate) fn append<E: Serialize>(state_dir: &StateDir, entries: &[E]) -> Result<(), StateError> {
-    if entries.is_empty() {
-        return Ok(());
+pub(crate) fn append<E: Serialize>(
+    state_dir: &StateDir,
+    entries: impl DoubleEndedIterator<Item = E>,
+) -> Result<(), StateError> {
+    Lines::of(entries).append(state_dir)
+}
+
+/// Entries serialised, ready to be appended (see [`append`]): made apart from the append, so that
+/// a pass can make them while its write lands.
+pub(crate) struct Lines {
+    text: Vec<u8>,
+    /// The entries alone fill the journal's budget: they replace it.
+    replaces_all: bool,
+}
+
+impl Lines {
+    /// The lines of `entries` (oldest first), the newest that fit in the journal's budget: only
+    /// those are made.
+    pub(crate) fn of<E: Serialize>(entries: impl DoubleEndedIterator<Item = E>) -> Lines {
+        let budget = (MAX_BYTES / 2) as usize;
+        let mut lines = Vec::new();
+        let mut size = 0;
+        for entry in entries.rev() {
+            let mut line = serde_json::to_vec(&entry).expect("an entry serialises");
+            line.push(b'\n');
+            size += line.len();
+            if size > budget {
+                break;
+            }
+            lines.push(line);
+        }
+        Lines {
+            text: lines.into_iter().rev().flatten().collect(),
+            replaces_all: size > budget,
+        }
     }
-    let budget = (MAX_BYTES / 2) as usize;
-    let mut lines = Vec::new();
-    let mut size = 0;
-    for entry in entries.iter().rev() {
-        let mut line = serde_json::to_vec(entry).expect("an entry serialises");
-        line.push(b'\n');
-        size += line.len();
-        if size > budget {
-            break;
+
+    /// Appends the lines under the journal's lock, trimming it past its bound.
+    pub(crate) fn append(self, state_dir: &StateDir) -> Result<(), StateError> {
+        let Lines { text, replaces_all } = self;
+        if text.is_empty() && !replaces_all {
+            return Ok(());
         }
-        lines.push(line);
+        state_dir.with_lock("journal", |root| {
+            let path = root.join(FILE);
+            if replaces_all {
+                fsx::remove_stale_temps(root, FILE);
+                return fsx::write_atomic_with(&path, None, |out| out.write_all(&text)).map(|_| ());
+            }
+            let mut options = fs::OpenOptions::new();
+            options.create(true).append(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&path)?;
+            fsx::make_private(&path);
+            file.write_all(&text)?;
+            if file.metadata()?.len() > MAX_BYTES {
+                let all = fs::read_to_string(&path)?;
+                fsx::remove_stale_temps(root, FILE);
+                fsx::write_atomic(&path, None, newest(&all, MAX_BYTES / 2))?;
+            }
+            Ok(())
+        })
     }
-    let text: Vec<u8> = lines.into_iter().rev().flatten().collect();
-    let replaces_all = size > budget;
-    state_dir.with_lock("journal", |root| {
-        let path = root.join(FILE);
-        if replaces_all {
-            fsx::remove_stale_temps(root, FILE);
-            return fsx::write_atomic_with(&path, None, |out| out.write_all(&text)).map(|_| ());
-        }
-        let mut options = fs::OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&path)?;
-        fsx::make_private(&path);
-        file.write_all(&text)?;
-        if file.metadata()?.len() > MAX_BYTES {
-            let all = fs::read_to_string(&path)?;
-            fsx::remove_stale_temps(root, FILE);
-            fsx::write_atomic(&path, None, newest(&all, MAX_BYTES / 2))?;
-        }
-        Ok(())
-    })
 }
 
 /// The newest whole lines of `text` that fit in `budget` bytes.
@@ -255,8 +281,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state_dir = StateDir::new(dir.path().to_owned());
         assert_eq!(read(dir.path()).unwrap(), vec![]);
-        append(&state_dir, &[entry(20, "model")]).unwrap();
-        append(&state_dir, &[entry(10, "small_model")]).unwrap();
+        append(&state_dir, [entry(20, "model")].iter()).unwrap();
+        append(&state_dir, [entry(10, "small_model")].iter()).unwrap();
         let slots: Vec<String> = read(dir.path())
             .unwrap()
             .into_iter()
@@ -268,7 +294,7 @@ mod tests {
             .map(|i| entry(100 + i, "agent.build.model"))
             .collect();
         for chunk in many.chunks(100) {
-            append(&state_dir, chunk).unwrap();
+            append(&state_dir, chunk.iter()).unwrap();
         }
         let size = fs::metadata(dir.path().join(FILE)).unwrap().len();
         assert!(size <= MAX_BYTES, "{size}");
@@ -294,11 +320,11 @@ mod tests {
     fn a_batch_past_the_bound_leaves_its_newest_entries_as_a_trim_would() {
         let dir = tempfile::tempdir().unwrap();
         let state_dir = StateDir::new(dir.path().to_owned());
-        append(&state_dir, &[entry(1, "model")]).unwrap();
+        append(&state_dir, [entry(1, "model")].iter()).unwrap();
         let many: Vec<Entry> = (0..5000)
             .map(|i| entry(100 + i, "agent.build.model"))
             .collect();
-        append(&state_dir, &many).unwrap();
+        append(&state_dir, many.iter()).unwrap();
         let text = fs::read_to_string(dir.path().join(FILE)).unwrap();
         let all: String = many
             .iter()

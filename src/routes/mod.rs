@@ -11,7 +11,7 @@
 //! slot, whose record is gone, leaves `routes` for `restored` ([`carry`], from the file's previous
 //! content): its fallbacks go back to the original, only in processes started before the
 //! restore, for [`RESTORED_FOR`]. [`store`] rewrites the file atomically after each pass that
-//! switched or restored (or beside the target's write, for a big config: [`refresh_beside`]),
+//! switched or restored (or beside the target's write, for a big config: [`refresh_when`]),
 //! and when the daemon starts.
 
 mod store;
@@ -28,13 +28,13 @@ use crate::plan::TargetState;
 use crate::state::lines;
 use crate::target::Kind;
 
-pub(crate) use store::{refresh, refresh_beside};
+pub(crate) use store::{refresh, refresh_when};
 
 /// The document's version: a reader that meets a higher one ignores the file.
 pub(crate) const VERSION: u32 = 1;
 
-/// How many switches a target's records must hold for a pass to rewrite the routes file while
-/// it writes the target ([`refresh_beside`]): below that, the second thread costs more than it
+/// How many switches a target's records must hold for a pass to rewrite the routes file (and
+/// journal its changes) while it writes the target (`announce::beside`): below that, the second thread costs more than it
 /// saves (a config of 400 switched agents: 0.15 ms less, 0.44 ms more CPU; of 1,500: 0.75 ms
 /// less; of 7,755: 6–8 ms less).
 pub(crate) const AHEAD_FROM: usize = 500;

@@ -3,12 +3,10 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::mpsc;
-use std::thread;
 
 use jiff::Timestamp;
 
-use crate::fsx::{self, WriteOutcome};
+use crate::fsx;
 use crate::plan::TargetState;
 use crate::state::{StateDir, lines};
 use crate::target::Kind;
@@ -24,36 +22,10 @@ pub(crate) fn refresh(state_dir: &StateDir, opencode_dir: Option<&Path>, fresh: 
     refresh_when(state_dir, opencode_dir, fresh, || true);
 }
 
-/// Runs `write`, which saves a target's records `fresh` and writes the target, while a second
-/// thread rewrites the routes file for them: the new file is built and synced meanwhile, and put
-/// in place only once `write` has landed (for a big config, the routes then cost the run little
-/// more than their rename). Returns `write`'s outcome and whether the routes file holds the
-/// routes of `fresh`; when it does not, the caller refreshes it as usual.
-pub(crate) fn refresh_beside<E>(
-    state_dir: &StateDir,
-    opencode_dir: Option<&Path>,
-    fresh: &TargetState,
-    write: impl FnOnce() -> Result<WriteOutcome, E>,
-) -> (Result<WriteOutcome, E>, bool) {
-    let (verdict, landed) = mpsc::channel();
-    thread::scope(|scope| {
-        let routes = scope.spawn(move || {
-            refresh_when(state_dir, opencode_dir, &[fresh], || {
-                landed.recv() == Ok(true)
-            })
-        });
-        let written = write();
-        let landed = matches!(written, Ok(WriteOutcome::Written));
-        // Sent before the join, which waits for it (a closed channel is a no).
-        let _ = verdict.send(landed);
-        let routed = routes.join().unwrap_or(false);
-        (written, landed && routed)
-    })
-}
-
-/// [`refresh`] whose new file, built and synced, is put in place only if `go` says so. Whether
-/// the file holds the routes of `fresh` when it returns: not when told not to go, or on failure.
-fn refresh_when(
+/// [`refresh`] whose new file, built and synced, is put in place only if `go` says so: made
+/// beside the write that lands `fresh`, `go` waits for it. Whether the file holds the routes of
+/// `fresh` when it returns: not when told not to go, or on failure.
+pub(crate) fn refresh_when(
     state_dir: &StateDir,
     opencode_dir: Option<&Path>,
     fresh: &[&TargetState],

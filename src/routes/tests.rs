@@ -3,7 +3,6 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use super::*;
-use crate::fsx::WriteOutcome;
 use crate::jsonc::KeyPath;
 use crate::plan::{SwitchRecord, TargetState};
 use crate::target::Kind;
@@ -281,54 +280,4 @@ fn refresh_takes_a_pass_s_records_as_given_and_the_others_from_the_state_dir() {
             ("/q/opencode.json", "deepseek/q")
         ]
     );
-}
-
-#[test]
-fn routes_made_beside_a_write_land_only_with_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("state");
-    let state_dir = crate::state::StateDir::new(root.clone());
-    let glm = r#""zai/glm-4.6""#;
-    let first = state(
-        "/p/opencode.json",
-        Kind::OpenCode,
-        vec![record(&["model"], glm, r#""deepseek/first""#)],
-    );
-    store::refresh(&state_dir, None, &[&first]);
-    let before = std::fs::read_to_string(root.join(FILE)).unwrap();
-    let next = state(
-        "/p/opencode.json",
-        Kind::OpenCode,
-        vec![record(&["model"], glm, r#""deepseek/next""#)],
-    );
-    let files = || {
-        let mut names: Vec<String> = (std::fs::read_dir(&root).unwrap())
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    };
-    let settled = files();
-    // The target's write did not land (another writer, or an error): neither do the routes,
-    // and their temp file is gone.
-    let outcomes: [fn() -> std::io::Result<WriteOutcome>; 2] = [
-        || Ok(WriteOutcome::Conflict),
-        || Err(std::io::Error::other("disk full")),
-    ];
-    for write in outcomes {
-        let (written, routed) = store::refresh_beside(&state_dir, None, &next, write);
-        assert!(!matches!(written, Ok(WriteOutcome::Written)));
-        assert!(!routed);
-        assert_eq!(std::fs::read_to_string(root.join(FILE)).unwrap(), before);
-        assert_eq!(files(), settled);
-    }
-    // It landed: so do they, made while it was written.
-    let landed = || Ok::<_, std::io::Error>(WriteOutcome::Written);
-    let (written, routed) = store::refresh_beside(&state_dir, None, &next, landed);
-    assert_eq!(written.unwrap(), WriteOutcome::Written);
-    assert!(routed);
-    let text = std::fs::read_to_string(root.join(FILE)).unwrap();
-    let routes: Routes = serde_json::from_str(&text).unwrap();
-    assert_eq!(&*routes.routes[0].to, "deepseek/next");
-    assert_eq!(files(), settled);
 }

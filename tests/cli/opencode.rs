@@ -461,7 +461,8 @@ fn remove_deletes_the_dirs_setup_created_once_empty_and_nothing_else() {
 }
 
 #[test]
-fn a_big_config_s_routes_made_beside_its_write_hold_its_switches_and_the_other_targets() {
+fn a_big_config_s_routes_and_journal_made_beside_its_write_hold_its_switches_and_the_other_targets()
+{
     // Enough switches for the routes to be made while the config is written (the threshold is
     // 500): the top-level model and 600 agents.
     let agents: Vec<String> = (0..600)
@@ -494,6 +495,9 @@ fn a_big_config_s_routes_made_beside_its_write_hold_its_switches_and_the_other_t
         .filter(|n| n.contains("switcher-tmp"))
         .collect();
     assert!(temps.is_empty(), "{temps:?}");
+    // Journaled once, beside the write: the other project's switch and the 601.
+    let journal = fs::read_to_string(s.state_dir().join("journal.jsonl")).unwrap();
+    assert_eq!(journal.lines().count(), 602);
 
     s.run(&["watch", "opencode.json", "--restore"]).code(0);
     let doc = routes(&s);
