@@ -91,11 +91,12 @@ pub(crate) fn after_pass(
     }
 }
 
-/// Runs `write` (a pass's records, then its target; see `apply::Context::routes_ahead`) while a second thread prepares what follows
-/// a landed write: the routes file for `records`, built and synced, and the journal's lines
-/// (`lines` makes them). Once `write` has landed, the thread puts the routes in place and appends
-/// the lines; if it did not, neither happens and the run announces as usual. For a big config
-/// this takes the routes and the journal off the pass's path but for a rename and an append.
+/// Runs `write` (a pass's records, then its target; see `apply::Context::routes_ahead`) while a
+/// second thread prepares what follows a landed write: the routes file for `records`, built and
+/// synced, and the journal's lines (`lines` makes them). Once `write` has landed, the thread puts
+/// the routes in place and appends the lines; if it did not, neither happens and the run
+/// announces as usual. For a big config this takes the routes and the journal off the pass's
+/// path but for a rename and an append.
 pub(crate) fn beside<E>(
     state_dir: &StateDir,
     opencode_dir: Option<&Path>,
