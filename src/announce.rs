@@ -70,7 +70,7 @@ pub(crate) fn after_pass(
         return;
     }
     // A run of one target may have journaled its changes and rewritten the routes beside its
-    // write (`Context::routes_ahead`).
+    // write (`Context::announce_beside`).
     let unjournaled = (runs.iter())
         .filter(|r| !r.beside.journaled)
         .flat_map(|r| entries(&r.target, &r.path, &r.changes, judge.now));
@@ -91,8 +91,8 @@ pub(crate) fn after_pass(
     }
 }
 
-/// Runs `write` (a pass's records, then its target; see `apply::Context::routes_ahead`) while a
-/// second thread prepares what follows a landed write: the routes file for `records`, built and
+/// Runs `write` (a pass's records, then its target; see `apply::Context::announce_beside`) while
+/// a second thread prepares what follows a landed write: the routes file for `records`, built and
 /// synced, and the journal's lines (`lines` makes them). Once `write` has landed, the thread puts
 /// the routes in place and appends the lines; if it did not, neither happens and the run
 /// announces as usual. For a big config this takes the routes and the journal off the pass's
@@ -135,8 +135,7 @@ pub(crate) fn beside<E>(
         let landed = matches!(written, Ok(WriteOutcome::Written));
         // Sent before the join, which waits for it (a closed channel is a no).
         let _ = verdict.send(landed);
-        let beside = helper.join().unwrap_or_default();
-        (written, if landed { beside } else { Beside::default() })
+        (written, helper.join().unwrap_or_default())
     })
 }
 

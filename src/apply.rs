@@ -91,7 +91,7 @@ pub(crate) struct TargetRun {
     /// Its changes were announced before it waited for cleared keys to settle
     /// ([`Context::before_settling`]): they are not announced again.
     pub(crate) announced: bool,
-    /// What the pass did beside its write ([`Context::routes_ahead`]).
+    /// What the pass did beside its write ([`Context::announce_beside`]).
     pub(crate) beside: Beside,
 }
 
@@ -124,7 +124,7 @@ pub(crate) struct Context<'a> {
     /// thread while it saves them and writes the target, both landing only once the target's
     /// write has ([`announce::beside`]). Only for a run of one target: the routes file holds every
     /// target's routes, which a run of many knows only after its last pass.
-    pub(crate) routes_ahead: bool,
+    pub(crate) announce_beside: bool,
     /// The endpoint each list of Claude Code settings files sets, read once per context: a
     /// project's agent files share one scope.
     endpoints: Mutex<HashMap<Vec<PathBuf>, Option<String>>>,
@@ -145,7 +145,7 @@ impl<'a> Context<'a> {
             settle: Settle::Wait,
             keep_text: true,
             before_settling: None,
-            routes_ahead: false,
+            announce_beside: false,
             endpoints: Mutex::default(),
         }
     }
@@ -387,7 +387,7 @@ impl Target {
             let early = plan.state_before_write(&base);
             // Only OpenCode's records have routes; a plain switch's are final before its write.
             let opencode = matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent);
-            let ahead = ctx.routes_ahead
+            let ahead = ctx.announce_beside
                 && opencode
                 && early.is_none()
                 && plan.then.is_none()

@@ -344,7 +344,7 @@ fn passes(
     // The new texts serve only notifications here (a dry run builds its own for its diffs).
     ctx.keep_text = settings.notify;
     ctx.before_settling = Some(&early);
-    ctx.routes_ahead = targets.len() == 1;
+    ctx.announce_beside = targets.len() == 1;
     for_targets(targets, |spec| {
         Target::open(spec, state_dir, dry_run)?.pass(&ctx, mode, dry_run)
     })
