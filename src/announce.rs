@@ -104,8 +104,10 @@ pub(crate) fn beside<E>(
     lines: impl FnOnce() -> journal::Lines + Send,
     write: impl FnOnce() -> Result<WriteOutcome, E>,
 ) -> (Result<WriteOutcome, E>, Beside) {
-    let (verdict, told) = mpsc::channel();
     thread::scope(|scope| {
+        // Made inside the scope: should `write` panic, unwinding drops the sender before the
+        // scope waits for the thread, whose wait then ends in a no.
+        let (verdict, told) = mpsc::channel();
         let helper = scope.spawn(move || {
             let mut make = Some(lines);
             let mut made = None;
@@ -119,16 +121,18 @@ pub(crate) fn beside<E>(
             if !wait() {
                 return Beside::default();
             }
-            let Some(lines) = made.or_else(|| make.map(|make| make())) else {
-                return Beside::default();
+            let lines = match (made, make) {
+                (Some(lines), _) => lines,
+                (None, Some(make)) => make(),
+                (None, None) => unreachable!("the lines are made once"),
             };
-            let journaled = lines.append(state_dir);
-            if let Err(e) = &journaled {
+            // Tried is done: lines that failed half-way are not appended a second time.
+            if let Err(e) = lines.append(state_dir) {
                 tracing::warn!("journal: {e}");
             }
             Beside {
                 routed,
-                journaled: journaled.is_ok(),
+                journaled: true,
             }
         });
         let written = write();

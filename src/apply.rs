@@ -293,7 +293,8 @@ impl Target {
             run.slots = settled.slots;
             run.settles_at = settled.settles_at;
             run.records = settled.records;
-            run.beside = settled.beside;
+            // The run's changes, and their journal entries, are the first pass's.
+            run.beside.routed = settled.beside.routed;
         }
         Ok(run)
     }
@@ -391,6 +392,7 @@ impl Target {
                 && opencode
                 && early.is_none()
                 && plan.then.is_none()
+                && landed.is_empty()
                 && plan.state.switches.len() >= routes::AHEAD_FROM;
             // For the journal lines made beside the write: the closure holds `self`.
             let path = self.path.clone();
@@ -428,6 +430,9 @@ impl Target {
                     }
                     let Some(enter) = plan.then.clone() else {
                         let mut run = self.finish(plan, remark, landed, left, true);
+                        if beside != Beside::default() {
+                            tracing::debug!(target = %run.target, ?beside, "announced beside the write");
+                        }
                         run.beside = beside;
                         return Ok(run);
                     };

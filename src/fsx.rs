@@ -90,13 +90,16 @@ pub fn read_stamped(path: &Path, limit: u64) -> io::Result<(String, Option<Stamp
     }
     let mut bytes = Vec::with_capacity(size as usize);
     // The file may grow after the size check: read one byte past the limit to notice.
-    file.take(limit + 1).read_to_end(&mut bytes)?;
+    (&file).take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64, limit));
     }
     let text = String::from_utf8(bytes)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "file is not valid UTF-8"))?;
-    Ok((text, sys::stamp(&meta)))
+    // Written while it was read: no stamp stands for what was read.
+    let after = file.metadata()?;
+    let stamp = sys::stamp(&meta).filter(|&stamp| sys::stamp(&after) == Some(stamp));
+    Ok((text, stamp))
 }
 
 fn too_large(size: u64, limit: u64) -> io::Error {

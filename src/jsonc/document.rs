@@ -319,13 +319,17 @@ impl Node {
 /// A raw value's text as the string it is (a model id written in a file, a record's raw
 /// text), or the text itself when it is not one JSON string.
 pub(crate) fn unquote(raw: &str) -> String {
-    // Most model ids need no decoding: the text between the quotes is the id.
+    unquote_cow(raw).into_owned()
+}
+
+/// [`unquote`], borrowing the text between the quotes when it needs no decoding (most model ids).
+pub(crate) fn unquote_cow(raw: &str) -> Cow<'_, str> {
     let plain = (raw.len() >= 2 && raw.starts_with('"') && raw.ends_with('"'))
         .then(|| &raw[1..raw.len() - 1])
         .filter(|inner| !inner.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20));
     match plain {
-        Some(inner) => inner.to_owned(),
-        None => serde_json::from_str(raw).unwrap_or_else(|_| raw.to_owned()),
+        Some(inner) => Cow::Borrowed(inner),
+        None => Cow::Owned(serde_json::from_str(raw).unwrap_or_else(|_| raw.to_owned())),
     }
 }
 

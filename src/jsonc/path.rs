@@ -55,25 +55,26 @@ impl KeyPath {
     pub(crate) fn dotted(&self) -> String {
         // Room for a dot and two quotes per key: a dotted key is quoted.
         let mut text = String::with_capacity(self.0.iter().map(|key| key.len() + 3).sum());
-        self.push_dotted(&mut text);
+        let _ = self.write_dotted(&mut text);
         text
     }
 
-    /// Appends the dotted form to `out`, without the formatting machinery: a big config's
-    /// change lines are thousands.
-    pub(crate) fn push_dotted(&self, out: &mut String) {
+    /// Writes the dotted form to `out` piece by piece: a big config's change lines are
+    /// thousands, and `Display` uses it too.
+    pub(crate) fn write_dotted(&self, out: &mut impl fmt::Write) -> fmt::Result {
         for (i, key) in self.0.iter().enumerate() {
             if i > 0 {
-                out.push('.');
+                out.write_char('.')?;
             }
             if key.is_empty() || key.bytes().any(|b| b == b'.' || b == b'"') {
-                out.push('"');
-                out.push_str(&key.replace('"', "\\\""));
-                out.push('"');
+                out.write_char('"')?;
+                out.write_str(&key.replace('"', "\\\""))?;
+                out.write_char('"')?;
             } else {
-                out.push_str(key);
+                out.write_str(key)?;
             }
         }
+        Ok(())
     }
 
     /// This path extended by one key.
@@ -84,7 +85,7 @@ impl KeyPath {
 
 impl fmt::Display for KeyPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.dotted())
+        self.write_dotted(f)
     }
 }
 

@@ -32,7 +32,7 @@ pub(crate) fn change_lines(runs: &[TargetRun]) -> String {
             };
             out.push_str(&run.target);
             out.push_str(": ");
-            c.slot.push_dotted(&mut out);
+            let _ = c.slot.write_dotted(&mut out);
             line.iter().for_each(|piece| out.push_str(piece));
         }
     }

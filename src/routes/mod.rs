@@ -200,16 +200,12 @@ fn agent_of<'a>(state: &'a TargetState, keys: &'a [CompactString]) -> Option<Opt
     }
 }
 
-/// The model id a record's raw value holds: the text between a JSON string's quotes when it has
-/// no escape, decoded otherwise.
+/// The model id a record's raw value holds, borrowed from it when it needs no decoding.
 fn model(kind: Kind, raw: &str) -> Cow<'_, str> {
-    let plain = (!kind.is_agent())
-        .then(|| raw.strip_prefix('"')?.strip_suffix('"'))
-        .flatten()
-        .filter(|inner| !inner.contains(['"', '\\']));
-    match plain {
-        Some(inner) => Cow::Borrowed(inner),
-        None => Cow::Owned(kind.decode(raw)),
+    if kind.is_agent() {
+        Cow::Owned(kind.decode(raw))
+    } else {
+        crate::jsonc::unquote_cow(raw)
     }
 }
 

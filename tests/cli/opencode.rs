@@ -476,8 +476,15 @@ fn a_big_config_s_routes_and_journal_made_beside_its_write_hold_its_switches_and
     fs::create_dir_all(s.path("other")).unwrap();
     s.write("other/opencode.json", TARGET);
     s.once("other/opencode.json").code(0);
-    let out = s.once("opencode.json").code(0).stdout.clone();
+    let run = s.run(&["watch", "opencode.json", "--once", "-vv"]);
+    run.code(0);
+    let out = run.stdout.clone();
     assert_eq!(out.lines().count(), 601, "{out}");
+    assert!(
+        run.stderr.contains("announced beside the write"),
+        "{}",
+        run.stderr
+    );
     let doc = routes(&s);
     let list = doc["routes"].as_array().unwrap();
     let config = |r: &serde_json::Value| r["config"].as_str().unwrap().to_owned();
