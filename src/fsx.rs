@@ -233,7 +233,7 @@ fn swap_in(temp: &Path, real: &Path, expected: Option<Expected<'_>>) -> io::Resu
     if !unmoved && !check()? {
         return Ok(WriteOutcome::Conflict);
     }
-    match sys::exchange(temp, real) {
+    match exchange(temp, real) {
         Ok(true) => {
             // `temp` now names what was displaced: it must be what we planned from. If it is
             // not, or cannot be told, it goes back.
@@ -242,7 +242,7 @@ fn swap_in(temp: &Path, real: &Path, expected: Option<Expected<'_>>) -> io::Resu
                 discard();
                 return Ok(WriteOutcome::Written);
             }
-            match sys::exchange(temp, real) {
+            match exchange(temp, real) {
                 Ok(true) => {}
                 put_back => {
                     let why = put_back
@@ -272,9 +272,27 @@ fn swap_in(temp: &Path, real: &Path, expected: Option<Expected<'_>>) -> io::Resu
         .inspect_err(|_| discard())
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests: exchanges refused (as on a filesystem without them), and the files compared.
+    static NO_EXCHANGE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static COMPARED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// [`sys::exchange`], which a test can make refuse.
+fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
+    #[cfg(test)]
+    if NO_EXCHANGE.get() {
+        return Ok(false);
+    }
+    sys::exchange(a, b)
+}
+
 /// Whether the file at `path` holds exactly `expected`, compared as it is read: a big target is
 /// checked without a second copy of it in memory.
 fn holds(path: &Path, expected: &str) -> io::Result<bool> {
+    #[cfg(test)]
+    COMPARED.set(COMPARED.get() + 1);
     let mut file = sys::open_without_waiting(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() || !sys::is_disk_file(&file) {
@@ -538,6 +556,46 @@ mod tests {
         assert_eq!(write(Expected { text, seen }), WriteOutcome::Conflict);
         assert_eq!(fs::read_to_string(&path).unwrap(), "OLD");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_unmoved_stamp_spares_the_read_before_an_exchange_and_only_that() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        // Whether this filesystem exchanges names at all (some CI temp dirs do not).
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, "a").unwrap();
+        fs::write(&b, "b").unwrap();
+        let exchanges = sys::exchange(&a, &b).unwrap();
+        let compared = |refuse: bool, forged: bool, stamped: bool| {
+            NO_EXCHANGE.set(refuse);
+            fs::write(&path, "old").unwrap();
+            let (text, seen) = read_stamped(&path, 1024).unwrap();
+            let text = if forged { "OLD" } else { text.as_str() };
+            let seen = seen.filter(|_| stamped);
+            COMPARED.set(0);
+            let fill = |out: &mut TempWriter<'_>| out.write_all(b"new");
+            let outcome = write_atomic_with(&path, Some(Expected { text, seen }), fill).unwrap();
+            NO_EXCHANGE.set(false);
+            assert_eq!(
+                fs::read_dir(dir.path()).unwrap().count(),
+                3,
+                "no temp file left"
+            );
+            (outcome, COMPARED.get())
+        };
+        use WriteOutcome::{Conflict, Written};
+        // With an exchange, the displaced file alone is compared when the stamp has not moved;
+        // without a stamp, the file before the exchange too.
+        if exchanges {
+            assert_eq!(compared(false, false, true), (Written, 1));
+            assert_eq!(compared(false, false, false), (Written, 2));
+            assert_eq!(compared(false, true, true), (Conflict, 1));
+        }
+        // Without one, the file is compared before the rename, stamp or not.
+        assert_eq!(compared(true, false, true), (Written, 1));
+        assert_eq!(compared(true, true, true), (Conflict, 1));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
     }
 
     #[test]
