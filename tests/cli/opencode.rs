@@ -476,6 +476,15 @@ fn a_big_config_s_routes_and_journal_made_beside_its_write_hold_its_switches_and
     fs::create_dir_all(s.path("other")).unwrap();
     s.write("other/opencode.json", TARGET);
     s.once("other/opencode.json").code(0);
+    // The hooks still run for a run announced beside its write.
+    s.write(
+        "hook.sh",
+        "#!/bin/sh\necho \"$SWITCHER_SLOT\" >> \"$0.log\"\n",
+    );
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    fs::set_permissions(s.path("hook.sh"), mode).unwrap();
+    let hook = s.path("hook.sh").display().to_string();
+    s.config(&CHAINS.replace("fallbacks", &format!("on_switch: [{hook:?}], fallbacks")));
     let run = s.run(&["watch", "opencode.json", "--once", "-vv"]);
     run.code(0);
     let out = run.stdout.clone();
@@ -502,6 +511,7 @@ fn a_big_config_s_routes_and_journal_made_beside_its_write_hold_its_switches_and
         .filter(|n| n.contains("switcher-tmp"))
         .collect();
     assert!(temps.is_empty(), "{temps:?}");
+    assert_eq!(s.read("hook.sh.log").lines().count(), 601);
     // Journaled once, beside the write: the other project's switch and the 601.
     let journal = fs::read_to_string(s.state_dir().join("journal.jsonl")).unwrap();
     assert_eq!(journal.lines().count(), 602);
