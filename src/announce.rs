@@ -109,23 +109,15 @@ pub(crate) fn beside<E>(
         // scope waits for the thread, whose wait then ends in a no.
         let (verdict, told) = mpsc::channel();
         let helper = scope.spawn(move || {
-            let mut make = Some(lines);
-            let mut made = None;
+            let lines = lines();
+            // The verdict, asked once: by the routes before their rename, or after them when
+            // they were left as they were.
             let mut landed = None;
             let mut wait = || *landed.get_or_insert_with(|| told.recv() == Ok(true));
-            // Made while the write lands, unless the routes are left as they are.
-            let routed = routes::refresh_when(state_dir, opencode_dir, &[records], || {
-                made = make.take().map(|make| make());
-                wait()
-            });
+            let routed = routes::refresh_when(state_dir, opencode_dir, &[records], &mut wait);
             if !wait() {
                 return Beside::default();
             }
-            let lines = match (made, make) {
-                (Some(lines), _) => lines,
-                (None, Some(make)) => make(),
-                (None, None) => unreachable!("the lines are made once"),
-            };
             // Tried is done: lines that failed half-way are not appended a second time.
             if let Err(e) = lines.append(state_dir) {
                 tracing::warn!("journal: {e}");

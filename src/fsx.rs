@@ -71,11 +71,19 @@ pub struct Expected<'a> {
 /// Reads a UTF-8 file, refusing one larger than `limit` bytes without reading it, and anything
 /// that is not a file (a directory fails on reading).
 pub fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
-    read_stamped(path, limit).map(|(text, _)| text)
+    read_open(path, limit).map(|(text, ..)| text)
 }
 
-/// [`read_limited`], with the file's stamp as it was opened.
+/// [`read_limited`], with the file's stamp as it was read: none if it was written meanwhile.
 pub fn read_stamped(path: &Path, limit: u64) -> io::Result<(String, Option<Stamp>)> {
+    let (text, file, before) = read_open(path, limit)?;
+    let after = file.metadata()?;
+    let stamp = sys::stamp(&before).filter(|&stamp| sys::stamp(&after) == Some(stamp));
+    Ok((text, stamp))
+}
+
+/// The text of the file at `path`, the file still open, and its metadata before it was read.
+fn read_open(path: &Path, limit: u64) -> io::Result<(String, File, fs::Metadata)> {
     let file = sys::open_without_waiting(path)?;
     let meta = file.metadata()?;
     if (!meta.is_file() && !meta.is_dir()) || !sys::is_disk_file(&file) {
@@ -96,10 +104,7 @@ pub fn read_stamped(path: &Path, limit: u64) -> io::Result<(String, Option<Stamp
     }
     let text = String::from_utf8(bytes)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "file is not valid UTF-8"))?;
-    // Written while it was read: no stamp stands for what was read.
-    let after = file.metadata()?;
-    let stamp = sys::stamp(&meta).filter(|&stamp| sys::stamp(&after) == Some(stamp));
-    Ok((text, stamp))
+    Ok((text, file, meta))
 }
 
 fn too_large(size: u64, limit: u64) -> io::Error {

@@ -197,7 +197,7 @@ impl SwitchRecord {
 
     /// The original model id, decoded as `kind` writes it.
     pub(crate) fn original_model(&self, kind: Kind) -> String {
-        kind.decode(&self.original)
+        kind.decode(&self.original).into_owned()
     }
 }
 

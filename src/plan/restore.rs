@@ -55,7 +55,7 @@ impl Planner<'_> {
                 plan.changes.push(Change {
                     kind: ChangeKind::Restore,
                     slot: record.slot.clone(),
-                    from: self.kind.decode(raw),
+                    from: self.kind.decode(raw).into_owned(),
                     to: record.original_model(self.kind),
                     reason: "restored".into(),
                 });
@@ -63,8 +63,8 @@ impl Planner<'_> {
                 plan.changes.push(Change {
                     kind: ChangeKind::Kept,
                     slot: record.slot.clone(),
-                    from: self.kind.decode(raw),
-                    to: self.kind.decode(raw),
+                    from: self.kind.decode(raw).into_owned(),
+                    to: self.kind.decode(raw).into_owned(),
                     reason: "kept".into(),
                 });
             }

@@ -105,7 +105,7 @@ pub(crate) fn build<'a>(
             let Some(agent) = agent_of(state, r.slot.keys()) else {
                 continue;
             };
-            let to = model(state.kind, &r.written);
+            let to = state.kind.decode(&r.written);
             let slot = r.slot.dotted();
             let route = |agent, slot, from, to, earlier| Route {
                 config: config.clone(),
@@ -120,12 +120,12 @@ pub(crate) fn build<'a>(
             // The earlier fallbacks' routes copy the slot's name; the original's, the last made
             // (and most often the only one), takes it. The sort below puts it first.
             for held in &r.held {
-                let from = model(state.kind, held);
+                let from = state.kind.decode(held);
                 if from != to {
                     routes.push(route(agent.clone(), slot.clone(), from, to.clone(), true));
                 }
             }
-            let original = model(state.kind, &r.original);
+            let original = state.kind.decode(&r.original);
             if original != to {
                 routes.push(route(agent, slot, original, to, false));
             }
@@ -197,15 +197,6 @@ fn agent_of<'a>(state: &'a TargetState, keys: &'a [CompactString]) -> Option<Opt
         }
         [_, name, _] => Some(Some(Cow::Borrowed(name.as_str()))),
         _ => Some(None),
-    }
-}
-
-/// The model id a record's raw value holds, borrowed from it when it needs no decoding.
-fn model(kind: Kind, raw: &str) -> Cow<'_, str> {
-    if kind.is_agent() {
-        Cow::Owned(kind.decode(raw))
-    } else {
-        crate::jsonc::unquote_cow(raw)
     }
 }
 

@@ -12,6 +12,7 @@ mod doc;
 pub(crate) mod markdown;
 mod opencode;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 
@@ -166,12 +167,13 @@ impl Kind {
     }
 
     /// A slot's raw text as the model id it names (raw JSON decoded, or a front-matter value
-    /// read); text that is neither is shown as it is.
-    pub(crate) fn decode(self, raw: &str) -> String {
+    /// read); text that is neither is shown as it is. Borrowed from `raw` when a JSON string
+    /// needs no decoding: the routes of a big config's thousands of records copy none.
+    pub(crate) fn decode(self, raw: &str) -> Cow<'_, str> {
         if !self.is_agent() {
-            return crate::jsonc::unquote(raw);
+            return crate::jsonc::unquote_cow(raw);
         }
-        agent_file::read_raw(raw).unwrap_or_else(|| raw.to_owned())
+        Cow::Owned(agent_file::read_raw(raw).unwrap_or_else(|| raw.to_owned()))
     }
 
     /// Whether `raw` is a value this kind's slot may hold, and so may be written back: one JSON
