@@ -159,7 +159,7 @@ fn find_targets(env: &Env, aliases: &Aliases) -> Vec<Found> {
             .into_iter()
             .map(|s| {
                 let provider = kind.provider(&doc, &s.model, aliases, None);
-                (s.path.to_string(), s.model, provider)
+                (s.path.to_string(), s.model.to_string(), provider)
             })
             .collect();
         let mut named = Vec::new();

@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::io;
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::document::{BOM, Document, Node};
 use super::layout::{
@@ -26,7 +27,7 @@ pub(crate) enum NewValue {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Edit {
     /// Replace the value at a path with raw JSON text.
-    Replace { path: KeyPath, raw: String },
+    Replace { path: KeyPath, raw: Arc<str> },
     /// Append a member to the object at `object`.
     Insert {
         object: KeyPath,

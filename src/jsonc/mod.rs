@@ -16,6 +16,6 @@ mod path;
 pub(crate) mod props;
 mod scan;
 
-pub(crate) use document::{Document, Node, ParseError, unquote, unquote_cow};
+pub(crate) use document::{Document, KeyHash, Node, ParseError, unquote, unquote_cow};
 pub(crate) use edit::{Edit, Edited, NewValue};
 pub(crate) use path::{KeyPath, PathMap, PathSet};

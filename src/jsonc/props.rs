@@ -197,11 +197,11 @@ proptest! {
         let path = strings[pick.index(strings.len())].clone();
         let range = doc.get(&path).unwrap().range();
         let old_raw = doc.raw_at(&path).unwrap().to_owned();
-        let edited = doc.apply(&[Edit::Replace { path: path.clone(), raw: new.clone() }]).unwrap();
+        let edited = doc.apply(&[Edit::Replace { path: path.clone(), raw: new.as_str().into() }]).unwrap();
         prop_assert_eq!(edited.raw_at(&path), Some(new.as_str()));
         let bom = usize::from(text.starts_with('\u{feff}')) * 3;
         prop_assert!(only_span_changed(&text, &edited.render(), range.start + bom..range.end + bom));
-        let restored = edited.apply(&[Edit::Replace { path, raw: old_raw }]).unwrap();
+        let restored = edited.apply(&[Edit::Replace { path, raw: old_raw.into() }]).unwrap();
         prop_assert_eq!(restored.render(), text);
     }
 }
@@ -219,7 +219,7 @@ proptest! {
         let raw = format!("{new}{}", noise.unwrap_or(""));
         let edits: Vec<Edit> = picks
             .iter()
-            .map(|pick| Edit::Replace { path: strings[pick.index(strings.len())].clone(), raw: raw.clone() })
+            .map(|pick| Edit::Replace { path: strings[pick.index(strings.len())].clone(), raw: raw.as_str().into() })
             .collect();
         match doc.apply(&edits) {
             Ok(applied) => {

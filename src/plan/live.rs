@@ -84,7 +84,7 @@ pub(crate) fn finish(doc: &Document, clearing: &[Clearing]) -> Vec<Edit> {
             EnvBefore::Absent => edits.push(Edit::Remove { path: env }),
             EnvBefore::Empty(raw) if left.raw(node) != raw => edits.push(Edit::Replace {
                 path: env,
-                raw: raw.clone(),
+                raw: raw.as_str().into(),
             }),
             _ => {}
         }
@@ -112,7 +112,7 @@ impl Working {
         let edit = if self.doc.get(key).is_some() {
             Edit::Replace {
                 path: key.clone(),
-                raw: raw.to_owned(),
+                raw: raw.into(),
             }
         } else if self.doc.root().prop("env").is_some() {
             Edit::Insert {
@@ -202,7 +202,13 @@ impl Planner<'_> {
         // What running sessions should be steered to: each switch, and an active profile's
         // model when the profile does not set the alias key itself.
         let mut wanted: Vec<(KeyPath, String, String)> = (plan.state.switches.iter())
-            .map(|r| (r.slot.clone(), r.original.clone(), r.written.clone()))
+            .map(|r| {
+                (
+                    r.slot.clone(),
+                    r.original.to_string(),
+                    r.written.to_string(),
+                )
+            })
             .collect();
         if let Some(p) = &plan.state.profile
             && let Some(model) = self.profiles.get(&p.profile).and_then(|c| c.model.as_ref())

@@ -93,8 +93,8 @@ pub(crate) enum ChangeKind {
 pub(crate) struct Change {
     pub(crate) kind: ChangeKind,
     pub(crate) slot: KeyPath,
-    pub(crate) from: String,
-    pub(crate) to: String,
+    pub(crate) from: Arc<str>,
+    pub(crate) to: Arc<str>,
     pub(crate) reason: Arc<str>,
 }
 
@@ -103,8 +103,8 @@ pub(crate) struct Change {
 pub(crate) struct SlotView {
     pub(crate) slot: KeyPath,
     /// The model, or `profile:<name>` while a profile serves the slot.
-    pub(crate) current: String,
-    pub(crate) original: String,
+    pub(crate) current: Arc<str>,
+    pub(crate) original: Arc<str>,
     /// The provider and health of the current model.
     pub(crate) health: Health,
     /// Has a fallback chain or a switch record.
@@ -180,7 +180,7 @@ impl Plan {
             if let Some(old) = old.get(&record.slot)
                 && old.written != record.written
             {
-                state.to_mut().switches[i].previous = Some(old.written.clone());
+                state.to_mut().switches[i].previous = Some(old.written.to_string());
             }
         }
         let planned: PathSet = if before.switches.is_empty() {
@@ -320,7 +320,7 @@ impl<'a> Planner<'a> {
         let Some(record) = record else {
             return Standing::Own;
         };
-        if slot.raw == record.written || record.previous.as_deref() == Some(slot.raw.as_str()) {
+        if slot.raw == record.written || record.previous.as_deref() == Some(&*slot.raw) {
             return Standing::Switched(record);
         }
         if slot.raw != record.original {

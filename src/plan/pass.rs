@@ -60,18 +60,20 @@ impl Planner<'_> {
         plan.edits.reserve(slots.len());
         plan.changes.reserve(slots.len());
         plan.state.switches.reserve(slots.len());
+        // The text last written for a model: the slots that switch to one model share it.
+        let mut written_for: Option<(Arc<str>, Arc<str>)> = None;
         for slot in slots {
             let standing = self.standing(&slot, records.get(&slot.path).copied(), &mut plan.infos);
             let (original_raw, original, original_provider, switched, streak) = match standing {
                 Standing::Switched(r) => (
-                    r.original.as_str(),
-                    r.original_model(self.kind),
+                    r.original.clone(),
+                    r.original_model(self.kind).into(),
                     r.provider.clone(),
                     true,
                     r.streak,
                 ),
                 Standing::Own => (
-                    slot.raw.as_str(),
+                    slot.raw.clone(),
                     slot.model.clone(),
                     self.provider(doc, &slot.model),
                     false,
@@ -105,7 +107,7 @@ impl Planner<'_> {
                         json,
                         state,
                         &slot,
-                        original_raw,
+                        &original_raw,
                         &original_provider,
                         streak,
                         &name,
@@ -118,7 +120,14 @@ impl Planner<'_> {
                     to: Candidate::Model(to),
                     reason,
                 } => {
-                    let written = doc.value_text(&to);
+                    let written = match &written_for {
+                        Some((model, text)) if *model == to => text.clone(),
+                        _ => {
+                            let text: Arc<str> = doc.value_text(&to).into();
+                            written_for = Some((to.clone(), text.clone()));
+                            text
+                        }
+                    };
                     let change = (ChangeKind::Switch, to.clone(), reason.clone());
                     replace(&mut plan, &slot, written.clone(), change);
                     let held = match &standing {
@@ -127,7 +136,7 @@ impl Planner<'_> {
                     };
                     let record = SwitchRecord {
                         slot: slot.path.clone(),
-                        original: original_raw.to_owned(),
+                        original: original_raw.clone(),
                         provider: original_provider.clone(),
                         written,
                         previous: None,
@@ -140,7 +149,7 @@ impl Planner<'_> {
                 }
                 Decision::Restore { reason } => {
                     let change = (ChangeKind::Restore, original.clone(), reason);
-                    replace(&mut plan, &slot, original_raw.to_owned(), change);
+                    replace(&mut plan, &slot, original_raw.clone(), change);
                     (as_original.clone(), None)
                 }
                 Decision::Stay => match standing {
@@ -159,7 +168,7 @@ impl Planner<'_> {
             let health_now = health(&current);
             let current_id = match current {
                 Candidate::Model(model) => model,
-                profile => profile.to_string(),
+                profile => profile.to_string().into(),
             };
             let at_restart =
                 managed && self.at_restart(doc, state, &slot.path, &original, &current_id);
@@ -260,10 +269,10 @@ impl Planner<'_> {
         }
         let mut edits = Vec::new();
         // A slot on a model fallback goes home first unless the profile sets that key itself.
-        if !profile::owns(&applied.keys, &slot.path) && slot.raw != original_raw {
+        if !profile::owns(&applied.keys, &slot.path) && *slot.raw != *original_raw {
             edits.push(Edit::Replace {
                 path: slot.path.clone(),
-                raw: original_raw.to_owned(),
+                raw: original_raw.into(),
             });
         }
         edits.extend(applied.edits);
@@ -285,7 +294,7 @@ impl Planner<'_> {
             kind: ChangeKind::Switch,
             slot: slot.path.clone(),
             from: slot.model.clone(),
-            to: Candidate::Profile(name.to_owned()).to_string(),
+            to: Candidate::Profile(name.to_owned()).to_string().into(),
             reason,
         });
         let after = Doc::Json(doc.apply(&edits).unwrap_or_else(|_| doc.clone()));
@@ -298,7 +307,7 @@ impl Planner<'_> {
     /// it; the original is judged with the provider it had before the switch.
     fn profile_pass(&self, doc: &Document, state: &TargetState, record: &ProfileRecord) -> Plan {
         let current = Candidate::Profile(record.profile.clone());
-        let original = record.original_model();
+        let original: Arc<str> = record.original_model().into();
         let as_original = Candidate::Model(original.clone());
         let chain = self.chain(None, &original, &mut Vec::new());
         let left = profile::leave(doc, record);
@@ -349,7 +358,7 @@ impl Planner<'_> {
             Decision::Restore { reason } => plan.changes.push(Change {
                 kind: ChangeKind::Restore,
                 slot: record.slot.clone(),
-                from: current.to_string(),
+                from: current.to_string().into(),
                 to: original.clone(),
                 reason,
             }),
@@ -373,7 +382,7 @@ impl Planner<'_> {
                 to: Candidate::Model(to),
                 reason,
             } => {
-                let written = left_doc.value_text(&to);
+                let written: Arc<str> = left_doc.value_text(&to).into();
                 // Leaving may already put the slot back; the fallback replaces that edit.
                 plan.edits
                     .retain(|e| !matches!(e, Edit::Replace { path, .. } if *path == record.slot));
@@ -384,7 +393,7 @@ impl Planner<'_> {
                 next.switches.retain(|r| r.slot != record.slot);
                 next.switches.push(SwitchRecord {
                     slot: record.slot.clone(),
-                    original: record.original.clone(),
+                    original: record.original.as_str().into(),
                     provider: record.provider.as_str().into(),
                     previous: None,
                     held: Vec::new(),
@@ -396,7 +405,7 @@ impl Planner<'_> {
                 plan.changes.push(Change {
                     kind: ChangeKind::Switch,
                     slot: record.slot.clone(),
-                    from: current.to_string(),
+                    from: current.to_string().into(),
                     to,
                     reason,
                 });
@@ -413,8 +422,8 @@ impl Planner<'_> {
 fn replace(
     plan: &mut Plan,
     slot: &Slot,
-    raw: String,
-    (kind, to, reason): (ChangeKind, String, Arc<str>),
+    raw: Arc<str>,
+    (kind, to, reason): (ChangeKind, Arc<str>, Arc<str>),
 ) {
     plan.edits.push(Edit::Replace {
         path: slot.path.clone(),

@@ -144,7 +144,7 @@ pub(crate) fn apply(doc: &Document, profile: &Profile, owner: &KeyPath, original
             edits.push(match doc.get(&path) {
                 Some(_) => Edit::Replace {
                     path: path.clone(),
-                    raw: raw.clone(),
+                    raw: raw.as_str().into(),
                 },
                 None => Edit::Insert {
                     object: KeyPath::new(["env"]),
@@ -165,7 +165,7 @@ pub(crate) fn apply(doc: &Document, profile: &Profile, owner: &KeyPath, original
         edits.push(match doc.get(&path) {
             Some(_) => Edit::Replace {
                 path: path.clone(),
-                raw: raw.clone(),
+                raw: raw.as_str().into(),
             },
             None => Edit::Insert {
                 object: KeyPath::new(Vec::<String>::new()),
@@ -263,13 +263,13 @@ pub(crate) fn leave(doc: &Document, record: &ProfileRecord) -> Left {
             Some(raw) if key.written.is(raw) => edits.push(match &key.original {
                 Some(original) => Edit::Replace {
                     path: key.path.clone(),
-                    raw: original.clone(),
+                    raw: original.as_str().into(),
                 },
                 None if live => {
                     cleared.push(key.path.clone());
                     Edit::Replace {
                         path: key.path.clone(),
-                        raw: EMPTY.to_owned(),
+                        raw: EMPTY.into(),
                     }
                 }
                 None => Edit::Remove {
@@ -304,7 +304,7 @@ pub(crate) fn leave(doc: &Document, record: &ProfileRecord) -> Left {
             EnvBefore::Absent => edits.push(Edit::Remove { path: env }),
             EnvBefore::Empty(raw) if left.raw(node) != raw => edits.push(Edit::Replace {
                 path: env,
-                raw: raw.clone(),
+                raw: raw.as_str().into(),
             }),
             _ => {}
         }

@@ -73,12 +73,12 @@ pub(crate) struct Clearing {
 pub(crate) struct SwitchRecord {
     pub(crate) slot: KeyPath,
     /// The original value's raw JSON text, so restoring is byte-exact.
-    pub(crate) original: String,
+    pub(crate) original: Arc<str>,
     /// The provider that governs the original, fixed when it was switched.
     /// Shared with the pass's other records of that provider.
     pub(crate) provider: Arc<str>,
     /// The raw JSON text this tool wrote.
-    pub(crate) written: String,
+    pub(crate) written: Arc<str>,
     /// While a move from one fallback to another is being written: the fallback it replaces. A
     /// crash before the target is written leaves the slot holding this, which is still ours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -189,8 +189,8 @@ impl SwitchRecord {
             .filter(|h| *h != written)
             .cloned()
             .collect();
-        if self.written != written && !held.contains(&self.written) {
-            held.push(self.written.clone());
+        if *self.written != *written && !held.iter().any(|h| *h == *self.written) {
+            held.push(self.written.to_string());
         }
         held
     }
@@ -241,11 +241,11 @@ impl TargetState {
         for (i, r) in self.switches.iter().enumerate() {
             let field = |name: &str| format!("switches[{i}].{name}");
             let raws = [
-                ("original", Some(&r.original)),
-                ("written", Some(&r.written)),
+                ("original", Some(&*r.original)),
+                ("written", Some(&*r.written)),
             ];
-            let held = r.held.iter().map(|h| ("held", Some(h)));
-            let previous = [("previous", r.previous.as_ref())];
+            let held = r.held.iter().map(|h| ("held", Some(h.as_str())));
+            let previous = [("previous", r.previous.as_deref())];
             for (name, raw) in raws.into_iter().chain(previous).chain(held) {
                 match raw {
                     Some(raw) if !self.kind.holds(raw) => {

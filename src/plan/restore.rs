@@ -24,15 +24,17 @@ impl Planner<'_> {
             plan.changes.push(Change {
                 kind: ChangeKind::Restore,
                 slot: record.slot.clone(),
-                from: Candidate::Profile(record.profile.clone()).to_string(),
-                to: record.original_model(),
+                from: Candidate::Profile(record.profile.clone())
+                    .to_string()
+                    .into(),
+                to: record.original_model().into(),
                 reason: "restored".into(),
             });
             plan.changes.extend(left.kept.into_iter().map(|k| Change {
                 kind: ChangeKind::Kept,
                 slot: k.path,
-                from: k.shown.clone(),
-                to: k.shown,
+                from: k.shown.as_str().into(),
+                to: k.shown.into(),
                 reason: "kept".into(),
             }));
             working = doc.apply(&left.edits).unwrap_or_else(|_| doc.clone());
@@ -46,7 +48,7 @@ impl Planner<'_> {
                 ));
                 continue;
             };
-            let ours = raw == record.written || record.previous.as_deref() == Some(raw);
+            let ours = raw == &*record.written || record.previous.as_deref() == Some(raw);
             if ours {
                 plan.edits.push(Edit::Replace {
                     path: record.slot.clone(),
@@ -55,16 +57,16 @@ impl Planner<'_> {
                 plan.changes.push(Change {
                     kind: ChangeKind::Restore,
                     slot: record.slot.clone(),
-                    from: self.kind.decode(raw).into_owned(),
-                    to: record.original_model(self.kind),
+                    from: self.kind.decode(raw).into(),
+                    to: record.original_model(self.kind).into(),
                     reason: "restored".into(),
                 });
-            } else if raw != record.original {
+            } else if raw != &*record.original {
                 plan.changes.push(Change {
                     kind: ChangeKind::Kept,
                     slot: record.slot.clone(),
-                    from: self.kind.decode(raw).into_owned(),
-                    to: self.kind.decode(raw).into_owned(),
+                    from: self.kind.decode(raw).into(),
+                    to: self.kind.decode(raw).into(),
                     reason: "kept".into(),
                 });
             }
@@ -96,7 +98,7 @@ impl Planner<'_> {
             }
             let standing = self.standing(&slot, records.get(&slot.path).copied(), &mut notes);
             let original = match standing {
-                Standing::Switched(r) => r.original_model(self.kind),
+                Standing::Switched(r) => r.original_model(self.kind).into(),
                 Standing::Own => slot.model.clone(),
             };
             let waits_on = match standing {
@@ -148,8 +150,10 @@ impl Planner<'_> {
         });
         SlotView {
             slot: record.slot.clone(),
-            current: Candidate::Profile(record.profile.clone()).to_string(),
-            original: record.original_model(),
+            current: Candidate::Profile(record.profile.clone())
+                .to_string()
+                .into(),
+            original: record.original_model().into(),
             health,
             managed: true,
             reason: Some(record.reason.as_str().into()),

@@ -156,8 +156,8 @@ pub(crate) fn status_text(
     out.lines().map(|l| format!("{}\n", l.trim_end())).collect()
 }
 
-fn width(texts: impl Iterator<Item = String>) -> usize {
-    texts.map(|t| t.chars().count()).max().unwrap_or(0)
+fn width(texts: impl Iterator<Item = impl AsRef<str>>) -> usize {
+    texts.map(|t| t.as_ref().chars().count()).max().unwrap_or(0)
 }
 
 /// One slot: its name padded to a width, its current model, its status and why.

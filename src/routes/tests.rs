@@ -10,9 +10,9 @@ use crate::target::Kind;
 fn record(slot: &[&str], original: &str, written: &str) -> SwitchRecord {
     SwitchRecord {
         slot: KeyPath::new(slot.iter().copied()),
-        original: original.to_owned(),
+        original: original.into(),
         provider: "zai".into(),
-        written: written.to_owned(),
+        written: written.into(),
         previous: None,
         held: Vec::new(),
         at: "2026-09-11T14:45:20Z".parse::<Timestamp>().unwrap(),

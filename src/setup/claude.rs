@@ -163,7 +163,7 @@ fn install(text: &str, ours: &str) -> Result<Option<(String, Installed)>, String
                 .map_or(String::new(), |p| format!(",\"padding\":{p}"));
             Edit::Replace {
                 path: path.clone(),
-                raw: format!("{{\"type\":\"command\",\"command\":{command}{padding}}}"),
+                raw: format!("{{\"type\":\"command\",\"command\":{command}{padding}}}").into(),
             }
         }
         None => Edit::Insert {
@@ -198,7 +198,7 @@ fn uninstall(text: &str, installed: &Installed) -> Result<String, String> {
     let edit = match &installed.previous {
         Some(raw) => Edit::Replace {
             path,
-            raw: raw.clone(),
+            raw: raw.as_str().into(),
         },
         None => Edit::Remove { path },
     };

@@ -3,6 +3,7 @@
 //! read (the switcher config, a slot's `fallback_models`), so nothing else looks for the prefix.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -12,7 +13,8 @@ const PROFILE: &str = "profile:";
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(from = "String")]
 pub(crate) enum Candidate {
-    Model(String),
+    /// Shared: a pass hands the same few models to thousands of slots.
+    Model(Arc<str>),
     /// A profile, by its name in the config's `profiles`.
     Profile(String),
 }
@@ -21,7 +23,7 @@ impl From<String> for Candidate {
     fn from(text: String) -> Candidate {
         match text.strip_prefix(PROFILE) {
             Some(name) => Candidate::Profile(name.to_owned()),
-            None => Candidate::Model(text),
+            None => Candidate::Model(text.into()),
         }
     }
 }

@@ -66,8 +66,8 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
             && let Some(model) = doc.str(node)
         {
             slots.push(Slot {
-                raw: doc.raw(node).to_owned(),
-                model: model.into_owned(),
+                raw: doc.raw(node).into(),
+                model: model.into(),
                 path,
                 fallback_models: None,
             });

@@ -139,7 +139,7 @@ mod tests {
         let edited = doc
             .apply(&[Edit::Replace {
                 path: model.clone(),
-                raw: doc.value_text("sonnet"),
+                raw: doc.value_text("sonnet").into(),
             }])
             .unwrap();
         assert_eq!(edited.render(), "---\nmodel: \"sonnet\"\n---\nbody\n");

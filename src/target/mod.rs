@@ -15,6 +15,7 @@ mod opencode;
 use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -96,9 +97,9 @@ pub(crate) fn agent_dir<'p>(path: &'p Path, places: &Places<'_>) -> Option<(Kind
 pub(crate) struct Slot {
     pub(crate) path: KeyPath,
     /// The decoded model id.
-    pub(crate) model: String,
+    pub(crate) model: Arc<str>,
     /// The value's exact source text, quotes included.
-    pub(crate) raw: String,
+    pub(crate) raw: Arc<str>,
     /// A chain written beside the slot in the file itself, if any, or why it cannot be used.
     pub(crate) fallback_models: Option<Result<Vec<Candidate>, String>>,
 }
@@ -140,8 +141,8 @@ impl Kind {
                 .value()
                 .map(|value| Slot {
                     path: KeyPath::new(["model"]),
-                    model: value.model.clone(),
-                    raw: file.raw().unwrap_or_default().to_owned(),
+                    model: value.model.as_str().into(),
+                    raw: file.raw().unwrap_or_default().into(),
                     fallback_models: None,
                 })
                 .into_iter()

@@ -1,7 +1,10 @@
 //! OpenCode targets (README, Targets): `model`, `small_model`, and the `model` of every agent under
 //! `agent`, `agents` (V2) and `mode` (legacy).
 
-use crate::jsonc::{Document, KeyPath, Node};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::jsonc::{Document, KeyHash, KeyPath, Node};
 use crate::provider::Aliases;
 
 use super::{Candidate, Slot};
@@ -17,45 +20,82 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
         .map(|agents| agents.value.props().len())
         .sum::<usize>();
     let mut slots = Vec::with_capacity(2 + agents);
-    slots.extend(string_slot(doc, root, &[], "small_model", None));
-    slots.extend(model_slot(doc, root, &[]));
+    let mut values = Values::default();
+    slots.extend(string_slot(
+        doc,
+        &mut values,
+        root,
+        &[],
+        "small_model",
+        None,
+    ));
+    slots.extend(model_slot(doc, &mut values, root, &[]));
     for table in AGENT_TABLES {
         let Some(agents) = root.prop(table) else {
             continue;
         };
         // The last of duplicate agent names is the one OpenCode reads.
         for agent in agents.value.unique_props() {
-            slots.extend(model_slot(doc, &agent.value, &[table, &agent.key]));
+            slots.extend(model_slot(
+                doc,
+                &mut values,
+                &agent.value,
+                &[table, &agent.key],
+            ));
         }
     }
     slots.sort_by(|a, b| a.path.cmp(&b.path));
     slots
 }
 
+/// Each distinct value of a document's slots, by its raw text, decoded once: a config's thousands
+/// of agents name a handful of models, and their slots share those texts.
+#[derive(Default)]
+struct Values<'d>(HashMap<&'d str, (Arc<str>, Arc<str>), KeyHash>);
+
+impl<'d> Values<'d> {
+    /// The model a string node names and its raw text, or `None` if it is not a string.
+    fn of(&mut self, doc: &'d Document, node: &Node) -> Option<(Arc<str>, Arc<str>)> {
+        let raw = doc.raw(node);
+        if let Some(value) = self.0.get(raw) {
+            return Some(value.clone());
+        }
+        let value = (Arc::from(doc.str(node)?), Arc::from(raw));
+        self.0.insert(raw, value.clone());
+        Some(value)
+    }
+}
+
 /// The `model` of an object, with the Agent Caddy `fallback_models` array beside it.
-fn model_slot(doc: &Document, object: &Node, path: &[&str]) -> Option<Slot> {
+fn model_slot<'d>(
+    doc: &'d Document,
+    values: &mut Values<'d>,
+    object: &Node,
+    path: &[&str],
+) -> Option<Slot> {
     let fallback_models = object.prop("fallback_models").map(|p| {
         doc.string_items(&p.value)
             .filter(|ids| ids.iter().all(|id| !id.trim().is_empty()))
             .map(|ids| ids.into_iter().map(Candidate::from).collect())
             .ok_or_else(|| "`fallback_models` is not an array of model ids".to_owned())
     });
-    string_slot(doc, object, path, "model", fallback_models)
+    string_slot(doc, values, object, path, "model", fallback_models)
 }
 
 /// The string member `key` of the object at `path` as a slot, its path made in one piece.
-fn string_slot(
-    doc: &Document,
+fn string_slot<'d>(
+    doc: &'d Document,
+    values: &mut Values<'d>,
     object: &Node,
     path: &[&str],
     key: &str,
     fallback_models: Option<Result<Vec<Candidate>, String>>,
 ) -> Option<Slot> {
-    let node = &object.prop(key)?.value;
+    let (model, raw) = values.of(doc, &object.prop(key)?.value)?;
     Some(Slot {
         path: KeyPath::new(path.iter().copied().chain([key])),
-        model: doc.str(node)?.into_owned(),
-        raw: doc.raw(node).to_owned(),
+        model,
+        raw,
         fallback_models,
     })
 }
@@ -104,7 +144,7 @@ mod tests {
             model.fallback_models,
             Some(Ok(vec![Candidate::from("deepseek/deepseek-chat")]))
         );
-        assert_eq!(model.raw, "\"zai-coding-plan/glm-4.6\"");
+        assert_eq!(&*model.raw, "\"zai-coding-plan/glm-4.6\"");
     }
 
     #[test]

@@ -117,8 +117,8 @@ pub(crate) fn read(settings: &Settings, now: Timestamp) -> Snapshot {
                         reason: s.reason?.to_string(),
                         target: spec.display.clone(),
                         slot: s.slot.to_string(),
-                        current: s.current,
-                        original: s.original,
+                        current: s.current.to_string(),
+                        original: s.original.to_string(),
                     })
                 })),
             Err(e) => snapshot.errors.push(e.to_string()),

@@ -32,7 +32,7 @@ fn parse_checked(text: &str) -> Result<Option<Document>, TestCaseError> {
             let as_target = Doc::Json(doc.clone());
             for kind in [Kind::OpenCode, Kind::Claude] {
                 for slot in kind.slots(&as_target) {
-                    prop_assert_eq!(doc.raw_at(&slot.path), Some(slot.raw.as_str()));
+                    prop_assert_eq!(doc.raw_at(&slot.path), Some(&*slot.raw));
                     kind.provider(&as_target, &slot.model, &aliases, None);
                 }
             }
@@ -111,7 +111,7 @@ fn replace_and_undo(doc: &Document, path: &KeyPath, raw: &str) -> Result<(), Tes
     let edited = doc
         .apply(&[Edit::Replace {
             path: path.clone(),
-            raw: raw.to_owned(),
+            raw: raw.into(),
         }])
         .map_err(|e| TestCaseError::fail(format!("replace {path}: {e}")))?;
     prop_assert_eq!(edited.raw_at(path), Some(raw));
@@ -123,7 +123,7 @@ fn replace_and_undo(doc: &Document, path: &KeyPath, raw: &str) -> Result<(), Tes
     let undone = edited
         .apply(&[Edit::Replace {
             path: path.clone(),
-            raw: old,
+            raw: old.into(),
         }])
         .map_err(|e| TestCaseError::fail(format!("undo {path}: {e}")))?;
     prop_assert_eq!(undone.render(), text);
@@ -249,7 +249,7 @@ fn batched_replacements_undo() {
                 .iter()
                 .map(|(i, raw)| Edit::Replace {
                     path: strings[i.index(strings.len())].clone(),
-                    raw: raw.clone(),
+                    raw: raw.as_str().into(),
                 })
                 .collect();
             let edited = doc
@@ -258,7 +258,7 @@ fn batched_replacements_undo() {
             let mut undo = Vec::new();
             for s in &strings {
                 let last = edits.iter().rev().find_map(|e| match e {
-                    Edit::Replace { path, raw } if path == s => Some(raw.as_str()),
+                    Edit::Replace { path, raw } if path == s => Some(&**raw),
                     _ => None,
                 });
                 match last {
@@ -266,7 +266,7 @@ fn batched_replacements_undo() {
                         prop_assert_eq!(edited.raw_at(s), Some(raw), "{}", s);
                         undo.push(Edit::Replace {
                             path: s.clone(),
-                            raw: doc.raw_at(s).unwrap().to_owned(),
+                            raw: doc.raw_at(s).unwrap().into(),
                         });
                     }
                     None => prop_assert_eq!(edited.raw_at(s), doc.raw_at(s), "{}", s),

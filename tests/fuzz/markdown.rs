@@ -113,7 +113,7 @@ fn read_and_edit(text: &str, new: &str, raw: &str) -> Result<(), TestCaseError> 
             // Nothing to edit, so nothing may be edited.
             let edit = Edit::Replace {
                 path: model.clone(),
-                raw: raw.to_owned(),
+                raw: raw.into(),
             };
             prop_assert!(doc.apply(&[edit]).is_err());
             continue;
@@ -126,20 +126,20 @@ fn read_and_edit(text: &str, new: &str, raw: &str) -> Result<(), TestCaseError> 
         prop_assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end));
         let found = &text[span.clone()];
         prop_assert_eq!(doc.raw_at(&model), Some(found));
-        prop_assert_eq!(found, slot.raw.as_str());
-        prop_assert_eq!(kind.decode(found), slot.model.as_str());
+        prop_assert_eq!(found, &*slot.raw);
+        prop_assert_eq!(kind.decode(found), &*slot.model);
         prop_assert!(kind.holds(found));
         let spliced = |raw: &str| format!("{}{raw}{}", &text[..span.start], &text[span.end..]);
         let edit = |raw: &str| Edit::Replace {
             path: model.clone(),
-            raw: raw.to_owned(),
+            raw: raw.into(),
         };
 
         // A model written the value's way: only the value's bytes change, and it undoes.
         let written = doc.value_text(new);
         match doc.apply(&[edit(&written)]) {
             Ok(after) => {
-                prop_assert_eq!(&kind.slots(&after)[0].model, new);
+                prop_assert_eq!(&*kind.slots(&after)[0].model, new);
                 prop_assert_eq!(after.render(), spliced(&written));
                 let back = after.apply(&[edit(found)]).expect("the original goes back");
                 prop_assert_eq!(back.render(), text);
