@@ -2,10 +2,11 @@
 //! value is read from the text when it is asked for (decoded then if it has escapes).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::ops::Range;
 
 use compact_str::CompactString;
+use hashbrown::HashTable;
 use jsonc_parser::ast;
 use jsonc_parser::{CollectOptions, CommentCollectionStrategy, ParseOptions};
 
@@ -21,6 +22,32 @@ const INDEX_ABOVE: usize = 16;
 /// chooses the keys of the user's own config.
 pub(crate) type KeyHash = foldhash::fast::FixedState;
 
+/// A byte range of a document's text in half the room of a `Range<usize>`: a big config's tree
+/// holds one per value and per key. Texts longer than `u32::MAX` bytes are not parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// `range`, whose bounds the caller has checked fit (see [`Document::parse_owned`]).
+    pub(super) fn new(range: Range<usize>) -> Span {
+        debug_assert!(range.end <= MAX_TEXT);
+        Span {
+            start: range.start as u32,
+            end: range.end as u32,
+        }
+    }
+
+    pub(crate) fn get(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// The longest text a [`Span`] can index.
+pub(super) const MAX_TEXT: usize = u32::MAX as usize;
+
 /// A parsed JSONC text that can be read and edited without losing a byte.
 #[derive(Clone, Debug)]
 pub(crate) struct Document {
@@ -34,24 +61,27 @@ pub(crate) struct Document {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Node {
     Object {
-        range: Range<usize>,
-        props: Vec<Prop>,
-        /// Key → position of its last occurrence, for objects large enough to need it. Boxed:
-        /// every node is as large as this variant, and few objects have an index.
-        #[allow(clippy::box_collection)]
-        index: Option<Box<HashMap<CompactString, usize, KeyHash>>>,
+        range: Span,
+        /// Boxed slices, not vectors: a tree is never grown, and a config's thousands of small
+        /// objects each save a word.
+        props: Box<[Prop]>,
+        /// For objects large enough to need it. Boxed: every node is as large as this variant,
+        /// and few objects have an index.
+        index: Option<Box<KeyIndex>>,
     },
     Array {
-        range: Range<usize>,
-        items: Vec<Node>,
+        range: Span,
+        items: Box<[Node]>,
     },
     String {
-        range: Range<usize>,
+        range: Span,
         /// Whether it has escapes; if not, its value is the text between the quotes.
         escaped: bool,
     },
     /// A number, `true`, `false` or `null`: kept as raw text only.
-    Other { range: Range<usize> },
+    Other {
+        range: Span,
+    },
 }
 
 /// One `"key": value` member of an object.
@@ -60,8 +90,55 @@ pub(crate) struct Prop {
     /// Inline up to 24 bytes (agent names, `model`): thousands of members allocate nothing for
     /// their keys.
     pub(crate) key: CompactString,
-    pub(crate) key_range: Range<usize>,
+    pub(super) key_span: Span,
     pub(crate) value: Node,
+}
+
+impl Prop {
+    /// The key's byte range in the text, quotes included.
+    pub(crate) fn key_range(&self) -> Range<usize> {
+        self.key_span.get()
+    }
+}
+
+/// Key → position of its last occurrence among an object's members: positions only, hashed by
+/// the keys the members hold (a map would copy each key).
+#[derive(Clone, Debug)]
+pub(crate) struct KeyIndex(HashTable<u32>);
+
+impl KeyIndex {
+    fn new(props: &[Prop]) -> KeyIndex {
+        let hash = |key: &str| KeyHash::default().hash_one(key);
+        let mut table = HashTable::with_capacity(props.len());
+        for (i, p) in props.iter().enumerate() {
+            // Positions fit: a text has more bytes than members, and fewer than `MAX_TEXT`.
+            let at = i as u32;
+            match table.find_mut(hash(&p.key), |&j: &u32| props[j as usize].key == p.key) {
+                Some(last) => *last = at,
+                None => {
+                    table.insert_unique(hash(&p.key), at, |&j| hash(&props[j as usize].key));
+                }
+            }
+        }
+        KeyIndex(table)
+    }
+
+    fn get<'p>(&self, props: &'p [Prop], key: &str) -> Option<&'p Prop> {
+        let hash = KeyHash::default().hash_one(key);
+        (self.0.find(hash, |&i| props[i as usize].key == key)).map(|&i| &props[i as usize])
+    }
+
+    /// The number of distinct keys.
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// An index is made from its object's members: objects with equal members have equal indexes.
+impl PartialEq for KeyIndex {
+    fn eq(&self, _: &KeyIndex) -> bool {
+        true
+    }
 }
 
 /// Why a text is not a valid document, and where (1-based line, column in characters).
@@ -103,6 +180,14 @@ impl Document {
         let bom = text.starts_with(BOM);
         if bom {
             text.drain(..BOM.len());
+        }
+        if text.len() > MAX_TEXT {
+            let (line, column) = line_column(&text, MAX_TEXT);
+            return Err(ParseError {
+                line,
+                column,
+                message: format!("the text is longer than {MAX_TEXT} bytes"),
+            });
         }
         let root = match super::scan::parse(&text) {
             Some(root) => root,
@@ -178,6 +263,7 @@ impl Document {
         let Node::String { range, escaped } = node else {
             return None;
         };
+        let range = range.get();
         let body = &self.text[range.start + 1..range.end - 1];
         if !escaped {
             return Some(Cow::Borrowed(body));
@@ -204,26 +290,30 @@ impl Node {
     /// A string node over `range` of `text` (quotes included) whose value is `decoded`.
     pub(super) fn string(text: &str, range: Range<usize>, decoded: &str) -> Node {
         let escaped = decoded != &text[range.start + 1..range.end - 1];
-        Node::String { range, escaped }
+        Node::String {
+            range: Span::new(range),
+            escaped,
+        }
     }
 
     fn from_ast(text: &str, value: &ast::Value<'_>) -> Node {
         let range = |r: &jsonc_parser::common::Range| r.start..r.end;
+        let span = |r: &jsonc_parser::common::Range| Span::new(r.start..r.end);
         match value {
             ast::Value::Object(obj) => {
-                let props: Vec<Prop> = obj
+                let props = obj
                     .properties
                     .iter()
                     .map(|p| {
-                        let (key, key_range) = match &p.name {
+                        let (key, key_span) = match &p.name {
                             ast::ObjectPropName::String(s) => {
-                                (CompactString::from(&*s.value), range(&s.range))
+                                (CompactString::from(&*s.value), span(&s.range))
                             }
-                            ast::ObjectPropName::Word(w) => (w.value.into(), range(&w.range)),
+                            ast::ObjectPropName::Word(w) => (w.value.into(), span(&w.range)),
                         };
                         Prop {
                             key,
-                            key_range,
+                            key_span,
                             value: Node::from_ast(text, &p.value),
                         }
                     })
@@ -231,39 +321,31 @@ impl Node {
                 Node::object(range(&obj.range), props)
             }
             ast::Value::Array(arr) => Node::Array {
-                range: range(&arr.range),
+                range: span(&arr.range),
                 items: (arr.elements.iter())
                     .map(|item| Node::from_ast(text, item))
                     .collect(),
             },
             ast::Value::StringLit(s) => Node::string(text, range(&s.range), &s.value),
             ast::Value::NumberLit(n) => Node::Other {
-                range: range(&n.range),
+                range: span(&n.range),
             },
             ast::Value::BooleanLit(b) => Node::Other {
-                range: range(&b.range),
+                range: span(&b.range),
             },
             ast::Value::NullKeyword(n) => Node::Other {
-                range: range(&n.range),
+                range: span(&n.range),
             },
         }
     }
 
     /// An object with its members in document order.
-    pub(super) fn object(range: Range<usize>, props: Vec<Prop>) -> Node {
+    pub(super) fn object(range: Range<usize>, props: Box<[Prop]>) -> Node {
         // Small objects are searched faster than hashed; a large one (thousands of agents) would
         // make every lookup a scan.
-        let index = (props.len() > INDEX_ABOVE).then(|| {
-            Box::new(
-                props
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| (p.key.clone(), i))
-                    .collect(),
-            )
-        });
+        let index = (props.len() > INDEX_ABOVE).then(|| Box::new(KeyIndex::new(&props)));
         Node::Object {
-            range,
+            range: Span::new(range),
             props,
             index,
         }
@@ -274,7 +356,7 @@ impl Node {
             Node::Object { range, .. }
             | Node::Array { range, .. }
             | Node::String { range, .. }
-            | Node::Other { range } => range.clone(),
+            | Node::Other { range } => range.get(),
         }
     }
 
@@ -300,7 +382,7 @@ impl Node {
                 props,
                 index: Some(index),
                 ..
-            } => index.get(key).map(|&i| &props[i]),
+            } => index.get(props, key),
             _ => self.props().iter().rev().find(|p| p.key == key),
         }
     }
@@ -382,11 +464,11 @@ fn raw_control_character(text: &str, node: &Node) -> Option<usize> {
             .map(|i| r.start + i)
     };
     match node {
-        Node::String { range, .. } => find(range),
+        Node::String { range, .. } => find(&range.get()),
         Node::Array { items, .. } => items.iter().find_map(|n| raw_control_character(text, n)),
         Node::Object { props, .. } => props
             .iter()
-            .find_map(|p| find(&p.key_range).or_else(|| raw_control_character(text, &p.value))),
+            .find_map(|p| find(&p.key_range()).or_else(|| raw_control_character(text, &p.value))),
         Node::Other { .. } => None,
     }
 }
@@ -439,6 +521,8 @@ mod tests {
         let doc = Document::parse(&text).unwrap();
         assert_eq!(doc.string_at(&path(&["model"])).as_deref(), Some("b"));
         assert_eq!(doc.root().unique_props().count(), 41);
+        assert_eq!(doc.raw_at(&path(&["k39"])), Some("39"));
+        assert!(doc.root().prop("k40").is_none());
         let distinct = Document::parse(&text.replace("\"model\": \"b\"", "\"more\": 1")).unwrap();
         assert_eq!(distinct.root().unique_props().count(), 42);
     }

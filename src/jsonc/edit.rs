@@ -323,7 +323,7 @@ fn insert_member(text: &str, object: &Node, key: &str, value: &NewValue) -> Vec<
     let value_end = last.value.range().end;
     let next = skip_trivia(text, value_end);
     let trailing_comma = text.as_bytes()[next] == b',';
-    let multiline = text[open..last.key_range.start].contains('\n');
+    let multiline = text[open..last.key_range().start].contains('\n');
     if !multiline {
         let m = member(text, key, value, None);
         return vec![if trailing_comma {
@@ -332,8 +332,8 @@ fn insert_member(text: &str, object: &Node, key: &str, value: &NewValue) -> Vec<
             at(value_end, format!(", {m}"))
         }];
     }
-    let indent = match line_break_before(text, last.key_range.start) {
-        Some(_) => indent_of_line(text, last.key_range.start).to_owned(),
+    let indent = match line_break_before(text, last.key_range().start) {
+        Some(_) => indent_of_line(text, last.key_range().start).to_owned(),
         None => format!("{}{}", indent_of_line(text, open), indent_unit(text)),
     };
     let m = member(text, key, value, Some(&indent));
@@ -359,7 +359,7 @@ fn remove_member(text: &str, object: &Node, index: usize) -> Vec<Splice<'static>
     let range = object.range();
     let props = object.props();
     let prop = &props[index];
-    let (key_start, value_end) = (prop.key_range.start, prop.value.range().end);
+    let (key_start, value_end) = (prop.key_range().start, prop.value.range().end);
     let after = skip_trivia(text, value_end);
     let comma_after = text.as_bytes()[after] == b',';
     let line_break = line_break_before(text, key_start);
@@ -385,7 +385,7 @@ fn remove_member(text: &str, object: &Node, index: usize) -> Vec<Splice<'static>
         }];
     }
     if index + 1 < props.len() {
-        let next_key = props[index + 1].key_range.start;
+        let next_key = props[index + 1].key_range().start;
         if let Some(lb) = line_break {
             let end = skip_trivia_on_line(text, after + 1);
             if end == text.len() || matches!(text.as_bytes()[end], b'\r' | b'\n') {

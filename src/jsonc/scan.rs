@@ -11,13 +11,16 @@
 
 use std::ops::Range;
 
-use super::document::{Node, Prop};
+use super::document::{MAX_TEXT, Node, Prop, Span};
 
 /// Deeper than this, the parser (and its error) decides.
 const MAX_DEPTH: usize = 256;
 
 /// The tree of `text`, or `None` when the parser must decide.
 pub(super) fn parse(text: &str) -> Option<Node> {
+    if text.len() > MAX_TEXT {
+        return None;
+    }
     let mut scanner = Scanner {
         bytes: text.as_bytes(),
         text,
@@ -82,7 +85,10 @@ impl Scanner<'_> {
             b'[' => self.array(depth),
             b'"' => {
                 let (range, escaped) = self.string()?;
-                Some(Node::String { range, escaped })
+                Some(Node::String {
+                    range: Span::new(range),
+                    escaped,
+                })
             }
             b't' => self.keyword(b"true"),
             b'f' => self.keyword(b"false"),
@@ -90,7 +96,7 @@ impl Scanner<'_> {
             b'-' | b'0'..=b'9' => {
                 self.number()?;
                 Some(Node::Other {
-                    range: start..self.pos,
+                    range: Span::new(start..self.pos),
                 })
             }
             _ => None,
@@ -124,7 +130,7 @@ impl Scanner<'_> {
             let value = self.value(depth + 1)?;
             self.props.push(Prop {
                 key,
-                key_range,
+                key_span: Span::new(key_range),
                 value,
             });
             self.trivia()?;
@@ -159,7 +165,7 @@ impl Scanner<'_> {
         }
         self.pos += 1;
         Some(Node::Array {
-            range: start..self.pos,
+            range: Span::new(start..self.pos),
             items: self.items.drain(base..).collect(),
         })
     }
@@ -201,7 +207,7 @@ impl Scanner<'_> {
             return None;
         }
         Some(Node::Other {
-            range: start..self.pos,
+            range: Span::new(start..self.pos),
         })
     }
 
