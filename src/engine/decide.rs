@@ -177,11 +177,11 @@ mod tests {
         fn health(&self, model: &str) -> Option<Health> {
             let p = provider(model);
             let state = self.levels.get(p).copied().unwrap_or(State::Unmonitored);
-            Some(Health {
+            Some(Health::new(
                 state,
-                provider: p.into(),
-                why: format!("{p} {state:?}").into(),
-            })
+                p.into(),
+                format!("{p} {state:?}").into(),
+            ))
         }
 
         /// One observation of every provider in `levels`, then one pass.

@@ -8,14 +8,25 @@ use jiff::{SignedDuration, Timestamp};
 use super::{human_duration, velocity};
 use crate::quota::{Level, QuotaBook, Report, Sample, SourceEntry, Window, percent};
 
-/// A judgement with the reason that decided it, naming the provider.
+/// A judgement with the reason that decided it, naming the provider. Shared: a pass hands the
+/// same few healths to thousands of slots, whose views hold one or two each.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Health {
+pub(crate) struct Health(Arc<Judged>);
+
+#[derive(Debug, PartialEq)]
+pub(crate) struct Judged {
     pub(crate) state: State,
-    /// Shared: a pass hands the same few healths to thousands of slots.
     pub(crate) provider: Arc<str>,
     /// What decided it: `zai five_hour 92% >= 90%`, `zai status RED`, `zai: HTTP 401`.
     pub(crate) why: Arc<str>,
+}
+
+impl std::ops::Deref for Health {
+    type Target = Judged;
+
+    fn deref(&self) -> &Judged {
+        &self.0
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +39,14 @@ pub(crate) enum State {
 }
 
 impl Health {
+    pub(crate) fn new(state: State, provider: Arc<str>, why: Arc<str>) -> Health {
+        Health(Arc::new(Judged {
+            state,
+            provider,
+            why,
+        }))
+    }
+
     pub(crate) fn level(&self) -> Option<Level> {
         match self.state {
             State::Known(level) => Some(level),
@@ -86,11 +105,7 @@ impl Judge<'_> {
 
     /// The health of `model` served by `provider`; with `model` `None`, every window counts.
     pub(crate) fn health(&self, provider: &str, model: Option<&str>) -> Health {
-        let health = |state, why: String| Health {
-            state,
-            provider: provider.into(),
-            why: why.into(),
-        };
+        let health = |state, why: String| Health::new(state, provider.into(), why.into());
         let mut worst: Option<(Level, String)> = None;
         let mut unknown = Vec::new();
         let mut covered = false;
