@@ -397,16 +397,31 @@ impl Target {
             // For the journal lines made beside the write: the closure holds `self`.
             let path = self.path.clone();
             let mut write = || {
-                self.save(ctx.state_dir, early.as_ref().unwrap_or(&plan.state))
-                    .map_err(state_err)?;
-                let text = edited.before();
-                let expected = fsx::Expected { text: &text, seen };
-                let written =
-                    fsx::write_atomic_with(&self.path, Some(expected), |out| edited.write_to(out));
-                written.map_err(|source| TargetError::Write {
+                let records = early.as_ref().unwrap_or(&plan.state);
+                // The new text goes to a file with no name beside the target while the records
+                // are saved; it is named and swapped in only once they are (docs/design.md,
+                // Writing a target).
+                self.records = None;
+                let (saved, prepared) = std::thread::scope(|s| {
+                    let saving = s.spawn(|| ctx.state_dir.save_target(records));
+                    let prepared = fsx::prepare(&self.path, |out| edited.write_to(out));
+                    let saved = (saving.join()).unwrap_or_else(|e| std::panic::resume_unwind(e));
+                    (saved, prepared)
+                });
+                saved.map_err(state_err)?;
+                let write_err = |source| TargetError::Write {
                     target: self.display.clone(),
                     source,
-                })
+                };
+                let text = edited.before();
+                let expected = Some(fsx::Expected { text: &text, seen });
+                let written = match prepared.map_err(write_err)? {
+                    Some(prepared) => prepared.land(expected),
+                    None => {
+                        fsx::write_atomic_with(&self.path, expected, |out| edited.write_to(out))
+                    }
+                };
+                written.map_err(write_err)
             };
             let (written, beside) = if ahead {
                 let changes = &plan.changes;

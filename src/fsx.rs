@@ -166,26 +166,9 @@ pub fn write_atomic_if(
     fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
     go: impl FnOnce() -> bool,
 ) -> io::Result<Option<WriteOutcome>> {
-    let real = canonical(path)?;
-    refuse_protected(&real)?;
-    let dir = real
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = real
-        .file_name()
-        .ok_or_else(|| io::Error::other("not a file path"))?;
-    let (temp, file) = create_temp(dir, &name.to_string_lossy())?;
-    let prepared = (|| {
-        let mut out = io::BufWriter::with_capacity(1 << 16, &file);
-        fill(&mut out)?;
-        out.flush()?;
-        drop(out);
-        if let Ok(meta) = fs::metadata(&real) {
-            sys::keep_mode_and_owner(&file, &meta)?;
-        }
-        file.sync_all()
-    })();
+    let Place { real, dir, name } = place(path)?;
+    let (temp, file) = create_temp(&dir, &name)?;
+    let prepared = fill_and_sync(&file, &real, fill);
     drop(file);
     let prepared = prepared.map(|()| go());
     let outcome = match prepared {
@@ -200,9 +183,95 @@ pub fn write_atomic_if(
         }
     };
     if outcome == WriteOutcome::Written {
-        sys::sync_dir(dir);
+        sys::sync_dir(&dir);
     }
     Ok(Some(outcome))
+}
+
+/// Where a write of `path` goes: the file a symlink leads to (refused if its owner protects it),
+/// its directory and its name.
+struct Place {
+    real: PathBuf,
+    dir: PathBuf,
+    name: String,
+}
+
+fn place(path: &Path) -> io::Result<Place> {
+    let real = canonical(path)?;
+    refuse_protected(&real)?;
+    let dir = (real.parent())
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_owned();
+    let name = (real.file_name())
+        .ok_or_else(|| io::Error::other("not a file path"))?
+        .to_string_lossy()
+        .into_owned();
+    Ok(Place { real, dir, name })
+}
+
+/// Writes the content into the new file, gives it the mode and owner of the file it will
+/// replace, and syncs it.
+fn fill_and_sync(
+    file: &File,
+    real: &Path,
+    fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, file);
+    fill(&mut out)?;
+    out.flush()?;
+    drop(out);
+    if let Ok(meta) = fs::metadata(real) {
+        sys::keep_mode_and_owner(file, &meta)?;
+    }
+    file.sync_all()
+}
+
+/// A replacement written and synced beside its destination in a file with no name yet (Linux's
+/// `O_TMPFILE`): nothing of it is seen, nor left behind by a crash, until [`Prepared::land`]
+/// names it and swaps it in. A caller can so write a target while it saves the records that must
+/// be durable before the target changes.
+pub struct Prepared {
+    place: Place,
+    file: File,
+}
+
+/// Writes what `fill` gives to an unnamed file beside `path` and syncs it. `Ok(None)` where no
+/// unnamed file is to be had (other systems, some filesystems, no `/proc`): the caller then
+/// writes with [`write_atomic_with`], later.
+pub fn prepare(
+    path: &Path,
+    fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
+) -> io::Result<Option<Prepared>> {
+    let place = place(path)?;
+    let Some(file) = sys::create_unnamed(&place.dir) else {
+        return Ok(None);
+    };
+    fill_and_sync(&file, &place.real, fill)?;
+    Ok(Some(Prepared { place, file }))
+}
+
+impl Prepared {
+    /// Names the prepared file as a temp file beside its destination and puts it in place as
+    /// [`write_atomic_with`] would (`expected` checked the same way). Dropped instead, it
+    /// vanishes.
+    pub fn land(self, expected: Option<Expected<'_>>) -> io::Result<WriteOutcome> {
+        let Place { real, dir, name } = self.place;
+        let temp = loop {
+            let temp = temp_path(&dir, &name);
+            match sys::link_unnamed(&self.file, &temp) {
+                Ok(()) => break temp,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        drop(self.file);
+        let outcome = swap_in(&temp, &real, expected)?;
+        if outcome == WriteOutcome::Written {
+            sys::sync_dir(&dir);
+        }
+        Ok(outcome)
+    }
 }
 
 /// Puts `temp` in place of `real` if `real` still holds `expected`. Removes `temp` whenever it
@@ -328,10 +397,15 @@ fn holds(path: &Path, expected: &str) -> io::Result<bool> {
     }
 }
 
+/// A name for a temp file of `name` in `dir` that no other of this process's writes has taken.
+fn temp_path(dir: &Path, name: &str) -> PathBuf {
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{name}{TEMP_TAG}{}.{n}", std::process::id()))
+}
+
 fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     loop {
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!(".{name}{TEMP_TAG}{}.{n}", std::process::id()));
+        let path = temp_path(dir, name);
         match sys::private_options()
             .write(true)
             .create_new(true)

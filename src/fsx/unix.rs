@@ -112,10 +112,55 @@ pub fn exchange(_a: &Path, _b: &Path) -> io::Result<bool> {
     Ok(false)
 }
 
+/// A file in `dir` with no name, readable by its owner only (`O_TMPFILE`), that
+/// [`link_unnamed`] can name. `None` where there is none to be had: a filesystem that refuses it,
+/// or no `/proc` to name it through. Any error here is met again by the named temp file the
+/// caller makes instead, with its words.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn create_unnamed(dir: &Path) -> Option<File> {
+    use rustix::fs::{CWD, Mode, OFlags, openat};
+    static PROC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*PROC.get_or_init(|| Path::new("/proc/self/fd").is_dir()) {
+        return None;
+    }
+    let flags = OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC;
+    let fd = openat(CWD, dir, flags, Mode::from_raw_mode(0o600)).ok()?;
+    Some(File::from(fd))
+}
+
+/// Gives the file made by [`create_unnamed`] the name `to` (which must not exist), through
+/// `/proc`: linking by the descriptor itself (`AT_EMPTY_PATH`) needs a privilege.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn link_unnamed(file: &File, to: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+
+    use rustix::fs::{AtFlags, CWD, linkat};
+    let by_fd = format!("/proc/self/fd/{}", file.as_raw_fd());
+    Ok(linkat(
+        CWD,
+        by_fd.as_str(),
+        CWD,
+        to,
+        AtFlags::SYMLINK_FOLLOW,
+    )?)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn create_unnamed(_dir: &Path) -> Option<File> {
+    None
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn link_unnamed(_file: &File, _to: &Path) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fsx::{MAX_FILE, WriteOutcome, read_limited, write_atomic};
+    use std::io::Write;
+
+    use crate::fsx::{Expected, MAX_FILE, WriteOutcome, prepare, read_limited, write_atomic};
 
     #[test]
     fn writes_keep_mode_and_follow_symlinks() {
@@ -186,6 +231,55 @@ mod tests {
                 fs::read_to_string(&b).unwrap()
             ],
             expected
+        );
+    }
+
+    #[test]
+    fn a_prepared_write_has_no_name_until_it_lands() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        fs::write(&path, "old").unwrap();
+        let names = || fs::read_dir(dir.path()).unwrap().count();
+        let prepare = || {
+            let prepared = prepare(&path, |out| out.write_all(b"new")).unwrap();
+            // Linux has unnamed files (the suite's temp dirs are on filesystems that do).
+            assert_eq!(prepared.is_some(), cfg!(target_os = "linux"));
+            prepared
+        };
+        let Some(dropped) = prepare() else { return };
+        assert_eq!(names(), 1, "prepared, not yet named");
+        drop(dropped);
+        assert_eq!(
+            (names(), fs::read_to_string(&path).unwrap()),
+            (1, "old".into())
+        );
+        // Landed on a file that changed meanwhile: nothing is written, nothing is left.
+        let prepared = prepare().unwrap();
+        fs::write(&path, "changed").unwrap();
+        let old = || {
+            Some(Expected {
+                text: "old",
+                seen: None,
+            })
+        };
+        assert_eq!(prepared.land(old()).unwrap(), WriteOutcome::Conflict);
+        assert_eq!(
+            (names(), fs::read_to_string(&path).unwrap()),
+            (1, "changed".into())
+        );
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(
+            prepare().unwrap().land(old()).unwrap(),
+            WriteOutcome::Written
+        );
+        assert_eq!(
+            (names(), fs::read_to_string(&path).unwrap()),
+            (1, "new".into())
+        );
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
         );
     }
 }

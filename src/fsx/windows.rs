@@ -77,6 +77,15 @@ pub fn exchange(_a: &Path, _b: &Path) -> io::Result<bool> {
     Ok(false)
 }
 
+/// No unnamed files here: writes name their temp file from the start.
+pub fn create_unnamed(_dir: &Path) -> Option<File> {
+    None
+}
+
+pub fn link_unnamed(_file: &File, _to: &Path) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
