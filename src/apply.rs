@@ -402,8 +402,12 @@ impl Target {
                 // are saved; it is named and swapped in only once they are (docs/design.md,
                 // Writing a target).
                 self.records = None;
+                let save = || ctx.state_dir.save_target(records);
                 let (saved, prepared) = std::thread::scope(|s| {
-                    let saving = s.spawn(|| ctx.state_dir.save_target(records));
+                    // No thread to be had (a limit on processes): one thing after the other.
+                    let Ok(saving) = std::thread::Builder::new().spawn_scoped(s, save) else {
+                        return (save(), Ok(None));
+                    };
                     let prepared = fsx::prepare(&self.path, |out| edited.write_to(out));
                     let saved = (saving.join()).unwrap_or_else(|e| std::panic::resume_unwind(e));
                     (saved, prepared)
@@ -415,13 +419,17 @@ impl Target {
                 };
                 let text = edited.before();
                 let expected = Some(fsx::Expected { text: &text, seen });
-                let written = match prepared.map_err(write_err)? {
-                    Some(prepared) => prepared.land(expected),
+                let landed = match prepared.map_err(write_err)? {
+                    Some(prepared) => prepared.land(expected).map_err(write_err)?,
+                    None => None,
+                };
+                match landed {
+                    Some(outcome) => Ok(outcome),
                     None => {
                         fsx::write_atomic_with(&self.path, expected, |out| edited.write_to(out))
+                            .map_err(write_err)
                     }
-                };
-                written.map_err(write_err)
+                }
             };
             let (written, beside) = if ahead {
                 let changes = &plan.changes;

@@ -13,6 +13,11 @@
 //! still the one seen when it was read is not re-read before it: the comparison after the
 //! exchange decides alone, and a big target is read once rather than twice.
 //!
+//! On Linux a write can also be prepared before it may land ([`prepare`]): its content goes to a
+//! file with no name (`O_TMPFILE`) beside the destination, which [`Prepared::land`] names as a
+//! temp file and swaps in as above. A target is so written while its records are saved; a crash
+//! before the naming leaves nothing.
+//!
 //! What differs between systems lives in `fsx/unix.rs` and `fsx/windows.rs`, behind the same few
 //! functions.
 
@@ -237,8 +242,8 @@ pub struct Prepared {
 }
 
 /// Writes what `fill` gives to an unnamed file beside `path` and syncs it. `Ok(None)` where no
-/// unnamed file is to be had (other systems, some filesystems, no `/proc`): the caller then
-/// writes with [`write_atomic_with`], later.
+/// unnamed file is to be had (other systems, some filesystems): the caller then writes with
+/// [`write_atomic_with`], later.
 pub fn prepare(
     path: &Path,
     fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
@@ -253,16 +258,17 @@ pub fn prepare(
 
 impl Prepared {
     /// Names the prepared file as a temp file beside its destination and puts it in place as
-    /// [`write_atomic_with`] would (`expected` checked the same way). Dropped instead, it
-    /// vanishes.
-    pub fn land(self, expected: Option<Expected<'_>>) -> io::Result<WriteOutcome> {
+    /// [`write_atomic_with`] would (`expected` checked the same way). `Ok(None)` when it cannot
+    /// be named (a security module that refuses the link, say): nothing was changed, and the
+    /// caller writes with [`write_atomic_with`]. Dropped instead, it vanishes.
+    pub fn land(self, expected: Option<Expected<'_>>) -> io::Result<Option<WriteOutcome>> {
         let Place { real, dir, name } = self.place;
         let temp = loop {
             let temp = temp_path(&dir, &name);
-            match sys::link_unnamed(&self.file, &temp) {
+            match link_unnamed(&self.file, &temp) {
                 Ok(()) => break temp,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
+                Err(_) => return Ok(None),
             }
         };
         drop(self.file);
@@ -270,7 +276,7 @@ impl Prepared {
         if outcome == WriteOutcome::Written {
             sys::sync_dir(&dir);
         }
-        Ok(outcome)
+        Ok(Some(outcome))
     }
 }
 
@@ -350,6 +356,8 @@ fn swap_in(temp: &Path, real: &Path, expected: Option<Expected<'_>>) -> io::Resu
 thread_local! {
     /// Tests: exchanges refused (as on a filesystem without them), and the files compared.
     static NO_EXCHANGE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Tests: unnamed files that cannot be named (as under a security module that refuses it).
+    static NO_LINK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static COMPARED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
@@ -360,6 +368,15 @@ fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
         return Ok(false);
     }
     sys::exchange(a, b)
+}
+
+/// [`sys::link_unnamed`], which a test can make refuse.
+fn link_unnamed(file: &File, to: &Path) -> io::Result<()> {
+    #[cfg(test)]
+    if NO_LINK.get() {
+        return Err(io::ErrorKind::PermissionDenied.into());
+    }
+    sys::link_unnamed(file, to)
 }
 
 /// Whether the file at `path` holds exactly `expected`, compared as it is read: a big target is
@@ -578,6 +595,23 @@ mod tests {
             WriteOutcome::Conflict
         );
         assert_eq!(fs::read_to_string(&path).unwrap(), "theirs");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_prepared_write_that_cannot_be_named_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        fs::write(&path, "old").unwrap();
+        let Some(prepared) = prepare(&path, |out| out.write_all(b"new")).unwrap() else {
+            return; // no unnamed files here: nothing to name
+        };
+        NO_LINK.set(true);
+        let landed = prepared.land(None);
+        NO_LINK.set(false);
+        // The caller writes the other way then.
+        assert_eq!(landed.unwrap(), None);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

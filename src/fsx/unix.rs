@@ -113,44 +113,46 @@ pub fn exchange(_a: &Path, _b: &Path) -> io::Result<bool> {
 }
 
 /// A file in `dir` with no name, readable by its owner only (`O_TMPFILE`), that
-/// [`link_unnamed`] can name. `None` where there is none to be had: a filesystem that refuses it,
-/// or no `/proc` to name it through. Any error here is met again by the named temp file the
-/// caller makes instead, with its words.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+/// [`link_unnamed`] can name. `None` where there is none to be had (a filesystem or a kernel
+/// that refuses it). Any error here is met again by the named temp file the caller makes
+/// instead, with its words.
+#[cfg(target_os = "linux")]
 pub fn create_unnamed(dir: &Path) -> Option<File> {
     use rustix::fs::{CWD, Mode, OFlags, openat};
-    static PROC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if !*PROC.get_or_init(|| Path::new("/proc/self/fd").is_dir()) {
-        return None;
-    }
     let flags = OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC;
     let fd = openat(CWD, dir, flags, Mode::from_raw_mode(0o600)).ok()?;
     Some(File::from(fd))
 }
 
-/// Gives the file made by [`create_unnamed`] the name `to` (which must not exist), through
-/// `/proc`: linking by the descriptor itself (`AT_EMPTY_PATH`) needs a privilege.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+/// Gives the file made by [`create_unnamed`] the name `to` (which must not exist): by its
+/// descriptor (`AT_EMPTY_PATH`, which needs no privilege since Linux 6.10), else through `/proc`.
+#[cfg(target_os = "linux")]
 pub fn link_unnamed(file: &File, to: &Path) -> io::Result<()> {
     use std::os::fd::AsRawFd;
 
     use rustix::fs::{AtFlags, CWD, linkat};
-    let by_fd = format!("/proc/self/fd/{}", file.as_raw_fd());
-    Ok(linkat(
-        CWD,
-        by_fd.as_str(),
-        CWD,
-        to,
-        AtFlags::SYMLINK_FOLLOW,
-    )?)
+    use rustix::io::Errno;
+    match linkat(file, "", CWD, to, AtFlags::EMPTY_PATH) {
+        Err(e) if e != Errno::EXIST => {
+            let by_fd = format!("/proc/self/fd/{}", file.as_raw_fd());
+            Ok(linkat(
+                CWD,
+                by_fd.as_str(),
+                CWD,
+                to,
+                AtFlags::SYMLINK_FOLLOW,
+            )?)
+        }
+        linked => Ok(linked?),
+    }
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(target_os = "linux"))]
 pub fn create_unnamed(_dir: &Path) -> Option<File> {
     None
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(target_os = "linux"))]
 pub fn link_unnamed(_file: &File, _to: &Path) -> io::Result<()> {
     Err(io::ErrorKind::Unsupported.into())
 }
@@ -240,10 +242,11 @@ mod tests {
         let path = dir.path().join("t.json");
         fs::write(&path, "old").unwrap();
         let names = || fs::read_dir(dir.path()).unwrap().count();
+        // Where the temp dir's filesystem has unnamed files, a write prepares one.
+        let unnamed = create_unnamed(dir.path()).is_some();
         let prepare = || {
             let prepared = prepare(&path, |out| out.write_all(b"new")).unwrap();
-            // Linux has unnamed files (the suite's temp dirs are on filesystems that do).
-            assert_eq!(prepared.is_some(), cfg!(target_os = "linux"));
+            assert_eq!(prepared.is_some(), unnamed);
             prepared
         };
         let Some(dropped) = prepare() else { return };
@@ -262,7 +265,7 @@ mod tests {
                 seen: None,
             })
         };
-        assert_eq!(prepared.land(old()).unwrap(), WriteOutcome::Conflict);
+        assert_eq!(prepared.land(old()).unwrap(), Some(WriteOutcome::Conflict));
         assert_eq!(
             (names(), fs::read_to_string(&path).unwrap()),
             (1, "changed".into())
@@ -271,7 +274,7 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         assert_eq!(
             prepare().unwrap().land(old()).unwrap(),
-            WriteOutcome::Written
+            Some(WriteOutcome::Written)
         );
         assert_eq!(
             (names(), fs::read_to_string(&path).unwrap()),
