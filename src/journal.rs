@@ -57,12 +57,17 @@ pub(crate) struct NewEntry<'a> {
     #[serde(serialize_with = "lines::timestamp")]
     pub(crate) at: Timestamp,
     pub(crate) kind: &'a str,
+    #[serde(serialize_with = "lines::shared")]
     pub(crate) target: &'a str,
+    #[serde(serialize_with = "lines::shared")]
     pub(crate) path: Cow<'a, str>,
     #[serde(serialize_with = "as_display")]
     pub(crate) slot: &'a KeyPath,
+    #[serde(serialize_with = "lines::shared")]
     pub(crate) from: &'a str,
+    #[serde(serialize_with = "lines::shared")]
     pub(crate) to: &'a str,
+    #[serde(serialize_with = "lines::shared")]
     pub(crate) reason: &'a str,
 }
 

@@ -73,11 +73,14 @@ pub(crate) struct Clearing {
 pub(crate) struct SwitchRecord {
     pub(crate) slot: KeyPath,
     /// The original value's raw JSON text, so restoring is byte-exact.
+    #[serde(serialize_with = "lines::shared")]
     pub(crate) original: Arc<str>,
     /// The provider that governs the original, fixed when it was switched.
     /// Shared with the pass's other records of that provider.
+    #[serde(serialize_with = "lines::shared")]
     pub(crate) provider: Arc<str>,
     /// The raw JSON text this tool wrote.
+    #[serde(serialize_with = "lines::shared")]
     pub(crate) written: Arc<str>,
     /// While a move from one fallback to another is being written: the fallback it replaces. A
     /// crash before the target is written leaves the slot holding this, which is still ours.
@@ -92,6 +95,7 @@ pub(crate) struct SwitchRecord {
     pub(crate) at: Timestamp,
     /// Shared with the pass's change and view of the slot, and with the other slots that moved
     /// for the same reason.
+    #[serde(serialize_with = "lines::shared")]
     pub(crate) reason: Arc<str>,
     /// Consecutive GREEN observations of the original since the switch.
     #[serde(default)]

@@ -73,7 +73,9 @@ pub(crate) struct Route<'a> {
     pub(crate) agent: Option<Cow<'a, str>>,
     /// The slot, as switcher names it (`model`, `agent.review.model`).
     pub(crate) slot: String,
+    #[serde(serialize_with = "lines::shared")]
     pub(crate) from: Cow<'a, str>,
+    #[serde(serialize_with = "lines::shared")]
     pub(crate) to: Cow<'a, str>,
     #[serde(serialize_with = "lines::timestamp")]
     pub(crate) since: Timestamp,

@@ -12,15 +12,21 @@
 //! ```
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 use serde_json::ser::Formatter;
+use serde_json::value::RawValue;
 
 /// Containers nested this deep or less put each member on its own line.
 const BROKEN_DEPTH: usize = 2;
+
+/// How many distinct strings [`shared`] keeps escaped.
+const SHARED: usize = 8;
+
+/// The longest string [`shared`] keeps escaped: longer ones are rarely shared.
+const SHARED_LEN: usize = 256;
 
 /// Writes `value` in this layout, with a final newline.
 pub(crate) fn write<T: Serialize + ?Sized>(out: &mut impl Write, value: &T) -> io::Result<()> {
@@ -34,16 +40,47 @@ pub(crate) fn write<T: Serialize + ?Sized>(out: &mut impl Write, value: &T) -> i
 /// For `#[serde(serialize_with = "...")]`.
 pub(crate) fn timestamp<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
     thread_local! {
-        static LAST: RefCell<(Timestamp, String)> =
-            const { RefCell::new((Timestamp::UNIX_EPOCH, String::new())) };
+        /// The last moment and its JSON string, which needs no escaping.
+        static LAST: RefCell<Option<(Timestamp, Box<RawValue>)>> = const { RefCell::new(None) };
     }
-    LAST.with_borrow_mut(|(last, text)| {
-        if text.is_empty() || last != at {
-            text.clear();
-            let _ = write!(text, "{at}");
-            *last = *at;
+    LAST.with_borrow_mut(|last| {
+        if last.as_ref().is_none_or(|(moment, _)| moment != at) {
+            let text = RawValue::from_string(format!("\"{at}\"")).expect("a JSON string");
+            *last = Some((*at, text));
         }
-        serializer.serialize_str(text)
+        last.as_ref().expect("just set").1.serialize(serializer)
+    })
+}
+
+/// Serialises a string that many entries of a file share (a model's raw text, a provider, a
+/// reason), escaped once while it recurs: a big config's thousands of records and routes name a
+/// handful, and escaping each anew was a seventh of a big switching pass. For
+/// `#[serde(serialize_with = "...")]`, with `serde_json` only (the escaped text is written as it
+/// is).
+pub(crate) fn shared<T, S>(text: &T, serializer: S) -> Result<S::Ok, S::Error>
+where
+    T: AsRef<str> + ?Sized,
+    S: Serializer,
+{
+    thread_local! {
+        /// The last strings seen, newest last, each with its escaped form.
+        static SEEN: RefCell<Vec<(String, Box<RawValue>)>> = const { RefCell::new(Vec::new()) };
+    }
+    let text = text.as_ref();
+    if text.len() > SHARED_LEN {
+        return serializer.serialize_str(text);
+    }
+    SEEN.with_borrow_mut(|seen| {
+        if let Some((_, escaped)) = seen.iter().rev().find(|(seen, _)| seen == text) {
+            return escaped.serialize(serializer);
+        }
+        let escaped = serde_json::to_string(text).expect("strings serialise");
+        let escaped = RawValue::from_string(escaped).expect("a JSON string is JSON");
+        if seen.len() == SHARED {
+            seen.remove(0);
+        }
+        seen.push((text.to_owned(), escaped));
+        seen.last().expect("just pushed").1.serialize(serializer)
     })
 }
 
@@ -153,6 +190,35 @@ mod tests {
             let ours = serde_json::to_string(&At(at)).unwrap();
             assert_eq!(ours, serde_json::to_string(&at).unwrap());
             assert_eq!(ours, format!("\"{moment}\""));
+        }
+    }
+
+    #[test]
+    fn shared_strings_read_as_serde_json_writes_them_whatever_recurs() {
+        #[derive(Serialize)]
+        struct Shared<'a>(#[serde(serialize_with = "shared")] &'a str);
+        let long = "x\"".repeat(SHARED_LEN);
+        let mut texts = vec![
+            "zai",
+            "\"zai/glm\"",
+            "tab\there",
+            "é \u{1}",
+            "",
+            long.as_str(),
+        ];
+        let many: Vec<String> = (0..2 * SHARED).map(|i| format!("m{i}")).collect();
+        texts.extend(many.iter().map(String::as_str));
+        // Each in turn, then again in reverse: some still kept escaped, others long gone.
+        for text in texts
+            .iter()
+            .chain(texts.iter().rev())
+            .chain(["zai", "zai"].iter())
+        {
+            let ours = serde_json::to_string(&Shared(text)).unwrap();
+            assert_eq!(ours, serde_json::to_string(text).unwrap());
+            let mut bytes = Vec::new();
+            write(&mut bytes, &Shared(text)).unwrap();
+            assert_eq!(String::from_utf8(bytes).unwrap(), format!("{ours}\n"));
         }
     }
 
