@@ -387,9 +387,8 @@ impl Target {
             // A plain switch saves its final records before the write.
             let early = plan.state_before_write(&base);
             // Only OpenCode's records have routes; a plain switch's are final before its write.
-            let opencode = matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent);
             let ahead = ctx.announce_beside
-                && opencode
+                && self.kind.is_opencode()
                 && early.is_none()
                 && plan.then.is_none()
                 && landed.is_empty()
@@ -398,38 +397,19 @@ impl Target {
             let path = self.path.clone();
             let mut write = || {
                 let records = early.as_ref().unwrap_or(&plan.state);
-                // The new text goes to a file with no name beside the target while the records
-                // are saved; it is named and swapped in only once they are (docs/design.md,
-                // Writing a target).
                 self.records = None;
-                let save = || ctx.state_dir.save_target(records);
-                let (saved, prepared) = std::thread::scope(|s| {
-                    // No thread to be had (a limit on processes): one thing after the other.
-                    let Ok(saving) = std::thread::Builder::new().spawn_scoped(s, save) else {
-                        return (save(), Ok(None));
-                    };
-                    let prepared = fsx::prepare(&self.path, |out| edited.write_to(out));
-                    let saved = (saving.join()).unwrap_or_else(|e| std::panic::resume_unwind(e));
-                    (saved, prepared)
-                });
-                saved.map_err(state_err)?;
-                let write_err = |source| TargetError::Write {
-                    target: self.display.clone(),
-                    source,
-                };
                 let text = edited.before();
                 let expected = Some(fsx::Expected { text: &text, seen });
-                let landed = match prepared.map_err(write_err)? {
-                    Some(prepared) => prepared.land(expected).map_err(write_err)?,
-                    None => None,
-                };
-                match landed {
-                    Some(outcome) => Ok(outcome),
-                    None => {
-                        fsx::write_atomic_with(&self.path, expected, |out| edited.write_to(out))
-                            .map_err(write_err)
-                    }
-                }
+                // The records first; the new text is written meanwhile (docs/design.md, Writing a
+                // target).
+                let save = || ctx.state_dir.save_target(records);
+                let fill = |out: &mut fsx::TempWriter<'_>| edited.write_to(out);
+                let written =
+                    fsx::write_atomic_after(&self.path, expected, fill, save).map_err(state_err)?;
+                written.map_err(|source| TargetError::Write {
+                    target: self.display.clone(),
+                    source,
+                })
             };
             let (written, beside) = if ahead {
                 let changes = &plan.changes;
@@ -500,7 +480,7 @@ impl Target {
     /// For an OpenCode target: whether switcher's plugin, reading the state dir in use, is
     /// installed where the target's sessions load plugins.
     fn opencode_plugin(&self, settings: &Settings) -> bool {
-        if !matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent) {
+        if !self.kind.is_opencode() {
             return false;
         }
         let dir = (settings.opencode_dir())

@@ -13,10 +13,10 @@
 //! still the one seen when it was read is not re-read before it: the comparison after the
 //! exchange decides alone, and a big target is read once rather than twice.
 //!
-//! On Linux a write can also be prepared before it may land ([`prepare`]): its content goes to a
-//! file with no name (`O_TMPFILE`) beside the destination, which [`Prepared::land`] names as a
-//! temp file and swaps in as above. A target is so written while its records are saved; a crash
-//! before the naming leaves nothing.
+//! A write can also wait for another step to succeed ([`write_atomic_after`]): on Linux its
+//! content is written meanwhile to a file with no name (`O_TMPFILE`) beside the destination, which
+//! is named as a temp file and swapped in as above once the step has succeeded. A target is so
+//! written while its records are saved; a crash before the naming leaves nothing.
 //!
 //! What differs between systems lives in `fsx/unix.rs` and `fsx/windows.rs`, behind the same few
 //! functions.
@@ -232,19 +232,49 @@ fn fill_and_sync(
     file.sync_all()
 }
 
+/// [`write_atomic_with`], once `first` has succeeded (an `Err` of it: nothing is written). Where
+/// the system allows, the content is written and synced meanwhile, on this thread while `first`
+/// runs on another, to a file with no name ([`prepare`]) that is named and swapped in only after
+/// `first` has succeeded: a crash before then leaves nothing. A pass so writes its target while
+/// it saves the records that must be durable first. Where no unnamed file can be made or named, or
+/// no thread started, `first` runs and then the write is made from a named temp file.
+pub fn write_atomic_after<E: Send>(
+    path: &Path,
+    expected: Option<Expected<'_>>,
+    fill: impl Fn(&mut TempWriter<'_>) -> io::Result<()>,
+    first: impl Fn() -> Result<(), E> + Sync,
+) -> Result<io::Result<WriteOutcome>, E> {
+    let (done, prepared) = std::thread::scope(|s| {
+        let Ok(running) = std::thread::Builder::new().spawn_scoped(s, &first) else {
+            return (first(), Ok(None));
+        };
+        let prepared = prepare(path, &fill);
+        let done = (running.join()).unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (done, prepared)
+    });
+    done?;
+    let landed = match prepared {
+        Ok(Some(prepared)) => prepared.land(expected),
+        other => other.map(|_| None),
+    };
+    Ok(match landed {
+        Ok(Some(outcome)) => Ok(outcome),
+        Ok(None) => write_atomic_with(path, expected, fill),
+        Err(e) => Err(e),
+    })
+}
+
 /// A replacement written and synced beside its destination in a file with no name yet (Linux's
 /// `O_TMPFILE`): nothing of it is seen, nor left behind by a crash, until [`Prepared::land`]
-/// names it and swaps it in. A caller can so write a target while it saves the records that must
-/// be durable before the target changes.
-pub struct Prepared {
+/// names it and swaps it in.
+struct Prepared {
     place: Place,
     file: File,
 }
 
 /// Writes what `fill` gives to an unnamed file beside `path` and syncs it. `Ok(None)` where no
-/// unnamed file is to be had (other systems, some filesystems): the caller then writes with
-/// [`write_atomic_with`], later.
-pub fn prepare(
+/// unnamed file is to be had (other systems, some filesystems).
+fn prepare(
     path: &Path,
     fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
 ) -> io::Result<Option<Prepared>> {
@@ -259,9 +289,9 @@ pub fn prepare(
 impl Prepared {
     /// Names the prepared file as a temp file beside its destination and puts it in place as
     /// [`write_atomic_with`] would (`expected` checked the same way). `Ok(None)` when it cannot
-    /// be named (a security module that refuses the link, say): nothing was changed, and the
-    /// caller writes with [`write_atomic_with`]. Dropped instead, it vanishes.
-    pub fn land(self, expected: Option<Expected<'_>>) -> io::Result<Option<WriteOutcome>> {
+    /// be named (a security module that refuses the link, say): nothing was changed. Dropped
+    /// instead, it vanishes.
+    fn land(self, expected: Option<Expected<'_>>) -> io::Result<Option<WriteOutcome>> {
         let Place { real, dir, name } = self.place;
         let temp = loop {
             let temp = temp_path(&dir, &name);
@@ -599,20 +629,42 @@ mod tests {
     }
 
     #[test]
-    fn a_prepared_write_that_cannot_be_named_changes_nothing() {
+    fn a_write_after_a_step_lands_only_once_the_step_succeeded_however_it_is_made() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.json");
-        fs::write(&path, "old").unwrap();
-        let Some(prepared) = prepare(&path, |out| out.write_all(b"new")).unwrap() else {
-            return; // no unnamed files here: nothing to name
-        };
-        NO_LINK.set(true);
-        let landed = prepared.land(None);
-        NO_LINK.set(false);
-        // The caller writes the other way then.
-        assert_eq!(landed.unwrap(), None);
-        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        let names = || fs::read_dir(dir.path()).unwrap().count();
+        let fill = |out: &mut TempWriter<'_>| out.write_all(b"new");
+        // Made with no name, or (the link refused, as by a security module) from a named temp.
+        for refuse_link in [false, true] {
+            fs::write(&path, "old").unwrap();
+            let old = Some(Expected {
+                text: "old",
+                seen: None,
+            });
+            let failed = write_atomic_after(&path, old, fill, || Err("no records"));
+            assert_eq!(failed.unwrap_err(), "no records");
+            assert_eq!(
+                (names(), fs::read_to_string(&path).unwrap()),
+                (1, "old".into())
+            );
+            // While the step runs, and the content is being written, no name appears.
+            let step = || {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                if names() == 1 {
+                    Ok(())
+                } else {
+                    Err("a name appeared")
+                }
+            };
+            NO_LINK.set(refuse_link);
+            let written = write_atomic_after(&path, old, fill, step);
+            NO_LINK.set(false);
+            assert_eq!(written.unwrap().unwrap(), WriteOutcome::Written);
+            assert_eq!(
+                (names(), fs::read_to_string(&path).unwrap()),
+                (1, "new".into())
+            );
+        }
     }
 
     #[test]

@@ -23,7 +23,6 @@ use crate::settings::{Settings, TargetSpec};
 use crate::setup;
 use crate::source;
 use crate::state::StateDir;
-use crate::target::Kind;
 
 /// The program: parse the command line, run, map the outcome to an exit code.
 pub fn main() -> ExitCode {
@@ -451,9 +450,7 @@ fn warn_other_state_dir(settings: &Settings, runs: &[TargetRun]) {
             continue;
         };
         let Ok(kind) = spec.kind else { continue };
-        if !matches!(kind, Kind::OpenCode | Kind::OpenCodeAgent)
-            || run.slots.iter().all(|s| s.reason.is_none())
-        {
+        if !kind.is_opencode() || run.slots.iter().all(|s| s.reason.is_none()) {
             continue;
         }
         let path = crate::fsx::canonical(&spec.path).unwrap_or_else(|_| spec.path.clone());

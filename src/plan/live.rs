@@ -151,7 +151,7 @@ impl Planner<'_> {
         original: &str,
         current: &str,
     ) -> bool {
-        if matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent) {
+        if self.kind.is_opencode() {
             return current != original
                 && (!self.opencode_plugin || !crate::routes::routable(self.kind, slot.keys()));
         }

@@ -276,7 +276,7 @@ impl<'a> Planner<'a> {
     /// resolved once per pass.
     pub(super) fn provider(&self, doc: &Doc, model: &str) -> Arc<str> {
         let resolve = || Arc::from(self.kind.provider(doc, model, self.aliases, self.endpoint));
-        if !matches!(self.kind, Kind::OpenCode | Kind::OpenCodeAgent) {
+        if !self.kind.is_opencode() {
             return resolve();
         }
         self.providers

@@ -92,7 +92,7 @@ pub(crate) fn build<'a>(
     opencode_dir: Option<&Path>,
 ) -> Routes<'a> {
     let states: Vec<&TargetState> = (states.into_iter())
-        .filter(|s| matches!(s.kind, Kind::OpenCode | Kind::OpenCodeAgent))
+        .filter(|s| s.kind.is_opencode())
         .collect();
     // At most one route per record and earlier fallback: the vector is filled, never grown.
     let most = (states.iter().flat_map(|s| &s.switches))

@@ -32,7 +32,7 @@ pub(crate) fn refresh_when(
     go: impl FnOnce() -> bool,
 ) -> bool {
     let known: Vec<&Path> = fresh.iter().map(|s| s.target.as_path()).collect();
-    let opencode = |_: &Path, kind| matches!(kind, Kind::OpenCode | Kind::OpenCodeAgent);
+    let opencode = |_: &Path, kind: Kind| kind.is_opencode();
     let stored: Vec<_> = match state_dir.targets_where(&known, opencode) {
         Ok(states) => states.into_iter().filter_map(Result::ok).collect(),
         Err(e) => {

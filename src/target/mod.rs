@@ -132,6 +132,11 @@ impl Kind {
         matches!(self, Kind::OpenCodeAgent | Kind::ClaudeAgent)
     }
 
+    /// OpenCode's config or one of its agent files: whose switches the routes file carries.
+    pub(crate) fn is_opencode(self) -> bool {
+        matches!(self, Kind::OpenCode | Kind::OpenCodeAgent)
+    }
+
     /// Every model slot present in the document.
     pub(crate) fn slots(self, doc: &Doc) -> Vec<Slot> {
         match (self, doc) {
