@@ -26,6 +26,10 @@ use crate::target::{Doc, Kind, claude};
 /// Re-plans allowed when the target keeps changing under us before giving up for this pass.
 const MAX_ATTEMPTS: usize = 8;
 
+/// The size of a target from which the memory its parsed tree held is given back to the system
+/// once the tree is dropped ([`give_back_freed`]).
+const GIVE_BACK_FROM: usize = 1 << 20;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
     /// Apply the switching rules.
@@ -384,6 +388,9 @@ impl Target {
             }
             let remark = remark(&doc);
             let edited = doc.edited(&plan.edits).map_err(internal)?;
+            if edited.before().len() >= GIVE_BACK_FROM {
+                give_back_freed();
+            }
             // A plain switch saves its final records before the write.
             let early = plan.state_before_write(&base);
             // Only OpenCode's records have routes; a plain switch's are final before its write.
@@ -639,6 +646,19 @@ enum Left {
     },
     /// Written, and not kept ([`Context::keep_text`]).
     NotKept,
+}
+
+/// Gives the heap's free pages back to the system. glibc keeps freed memory for reuse, and a big
+/// config's tree is megabytes of small blocks lying under the plan's: without this they stay
+/// resident while the records, the routes and the journal are made, on threads whose allocations
+/// come from arenas of their own (peak 19.7 → 17.9 MiB for a 5 MiB config). The free blocks are
+/// advised away in a handful of system calls; other allocators return memory by themselves.
+fn give_back_freed() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only releases memory that is free; it takes glibc's own locks.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// What output says of an agent file without a slot.
