@@ -26,8 +26,8 @@ use crate::target::{Doc, Kind, claude};
 /// Re-plans allowed when the target keeps changing under us before giving up for this pass.
 const MAX_ATTEMPTS: usize = 8;
 
-/// The size of a target from which the memory its parsed tree held is given back to the system
-/// once the tree is dropped ([`give_back_freed`]).
+/// The size of a JSON target from which the memory its parsed tree held is given back to the
+/// system once the tree is dropped ([`give_back_freed`]).
 const GIVE_BACK_FROM: usize = 1 << 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -387,8 +387,9 @@ impl Target {
                 return Ok(self.finish(plan, remark, landed, left, false));
             }
             let remark = remark(&doc);
+            let big_tree = doc.json().is_some_and(|j| j.text().len() >= GIVE_BACK_FROM);
             let edited = doc.edited(&plan.edits).map_err(internal)?;
-            if edited.before().len() >= GIVE_BACK_FROM {
+            if big_tree {
                 give_back_freed();
             }
             // A plain switch saves its final records before the write.
