@@ -55,8 +55,15 @@ pub(crate) fn command() -> clap::Command {
 
 /// Parses the process's command line with [`command`]; exits with clap's message on an error.
 pub(crate) fn parse() -> Cli {
-    use clap::FromArgMatches;
-    let mut cmd = command();
+    use clap::{CommandFactory, FromArgMatches};
+    // Only `setup`'s help and errors show what [`command`] changes, and building every command
+    // of the tree for it is a seventh of the instructions of a one-shot pass with nothing to
+    // change; parsing builds the commands it goes through by itself.
+    let mut cmd = if std::env::args_os().skip(1).any(|arg| arg == "setup") {
+        command()
+    } else {
+        Cli::command()
+    };
     let mut matches = cmd.get_matches_mut();
     let cli = Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
     if let Some((path, kind, message)) = misuse(&cli, &cmd) {

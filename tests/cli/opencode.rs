@@ -395,6 +395,7 @@ fn setup_help_lists_only_the_global_options_setup_uses() {
         &["setup", "--help"][..],
         &["setup", "opencode", "--help"],
         &["setup", "claude", "--help"],
+        &["help", "setup", "claude"],
     ] {
         let out = s.run_exact(args);
         let help = &out.code(0).stdout;
