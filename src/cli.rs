@@ -53,7 +53,8 @@ pub(crate) fn command() -> clap::Command {
     })
 }
 
-/// Parses the process's command line with [`command`]; exits with clap's message on an error.
+/// Parses the process's command line (with [`command`] when it names `setup`); exits with clap's
+/// message on an error.
 pub(crate) fn parse() -> Cli {
     use clap::{CommandFactory, FromArgMatches};
     // Only `setup`'s help and errors show what [`command`] changes, and building every command
