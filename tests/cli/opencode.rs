@@ -462,6 +462,27 @@ fn remove_deletes_the_dirs_setup_created_once_empty_and_nothing_else() {
 }
 
 #[test]
+fn a_config_over_a_mebibyte_switches_and_restores_byte_for_byte() {
+    // Past the size from which a pass gives its dropped tree's memory back before it writes
+    // (apply.rs): 300 agents with 4 KB prompts, escapes and non-ASCII text in them.
+    let prompt = serde_json::to_string(&"Check the \"plan\" — «step». ".repeat(130)).unwrap();
+    let agents: Vec<String> = (0..300)
+        .map(|i| {
+            format!(r#"    "a{i}": {{ "prompt": {prompt}, "model": "zai-coding-plan/glm-4.6" }}"#)
+        })
+        .collect();
+    let big = format!("{{\n  \"agent\": {{\n{}\n  }}\n}}\n", agents.join(",\n"));
+    assert!(big.len() > 1 << 20, "{}", big.len());
+    let s = on_red_zai(&big);
+    let run = s.run(&["watch", "opencode.json", "--once"]);
+    assert_eq!(run.code(0).stdout.lines().count(), 300);
+    let switched = big.replace("zai-coding-plan/glm-4.6", "deepseek/deepseek-chat");
+    assert_eq!(s.read("opencode.json"), switched);
+    s.run(&["watch", "opencode.json", "--restore"]).code(0);
+    assert_eq!(s.read("opencode.json"), big);
+}
+
+#[test]
 fn a_big_config_s_routes_and_journal_made_beside_its_write_hold_its_switches_and_the_other_targets()
 {
     // Enough switches for the routes to be made while the config is written (the threshold is
