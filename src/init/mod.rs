@@ -176,16 +176,14 @@ fn find_targets(env: &Env, aliases: &Aliases) -> Vec<Found> {
         if kind == Kind::OpenCode {
             // Models defined under `provider.<id>.models` are ones the user can run.
             for provider in (doc.json().into_iter())
-                .filter_map(|doc| doc.root().prop("provider"))
-                .flat_map(|p| p.value.unique_props())
+                .filter_map(|doc| Some((doc, doc.prop(doc.root(), "provider")?)))
+                .flat_map(|(doc, p)| doc.unique_props(&p.value).map(move |p| (doc, p)))
             {
-                for model in provider
-                    .value
-                    .prop("models")
-                    .into_iter()
-                    .flat_map(|m| m.value.unique_props())
+                let (json, provider) = provider;
+                for model in (json.prop(&provider.value, "models").into_iter())
+                    .flat_map(|m| json.unique_props(&m.value))
                 {
-                    let id = format!("{}/{}", provider.key, model.key);
+                    let id = format!("{}/{}", json.key(provider), json.key(model));
                     named.push((id.clone(), kind.provider(&doc, &id, aliases, None)));
                 }
             }

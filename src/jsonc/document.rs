@@ -5,7 +5,6 @@ use std::borrow::Cow;
 use std::hash::BuildHasher;
 use std::ops::Range;
 
-use compact_str::CompactString;
 use hashbrown::HashTable;
 use jsonc_parser::ast;
 use jsonc_parser::{CollectOptions, CommentCollectionStrategy, ParseOptions};
@@ -84,12 +83,10 @@ pub(crate) enum Node {
     },
 }
 
-/// One `"key": value` member of an object.
+/// One `"key": value` member of an object. Its key is read from the text when asked for
+/// ([`Document::key`]): a big config's tens of thousands of members hold no copy of theirs.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Prop {
-    /// Inline up to 24 bytes (agent names, `model`): thousands of members allocate nothing for
-    /// their keys.
-    pub(crate) key: CompactString,
     pub(super) key_span: Span,
     pub(crate) value: Node,
 }
@@ -99,6 +96,34 @@ impl Prop {
     pub(crate) fn key_range(&self) -> Range<usize> {
         self.key_span.get()
     }
+
+    /// The key as written between its quotes, escapes undecoded.
+    fn key_body<'t>(&self, text: &'t str) -> &'t str {
+        let raw = &text[self.key_range()];
+        raw.strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .unwrap_or(raw)
+    }
+
+    /// The key, decoded: borrowed from `text` unless it has escapes.
+    fn key<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let body = self.key_body(text);
+        if !body.contains('\\') {
+            return Cow::Borrowed(body);
+        }
+        // Both parsers took its escapes as valid, so they decode.
+        Cow::Owned(super::scan::unescape(body).unwrap_or_else(|| body.to_owned()))
+    }
+
+    /// Whether the key is `key`.
+    fn key_is(&self, text: &str, key: &str) -> bool {
+        let body = self.key_body(text);
+        if body.contains('\\') {
+            self.key(text) == key
+        } else {
+            body == key
+        }
+    }
 }
 
 /// Key → position of its last occurrence among an object's members: positions only, hashed by
@@ -107,25 +132,27 @@ impl Prop {
 pub(crate) struct KeyIndex(HashTable<u32>);
 
 impl KeyIndex {
-    fn new(props: &[Prop]) -> KeyIndex {
+    fn new(text: &str, props: &[Prop]) -> KeyIndex {
         let hash = |key: &str| KeyHash::default().hash_one(key);
+        let key = |j: u32| props[j as usize].key(text);
         let mut table = HashTable::with_capacity(props.len());
         for (i, p) in props.iter().enumerate() {
             // Positions fit: a text has more bytes than members, and fewer than `MAX_TEXT`.
             let at = i as u32;
-            match table.find_mut(hash(&p.key), |&j: &u32| props[j as usize].key == p.key) {
+            let name = p.key(text);
+            match table.find_mut(hash(&name), |&j: &u32| key(j) == name) {
                 Some(last) => *last = at,
                 None => {
-                    table.insert_unique(hash(&p.key), at, |&j| hash(&props[j as usize].key));
+                    table.insert_unique(hash(&name), at, |&j| hash(&key(j)));
                 }
             }
         }
         KeyIndex(table)
     }
 
-    fn get<'p>(&self, props: &'p [Prop], key: &str) -> Option<&'p Prop> {
+    fn get<'p>(&self, text: &str, props: &'p [Prop], key: &str) -> Option<&'p Prop> {
         let hash = KeyHash::default().hash_one(key);
-        (self.0.find(hash, |&i| props[i as usize].key == key)).map(|&i| &props[i as usize])
+        (self.0.find(hash, |&i| props[i as usize].key_is(text, key))).map(|&i| &props[i as usize])
     }
 
     /// The number of distinct keys.
@@ -237,9 +264,26 @@ impl Document {
     pub(crate) fn get(&self, path: &KeyPath) -> Option<&Node> {
         let mut node = &self.root;
         for key in path.keys() {
-            node = &node.prop(key)?.value;
+            node = &node.prop(&self.text, key)?.value;
         }
         Some(node)
+    }
+
+    /// The member of object `node` (of this document) named `key`; the last one when the key is
+    /// duplicated.
+    pub(crate) fn prop<'d>(&'d self, node: &'d Node, key: &str) -> Option<&'d Prop> {
+        node.prop(&self.text, key)
+    }
+
+    /// The members of object `node` (of this document) that count: each key once, its last
+    /// occurrence, in document order.
+    pub(crate) fn unique_props<'d>(&'d self, node: &'d Node) -> impl Iterator<Item = &'d Prop> {
+        node.unique_props(&self.text)
+    }
+
+    /// A member's key, decoded: borrowed from the text unless it has escapes.
+    pub(crate) fn key<'d>(&'d self, prop: &Prop) -> Cow<'d, str> {
+        prop.key(&self.text)
     }
 
     /// The value's exact source text (for a string, with its quotes and escapes).
@@ -304,21 +348,15 @@ impl Node {
                 let props = obj
                     .properties
                     .iter()
-                    .map(|p| {
-                        let (key, key_span) = match &p.name {
-                            ast::ObjectPropName::String(s) => {
-                                (CompactString::from(&*s.value), span(&s.range))
-                            }
-                            ast::ObjectPropName::Word(w) => (w.value.into(), span(&w.range)),
-                        };
-                        Prop {
-                            key,
-                            key_span,
-                            value: Node::from_ast(text, &p.value),
-                        }
+                    .map(|p| Prop {
+                        key_span: match &p.name {
+                            ast::ObjectPropName::String(s) => span(&s.range),
+                            ast::ObjectPropName::Word(w) => span(&w.range),
+                        },
+                        value: Node::from_ast(text, &p.value),
                     })
                     .collect();
-                Node::object(range(&obj.range), props)
+                Node::object(text, range(&obj.range), props)
             }
             ast::Value::Array(arr) => Node::Array {
                 range: span(&arr.range),
@@ -339,11 +377,11 @@ impl Node {
         }
     }
 
-    /// An object with its members in document order.
-    pub(super) fn object(range: Range<usize>, props: Box<[Prop]>) -> Node {
+    /// An object of `text` with its members in document order.
+    pub(super) fn object(text: &str, range: Range<usize>, props: Box<[Prop]>) -> Node {
         // Small objects are searched faster than hashed; a large one (thousands of agents) would
         // make every lookup a scan.
-        let index = (props.len() > INDEX_ABOVE).then(|| Box::new(KeyIndex::new(&props)));
+        let index = (props.len() > INDEX_ABOVE).then(|| Box::new(KeyIndex::new(text, &props)));
         Node::Object {
             range: Span::new(range),
             props,
@@ -375,25 +413,30 @@ impl Node {
         matches!(self, Node::Object { .. })
     }
 
-    /// The member named `key`; the last one when the key is duplicated.
-    pub(crate) fn prop(&self, key: &str) -> Option<&Prop> {
+    /// The member named `key`, `text` being the document's; the last one when the key is
+    /// duplicated.
+    pub(super) fn prop(&self, text: &str, key: &str) -> Option<&Prop> {
         match self {
             Node::Object {
                 props,
                 index: Some(index),
                 ..
-            } => index.get(props, key),
-            _ => self.props().iter().rev().find(|p| p.key == key),
+            } => index.get(text, props, key),
+            _ => self.props().iter().rev().find(|p| p.key_is(text, key)),
         }
     }
 
-    /// The members that count: each key once, its last occurrence, in document order.
-    pub(crate) fn unique_props(&self) -> impl Iterator<Item = &Prop> {
+    /// The members that count, `text` being the document's: each key once, its last occurrence,
+    /// in document order.
+    fn unique_props<'n>(&'n self, text: &'n str) -> impl Iterator<Item = &'n Prop> {
         // An index with an entry per member: no key is duplicated, and none needs looking up.
         let distinct = matches!(self, Node::Object { props, index: Some(index), .. }
             if index.len() == props.len());
         self.props().iter().filter(move |p| {
-            distinct || self.prop(&p.key).is_some_and(|last| std::ptr::eq(last, *p))
+            distinct
+                || self
+                    .prop(text, &p.key(text))
+                    .is_some_and(|last| std::ptr::eq(last, *p))
         })
     }
 }
@@ -520,11 +563,36 @@ mod tests {
         text.push_str(", \"model\": \"b\"}");
         let doc = Document::parse(&text).unwrap();
         assert_eq!(doc.string_at(&path(&["model"])).as_deref(), Some("b"));
-        assert_eq!(doc.root().unique_props().count(), 41);
+        assert_eq!(doc.unique_props(doc.root()).count(), 41);
         assert_eq!(doc.raw_at(&path(&["k39"])), Some("39"));
-        assert!(doc.root().prop("k40").is_none());
+        assert!(doc.prop(doc.root(), "k40").is_none());
         let distinct = Document::parse(&text.replace("\"model\": \"b\"", "\"more\": 1")).unwrap();
-        assert_eq!(distinct.root().unique_props().count(), 42);
+        assert_eq!(distinct.unique_props(distinct.root()).count(), 42);
+    }
+
+    #[test]
+    fn keys_are_read_decoded_from_the_text() {
+        // A key with escapes is found by its value, in a small object and in an indexed one, and
+        // the last of duplicates counts whichever way each is written.
+        let small = r#"{"mo\u0064el": "a", "\"q\"": 1, "model": "b", "x": {"k\u00e9y": true}}"#;
+        let mut big = String::from(r#"{"mo\u0064el": "a""#);
+        for i in 0..40 {
+            big.push_str(&format!(", \"k{i}\": {i}"));
+        }
+        big.push_str(r#", "model": "b", "\"q\"": 1, "x": {"k\u00e9y": true}}"#);
+        for text in [small, &big] {
+            let doc = Document::parse(text).unwrap();
+            assert_eq!(
+                doc.string_at(&path(&["model"])).as_deref(),
+                Some("b"),
+                "{text}"
+            );
+            assert_eq!(doc.raw_at(&path(&["\"q\""])), Some("1"));
+            assert_eq!(doc.raw_at(&path(&["x", "kéy"])), Some("true"));
+            let keys: Vec<_> = doc.unique_props(doc.root()).map(|p| doc.key(p)).collect();
+            assert!(keys.contains(&"model".into()) && keys.contains(&"\"q\"".into()));
+            assert_eq!(keys.iter().filter(|k| *k == "model").count(), 1);
+        }
     }
 
     #[test]

@@ -136,7 +136,7 @@ impl Document {
             Edit::Replace { path, raw } => Ok(vec![self.replacement(path, raw)?]),
             Edit::Insert { object, key, value } => {
                 let node = self.object_at(object)?;
-                if node.prop(key).is_some() {
+                if self.prop(node, key).is_some() {
                     return Err(EditError::Exists(object.child(key)));
                 }
                 Ok(insert_member(self.text(), node, key, value))
@@ -150,7 +150,7 @@ impl Document {
                 let index = node
                     .props()
                     .iter()
-                    .rposition(|p| p.key == key)
+                    .rposition(|p| self.key(p) == key)
                     .ok_or_else(|| EditError::Missing(path.clone()))?;
                 Ok(remove_member(self.text(), node, index))
             }

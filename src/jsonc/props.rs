@@ -146,13 +146,19 @@ fn render(node: &Gen, style: &Style, depth: usize, out: &mut String) {
 }
 
 /// Every object path in the document, and every string value's path.
-fn paths(node: &Node, at: KeyPath, objects: &mut Vec<KeyPath>, strings: &mut Vec<KeyPath>) {
+fn paths(
+    doc: &Document,
+    node: &Node,
+    at: KeyPath,
+    objects: &mut Vec<KeyPath>,
+    strings: &mut Vec<KeyPath>,
+) {
     match node {
         Node::Object { .. } => {
             objects.push(at.clone());
             // Only the last of duplicate keys is addressable.
-            for p in node.unique_props() {
-                paths(&p.value, at.child(&p.key), objects, strings);
+            for p in doc.unique_props(node) {
+                paths(doc, &p.value, at.child(&doc.key(p)), objects, strings);
             }
         }
         Node::String { .. } => strings.push(at),
@@ -163,6 +169,7 @@ fn paths(node: &Node, at: KeyPath, objects: &mut Vec<KeyPath>, strings: &mut Vec
 pub(crate) fn all_paths(doc: &Document) -> (Vec<KeyPath>, Vec<KeyPath>) {
     let (mut objects, mut strings) = (Vec::new(), Vec::new());
     paths(
+        doc,
         doc.root(),
         KeyPath::new(Vec::<String>::new()),
         &mut objects,
@@ -244,7 +251,7 @@ proptest! {
         let (objects, _) = all_paths(&doc);
         let at = objects[pick.index(objects.len())].clone();
         let key = "NEW_KEY";
-        prop_assume!(doc.get(&at).unwrap().prop(key).is_none());
+        prop_assume!(doc.prop(doc.get(&at).unwrap(), key).is_none());
         let value = if object_value {
             NewValue::Object(vec![("A".into(), "\"1\"".into()), ("B".into(), "\"x\"".into())])
         } else {

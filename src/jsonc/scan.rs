@@ -115,12 +115,11 @@ impl Scanner<'_> {
                 _ => return None,
             }
             let (key_range, escaped) = self.string()?;
-            let body = &self.text[key_range.start + 1..key_range.end - 1];
-            let key = if escaped {
-                unescape(body)?.into()
-            } else {
-                body.into()
-            };
+            // A key is decoded when it is read; one that would not decode is left to the full
+            // parser, as before.
+            if escaped {
+                unescape(&self.text[key_range.start + 1..key_range.end - 1])?;
+            }
             self.trivia()?;
             if self.peek()? != b':' {
                 return None;
@@ -129,7 +128,6 @@ impl Scanner<'_> {
             self.trivia()?;
             let value = self.value(depth + 1)?;
             self.props.push(Prop {
-                key,
                 key_span: Span::new(key_range),
                 value,
             });
@@ -142,7 +140,7 @@ impl Scanner<'_> {
         }
         self.pos += 1;
         let props = self.props.drain(base..).collect();
-        Some(Node::object(start..self.pos, props))
+        Some(Node::object(self.text, start..self.pos, props))
     }
 
     fn array(&mut self, depth: usize) -> Option<Node> {

@@ -47,7 +47,7 @@ fn live_key(state: &TargetState, path: &KeyPath) -> bool {
 
 /// What `env` is in `doc`, to be put back once keys added to it are gone.
 fn env_before(doc: &Document) -> Option<EnvBefore> {
-    match doc.root().prop("env") {
+    match doc.prop(doc.root(), "env") {
         None => Some(EnvBefore::Absent),
         Some(env) if !env.value.is_object() => None,
         Some(env) if env.value.props().is_empty() => {
@@ -114,7 +114,7 @@ impl Working {
                 path: key.clone(),
                 raw: raw.into(),
             }
-        } else if self.doc.root().prop("env").is_some() {
+        } else if self.doc.prop(self.doc.root(), "env").is_some() {
             Edit::Insert {
                 object: KeyPath::new(["env"]),
                 key: name,

@@ -58,13 +58,13 @@ pub(crate) fn unusable(profile: &Profile, doc: &Document) -> Option<String> {
     {
         return Some(why.clone());
     }
-    let env = doc.root().prop("env").map(|p| &p.value);
+    let env = doc.prop(doc.root(), "env").map(|p| &p.value);
     if env.is_some_and(|e| !e.is_object()) {
         return Some("the target's `env` is not an object".into());
     }
     // An empty credential is none (a leaving profile's, being cleared, is `""` for a while).
     let holds = |key: &str| {
-        env.and_then(|e| e.prop(key))
+        env.and_then(|e| doc.prop(e, key))
             .is_some_and(|p| doc.str(&p.value).is_none_or(|v| !v.is_empty()))
     };
     if let Some(key) = CREDENTIALS.iter().find(|k| holds(k)) {
@@ -113,7 +113,7 @@ pub(crate) fn apply(doc: &Document, profile: &Profile, owner: &KeyPath, original
     let values: Vec<(&ProfileValue, String)> = (profile.env.iter().chain(steer.as_ref()))
         .filter_map(|v| v.value.as_ref().ok().map(|value| (v, json(value))))
         .collect();
-    let env_before = match doc.root().prop("env") {
+    let env_before = match doc.prop(doc.root(), "env") {
         None => EnvBefore::Absent,
         Some(env) if env.value.props().is_empty() => {
             EnvBefore::Empty(doc.raw(&env.value).to_owned())

@@ -117,7 +117,7 @@ fn credential_key(key: &str) -> bool {
 pub(crate) fn secrets(docs: &[Document], profiles: &BTreeMap<String, Profile>) -> Vec<String> {
     fn walk(doc: &Document, node: &Node, out: &mut Vec<String>) {
         for prop in node.props() {
-            if credential_key(&prop.key)
+            if credential_key(&doc.key(prop))
                 && let Some(value) = doc.str(&prop.value)
             {
                 out.push(value.into_owned());

@@ -74,7 +74,10 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
         }
     };
     add(KeyPath::new(["model"]));
-    if root.prop("env").is_some_and(|env| env.value.is_object()) {
+    if doc
+        .prop(root, "env")
+        .is_some_and(|env| env.value.is_object())
+    {
         for key in ENV_SLOTS {
             add(KeyPath::new(["env", key]));
         }

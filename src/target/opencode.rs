@@ -16,7 +16,7 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
     // One slot per agent, at most: a config's thousands of agents fill the vector once.
     let agents = AGENT_TABLES
         .iter()
-        .filter_map(|table| root.prop(table))
+        .filter_map(|table| doc.prop(root, table))
         .map(|agents| agents.value.props().len())
         .sum::<usize>();
     let mut slots = Vec::with_capacity(2 + agents);
@@ -31,16 +31,16 @@ pub(crate) fn slots(doc: &Document) -> Vec<Slot> {
     ));
     slots.extend(model_slot(doc, &mut values, root, &[]));
     for table in AGENT_TABLES {
-        let Some(agents) = root.prop(table) else {
+        let Some(agents) = doc.prop(root, table) else {
             continue;
         };
         // The last of duplicate agent names is the one OpenCode reads.
-        for agent in agents.value.unique_props() {
+        for agent in doc.unique_props(&agents.value) {
             slots.extend(model_slot(
                 doc,
                 &mut values,
                 &agent.value,
-                &[table, &agent.key],
+                &[table, &doc.key(agent)],
             ));
         }
     }
@@ -73,7 +73,7 @@ fn model_slot<'d>(
     object: &Node,
     path: &[&str],
 ) -> Option<Slot> {
-    let fallback_models = object.prop("fallback_models").map(|p| {
+    let fallback_models = doc.prop(object, "fallback_models").map(|p| {
         doc.string_items(&p.value)
             .filter(|ids| ids.iter().all(|id| !id.trim().is_empty()))
             .map(|ids| ids.into_iter().map(Candidate::from).collect())
@@ -91,7 +91,7 @@ fn string_slot<'d>(
     key: &str,
     fallback_models: Option<Result<Vec<Candidate>, String>>,
 ) -> Option<Slot> {
-    let (model, raw) = values.of(doc, &object.prop(key)?.value)?;
+    let (model, raw) = values.of(doc, &doc.prop(object, key)?.value)?;
     Some(Slot {
         path: KeyPath::new(path.iter().copied().chain([key])),
         model,

@@ -137,7 +137,7 @@ fn insert_and_remove(
     key: &str,
     value: NewValue,
 ) -> Result<(), TestCaseError> {
-    if doc.get(at).unwrap().prop(key).is_some() {
+    if doc.prop(doc.get(at).unwrap(), key).is_some() {
         return Ok(());
     }
     let inserted = doc
