@@ -348,7 +348,7 @@ impl Target {
                 (Mode::Restore, _) => planner.restore(&doc, &base),
                 (Mode::Settle, _) => planner.settle(&doc, &base),
             };
-            let plan = planner.live(&doc, plan);
+            let mut plan = planner.live(&doc, plan);
             // A dry run with keys still to clear shows the file after their second write.
             let settles = dry_run && !plan.state.clearing.is_empty();
             if plan.edits.is_empty() && !settles {
@@ -388,7 +388,10 @@ impl Target {
             }
             let remark = remark(&doc);
             let big_tree = doc.json().is_some_and(|j| j.text().len() >= GIVE_BACK_FROM);
-            let edited = doc.edited(&plan.edits).map_err(internal)?;
+            // The tree and the edits are dropped once the edits are made into splices.
+            let edited = doc
+                .edited(std::mem::take(&mut plan.edits))
+                .map_err(internal)?;
             if big_tree {
                 give_back_freed();
             }

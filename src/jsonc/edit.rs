@@ -51,9 +51,11 @@ pub(crate) enum EditError {
     Broken(ParseError),
 }
 
-struct Splice<'a> {
+/// A range of a text replaced by a new one. A replacement's text is its edit's, shared: a big
+/// config's thousands of splices copy none.
+struct Splice {
     range: Range<usize>,
-    text: Cow<'a, str>,
+    text: Arc<str>,
 }
 
 impl Document {
@@ -102,9 +104,10 @@ impl Document {
     /// construction: it is kept as splices of this document's text, neither parsed nor built, so
     /// that a big file is parsed once per pass and its new text can be streamed to the file.
     /// Other edits go through `apply` and its check.
-    pub(crate) fn edited(self, edits: &[Edit]) -> Result<Edited<'_>, EditError> {
+    /// The edits are dropped once made into splices: a pass does not hold them while it writes.
+    pub(crate) fn edited(self, edits: Vec<Edit>) -> Result<Edited, EditError> {
         let mut splices = Vec::with_capacity(edits.len());
-        for edit in edits {
+        for edit in &edits {
             let Edit::Replace { path, raw } = edit else {
                 break;
             };
@@ -127,11 +130,11 @@ impl Document {
                 });
             }
         }
-        let after = self.apply(edits)?.into_text();
+        let after = self.apply(&edits)?.into_text();
         Ok(Edited::text(self.into_text(), after))
     }
 
-    fn splices<'e>(&self, edit: &'e Edit) -> Result<Vec<Splice<'e>>, EditError> {
+    fn splices(&self, edit: &Edit) -> Result<Vec<Splice>, EditError> {
         match edit {
             Edit::Replace { path, raw } => Ok(vec![self.replacement(path, raw)?]),
             Edit::Insert { object, key, value } => {
@@ -158,11 +161,11 @@ impl Document {
     }
 
     /// The value at `path` replaced by `raw`.
-    fn replacement<'e>(&self, path: &KeyPath, raw: &'e str) -> Result<Splice<'e>, EditError> {
+    fn replacement(&self, path: &KeyPath, raw: &Arc<str>) -> Result<Splice, EditError> {
         let node = (self.get(path)).ok_or_else(|| EditError::Missing(path.clone()))?;
         Ok(Splice {
             range: node.range(),
-            text: Cow::Borrowed(raw),
+            text: raw.clone(),
         })
     }
 
@@ -178,7 +181,7 @@ impl Document {
     }
 
     /// The document with non-overlapping splices applied.
-    fn spliced(&self, mut splices: Vec<Splice<'_>>) -> Result<Document, EditError> {
+    fn spliced(&self, mut splices: Vec<Splice>) -> Result<Document, EditError> {
         splices.sort_by_key(|s| (s.range.start, s.range.end));
         let text = splice_text(self.has_bom(), self.text(), &splices);
         Document::parse_owned(text).map_err(EditError::Broken)
@@ -186,7 +189,7 @@ impl Document {
 }
 
 /// The full text (a BOM first if `bom`) with sorted, non-overlapping splices applied.
-fn splice_text(bom: bool, text: &str, splices: &[Splice<'_>]) -> String {
+fn splice_text(bom: bool, text: &str, splices: &[Splice]) -> String {
     let added: usize = splices.iter().map(|s| s.text.len()).sum();
     let removed: usize = splices.iter().map(|s| s.range.len()).sum();
     let mut out = String::with_capacity(BOM.len() + text.len() + added - removed);
@@ -199,7 +202,7 @@ fn splice_text(bom: bool, text: &str, splices: &[Splice<'_>]) -> String {
 fn spliced_pieces<'s>(
     bom: bool,
     text: &'s str,
-    splices: &'s [Splice<'_>],
+    splices: &'s [Splice],
 ) -> impl Iterator<Item = &'s str> {
     let starts = std::iter::once(0).chain(splices.iter().map(|s| s.range.end));
     let ends = splices.iter().map(|s| s.range.start).chain([text.len()]);
@@ -212,22 +215,22 @@ fn spliced_pieces<'s>(
 }
 
 /// A document's text before and after edits (see [`Document::edited`]).
-pub(crate) struct Edited<'e> {
+pub(crate) struct Edited {
     /// Whether the text before starts with a BOM, which `before` does not hold.
     bom: bool,
     before: String,
-    after: After<'e>,
+    after: After,
 }
 
-enum After<'e> {
-    /// Splices of `before`, borrowing the edits' raw texts.
-    Spliced(Vec<Splice<'e>>),
+enum After {
+    /// Splices of `before`.
+    Spliced(Vec<Splice>),
     Text(String),
 }
 
-impl Edited<'_> {
+impl Edited {
     /// Texts already built (each BOM included).
-    pub(crate) fn text(before: String, after: String) -> Edited<'static> {
+    pub(crate) fn text(before: String, after: String) -> Edited {
         Edited {
             bom: false,
             before,
@@ -299,13 +302,13 @@ fn member(text: &str, key: &str, value: &NewValue, indent: Option<&str>) -> Stri
     format!("{}: {value}", json_key(key))
 }
 
-fn insert_member(text: &str, object: &Node, key: &str, value: &NewValue) -> Vec<Splice<'static>> {
+fn insert_member(text: &str, object: &Node, key: &str, value: &NewValue) -> Vec<Splice> {
     let range = object.range();
     let (open, close) = (range.start, range.end - 1);
     let nl = newline(text);
     let at = |pos: usize, s: String| Splice {
         range: pos..pos,
-        text: Cow::Owned(s),
+        text: s.into(),
     };
     let Some(last) = object.props().last() else {
         let interior = &text[open + 1..close];
@@ -355,7 +358,7 @@ fn insert_member(text: &str, object: &Node, key: &str, value: &NewValue) -> Vec<
     }
 }
 
-fn remove_member(text: &str, object: &Node, index: usize) -> Vec<Splice<'static>> {
+fn remove_member(text: &str, object: &Node, index: usize) -> Vec<Splice> {
     let range = object.range();
     let props = object.props();
     let prop = &props[index];
@@ -365,7 +368,7 @@ fn remove_member(text: &str, object: &Node, index: usize) -> Vec<Splice<'static>
     let line_break = line_break_before(text, key_start);
     let cut = |r: Range<usize>| Splice {
         range: r,
-        text: Cow::Borrowed(""),
+        text: "".into(),
     };
     if props.len() == 1 {
         let end = if comma_after { after + 1 } else { value_end };

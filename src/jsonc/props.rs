@@ -231,14 +231,14 @@ proptest! {
         match doc.apply(&edits) {
             Ok(applied) => {
                 // Streamed to a file or built whole: the same text.
-                let edited = doc.clone().edited(&edits).unwrap();
+                let edited = doc.clone().edited(edits.clone()).unwrap();
                 prop_assert_eq!(&*edited.before(), text.as_str());
                 let mut streamed = Vec::new();
                 edited.write_to(&mut streamed).unwrap();
                 prop_assert_eq!(String::from_utf8(streamed).unwrap(), applied.render());
                 prop_assert_eq!(edited.into_texts(), (text.clone(), applied.render()));
             }
-            Err(e) => prop_assert_eq!(doc.edited(&edits).err(), Some(e)),
+            Err(e) => prop_assert_eq!(doc.edited(edits).err(), Some(e)),
         }
     }
 }

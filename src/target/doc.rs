@@ -35,12 +35,12 @@ impl Doc {
 
     /// The whole file's text after `edits`, checked as [`apply`](Self::apply) checks it, to be
     /// written or taken whole, with the text before; a JSON document's switches are spliced
-    /// without a second parse, and its tree is dropped.
-    pub(crate) fn edited(self, edits: &[Edit]) -> Result<Edited<'_>, String> {
+    /// without a second parse, and its tree and the edits are dropped.
+    pub(crate) fn edited(self, edits: Vec<Edit>) -> Result<Edited, String> {
         match self {
             Doc::Json(doc) => doc.edited(edits).map_err(|e| e.to_string()),
             Doc::Agent(_) => {
-                let after = self.apply(edits)?.into_source();
+                let after = self.apply(&edits)?.into_source();
                 Ok(Edited::text(self.into_source(), after))
             }
         }
