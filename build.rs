@@ -33,7 +33,14 @@ fn main() {
         println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
         println!("cargo:rerun-if-changed=link/hot-code.ld");
     }
+    // For `scripts/hot-code.py`: the link's map, where it finds which function each address of
+    // the (stripped) binary belongs to.
+    let map = var("SWITCHER_LINK_MAP");
+    if linux_gnu && !map.is_empty() {
+        println!("cargo:rustc-link-arg-bins=-Wl,-Map,{map}");
+    }
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=SWITCHER_PIE");
     println!("cargo:rerun-if-env-changed=SWITCHER_HOT_CODE");
+    println!("cargo:rerun-if-env-changed=SWITCHER_LINK_MAP");
 }

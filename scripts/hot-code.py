@@ -4,18 +4,23 @@ together at the start of the program's code (README, Performance: "Hot code").
 
     scripts/hot-code.py
 
-Builds a release binary with its symbols (in target/hot-code), runs each case below under
-valgrind's callgrind in a temp dir (no network; HOME and the state dir are temp dirs too), and
-lists every function of the binary that ran in any of them. Run it again after a change that
-moves much of the code those runs go through; a function missing from the list is only placed
-among the others, so a stale list costs memory, never correctness.
+Builds the release binary as `cargo build --release` does (in target/hot-code, with the link's map
+beside it), runs each case below under valgrind's callgrind in a temp dir (no network; HOME and
+the state dir are temp dirs too), and lists the function of every address of the binary that ran
+in any of them, as the map names it. Run it again after a change that moves much of the code those
+runs go through; a function missing from the list is only placed among the others, so a stale
+list costs memory, never correctness.
 
-A function is named by its mangled symbol without the parts that change from one build to the
-next: the hash that ends a legacy name (`17h…E`), a crate's disambiguator in a v0 name (`Cs…_`)
-and the `.llvm.…` suffix of a function ThinLTO made global. A generic function so matches all its
-instances, used or not.
+A function that has one instance is named by its symbol without the parts that change from one
+build to the next (the hash that ends a legacy symbol, a crate's disambiguator in a v0 one, the
+`.llvm.` suffix of a function ThinLTO made global), so a later build still finds it. A generic
+function's instances share that name, so each instance that ran is named in full: only those are
+placed, and a build whose names changed (another compiler, other versions of the dependencies)
+leaves them among the others until the list is written again.
 """
 
+import bisect
+import collections
 import json
 import os
 import re
@@ -30,10 +35,27 @@ TARGET = os.path.join(ROOT, "target", "hot-code")
 
 
 def build():
-    # Without the list it writes: it may not exist yet, and it does not change a name.
-    env = dict(os.environ, CARGO_TARGET_DIR=TARGET, CARGO_PROFILE_RELEASE_STRIP="false", SWITCHER_HOT_CODE="0")
+    """The binary and its link's map."""
+    map = os.path.join(TARGET, "switcher.map")
+    # The profile's settings, hence the symbols, are the release build's. Without the list it
+    # writes: it may not exist yet, and it does not change a name.
+    env = dict(os.environ, CARGO_TARGET_DIR=TARGET, SWITCHER_HOT_CODE="0", SWITCHER_LINK_MAP=map)
     subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, env=env, check=True)
-    return os.path.join(TARGET, "release", "switcher")
+    return os.path.join(TARGET, "release", "switcher"), map
+
+
+def sections(map):
+    """The code sections the link placed in `.text`: (address, size, function symbol), sorted.
+    lld's map lists each input section as `VMA LMA size align file:(section)`."""
+    found = []
+    for line in open(map):
+        m = re.match(r"\s*([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+\s+\S.*:\((\.text\.\S+)\)$", line)
+        if m:
+            name = re.sub(r"^\.text\.(unlikely\.)?", "", m.group(3))
+            found.append((int(m.group(1), 16), int(m.group(2), 16), name))
+    if not found:
+        sys.exit(f"{map}: no code sections found (is the linker lld?)")
+    return sorted(found)
 
 
 def big_config(path, agents):
@@ -80,8 +102,8 @@ def cases(work, bin):
 
 
 def ran(work, bin):
-    """The symbols of every function that ran in any case."""
-    names = set()
+    """The addresses of the binary's code that ran in any case."""
+    addresses = set()
     env = dict(os.environ, HOME=f"{work}/home", XDG_CONFIG_HOME=f"{work}/home/.config",
                XDG_STATE_HOME=f"{work}/home/.local/state", SWITCHER_STATE_DIR=f"{work}/state")
     for i, (name, argv, stdin, before) in enumerate(cases(work, bin)):
@@ -89,29 +111,29 @@ def ran(work, bin):
             subprocess.run(before, shell=True, check=True)
         out = f"{work}/callgrind.{i}"
         with open(stdin or os.devnull) as input:
-            done = subprocess.run(["valgrind", "--tool=callgrind", "--demangle=no",
+            done = subprocess.run(["valgrind", "--tool=callgrind", "--dump-instr=yes", "--compress-pos=no",
                                    f"--callgrind-out-file={out}", *argv],
                                   env=env, stdin=input, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if not os.path.exists(out):
             sys.exit(f"{name}: valgrind failed:\n{done.stderr}")
-        found = re.findall(r"^c?fn=\(\d+\) (\S+)$", open(out).read(), re.M)
-        print(f"{name}: exit {done.returncode}, {len(set(found))} functions", file=sys.stderr)
-        names.update(found)
-    return names
+        # Each cost line starts with the address of an instruction that ran.
+        found = {int(a, 16) for a in re.findall(r"^0x([0-9a-f]+) ", open(out).read(), re.M)}
+        print(f"{name}: exit {done.returncode}, {len(found)} addresses", file=sys.stderr)
+        addresses |= found
+    return addresses
 
 
 def pattern(symbol):
     symbol = re.sub(r"\.llvm\.\d+$", ".llvm.*", symbol)
-    symbol = re.sub(r"17h[0-9a-f]{16}E$", "17h*E", symbol)
+    symbol = re.sub(r"17h[0-9a-f]{16}E(?=$|\.llvm\.)", "17h*E", symbol)
     return re.sub(r"Cs[0-9A-Za-z]+_", "Cs*_", symbol)
 
 
 def main():
     if not shutil.which("valgrind"):
         sys.exit("needs valgrind (apt-get install valgrind)")
-    bin = build()
-    nm = subprocess.run(["nm", "--defined-only", bin], capture_output=True, text=True, check=True).stdout
-    functions = {line.split()[2] for line in nm.splitlines() if len(line.split()) == 3 and line.split()[1] in "tTwW"}
+    bin, map = build()
+    code = sections(map)
     with tempfile.TemporaryDirectory() as work:
         os.makedirs(f"{work}/home")
         shutil.copytree(f"{ROOT}/fixtures/demo", f"{work}/demo")
@@ -122,8 +144,17 @@ def main():
         open(f"{work}/red.json", "w").write('{ "zai": { "status": "RED" } }\n')
         statusline = open(f"{ROOT}/fixtures/claude-logs/statusline-stdin-2.1.332.json").read()
         open(f"{work}/statusline.json", "w").write(statusline.replace("/tmp/cl-e2e/proj", f"{work}/proj"))
-        names = ran(work, bin) & functions
-    patterns = sorted({pattern(n) for n in names})
+        addresses = ran(work, bin)
+    starts = [start for start, _, _ in code]
+    names = set()
+    for address in addresses:
+        i = bisect.bisect_right(starts, address) - 1
+        if i >= 0 and address < code[i][0] + code[i][1]:
+            names.add(code[i][2])
+    instances = collections.Counter(pattern(name) for _, _, name in code)
+    exact = lambda name: re.sub(r"\.llvm\.\d+$", ".llvm.*", name)
+    patterns = sorted({pattern(n) if instances[pattern(n)] == 1 else exact(n) for n in names})
+    size = sum(s for _, s, n in code if n in names)
     with open(OUT, "w") as out:
         out.write("/* Written by scripts/hot-code.py: the functions that switcher's common runs execute, placed\n"
                   "   together before the rest of the code so that a run maps fewer pages of it (README,\n"
@@ -133,7 +164,7 @@ def main():
         for p in patterns:
             out.write(f"    *(.text.{p} .text.unlikely.{p})\n")
         out.write("  }\n}\nINSERT BEFORE .text;\n")
-    print(f"{OUT}: {len(patterns)} functions", file=sys.stderr)
+    print(f"{OUT}: {len(patterns)} functions, {size} bytes of code", file=sys.stderr)
 
 
 if __name__ == "__main__":
