@@ -28,9 +28,13 @@ fn main() {
     if linux_gnu && !static_build && var("SWITCHER_PIE") != "1" {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
+    let script = std::path::Path::new(&var("CARGO_MANIFEST_DIR")).join("link/hot-code.ld");
     if linux_gnu && var("SWITCHER_HOT_CODE") != "0" {
-        let script = std::path::Path::new(&var("CARGO_MANIFEST_DIR")).join("link/hot-code.ld");
-        println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+        if script.exists() {
+            println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+        } else {
+            println!("cargo:warning=link/hot-code.ld is missing: linking without it");
+        }
         println!("cargo:rerun-if-changed=link/hot-code.ld");
     }
     // For `scripts/hot-code.py`: the link's map, where it finds which function each address of
