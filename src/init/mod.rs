@@ -173,13 +173,12 @@ fn find_targets(env: &Env, aliases: &Aliases) -> Vec<Found> {
                 named.push((id.clone(), kind.provider(&doc, &id, aliases, None)));
             }
         }
-        if kind == Kind::OpenCode {
-            // Models defined under `provider.<id>.models` are ones the user can run.
-            for provider in (doc.json().into_iter())
-                .filter_map(|doc| Some((doc, doc.prop(doc.root(), "provider")?)))
-                .flat_map(|(doc, p)| doc.unique_props(&p.value).map(move |p| (doc, p)))
-            {
-                let (json, provider) = provider;
+        // Models defined under `provider.<id>.models` are ones the user can run.
+        if kind == Kind::OpenCode
+            && let Some(json) = doc.json()
+            && let Some(providers) = json.prop(json.root(), "provider")
+        {
+            for provider in json.unique_props(&providers.value) {
                 for model in (json.prop(&provider.value, "models").into_iter())
                     .flat_map(|m| json.unique_props(&m.value))
                 {
