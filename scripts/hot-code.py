@@ -39,7 +39,10 @@ def build():
     map = os.path.join(TARGET, "switcher.map")
     # The profile's settings, hence the symbols, are the release build's. Without the list it
     # writes: it may not exist yet, and it does not change a name.
-    env = dict(os.environ, CARGO_TARGET_DIR=TARGET, SWITCHER_HOT_CODE="0", SWITCHER_LINK_MAP=map)
+    # Linked at its fixed address, as the map gives it (a position-independent binary would run
+    # elsewhere).
+    env = dict(os.environ, CARGO_TARGET_DIR=TARGET, SWITCHER_HOT_CODE="0", SWITCHER_LINK_MAP=map,
+               SWITCHER_PIE="0")
     subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, env=env, check=True)
     return os.path.join(TARGET, "release", "switcher"), map
 
@@ -80,24 +83,30 @@ def agent_files(root, count):
             f"model: {quote}zai-coding-plan/glm-4.6{quote}  # the plan\n---\n# Agent {i}\n")
 
 
+def reset(work):
+    """The demo's config as shipped, and no state."""
+    shutil.copy(f"{work}/demo.orig.json", f"{work}/demo/opencode.json")
+    shutil.rmtree(f"{work}/state", ignore_errors=True)
+
+
 def cases(work, bin):
-    """(name, argv, stdin file or None, shell command run before it)."""
+    """(name, argv, stdin file or None, what to do before it)."""
     demo = [bin, "watch", f"{work}/demo/opencode.json", "--once", "--config",
             f"{work}/demo/switcher.json5", "--quota-file", f"{work}/demo/quota.json", "-q"]
     big = [bin, "watch", f"{work}/big.json", "--kind", "opencode", "--once", "--config",
            f"{work}/fb.json5", "-q"]
     many = [bin, "watch", f"{work}/many/opencode.json", "--once", "--config", f"{work}/fb.json5", "-q"]
     return [
-        ("demo, switching", demo, None, f"cp {work}/demo.orig.json {work}/demo/opencode.json; rm -rf {work}/state"),
-        ("demo, nothing to change", demo, None, ""),
+        ("demo, switching", demo, None, lambda: reset(work)),
+        ("demo, nothing to change", demo, None, None),
         ("demo, status", [bin, "status", f"{work}/demo/opencode.json", "--config",
-                          f"{work}/demo/switcher.json5", "--quota-file", f"{work}/demo/quota.json"], None, ""),
-        ("demo, restore", demo[:3] + ["--restore"] + demo[4:], None, ""),
-        ("big config, switching", big + ["--quota-file", f"{work}/red.json"], None, ""),
-        ("big config, nothing to switch", big + ["--quota-file", f"{work}/red.json"], None, ""),
-        ("agent files, switching", many + ["--quota-file", f"{work}/red.json"], None, ""),
-        ("agent files, restore", many[:3] + ["--restore"] + many[4:] + ["--quota-file", f"{work}/red.json"], None, ""),
-        ("status line", [bin, "statusline"], f"{work}/statusline.json", ""),
+                          f"{work}/demo/switcher.json5", "--quota-file", f"{work}/demo/quota.json"], None, None),
+        ("demo, restore", demo[:3] + ["--restore"] + demo[4:], None, None),
+        ("big config, switching", big + ["--quota-file", f"{work}/red.json"], None, None),
+        ("big config, nothing to switch", big + ["--quota-file", f"{work}/red.json"], None, None),
+        ("agent files, switching", many + ["--quota-file", f"{work}/red.json"], None, None),
+        ("agent files, restore", many[:3] + ["--restore"] + many[4:] + ["--quota-file", f"{work}/red.json"], None, None),
+        ("status line", [bin, "statusline"], f"{work}/statusline.json", None),
     ]
 
 
@@ -108,7 +117,7 @@ def ran(work, bin):
                XDG_STATE_HOME=f"{work}/home/.local/state", SWITCHER_STATE_DIR=f"{work}/state")
     for i, (name, argv, stdin, before) in enumerate(cases(work, bin)):
         if before:
-            subprocess.run(before, shell=True, check=True)
+            before()
         out = f"{work}/callgrind.{i}"
         with open(stdin or os.devnull) as input:
             done = subprocess.run(["valgrind", "--tool=callgrind", "--dump-instr=yes", "--compress-pos=no",
@@ -118,7 +127,9 @@ def ran(work, bin):
             sys.exit(f"{name}: valgrind failed:\n{done.stderr}")
         # Each cost line starts with the address of an instruction that ran.
         found = {int(a, 16) for a in re.findall(r"^0x([0-9a-f]+) ", open(out).read(), re.M)}
-        print(f"{name}: exit {done.returncode}, {len(found)} addresses", file=sys.stderr)
+        if done.returncode != 0:
+            sys.exit(f"{name}: exit {done.returncode}:\n{done.stderr}")
+        print(f"{name}: {len(found)} addresses", file=sys.stderr)
         addresses |= found
     return addresses
 
@@ -154,6 +165,8 @@ def main():
     instances = collections.Counter(pattern(name) for _, _, name in code)
     exact = lambda name: re.sub(r"\.llvm\.\d+$", ".llvm.*", name)
     patterns = sorted({pattern(n) if instances[pattern(n)] == 1 else exact(n) for n in names})
+    if not names:
+        sys.exit("no address that ran is in the map's code: is the binary the one it describes?")
     size = sum(s for _, s, n in code if n in names)
     with open(OUT, "w") as out:
         out.write("/* Written by scripts/hot-code.py: the functions that switcher's common runs execute, placed\n"

@@ -348,12 +348,21 @@ impl Node {
                 let props = obj
                     .properties
                     .iter()
-                    .map(|p| Prop {
-                        key_span: match &p.name {
-                            ast::ObjectPropName::String(s) => span(&s.range),
-                            ast::ObjectPropName::Word(w) => span(&w.range),
-                        },
-                        value: Node::from_ast(text, &p.value),
+                    .map(|p| {
+                        let prop = Prop {
+                            key_span: match &p.name {
+                                ast::ObjectPropName::String(s) => span(&s.range),
+                                ast::ObjectPropName::Word(w) => span(&w.range),
+                            },
+                            value: Node::from_ast(text, &p.value),
+                        };
+                        // A key is read back from the text by the scanner's decoding, which must
+                        // agree with this parser's (the property tests compare the two trees,
+                        // which hold no keys).
+                        if let ast::ObjectPropName::String(s) = &p.name {
+                            debug_assert_eq!(prop.key(text), s.value, "a key decoded alike");
+                        }
+                        prop
                     })
                     .collect();
                 Node::object(text, range(&obj.range), props)
