@@ -116,7 +116,7 @@ impl Prop {
     }
 
     /// Whether the key is `key`.
-    fn key_is(&self, text: &str, key: &str) -> bool {
+    pub(super) fn key_is(&self, text: &str, key: &str) -> bool {
         let body = self.key_body(text);
         if body.contains('\\') {
             self.key(text) == key

@@ -153,7 +153,7 @@ impl Document {
                 let index = node
                     .props()
                     .iter()
-                    .rposition(|p| self.key(p) == key)
+                    .rposition(|p| p.key_is(self.text(), key))
                     .ok_or_else(|| EditError::Missing(path.clone()))?;
                 Ok(remove_member(self.text(), node, index))
             }
