@@ -72,19 +72,7 @@ row "--once, switching 3 slots" "$(measure "$runs" \
   --prepare "cp $work/demo.orig.json $work/opencode.json; rm -rf $work/state" -- "${demo[@]}")"
 
 # Many small targets: a project's Markdown agents in ten folders, brought by its opencode.json.
-python3 - "$work/many.orig" "$agents" <<'PY'
-import os, sys
-root, count = sys.argv[1], int(sys.argv[2])
-os.makedirs(f"{root}/.opencode/agent", exist_ok=True)
-open(f"{root}/opencode.json", "w").write('{\n  "model": "zai-coding-plan/glm-4.6"\n}\n')
-for i in range(count):
-    folder = f"{root}/.opencode/agent/team-{i % 10}"
-    os.makedirs(folder, exist_ok=True)
-    quote = ["", "'", '"'][i % 3]
-    open(f"{folder}/agent-{i:04}.md", "w").write(
-        f"---\ndescription: Agent {i}: reviews one part of the code.\nmode: subagent\n"
-        f"model: {quote}zai-coding-plan/glm-4.6{quote}  # the plan\n---\n# Agent {i}\n\nReview.\n")
-PY
+python3 benches/inputs.py agents "$work/many.orig" "$agents"
 echo '{ fallbacks: { "zai-coding-plan/glm-4.6": ["deepseek/deepseek-chat"] } }' >"$work/fb.json5"
 echo '{ "zai": { "status": "GREEN" } }' >"$work/green.json"
 echo '{ "zai": { "status": "RED" } }' >"$work/red.json"
@@ -101,21 +89,7 @@ row "--once, switching every target" "$(measure "$small_runs" \
 
 # A project with 200 Markdown agents in ten folders, each with real-sized front matter (a block
 # scalar, a quoted or bare `model:` with a comment) and a ~3 KB body.
-python3 - "$work/agents.orig" "$agents_200" <<'PY'
-import os, sys
-root, count = sys.argv[1], int(sys.argv[2])
-os.makedirs(f"{root}/.opencode/agent", exist_ok=True)
-open(f"{root}/opencode.json", "w").write('{\n  "model": "zai-coding-plan/glm-4.6"\n}\n')
-body = "".join(f"- Step {i}: read the change, check it against the plan — «précis».\n" for i in range(48))
-for i in range(count):
-    folder = f"{root}/.opencode/agent/team-{i % 10}"
-    os.makedirs(folder, exist_ok=True)
-    quote = ["", "'", '"'][i % 3]
-    open(f"{folder}/agent-{i:03}.md", "w", newline="").write(
-        f"---\ndescription: |\n  Agent {i}: reviews one part of the code.\n  model: not this one\n"
-        f"mode: subagent\nmodel: {quote}zai-coding-plan/glm-4.6{quote}  # the plan\n"
-        f"tools:\n  write: false\n---\n# Agent {i}\n\n{body}")
-PY
+python3 benches/inputs.py project "$work/agents.orig" "$agents_200"
 echo "== a project: $agents_200 agent files with 3 KB bodies and their opencode.json"
 row "--once, nothing to switch" "$(measure "$small_runs" -- $(many agents.orig green.json))"
 row "--once, switching every agent" "$(measure "$small_runs" \
@@ -123,21 +97,7 @@ row "--once, switching every agent" "$(measure "$small_runs" \
   -- $(many agents red.json))"
 
 # A big config: thousands of agents with long prompts, plain JSON so that Python reads it too.
-python3 - "$work/big.orig.json" "$big_mib" <<'PY'
-import json, sys
-out = ['{\n  "$schema": "https://opencode.ai/config.json",\n  "model": "zai-coding-plan/glm-4.6",\n  "agent": {\n']
-i, size, limit = 0, 0, float(sys.argv[2]) * 1024 * 1024
-while size < limit:
-    entry = '    "agent-%d": {\n      "model": "zai-coding-plan/glm-4.6",\n      "prompt": %s,\n      "temperature": 0.%d\n    },\n' % (
-        i, json.dumps("Review carefully — «step %d». " % i * 12), i % 10)
-    out.append(entry)
-    size += len(entry)
-    i += 1
-out[-1] = out[-1].rstrip(",\n") + "\n"
-out.append('  }\n}\n')
-open(sys.argv[1], 'w').write(''.join(out))
-print(f"{size / 1048576:.1f} MiB, {i} agents", file=open(sys.argv[1] + ".about", "w"))
-PY
+python3 benches/inputs.py big "$work/big.orig.json" "$big_mib"
 big=("$bin" watch "$work/big.json" --kind opencode --once --config "$work/fb.json5" -q)
 echo "== big config: $(cat "$work/big.orig.json.about")"
 row "floor: python3 json.load" "$(measure "$big_runs" --peak -- \

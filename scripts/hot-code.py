@@ -21,7 +21,6 @@ leaves them among the others until the list is written again.
 
 import bisect
 import collections
-import json
 import os
 import re
 import shutil
@@ -30,6 +29,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "benches"))
+import inputs  # noqa: E402  (the benches' inputs: the same shapes are run here)
 OUT = os.path.join(ROOT, "link", "hot-code.ld")
 TARGET = os.path.join(ROOT, "target", "hot-code")
 
@@ -37,10 +38,9 @@ TARGET = os.path.join(ROOT, "target", "hot-code")
 def build():
     """The binary and its link's map."""
     map = os.path.join(TARGET, "switcher.map")
-    # The profile's settings, hence the symbols, are the release build's. Without the list it
-    # writes: it may not exist yet, and it does not change a name.
-    # Linked at its fixed address, as the map gives it (a position-independent binary would run
-    # elsewhere).
+    # The profile's settings, hence the symbols, are the release build's; linked at the fixed
+    # address the map gives (a position-independent binary runs elsewhere), and without the list
+    # it writes (it may not exist yet, and it changes no name).
     env = dict(os.environ, CARGO_TARGET_DIR=TARGET, SWITCHER_HOT_CODE="0", SWITCHER_LINK_MAP=map,
                SWITCHER_PIE="0")
     subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, env=env, check=True)
@@ -59,28 +59,6 @@ def sections(map):
     if not found:
         sys.exit(f"{map}: no code sections found (is the linker lld?)")
     return sorted(found)
-
-
-def big_config(path, agents):
-    """An OpenCode config of `agents` agents with long prompts, like the bench's big one."""
-    out = ['{\n  "$schema": "https://opencode.ai/config.json",\n  "model": "zai-coding-plan/glm-4.6",\n  "agent": {\n']
-    for i in range(agents):
-        prompt = json.dumps("Review carefully — «step %d». " % i * 12)
-        out.append('    "agent-%d": {"model": "zai-coding-plan/glm-4.6", "prompt": %s},\n' % (i, prompt))
-    out[-1] = out[-1].rstrip(",\n") + "\n"
-    out.append("  }\n}\n")
-    open(path, "w").write("".join(out))
-
-
-def agent_files(root, count):
-    """A project's opencode.json and `count` Markdown agents, as the bench makes them."""
-    os.makedirs(f"{root}/.opencode/agent", exist_ok=True)
-    open(f"{root}/opencode.json", "w").write('{\n  "model": "zai-coding-plan/glm-4.6"\n}\n')
-    for i in range(count):
-        quote = ["", "'", '"'][i % 3]
-        open(f"{root}/.opencode/agent/agent-{i}.md", "w").write(
-            f"---\ndescription: Agent {i}\nmode: subagent\n"
-            f"model: {quote}zai-coding-plan/glm-4.6{quote}  # the plan\n---\n# Agent {i}\n")
 
 
 def reset(work):
@@ -149,8 +127,8 @@ def main():
         os.makedirs(f"{work}/home")
         shutil.copytree(f"{ROOT}/fixtures/demo", f"{work}/demo")
         shutil.copy(f"{work}/demo/opencode.json", f"{work}/demo.orig.json")
-        big_config(f"{work}/big.json", 2000)
-        agent_files(f"{work}/many", 20)
+        inputs.big_config(f"{work}/big.json", 0.5)
+        inputs.agent_files(f"{work}/many", 20)
         open(f"{work}/fb.json5", "w").write('{ fallbacks: { "zai-coding-plan/glm-4.6": ["deepseek/deepseek-chat"] } }\n')
         open(f"{work}/red.json", "w").write('{ "zai": { "status": "RED" } }\n')
         statusline = open(f"{ROOT}/fixtures/claude-logs/statusline-stdin-2.1.332.json").read()
