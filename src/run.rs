@@ -126,15 +126,15 @@ fn observe(
     read_only: bool,
 ) -> Result<(QuotaBook, BTreeSet<String>), Error> {
     let now = settings.now();
-    let stored = state_dir.load_quota();
+    let stored = state_dir.read_quota();
     for source in &settings.sources {
-        source.recall(&stored);
+        source.recall(&stored.book);
     }
     let due: Vec<_> = settings
         .sources
         .iter()
         .filter(|s| {
-            let due = s.due(&stored, now);
+            let due = s.due(&stored.book, now);
             if !due {
                 tracing::info!(
                     "{}: not polled before its next allowed time; using its last data",
@@ -170,11 +170,11 @@ fn observe(
         }
     };
     let mut book = if read_only {
-        let mut book = stored;
+        let mut book = stored.book;
         record(&mut book);
         book
     } else {
-        state_dir.update_quota(record)?
+        state_dir.update_quota(Some(stored), record)?
     };
     source::focus(&mut book, &settings.sources);
     Ok((book, observed))

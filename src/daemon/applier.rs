@@ -284,7 +284,7 @@ impl<'a> Applier<'a> {
         answer.note(&source.label, &mut observed);
         let recorded = self
             .state_dir
-            .update_quota(|book| source.record(book, &answer, now));
+            .update_quota(None, |book| source.record(book, &answer, now));
         match recorded {
             Ok(book) => self.book = book,
             // A lock wait called off: the daemon is stopping, and starts no pass any more.

@@ -112,6 +112,33 @@ pub fn exchange(_a: &Path, _b: &Path) -> io::Result<bool> {
     Ok(false)
 }
 
+/// The path with every symlink resolved. On Linux, the name the kernel gives the file it opened
+/// (`O_PATH`, then its `/proc/self/fd` link): three calls however deep the path, where
+/// `realpath` reads the link of every component. Without `/proc`, or for a file deleted
+/// meanwhile, `realpath`.
+#[cfg(target_os = "linux")]
+pub fn canonicalize(path: &Path) -> io::Result<std::path::PathBuf> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStringExt;
+
+    use rustix::fs::{CWD, Mode, OFlags, openat};
+    let fd = openat(CWD, path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?;
+    let by_fd = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    match rustix::fs::readlink(by_fd.as_str(), Vec::new()) {
+        Ok(name)
+            if name.as_bytes().starts_with(b"/") && !name.as_bytes().ends_with(b" (deleted)") =>
+        {
+            Ok(std::ffi::OsString::from_vec(name.into_bytes()).into())
+        }
+        _ => fs::canonicalize(path),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn canonicalize(path: &Path) -> io::Result<std::path::PathBuf> {
+    fs::canonicalize(path)
+}
+
 /// A file in `dir` with no name, readable by its owner only (`O_TMPFILE`), that
 /// [`link_unnamed`] can name. `None` where there is none to be had (a filesystem or a kernel
 /// that refuses it). Any error here is met again by the named temp file the caller makes
@@ -163,6 +190,35 @@ mod tests {
     use std::io::Write;
 
     use crate::fsx::{Expected, MAX_FILE, WriteOutcome, prepare, read_limited, write_atomic};
+
+    #[test]
+    fn resolves_paths_as_realpath_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        fs::create_dir(&real).unwrap();
+        fs::write(real.join("file.json"), "{}").unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("link")).unwrap();
+        std::os::unix::fs::symlink("real/file.json", dir.path().join("file-link")).unwrap();
+        for path in [
+            "link/file.json",
+            "link/../real/./file.json",
+            "file-link",
+            "link",
+            "real/",
+        ] {
+            let path = dir.path().join(path);
+            assert_eq!(
+                canonicalize(&path).unwrap(),
+                fs::canonicalize(&path).unwrap(),
+                "{path:?}"
+            );
+        }
+        for missing in ["link/none.json", "real/file.json/", "none/file.json"] {
+            let error = canonicalize(&dir.path().join(missing)).unwrap_err();
+            let std_error = fs::canonicalize(dir.path().join(missing)).unwrap_err();
+            assert_eq!(error.kind(), std_error.kind(), "{missing}");
+        }
+    }
 
     #[test]
     fn writes_keep_mode_and_follow_symlinks() {

@@ -194,33 +194,61 @@ impl StateDir {
     /// The shared quota book as last saved; an unreadable one is reported and replaced by an
     /// empty book (it holds only observations, which the next polls bring back).
     pub(crate) fn load_quota(&self) -> QuotaBook {
-        self.read_quota().unwrap_or_else(|e| {
+        self.read_quota().book
+    }
+
+    /// [`StateDir::load_quota`], kept with the file it was read from, so that
+    /// [`StateDir::update_quota`] reads it again only if another process saved a book since.
+    pub(crate) fn read_quota(&self) -> StoredQuota {
+        let path = self.quota_file();
+        let read = match fsx::read_seen(&path, fsx::MAX_FILE) {
+            Ok((text, seen)) => {
+                fsx::make_private(&path);
+                parse_json(&path, &text, "").map(|book| StoredQuota { book, seen })
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(StoredQuota::default()),
+            Err(e) => Err(corrupt(&path, e, "")),
+        };
+        read.unwrap_or_else(|e| {
             tracing::warn!("{e}; starting with no quota history");
-            QuotaBook::default()
+            StoredQuota::default()
         })
     }
 
-    fn read_quota(&self) -> Result<QuotaBook, StateError> {
-        load_json(&self.quota_file(), "").map(Option::unwrap_or_default)
-    }
-
     /// Applies `update` to the latest saved book under the state dir's lock, saves it, and
-    /// returns it. Concurrent switchers never lose each other's updates. A lock held past our
-    /// patience is an error ([`StateError::Busy`]) and nothing is saved.
+    /// returns it. `stored` is the book this run read before ([`StateDir::read_quota`]): it is
+    /// the latest if the file is still the one it was read from, else the book is read again.
+    /// Concurrent switchers never lose each other's updates. A lock held past our patience is an
+    /// error ([`StateError::Busy`]) and nothing is saved.
     pub(crate) fn update_quota(
         &self,
+        stored: Option<StoredQuota>,
         update: impl FnOnce(&mut QuotaBook),
     ) -> Result<QuotaBook, StateError> {
         self.ensure("")?;
         let _lock = lock::wait_for(&self.root.join("quota.lock"), &self.patience)?;
-        // Every run loads the book (and warns about an unreadable one) before it updates it, so
-        // an unreadable one is replaced here without a second warning.
-        let mut book = self.read_quota().unwrap_or_default();
+        let path = self.quota_file();
+        let mut book = match stored {
+            Some(StoredQuota {
+                book,
+                seen: Some(seen),
+            }) if seen.unchanged(&path) => book,
+            // An unreadable book was reported when the run read it first: replaced here without
+            // a second warning.
+            _ => load_json(&path, "").ok().flatten().unwrap_or_default(),
+        };
         update(&mut book);
         fsx::remove_stale_temps(&self.root, "quota.json");
-        write_json(&self.quota_file(), &book).map_err(|e| self.io_err(e))?;
+        write_json(&path, &book).map_err(|e| self.io_err(e))?;
         Ok(book)
     }
+}
+
+/// The quota book as a run read it, and the file it was read from, still open ([`fsx::Seen`]).
+#[derive(Debug, Default)]
+pub(crate) struct StoredQuota {
+    pub(crate) book: QuotaBook,
+    seen: Option<fsx::Seen>,
 }
 
 impl StateDir {
@@ -309,17 +337,19 @@ fn read_state_file(path: &Path, advice: &'static str) -> Result<Option<String>, 
     let text = match fsx::read_limited(path, fsx::MAX_FILE) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(StateError::Corrupt {
-                path: path.to_owned(),
-                message: e.to_string(),
-                advice,
-            });
-        }
+        Err(e) => return Err(corrupt(path, e, advice)),
     };
     // State written by an older or careless process may be readable by others.
     fsx::make_private(path);
     Ok(Some(text))
+}
+
+fn corrupt(path: &Path, e: io::Error, advice: &'static str) -> StateError {
+    StateError::Corrupt {
+        path: path.to_owned(),
+        message: e.to_string(),
+        advice,
+    }
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(
@@ -524,12 +554,39 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state_dir = StateDir::new(dir.path().to_owned());
         state_dir
-            .update_quota(|b| b.record_failure("a", "x", false))
+            .update_quota(None, |b| b.record_failure("a", "x", false))
             .unwrap();
         let book = state_dir
-            .update_quota(|b| b.record_failure("b", "y", false))
+            .update_quota(None, |b| b.record_failure("b", "y", false))
             .unwrap();
         assert_eq!(book.sources.len(), 2);
         assert_eq!(state_dir.load_quota(), book);
+    }
+
+    #[test]
+    fn a_book_read_is_not_read_again_unless_saved_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = StateDir::new(dir.path().to_owned());
+        state_dir
+            .update_quota(None, |b| b.record_failure("a", "x", false))
+            .unwrap();
+        // Unchanged since it was read: the book read is the one updated. A change made only to
+        // it shows that the file was not read again.
+        let mut stored = state_dir.read_quota();
+        stored.book.record_failure("only-read", "x", false);
+        let book = state_dir.update_quota(Some(stored), |_| {}).unwrap();
+        assert!(book.sources.contains_key("only-read"), "{book:?}");
+        // Saved by another process since: read again, and its update kept.
+        let mut stored = state_dir.read_quota();
+        stored.book.record_failure("stale", "x", false);
+        let other = StateDir::new(dir.path().to_owned());
+        other
+            .update_quota(None, |b| b.record_failure("other", "y", false))
+            .unwrap();
+        let book = state_dir
+            .update_quota(Some(stored), |b| b.record_failure("mine", "z", false))
+            .unwrap();
+        let sources: Vec<_> = book.sources.keys().map(String::as_str).collect();
+        assert_eq!(sources, ["a", "mine", "only-read", "other"]);
     }
 }
