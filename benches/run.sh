@@ -66,10 +66,19 @@ row "floor: 1 durable write" \
 row "--once, nothing to change" "$(measure "$runs" -- "${demo[@]}")"
 # A switching pass writes the quota book, the target's records, the target, and the OpenCode
 # routes (<state dir>/routes.json): four durable writes (`strace -e fsync,rename,renameat2`).
+# Before each run the target is put back and its records and the routes removed, so the run
+# switches anew in a state dir as earlier runs left it (its folders, lock files, journal and
+# quota book there); the second row removes the whole state dir, as for the very first run.
+# The last run of each switching row must have switched.
+switched() { cmp -s "$work/opencode.json" "$work/demo.orig.json" && { echo "no switch" >&2; exit 1; }; true; }
 row "floor: 4 durable writes" \
   "$(measure "$runs" --prepare "rm -f $work/fl/*" -- "$work/floor" "$work/fl" 4)"
-row "--once, switching 3 slots" "$(measure "$runs" \
+row "--once, switching 3 slots" "$(measure "$runs" --prepare "cp $work/demo.orig.json \
+  $work/opencode.json; rm -f $work/state/routes.json $work/state/targets/*" -- "${demo[@]}")"
+switched
+row "--once, switching 3 slots, first run (no state dir)" "$(measure "$runs" \
   --prepare "cp $work/demo.orig.json $work/opencode.json; rm -rf $work/state" -- "${demo[@]}")"
+switched
 
 # Many small targets: a project's Markdown agents in ten folders, brought by its opencode.json.
 python3 benches/inputs.py agents "$work/many.orig" "$agents"
