@@ -226,7 +226,13 @@ struct Place {
 }
 
 fn place(path: &Path) -> io::Result<Place> {
-    let real = canonical(path)?;
+    // Only a link at the end needs resolving, since the write replaces the file it leads to.
+    // Through linked directories the temp file, the rename and the directory's sync act on the
+    // same directory by the path as given.
+    let real = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => canonical(path)?,
+        _ => path.to_owned(),
+    };
     refuse_protected(&real)?;
     let dir = (real.parent())
         .filter(|d| !d.as_os_str().is_empty())
@@ -572,17 +578,11 @@ pub fn make_private(path: &Path) {
     sys::make_private(path);
 }
 
-/// The path of an existing file (or directory) with symlinks resolved, as
-/// [`std::fs::canonicalize`] gives it, in fewer system calls on Linux.
-pub fn real_path(path: &Path) -> io::Result<PathBuf> {
-    sys::canonicalize(path)
-}
-
 /// The path with symlinks resolved; for a missing file (or directory), its nearest existing
 /// ancestor resolved, joined with the rest (so a target can be locked, watched for and reported
 /// before it exists).
 pub fn canonical(path: &Path) -> io::Result<PathBuf> {
-    match real_path(path) {
+    match fs::canonicalize(path) {
         Ok(p) => Ok(p),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let parent = path

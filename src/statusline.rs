@@ -162,7 +162,7 @@ fn switches(state_dir: &Path, dir: Option<&Path>, claude_dir: Option<&Path>) -> 
     let Some(dir) = dir else {
         return Vec::new();
     };
-    let real = |p: &Path| crate::fsx::real_path(p).unwrap_or_else(|_| p.to_owned());
+    let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_owned());
     let scopes: Vec<PathBuf> = [Some(dir), claude_dir]
         .into_iter()
         .flatten()

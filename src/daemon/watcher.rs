@@ -151,7 +151,7 @@ pub(crate) fn aliases_of(path: &Path) -> Vec<PathBuf> {
     {
         out.push(dir.join(name));
     }
-    if let Ok(real) = crate::fsx::real_path(path) {
+    if let Ok(real) = path.canonicalize() {
         out.push(real);
     }
     out.sort();

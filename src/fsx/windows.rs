@@ -72,10 +72,6 @@ pub fn process_alive(pid: u32) -> bool {
     }
 }
 
-pub fn canonicalize(path: &Path) -> io::Result<std::path::PathBuf> {
-    fs::canonicalize(path)
-}
-
 /// Windows cannot swap two names atomically: the caller re-reads, then replaces.
 pub fn exchange(_a: &Path, _b: &Path) -> io::Result<bool> {
     Ok(false)

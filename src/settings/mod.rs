@@ -199,8 +199,8 @@ impl Settings {
         };
         let claude_dir = env.claude_dir();
         let opencode_dir = env.config_home.as_ref().map(|d| d.join("opencode"));
-        let real_claude_dir = claude_dir.as_ref().and_then(|d| fsx::real_path(d).ok());
-        let real_opencode_dir = opencode_dir.as_ref().and_then(|d| fsx::real_path(d).ok());
+        let real_claude_dir = claude_dir.as_ref().and_then(|d| d.canonicalize().ok());
+        let real_opencode_dir = opencode_dir.as_ref().and_then(|d| d.canonicalize().ok());
         let places = Places {
             claude: claude_dir.as_deref(),
             opencode: opencode_dir.as_deref(),

@@ -359,7 +359,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
     #[cfg(not(unix))]
     {
-        matches!((fsx::real_path(a), fsx::real_path(b)), (Ok(a), Ok(b)) if a == b)
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
     }
 }
 
