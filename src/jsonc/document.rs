@@ -117,12 +117,7 @@ impl Prop {
 
     /// Whether the key is `key`.
     pub(super) fn key_is(&self, text: &str, key: &str) -> bool {
-        let body = self.key_body(text);
-        if body.contains('\\') {
-            self.key(text) == key
-        } else {
-            body == key
-        }
+        self.key(text) == key
     }
 }
 
