@@ -201,14 +201,12 @@ impl StateDir {
     /// [`StateDir::update_quota`] reads it again only if another process saved a book since.
     pub(crate) fn read_quota(&self) -> StoredQuota {
         let path = self.quota_file();
-        let read = match fsx::read_seen(&path, fsx::MAX_FILE) {
-            Ok((text, seen)) => {
-                fsx::make_private(&path);
+        let read = read_state_with(&path, "", fsx::read_seen).and_then(|read| match read {
+            Some((text, seen)) => {
                 parse_json(&path, &text, "").map(|book| StoredQuota { book, seen })
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(StoredQuota::default()),
-            Err(e) => Err(corrupt(&path, e, "")),
-        };
+            None => Ok(StoredQuota::default()),
+        });
         read.unwrap_or_else(|e| {
             tracing::warn!("{e}; starting with no quota history");
             StoredQuota::default()
@@ -334,22 +332,29 @@ fn load_json<T: for<'de> Deserialize<'de>>(
 
 /// A state file's text; `None` when there is none.
 fn read_state_file(path: &Path, advice: &'static str) -> Result<Option<String>, StateError> {
-    let text = match fsx::read_limited(path, fsx::MAX_FILE) {
-        Ok(text) => text,
+    read_state_with(path, advice, fsx::read_limited)
+}
+
+/// A state file as `read` reads it (bounded to [`fsx::MAX_FILE`]); `None` when there is none.
+fn read_state_with<T>(
+    path: &Path,
+    advice: &'static str,
+    read: impl FnOnce(&Path, u64) -> io::Result<T>,
+) -> Result<Option<T>, StateError> {
+    let read = match read(path, fsx::MAX_FILE) {
+        Ok(read) => read,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(corrupt(path, e, advice)),
+        Err(e) => {
+            return Err(StateError::Corrupt {
+                path: path.to_owned(),
+                message: e.to_string(),
+                advice,
+            });
+        }
     };
     // State written by an older or careless process may be readable by others.
     fsx::make_private(path);
-    Ok(Some(text))
-}
-
-fn corrupt(path: &Path, e: io::Error, advice: &'static str) -> StateError {
-    StateError::Corrupt {
-        path: path.to_owned(),
-        message: e.to_string(),
-        advice,
-    }
+    Ok(Some(read))
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(
