@@ -351,3 +351,33 @@ fn a_read_only_target_is_refused_and_kept_as_it_is() {
     s.once("opencode.json").code(0);
     assert!(s.read("opencode.json").contains("deepseek/deepseek-chat"));
 }
+
+#[test]
+fn runs_reading_other_status_files_keep_each_others_quota_history() {
+    let s = Sandbox::new();
+    s.write("opencode.json", OPENCODE).config(CHAINS);
+    s.write("a.json", r#"{"zai": {"status": "GREEN"}}"#);
+    s.write("b.json", r#"{"zai": {"status": "GREEN"}}"#);
+    for file in ["a.json", "b.json", "a.json"] {
+        s.run_exact(&[
+            "watch",
+            "opencode.json",
+            "--once",
+            "--config",
+            "switcher.json5",
+            "--quota-file",
+            file,
+        ])
+        .code(0);
+    }
+    // Each run read the book once and updated what it read: the other's source is still there.
+    let book: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.state_dir().join("quota.json")).unwrap())
+            .unwrap();
+    let sources: Vec<&String> = (book["sources"].as_object().unwrap().keys())
+        .filter(|k| k.starts_with("file:"))
+        .collect();
+    assert_eq!(sources.len(), 2, "{sources:?}");
+    assert!(sources.iter().any(|k| k.ends_with("a.json")), "{sources:?}");
+    assert!(sources.iter().any(|k| k.ends_with("b.json")), "{sources:?}");
+}
