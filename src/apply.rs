@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use jiff::Timestamp;
 
@@ -132,6 +132,11 @@ pub(crate) struct Context<'a> {
     /// The endpoint each list of Claude Code settings files sets, read once per context: a
     /// project's agent files share one scope.
     endpoints: Mutex<HashMap<Vec<PathBuf>, Option<String>>>,
+    /// OpenCode's user config dir, symlinks resolved, and whether switcher's plugin is installed
+    /// for each project (`None`: the user's dir only), looked up once per context: a project's
+    /// agent files share one scope.
+    opencode_dir: OnceLock<Option<PathBuf>>,
+    plugins: Mutex<HashMap<Option<PathBuf>, bool>>,
 }
 
 impl<'a> Context<'a> {
@@ -151,6 +156,8 @@ impl<'a> Context<'a> {
             before_settling: None,
             announce_beside: false,
             endpoints: Mutex::default(),
+            opencode_dir: OnceLock::new(),
+            plugins: Mutex::default(),
         }
     }
 
@@ -172,6 +179,25 @@ impl<'a> Context<'a> {
         known.insert(files.to_vec(), found.clone());
         found
     }
+
+    /// Whether switcher's plugin, reading the state dir in use, is installed where the sessions
+    /// of the OpenCode config or agent file at `path` (symlinks resolved) load plugins.
+    fn opencode_plugin(&self, path: &Path, kind: Kind) -> bool {
+        let dir = self.opencode_dir.get_or_init(|| {
+            (self.settings.opencode_dir())
+                .map(|d| fsx::canonical(d).unwrap_or_else(|_| d.to_owned()))
+        });
+        let project = routes::scope_of(path, kind, dir.as_deref());
+        let mut known = self.plugins.lock().unwrap_or_else(|e| e.into_inner());
+        *known.entry(project).or_insert_with_key(|project| {
+            let plugin = crate::setup::opencode_installed(
+                dir.as_deref(),
+                project.as_deref(),
+                &self.settings.state_dir,
+            );
+            plugin == crate::setup::OpenCodePlugin::Installed
+        })
+    }
 }
 
 impl Target {
@@ -187,10 +213,13 @@ impl Target {
             message,
         };
         let kind = spec.kind.clone().map_err(invalid)?;
-        let path = fsx::canonical(&spec.path).map_err(|source| TargetError::Read {
-            target: spec.display.clone(),
-            source,
-        })?;
+        let path = match &spec.real {
+            Some(real) => real.clone(),
+            None => fsx::canonical(&spec.path).map_err(|source| TargetError::Read {
+                target: spec.display.clone(),
+                source,
+            })?,
+        };
         let lock = if read_only {
             None
         } else {
@@ -481,28 +510,11 @@ impl Target {
             fallbacks: &ctx.settings.fallbacks,
             profiles: &ctx.settings.profiles,
             endpoint,
-            opencode_plugin: self.opencode_plugin(ctx.settings),
+            opencode_plugin: self.kind.is_opencode() && ctx.opencode_plugin(&self.path, self.kind),
             now: ctx.judge.now,
             healths: Default::default(),
             providers: Default::default(),
         }
-    }
-
-    /// For an OpenCode target: whether switcher's plugin, reading the state dir in use, is
-    /// installed where the target's sessions load plugins.
-    fn opencode_plugin(&self, settings: &Settings) -> bool {
-        if !self.kind.is_opencode() {
-            return false;
-        }
-        let dir = (settings.opencode_dir())
-            .map(|d| crate::fsx::canonical(d).unwrap_or_else(|_| d.to_owned()));
-        let project = crate::routes::scope_of(&self.path, self.kind, dir.as_deref());
-        let plugin = crate::setup::opencode_installed(
-            dir.as_deref(),
-            project.as_deref(),
-            &settings.state_dir,
-        );
-        plugin == crate::setup::OpenCodePlugin::Installed
     }
 
     /// A Claude Code agent file's endpoint, from its scope's settings.

@@ -246,7 +246,7 @@ impl<'a> Applier<'a> {
         else {
             return;
         };
-        for file in markdown_files(path) {
+        for file in markdown_files(path, None).into_iter().map(|f| f.path) {
             if !self.targets_named(&file).is_empty() {
                 continue;
             }

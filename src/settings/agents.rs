@@ -98,8 +98,9 @@ impl AgentDir {
     }
 
     /// The Markdown files in the dir, nested folders included, sorted; hidden entries skipped.
-    pub(crate) fn files(&self) -> Vec<PathBuf> {
-        markdown_files(&self.path)
+    /// `real` is the dir's own path with symlinks resolved, if known: see [`Found::real`].
+    pub(crate) fn files(&self, real: Option<&Path>) -> Vec<Found> {
+        markdown_files(&self.path, real)
     }
 
     /// Whether `path` is inside the dir (as given, or as events name it under `real`).
@@ -124,6 +125,7 @@ impl AgentDir {
                 found_in: Some(self.path.clone()),
                 settings: self.settings.clone(),
             }),
+            real: None,
         }
     }
 }
@@ -165,39 +167,56 @@ pub(crate) fn named_scope(path: &Path, kind: Kind, places: &Places<'_>) -> Optio
     })
 }
 
+/// A Markdown file found in an agent dir.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Found {
+    pub(crate) path: PathBuf,
+    /// Its path with symlinks resolved, when the search knows it without asking the system: the
+    /// dir's own was given and no entry on the way is a symlink (the listing tells each entry's
+    /// type).
+    pub(crate) real: Option<PathBuf>,
+}
+
 /// The Markdown files under `dir` (or `dir` itself, if it is one), sorted; hidden entries
-/// skipped.
-pub(crate) fn markdown_files(dir: &Path) -> Vec<PathBuf> {
+/// skipped. `real` is `dir` with symlinks resolved, if known.
+pub(crate) fn markdown_files(dir: &Path, real: Option<&Path>) -> Vec<Found> {
     let mut out = Vec::new();
     if dir.is_file() {
         let hidden = dir
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if !hidden && dir.extension().is_some_and(|e| e == "md") {
-            out.push(dir.to_owned());
+            out.push(Found {
+                path: dir.to_owned(),
+                real: None,
+            });
         }
         return out;
     }
-    walk(dir, 0, &mut out);
-    out.sort();
+    walk(dir, real, 0, &mut out);
+    out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
 
-fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+fn walk(dir: &Path, real: Option<&Path>, depth: usize, out: &mut Vec<Found>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
             continue;
         }
-        if path.is_dir() {
+        let path = entry.path();
+        // A symlink is followed, and ends what is known of the real path.
+        let plain = entry.file_type().ok().filter(|t| !t.is_symlink());
+        let real = real.filter(|_| plain.is_some()).map(|r| r.join(&name));
+        if plain.map_or_else(|| path.is_dir(), |t| t.is_dir()) {
             if depth < MAX_DEPTH {
-                walk(&path, depth + 1, out);
+                walk(&path, real.as_deref(), depth + 1, out);
             }
         } else if path.extension().is_some_and(|e| e == "md") {
-            out.push(path);
+            out.push(Found { path, real });
         }
     }
 }

@@ -37,6 +37,9 @@ pub(crate) struct TargetSpec {
     pub(crate) kind: Result<Kind, String>,
     /// For a Markdown agent file: its scope.
     pub(crate) agent: Option<AgentScope>,
+    /// The path with symlinks resolved, when it was resolved to tell the targets apart: a pass
+    /// takes it rather than resolving the path again.
+    pub(crate) real: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -215,12 +218,12 @@ impl Settings {
         let mut targets: Vec<TargetSpec> = specs
             .into_iter()
             .filter_map(|(display, path)| {
-                let real = fsx::canonical(&path).unwrap_or_else(|_| path.clone());
-                if !seen.insert(real.clone()) {
+                let real = fsx::canonical(&path).ok();
+                if !seen.insert(real.clone().unwrap_or_else(|| path.clone())) {
                     return None;
                 }
-                let detected =
-                    Kind::detect(&path, &places).or_else(|| Kind::detect(&real, &real_places));
+                let detected = Kind::detect(&path, &places)
+                    .or_else(|| Kind::detect(real.as_deref().unwrap_or(&path), &real_places));
                 // A name no agent uses is the cause only if there is a file to tell by.
                 let kind = global
                     .kind
@@ -242,6 +245,7 @@ impl Settings {
                     path,
                     kind,
                     agent,
+                    real,
                 })
             })
             .collect();
@@ -255,17 +259,27 @@ impl Settings {
             agent_dirs.extend(discovery_agent_dirs(&env, &places));
         }
         let mut seen_dirs = std::collections::HashSet::new();
-        agent_dirs.retain(|d| {
-            seen_dirs.insert(fsx::canonical(&d.path).unwrap_or_else(|_| d.path.clone()))
-        });
-        for dir in &agent_dirs {
-            for file in dir.files() {
-                let real = fsx::canonical(&file).unwrap_or_else(|_| file.clone());
-                if seen.insert(real) {
-                    targets.push(dir.spec(&file, None));
+        let agent_dirs: Vec<(AgentDir, Option<PathBuf>)> = (agent_dirs.into_iter())
+            .map(|d| {
+                let real = fsx::canonical(&d.path).ok();
+                (d, real)
+            })
+            .filter(|(d, real)| seen_dirs.insert(real.clone().unwrap_or_else(|| d.path.clone())))
+            .collect();
+        for (dir, real_dir) in &agent_dirs {
+            for file in dir.files(real_dir.as_deref()) {
+                let real = (file.real)
+                    .or_else(|| fsx::canonical(&file.path).ok())
+                    .unwrap_or_else(|| file.path.clone());
+                if seen.insert(real.clone()) {
+                    targets.push(TargetSpec {
+                        real: Some(real),
+                        ..dir.spec(&file.path, None)
+                    });
                 }
             }
         }
+        let agent_dirs = agent_dirs.into_iter().map(|(d, _)| d).collect();
 
         let profiles = resolve_profiles(&config, &aliases, &env);
         Ok(Settings {
@@ -310,6 +324,7 @@ impl Settings {
             display,
             path,
             kind: Ok(kind),
+            real: None,
         }
     }
 

@@ -247,6 +247,47 @@ fn a_json_target_brings_its_agents_and_unmanaged_forms_are_named_with_their_line
 }
 
 #[test]
+fn agent_files_reached_through_links_are_one_target_each_under_their_real_path() {
+    use std::os::unix::fs::symlink;
+    let s = Sandbox::new();
+    let glm = "---\nmodel: zai-coding-plan/glm-4.7\n---\n";
+    s.write("opencode.json", "{}\n")
+        .write("kept/agents/plan.md", glm)
+        .write("shared/review.md", glm)
+        .config(r#"{fallbacks: {"zai-coding-plan/glm-4.7": ["deepseek/deepseek-chat"]}}"#)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    fs::create_dir(s.path(".opencode")).unwrap();
+    // The agent dir is a link, a folder in it is one, and one file is there twice: it is named
+    // by the first of its names in order.
+    symlink(s.path("kept/agents"), s.path(".opencode/agent")).unwrap();
+    symlink(s.path("shared"), s.path("kept/agents/team")).unwrap();
+    symlink(
+        s.path("kept/agents/plan.md"),
+        s.path("kept/agents/again.md"),
+    )
+    .unwrap();
+    s.once("opencode.json").code(0).stdout_is(
+        ".opencode/agent/again.md: model: zai-coding-plan/glm-4.7 -> deepseek/deepseek-chat (zai status RED)\n\
+         .opencode/agent/team/review.md: model: zai-coding-plan/glm-4.7 -> deepseek/deepseek-chat (zai status RED)\n",
+    );
+    // Each is recorded under its resolved path (the helper finds records by it).
+    for rel in ["kept/agents/plan.md", "shared/review.md"] {
+        s.state_key(rel);
+        assert!(s.read(rel).contains("deepseek/deepseek-chat"), "{rel}");
+    }
+    assert_eq!(
+        s.state_files()
+            .iter()
+            .filter(|f| f.starts_with("targets/"))
+            .count(),
+        2
+    );
+    s.run(&["watch", "--restore"]).code(0);
+    assert_eq!(s.read("kept/agents/plan.md"), glm);
+    assert_eq!(s.read("shared/review.md"), glm);
+}
+
+#[test]
 fn an_agent_file_given_as_target_or_with_kind() {
     let s = project();
     s.write(

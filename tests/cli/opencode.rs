@@ -312,6 +312,42 @@ fn a_pass_marks_what_running_sessions_follow_at_restart_as_status_does() {
 }
 
 #[test]
+fn each_project_of_a_run_is_judged_by_its_own_plugin() {
+    let s = on_red_zai(TARGET);
+    for project in ["a", "b", "c"] {
+        s.write(&format!("{project}/opencode.json"), TARGET).write(
+            &format!("{project}/.opencode/agent/r.md"),
+            "---\nmodel: zai-coding-plan/glm-4.6\n---\n",
+        );
+    }
+    s.run(&["setup", "opencode", "--project", "b"]).code(0);
+    let json = s
+        .run(&[
+            "watch",
+            "a/opencode.json",
+            "b/opencode.json",
+            "c/opencode.json",
+            "--once",
+            "--json",
+        ])
+        .code(0)
+        .json();
+    let at_restart: Vec<String> = (json["slots"].as_array().unwrap().iter())
+        .filter(|slot| slot["slot"] == "model" && slot["running_sessions"] == "at_restart")
+        .map(|slot| slot["target"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        at_restart,
+        [
+            "a/opencode.json",
+            "c/opencode.json",
+            "a/.opencode/agent/r.md",
+            "c/.opencode/agent/r.md"
+        ]
+    );
+}
+
+#[test]
 fn a_text_pass_warns_of_the_switches_running_sessions_follow_only_at_restart() {
     let s = model_and_small_model_on_red_zai();
     let note = |slots: &str| {
