@@ -20,12 +20,15 @@ pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_PAUSE: Duration = Duration::from_millis(50);
 
 /// How this process names itself in the locks it holds: `pid 123: switcher watch …`.
-pub(crate) fn holder() -> String {
-    format!(
-        "pid {}: {}",
-        std::process::id(),
-        std::env::args().collect::<Vec<_>>().join(" ")
-    )
+pub(crate) fn holder() -> &'static str {
+    static HOLDER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOLDER.get_or_init(|| {
+        format!(
+            "pid {}: {}",
+            std::process::id(),
+            std::env::args().collect::<Vec<_>>().join(" ")
+        )
+    })
 }
 
 /// When a wait ends without the lock.
@@ -58,7 +61,7 @@ pub(crate) fn wait_for(path: &Path, patience: &Patience) -> Result<FileLock, Sta
     let start = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
-        let attempt = fsx::try_lock(path, &holder()).map_err(|source| StateError::Io {
+        let attempt = fsx::try_lock(path, holder()).map_err(|source| StateError::Io {
             dir: path.parent().unwrap_or(path).to_owned(),
             source,
         })?;

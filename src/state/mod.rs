@@ -86,6 +86,24 @@ impl StateDir {
         Ok(dir)
     }
 
+    /// Runs `act` in the subdir `sub`, creating it as [`StateDir::ensure`] does only when `act`
+    /// finds something missing: a run takes a lock per target, and the dirs are there but the
+    /// first time.
+    fn in_dir<T>(
+        &self,
+        sub: &str,
+        act: impl Fn(&Path) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let dir = self.root.join(sub);
+        match act(&dir) {
+            Err(StateError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                self.ensure(sub)?;
+                act(&dir)
+            }
+            done => done,
+        }
+    }
+
     /// A stable file name for a target: a digest of its canonical path, plus its name to help a
     /// person looking at the dir.
     pub(crate) fn key(target: &Path) -> String {
@@ -115,9 +133,10 @@ impl StateDir {
         &self,
         target: &Path,
     ) -> Result<Result<fsx::FileLock, String>, StateError> {
-        let dir = self.ensure("locks")?;
-        fsx::try_lock(&dir.join(format!("{}.lock", Self::key(target))), &holder())
-            .map_err(|e| self.io_err(e))
+        let name = format!("{}.lock", Self::key(target));
+        self.in_dir("locks", |dir| {
+            fsx::try_lock(&dir.join(&name), holder()).map_err(|e| self.io_err(e))
+        })
     }
 
     /// The target's recorded switches; none if it has no state file.
@@ -223,8 +242,9 @@ impl StateDir {
         stored: Option<StoredQuota>,
         update: impl FnOnce(&mut QuotaBook),
     ) -> Result<QuotaBook, StateError> {
-        self.ensure("")?;
-        let _lock = lock::wait_for(&self.root.join("quota.lock"), &self.patience)?;
+        let _lock = self.in_dir("", |root| {
+            lock::wait_for(&root.join("quota.lock"), &self.patience)
+        })?;
         let path = self.quota_file();
         let mut book = match stored {
             Some(StoredQuota {
@@ -257,8 +277,8 @@ impl StateDir {
         name: &str,
         act: impl FnOnce(&Path) -> io::Result<T>,
     ) -> Result<T, StateError> {
-        self.ensure("")?;
-        let _lock = lock::wait_for(&self.root.join(format!("{name}.lock")), &self.patience)?;
+        let lock = format!("{name}.lock");
+        let _lock = self.in_dir("", |root| lock::wait_for(&root.join(&lock), &self.patience))?;
         act(&self.root).map_err(|e| self.io_err(e))
     }
 
@@ -386,6 +406,29 @@ mod tests {
 
     fn record(slot: &str) -> SwitchRecord {
         SwitchRecord::example(slot, "\"ds/chat\"")
+    }
+
+    #[test]
+    fn locks_make_the_dirs_they_find_missing_private_to_the_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = StateDir::new(dir.path().join("a/state"));
+        let target = dir.path().join("opencode.json");
+        let held = state_dir.lock_target(&target).unwrap().unwrap();
+        assert!(state_dir.lock_target(&target).unwrap().is_err(), "held");
+        drop(held);
+        // Removed under a run, the dirs are made again.
+        fs::remove_dir_all(dir.path().join("a")).unwrap();
+        state_dir.lock_target(&target).unwrap().unwrap();
+        state_dir.with_lock("journal", |_| Ok(())).unwrap();
+        #[cfg(unix)]
+        for sub in ["a", "a/state", "a/state/locks"] {
+            let mode = fs::metadata(dir.path().join(sub))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700, "{sub}");
+        }
+        assert!(dir.path().join("a/state/journal.lock").is_file());
     }
 
     #[test]
