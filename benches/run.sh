@@ -17,6 +17,8 @@
 #   benches/run.sh             # the figures (a few minutes)
 #   benches/run.sh --smoke     # every row once, untimed, tiny inputs, debug build: CI runs this
 #                              # after `cargo test` so the script never rots
+#   BENCH_DIR=/mnt/x benches/run.sh   # its files in a temp dir under /mnt/x rather than $TMPDIR:
+#                              # the many-targets rows depend on the filesystem (README)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -34,7 +36,7 @@ else
   runs=${RUNS:-40} small_runs=${SMALL_RUNS:-15} big_runs=${BIG_RUNS:-15}
   agents=1000 agents_200=200 big_mib=5 changes=200 idle=10 settle=12
 fi
-work=$(mktemp -d)
+work=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}")
 trap 'rm -rf "$work"' EXIT
 measure() { python3 "$root/benches/measure.py" "$@"; }
 row() { printf '%-58s %s\n' "$1" "$2"; }
@@ -46,7 +48,12 @@ mkdir -p "$work/home" "$work/fl"
 echo "== machine"
 if ! $smoke; then
   lscpu | sed -n 's/^Model name: *//p; s/^CPU(s): *//p' | paste -sd' ' | sed 's/^/cpu: /'
-  echo "kernel: $(uname -sr); disk: $(df -T "$work" | awk 'NR==2 {print $2 " on " $1}')"
+  read -r dev fs_type < <(df -T "$work" | awk 'NR==2 {print $1, $2}')
+  # An ext4 without a journal checks every recently freed inode before it takes a new one.
+  journal=""
+  [[ $fs_type == ext4 ]] && journal="; journal: $(ls /proc/fs/jbd2 2>/dev/null |
+    grep -q "^${dev##*/}-" && echo yes || echo no)"
+  echo "kernel: $(uname -sr); disk: $fs_type on $dev$journal; mounted: $(findmnt -no OPTIONS -T "$work")"
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
 
