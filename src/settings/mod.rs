@@ -268,12 +268,10 @@ impl Settings {
             .collect();
         for (dir, real_dir) in &agent_dirs {
             for file in dir.files(real_dir.as_deref()) {
-                let real = (file.real)
-                    .or_else(|| fsx::canonical(&file.path).ok())
-                    .unwrap_or_else(|| file.path.clone());
-                if seen.insert(real.clone()) {
+                let real = (file.real).or_else(|| fsx::canonical(&file.path).ok());
+                if seen.insert(real.clone().unwrap_or_else(|| file.path.clone())) {
                     targets.push(TargetSpec {
-                        real: Some(real),
+                        real,
                         ..dir.spec(&file.path, None)
                     });
                 }
