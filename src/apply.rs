@@ -20,6 +20,7 @@ use crate::jsonc::Document;
 use crate::plan::{Change, Plan, Planner, SlotView, TargetState, advance_streaks, live};
 use crate::routes;
 use crate::settings::{AgentScope, Settings, TargetSpec};
+use crate::setup::OpenCodePlugin;
 use crate::state::{StateDir, StateError};
 use crate::target::{Doc, Kind, claude};
 
@@ -136,7 +137,7 @@ pub(crate) struct Context<'a> {
     /// for each project (`None`: the user's dir only), looked up once per context: a project's
     /// agent files share one scope.
     opencode_dir: OnceLock<Option<PathBuf>>,
-    plugins: Mutex<HashMap<Option<PathBuf>, bool>>,
+    plugins: Mutex<HashMap<Option<PathBuf>, OpenCodePlugin>>,
 }
 
 impl<'a> Context<'a> {
@@ -180,23 +181,23 @@ impl<'a> Context<'a> {
         found
     }
 
-    /// Whether switcher's plugin, reading the state dir in use, is installed where the sessions
-    /// of the OpenCode config or agent file at `path` (symlinks resolved) load plugins.
-    fn opencode_plugin(&self, path: &Path, kind: Kind) -> bool {
+    /// What switcher's plugin is where the sessions of the OpenCode config or agent file at
+    /// `path` (symlinks resolved) load plugins.
+    pub(crate) fn opencode_plugin(&self, path: &Path, kind: Kind) -> OpenCodePlugin {
         let dir = self.opencode_dir.get_or_init(|| {
             (self.settings.opencode_dir())
                 .map(|d| fsx::canonical(d).unwrap_or_else(|_| d.to_owned()))
         });
         let project = routes::scope_of(path, kind, dir.as_deref());
         let mut known = self.plugins.lock().unwrap_or_else(|e| e.into_inner());
-        *known.entry(project).or_insert_with_key(|project| {
-            let plugin = crate::setup::opencode_installed(
+        (known.entry(project).or_insert_with_key(|project| {
+            crate::setup::opencode_installed(
                 dir.as_deref(),
                 project.as_deref(),
                 &self.settings.state_dir,
-            );
-            plugin == crate::setup::OpenCodePlugin::Installed
-        })
+            )
+        }))
+        .clone()
     }
 }
 
@@ -510,7 +511,8 @@ impl Target {
             fallbacks: &ctx.settings.fallbacks,
             profiles: &ctx.settings.profiles,
             endpoint,
-            opencode_plugin: self.kind.is_opencode() && ctx.opencode_plugin(&self.path, self.kind),
+            opencode_plugin: self.kind.is_opencode()
+                && ctx.opencode_plugin(&self.path, self.kind) == OpenCodePlugin::Installed,
             now: ctx.judge.now,
             healths: Default::default(),
             providers: Default::default(),

@@ -419,7 +419,7 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
     let (runs, outcome) = for_targets(&settings.targets, |spec| {
         Target::open(spec, &state_dir, true)?.view(&ctx)
     });
-    warn_other_state_dir(settings, &runs);
+    warn_other_state_dir(&ctx, &runs);
     if settings.json {
         print(&report::json(&runs, &judge));
     } else {
@@ -439,11 +439,8 @@ fn status(settings: &Settings) -> Result<Outcome, Error> {
 /// For `status`: one line per switcher plugin that a switched OpenCode target's sessions load
 /// but that reads another state dir, so never sees this one's routes (its slots are marked as
 /// following at restart by the planner).
-fn warn_other_state_dir(settings: &Settings, runs: &[TargetRun]) {
-    let opencode_dir = settings
-        .opencode_dir()
-        .map(|d| crate::fsx::canonical(d).unwrap_or_else(|_| d.to_owned()));
-    let opencode_dir = opencode_dir.as_deref();
+fn warn_other_state_dir(ctx: &Context<'_>, runs: &[TargetRun]) {
+    let settings = ctx.settings;
     let mut told = BTreeSet::new();
     for run in runs {
         let Some(spec) = settings.targets.iter().find(|t| t.display == run.target) else {
@@ -453,10 +450,7 @@ fn warn_other_state_dir(settings: &Settings, runs: &[TargetRun]) {
         if !kind.is_opencode() || run.slots.iter().all(|s| s.reason.is_none()) {
             continue;
         }
-        let path = crate::fsx::canonical(&spec.path).unwrap_or_else(|_| spec.path.clone());
-        let project = crate::routes::scope_of(&path, kind, opencode_dir);
-        let plugin =
-            setup::opencode_installed(opencode_dir, project.as_deref(), &settings.state_dir);
+        let plugin = ctx.opencode_plugin(&run.path, kind);
         if let setup::OpenCodePlugin::Elsewhere { file, state_dir } = plugin
             && told.insert(file.clone())
         {

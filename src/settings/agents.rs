@@ -98,8 +98,8 @@ impl AgentDir {
     }
 
     /// The Markdown files in the dir, nested folders included, sorted; hidden entries skipped.
-    /// `real` is the dir's own path with symlinks resolved, if known: see [`Found::real`].
-    pub(crate) fn files(&self, real: Option<&Path>) -> Vec<Found> {
+    /// `real` is the dir's own path with symlinks resolved, if known: see [`AgentFile::real`].
+    pub(crate) fn files(&self, real: Option<&Path>) -> Vec<AgentFile> {
         markdown_files(&self.path, real)
     }
 
@@ -168,8 +168,8 @@ pub(crate) fn named_scope(path: &Path, kind: Kind, places: &Places<'_>) -> Optio
 }
 
 /// A Markdown file found in an agent dir.
-#[derive(Debug, PartialEq)]
-pub(crate) struct Found {
+#[derive(Debug)]
+pub(crate) struct AgentFile {
     pub(crate) path: PathBuf,
     /// Its path with symlinks resolved, when the search knows it without asking the system: the
     /// dir's own was given and no entry on the way is a symlink (the listing tells each entry's
@@ -179,14 +179,14 @@ pub(crate) struct Found {
 
 /// The Markdown files under `dir` (or `dir` itself, if it is one), sorted; hidden entries
 /// skipped. `real` is `dir` with symlinks resolved, if known.
-pub(crate) fn markdown_files(dir: &Path, real: Option<&Path>) -> Vec<Found> {
+pub(crate) fn markdown_files(dir: &Path, real: Option<&Path>) -> Vec<AgentFile> {
     let mut out = Vec::new();
     if dir.is_file() {
         let hidden = dir
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if !hidden && dir.extension().is_some_and(|e| e == "md") {
-            out.push(Found {
+            out.push(AgentFile {
                 path: dir.to_owned(),
                 real: None,
             });
@@ -198,7 +198,7 @@ pub(crate) fn markdown_files(dir: &Path, real: Option<&Path>) -> Vec<Found> {
     out
 }
 
-fn walk(dir: &Path, real: Option<&Path>, depth: usize, out: &mut Vec<Found>) {
+fn walk(dir: &Path, real: Option<&Path>, depth: usize, out: &mut Vec<AgentFile>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -216,7 +216,7 @@ fn walk(dir: &Path, real: Option<&Path>, depth: usize, out: &mut Vec<Found>) {
                 walk(&path, real.as_deref(), depth + 1, out);
             }
         } else if path.extension().is_some_and(|e| e == "md") {
-            out.push(Found { path, real });
+            out.push(AgentFile { path, real });
         }
     }
 }

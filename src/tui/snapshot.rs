@@ -11,7 +11,7 @@ use crate::engine::{Judge, slope};
 use crate::journal::{self, Entry};
 use crate::quota::{Level, Window};
 use crate::report;
-use crate::settings::Settings;
+use crate::settings::{Settings, TargetSpec};
 use crate::state::StateDir;
 
 /// Events the view keeps from the journal.
@@ -108,7 +108,13 @@ pub(crate) fn read(settings: &Settings, now: Timestamp) -> Snapshot {
     let observed = BTreeSet::new();
     let ctx = Context::new(settings, &state_dir, &judge, &observed);
     for spec in &settings.targets {
-        let slots = Target::open(spec, &state_dir, true).and_then(|mut t| t.view(&ctx));
+        // Resolved again at every redraw: a link may have been pointed elsewhere since the view
+        // started.
+        let spec = TargetSpec {
+            real: None,
+            ..spec.clone()
+        };
+        let slots = Target::open(&spec, &state_dir, true).and_then(|mut t| t.view(&ctx));
         match slots {
             Ok(run) => snapshot
                 .switches
@@ -128,4 +134,52 @@ pub(crate) fn read(settings: &Settings, now: Timestamp) -> Snapshot {
     events.drain(..events.len().saturating_sub(EVENTS));
     snapshot.events = events;
     snapshot
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::plan::{SwitchRecord, TargetState};
+    use crate::target::Kind;
+
+    #[test]
+    fn each_redraw_follows_a_target_link_pointed_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path().canonicalize().unwrap();
+        for (name, model) in [("a", "zai/glm"), ("b", "ds/chat")] {
+            std::fs::create_dir(dir.join(name)).unwrap();
+            let text = format!("{{ \"model\": \"{model}\" }}\n");
+            std::fs::write(dir.join(name).join("opencode.json"), text).unwrap();
+        }
+        // b was switched; a was not.
+        let state = dir.join("switcher-state");
+        let b = dir.join("b/opencode.json");
+        let mut records = TargetState::new(b, "b/opencode.json".into(), Kind::OpenCode);
+        records
+            .switches
+            .push(SwitchRecord::example("model", "\"ds/chat\""));
+        StateDir::new(state.clone()).save_target(&records).unwrap();
+        let link = dir.join("opencode.json");
+        std::os::unix::fs::symlink(dir.join("a/opencode.json"), &link).unwrap();
+
+        let global = crate::cli::Global {
+            config: None,
+            quota_files: Vec::new(),
+            state_dir: Some(state),
+            kind: None,
+            json: false,
+            verbose: 0,
+            quiet: 0,
+        };
+        let env = crate::env::Env::for_tests(&dir, &[]);
+        let settings = Settings::resolve(&global, std::slice::from_ref(&link), env).unwrap();
+        let switched = |settings: &Settings| -> Vec<String> {
+            let snapshot = read(settings, Timestamp::UNIX_EPOCH);
+            snapshot.switches.into_iter().map(|s| s.current).collect()
+        };
+        assert!(switched(&settings).is_empty());
+        std::fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink(dir.join("b/opencode.json"), &link).unwrap();
+        assert_eq!(switched(&settings), ["ds/chat"]);
+    }
 }
