@@ -19,7 +19,7 @@ use crate::engine::Judge;
 use crate::fsx;
 use crate::plan::ChangeKind;
 use crate::quota::QuotaBook;
-use crate::settings::{AgentDir, Settings, markdown_files};
+use crate::settings::{Settings, markdown_files};
 use crate::source::{Answer, Watch, http};
 use crate::state::StateDir;
 
@@ -71,9 +71,6 @@ pub(crate) struct Applier<'a> {
     /// source index, under every name their change events may use, and which changed paths
     /// belong to it.
     status_files: Vec<(usize, Vec<PathBuf>, Within)>,
-    /// The agent dirs, each with its resolved path (as change events name it): a Markdown file
-    /// appearing in one becomes a target.
-    agent_dirs: Vec<(&'a AgentDir, Option<PathBuf>)>,
     /// Set when the daemon stops.
     stop: Arc<AtomicBool>,
 }
@@ -108,16 +105,12 @@ impl<'a> Applier<'a> {
                 ))
             })
             .collect();
-        let agent_dirs = (settings.agent_dirs.iter())
-            .map(|d| (d, fsx::canonical(&d.path).ok()))
-            .collect();
         Applier {
             settings,
             state_dir,
             targets,
             book,
             status_files,
-            agent_dirs,
             stop,
         }
     }
@@ -237,20 +230,18 @@ impl<'a> Applier<'a> {
         }
     }
 
-    /// A path in an agent dir that no target has: each Markdown file at or under it becomes a
-    /// target (README, Targets: Markdown agents), and gets its first pass.
+    /// A path in one of the settings' agent dirs that no target has: each Markdown file at or
+    /// under it becomes a target (README, Targets: Markdown agents), and gets its first pass.
     fn found(&mut self, path: &Path) {
-        let Some((dir, real)) = (self.agent_dirs.iter())
-            .find(|(d, real)| d.holds(path, real.as_deref()))
-            .cloned()
-        else {
+        let settings = self.settings;
+        let Some(dir) = settings.agent_dirs.iter().find(|d| d.holds(path)) else {
             return;
         };
         for file in markdown_files(path, None).into_iter().map(|f| f.path) {
             if !self.targets_named(&file).is_empty() {
                 continue;
             }
-            let spec = dir.spec(&file, real.as_deref());
+            let spec = dir.spec(&file);
             if self.targets.iter().any(|w| w.target.given == spec.path) {
                 continue;
             }

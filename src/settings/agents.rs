@@ -32,6 +32,9 @@ pub(crate) struct AgentDir {
     pub(crate) kind: Kind,
     pub(crate) scope: String,
     pub(crate) settings: Vec<PathBuf>,
+    /// The dir with symlinks resolved, once settings has told the dirs apart by it: its files'
+    /// resolved paths are made from it, and change events may name them through it.
+    pub(crate) real: Option<PathBuf>,
 }
 
 /// Agent dirs nested deeper than this are not searched (a symlink loop, say).
@@ -71,6 +74,7 @@ impl AgentDir {
                     kind: agent_kind,
                     scope: display.to_owned(),
                     path,
+                    real: None,
                 }
             })
             .collect()
@@ -94,27 +98,27 @@ impl AgentDir {
             display,
             kind,
             path,
+            real: None,
         }
     }
 
     /// The Markdown files in the dir, nested folders included, sorted; hidden entries skipped.
-    /// `real` is the dir's own path with symlinks resolved, if known: see [`AgentFile::real`].
-    pub(crate) fn files(&self, real: Option<&Path>) -> Vec<AgentFile> {
-        markdown_files(&self.path, real)
+    pub(crate) fn files(&self) -> Vec<AgentFile> {
+        markdown_files(&self.path, self.real.as_deref())
     }
 
-    /// Whether `path` is inside the dir (as given, or as events name it under `real`).
-    pub(crate) fn holds(&self, path: &Path, real: Option<&Path>) -> bool {
-        path.starts_with(&self.path) || real.is_some_and(|r| path.starts_with(r))
+    /// Whether `path` is inside the dir (as given, or as events name it under its resolved path).
+    pub(crate) fn holds(&self, path: &Path) -> bool {
+        path.starts_with(&self.path) || (self.real.as_deref()).is_some_and(|r| path.starts_with(r))
     }
 
-    /// The spec of a file in the dir. `path` may be named through the dir's resolved path
-    /// (`real`), as change events name it; the spec names it through the dir as found.
-    pub(crate) fn spec(&self, path: &Path, real: Option<&Path>) -> TargetSpec {
+    /// The spec of a file in the dir. `path` may be named through the dir's resolved path, as
+    /// change events name it; the spec names it through the dir as found.
+    pub(crate) fn spec(&self, path: &Path) -> TargetSpec {
         let rel = path
             .strip_prefix(&self.path)
             .ok()
-            .or_else(|| real.and_then(|r| path.strip_prefix(r).ok()))
+            .or_else(|| (self.real.as_deref()).and_then(|r| path.strip_prefix(r).ok()))
             .unwrap_or(path);
         TargetSpec {
             display: Path::new(&self.display).join(rel).display().to_string(),
@@ -281,7 +285,7 @@ mod tests {
                 PathBuf::from("/h/.claude/settings.json"),
             ]
         );
-        let spec = claude[0].spec(Path::new("/p/.claude/agents/team/a.md"), None);
+        let spec = claude[0].spec(Path::new("/p/.claude/agents/team/a.md"));
         assert_eq!(spec.display, "p/.claude/agents/team/a.md");
         assert_eq!(spec.kind, Ok(Kind::ClaudeAgent));
     }

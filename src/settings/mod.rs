@@ -259,25 +259,21 @@ impl Settings {
             agent_dirs.extend(discovery_agent_dirs(&env, &places));
         }
         let mut seen_dirs = std::collections::HashSet::new();
-        let agent_dirs: Vec<(AgentDir, Option<PathBuf>)> = (agent_dirs.into_iter())
-            .map(|d| {
-                let real = fsx::canonical(&d.path).ok();
-                (d, real)
-            })
-            .filter(|(d, real)| seen_dirs.insert(real.clone().unwrap_or_else(|| d.path.clone())))
-            .collect();
-        for (dir, real_dir) in &agent_dirs {
-            for file in dir.files(real_dir.as_deref()) {
+        agent_dirs.retain_mut(|d| {
+            d.real = fsx::canonical(&d.path).ok();
+            seen_dirs.insert(d.real.clone().unwrap_or_else(|| d.path.clone()))
+        });
+        for dir in &agent_dirs {
+            for file in dir.files() {
                 let real = (file.real).or_else(|| fsx::canonical(&file.path).ok());
                 if seen.insert(real.clone().unwrap_or_else(|| file.path.clone())) {
                     targets.push(TargetSpec {
                         real,
-                        ..dir.spec(&file.path, None)
+                        ..dir.spec(&file.path)
                     });
                 }
             }
         }
-        let agent_dirs = agent_dirs.into_iter().map(|(d, _)| d).collect();
 
         let profiles = resolve_profiles(&config, &aliases, &env);
         Ok(Settings {

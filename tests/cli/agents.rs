@@ -440,6 +440,32 @@ fn the_daemon_manages_agent_files_created_later_in_nested_folders() {
 }
 
 #[test]
+fn the_daemon_manages_agent_files_created_later_in_a_linked_agent_dir() {
+    let s = Sandbox::new();
+    let glm = "---\nmodel: zai-coding-plan/glm-4.7\n---\n";
+    s.write("opencode.json", "{}\n")
+        .write("kept/agents/plan.md", glm)
+        .config(r#"{fallbacks: {"zai-coding-plan/glm-4.7": ["deepseek/deepseek-chat"]}}"#)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    fs::create_dir(s.path(".opencode")).unwrap();
+    std::os::unix::fs::symlink(s.path("kept/agents"), s.path(".opencode/agent")).unwrap();
+    let d = s.daemon(&["opencode.json"]);
+    d.wait("the first switch", || {
+        s.read("kept/agents/plan.md").contains("deepseek")
+    });
+    // Its change events name the new file through the dir the link leads to.
+    s.write("kept/agents/late.md", glm);
+    d.wait("the late file's switch", || {
+        s.read("kept/agents/late.md").contains("deepseek")
+    });
+    d.wait_line(
+        "new agent file; managing it target=.opencode/agent/late.md",
+        1,
+    );
+    assert_eq!(d.stop(), 0);
+}
+
+#[test]
 fn a_context_suffix_uses_the_chain_of_the_bare_id_and_quotes_stay() {
     let s = Sandbox::new();
     s.write(".claude/agents/a.md", "---\nmodel: \"opus[1m]\" # long context\n---\n")
