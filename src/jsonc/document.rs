@@ -44,8 +44,38 @@ impl Span {
     }
 }
 
-/// The longest text a [`Span`] can index.
-pub(super) const MAX_TEXT: usize = u32::MAX as usize;
+/// The longest text a [`Span`] can index: one bit short of `u32`, which a [`KeySpan`] keeps for
+/// itself.
+pub(super) const MAX_TEXT: usize = (u32::MAX >> 1) as usize;
+
+/// A key's byte range, quotes included, and whether the key has escapes, in the top bit of its
+/// end: whether a member is the one asked for is mostly told without reading the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KeySpan {
+    start: u32,
+    end: u32,
+}
+
+const ESCAPED: u32 = 1 << 31;
+
+impl KeySpan {
+    /// `range`, whose bounds the caller has checked fit (see [`Document::parse_owned`]).
+    pub(super) fn new(range: Range<usize>, escaped: bool) -> KeySpan {
+        debug_assert!(range.end <= MAX_TEXT);
+        KeySpan {
+            start: range.start as u32,
+            end: range.end as u32 | if escaped { ESCAPED } else { 0 },
+        }
+    }
+
+    fn get(self) -> Range<usize> {
+        self.start as usize..(self.end & !ESCAPED) as usize
+    }
+
+    fn escaped(self) -> bool {
+        self.end & ESCAPED != 0
+    }
+}
 
 /// A parsed JSONC text that can be read and edited without losing a byte.
 #[derive(Clone, Debug)]
@@ -87,7 +117,7 @@ pub(crate) enum Node {
 /// ([`Document::key`]): a big config's tens of thousands of members hold no copy of theirs.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Prop {
-    pub(super) key_span: Span,
+    pub(super) key_span: KeySpan,
     pub(crate) value: Node,
 }
 
@@ -108,16 +138,23 @@ impl Prop {
     /// The key, decoded: borrowed from `text` unless it has escapes.
     fn key<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let body = self.key_body(text);
-        if !body.contains('\\') {
+        if !self.key_span.escaped() {
             return Cow::Borrowed(body);
         }
         // Both parsers took its escapes as valid, so they decode.
         Cow::Owned(super::scan::unescape(body).unwrap_or_else(|| body.to_owned()))
     }
 
-    /// Whether the key is `key`.
+    /// Whether the key is `key`. A key without escapes is told by its length first: in a big
+    /// config each member's key lies in another part of the text, which is read only for a key
+    /// of the length asked for.
     pub(super) fn key_is(&self, text: &str, key: &str) -> bool {
-        self.key(text) == key
+        if self.key_span.escaped() {
+            return self.key(text) == key;
+        }
+        // The span holds the quotes: the parse options refuse bare keys.
+        let range = self.key_range();
+        range.len().saturating_sub(2) == key.len() && self.key_body(text) == key
     }
 }
 
@@ -346,8 +383,14 @@ impl Node {
                     .map(|p| {
                         let prop = Prop {
                             key_span: match &p.name {
-                                ast::ObjectPropName::String(s) => span(&s.range),
-                                ast::ObjectPropName::Word(w) => span(&w.range),
+                                ast::ObjectPropName::String(s) => KeySpan::new(
+                                    range(&s.range),
+                                    text[range(&s.range)].contains('\\'),
+                                ),
+                                // Never made: the parse options refuse bare keys.
+                                ast::ObjectPropName::Word(w) => {
+                                    KeySpan::new(range(&w.range), false)
+                                }
                             },
                             value: Node::from_ast(text, &p.value),
                         };
@@ -596,6 +639,31 @@ mod tests {
             let keys: Vec<_> = doc.unique_props(doc.root()).map(|p| doc.key(p)).collect();
             assert!(keys.contains(&"model".into()) && keys.contains(&"\"q\"".into()));
             assert_eq!(keys.iter().filter(|k| *k == "model").count(), 1);
+        }
+    }
+
+    #[test]
+    fn a_key_is_told_as_decoding_would_tell_it() {
+        // (the key as written, the key asked for, whether they are the same)
+        let cases = [
+            (r#""model""#, "model", true),
+            (r#""mode""#, "model", false),
+            (r#""prompt""#, "model", false),
+            (r#""mo\u0064el""#, "model", true),
+            (r#""mo\u0064e""#, "model", false),
+            // The same length, one written with an escape: a backspace is not a backslash.
+            (r#""a\b""#, "a\\b", false),
+            (r#""a\\b""#, "a\\b", true),
+            (r#""\n""#, "\n", true),
+            (r#""\\n""#, "\\n", true),
+            (r#""""#, "", true),
+            (r#""é""#, "e", false),
+        ];
+        for (written, key, same) in cases {
+            let doc = Document::parse(&format!("{{{written}: 1}}")).unwrap();
+            let prop = &doc.root().props()[0];
+            assert_eq!(prop.key_is(doc.text(), key), same, "{written} vs {key:?}");
+            assert_eq!(doc.key(prop) == key, same, "{written} vs {key:?}");
         }
     }
 

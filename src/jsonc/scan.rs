@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use super::document::{MAX_TEXT, Node, Prop, Span};
+use super::document::{KeySpan, MAX_TEXT, Node, Prop, Span};
 
 /// Deeper than this, the parser (and its error) decides.
 const MAX_DEPTH: usize = 256;
@@ -128,7 +128,7 @@ impl Scanner<'_> {
             self.trivia()?;
             let value = self.value(depth + 1)?;
             self.props.push(Prop {
-                key_span: Span::new(key_range),
+                key_span: KeySpan::new(key_range, escaped),
                 value,
             });
             self.trivia()?;
