@@ -109,11 +109,17 @@ pub(crate) fn beside<E>(
         // scope waits for the thread, whose wait then ends in a no.
         let (verdict, told) = mpsc::channel();
         let helper = scope.spawn(move || {
-            let lines = lines();
+            // Made first: made later, while the pass holds the most memory, they raise its peak.
+            let mut lines = lines();
             // The verdict, asked once: by the routes before their rename, or after them when
-            // they were left as they were.
+            // they were left as they were. The journal's lines are written meanwhile.
             let mut landed = None;
-            let mut wait = || *landed.get_or_insert_with(|| told.recv() == Ok(true));
+            let mut wait = || {
+                *landed.get_or_insert_with(|| {
+                    lines.write_ahead(state_dir);
+                    told.recv() == Ok(true)
+                })
+            };
             let routed = routes::refresh_when(state_dir, opencode_dir, &[records], &mut wait);
             if !wait() {
                 return Beside::default();
@@ -271,6 +277,40 @@ mod tests {
         let journal = journal::read(&root).unwrap();
         assert_eq!(journal.len(), 1);
         assert_eq!(journal[0].to, "deepseek/next");
+        assert_eq!(temps(), 0);
+
+        // A batch that replaces the journal whole is written while the write lands: it too is
+        // seen only if the write landed.
+        let slots: Vec<KeyPath> = (0..3000)
+            .map(|i| KeyPath::new(["agent", &format!("a{i}"), "model"]))
+            .collect();
+        let many: Vec<NewEntry> = (slots.iter())
+            .map(|slot| NewEntry {
+                slot,
+                path: entry.path.clone(),
+                ..entry
+            })
+            .collect();
+        let lines = || journal::Lines::of(many.iter());
+        let journal_file = fs::read_to_string(root.join(journal::FILE)).unwrap();
+        let failed = || Ok::<_, io::Error>(WriteOutcome::Conflict);
+        let (written, done) = beside(&state_dir, None, &next, lines, failed);
+        assert_eq!(written.unwrap(), WriteOutcome::Conflict);
+        assert_eq!(done, Beside::default());
+        assert_eq!(
+            fs::read_to_string(root.join(journal::FILE)).unwrap(),
+            journal_file
+        );
+        let (written, done) = beside(&state_dir, None, &next, lines, landed);
+        assert_eq!(written.unwrap(), WriteOutcome::Written);
+        assert_eq!(done, both);
+        let journal = journal::read(&root).unwrap();
+        assert!(
+            journal.len() > 1000 && journal.len() < 3000,
+            "{}",
+            journal.len()
+        );
+        assert_eq!(journal.last().unwrap().slot, "agent.a2999.model");
         assert_eq!(temps(), 0);
     }
 }

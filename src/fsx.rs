@@ -297,14 +297,14 @@ pub fn write_atomic_after<E: Send>(
 /// A replacement written and synced beside its destination in a file with no name yet (Linux's
 /// `O_TMPFILE`): nothing of it is seen, nor left behind by a crash, until [`Prepared::land`]
 /// names it and swaps it in.
-struct Prepared {
+pub(crate) struct Prepared {
     place: Place,
     file: File,
 }
 
 /// Writes what `fill` gives to an unnamed file beside `path` and syncs it. `Ok(None)` where no
 /// unnamed file is to be had (other systems, some filesystems).
-fn prepare(
+pub(crate) fn prepare(
     path: &Path,
     fill: impl FnOnce(&mut TempWriter<'_>) -> io::Result<()>,
 ) -> io::Result<Option<Prepared>> {
@@ -321,7 +321,7 @@ impl Prepared {
     /// [`write_atomic_with`] would (`expected` checked the same way). `Ok(None)` when it cannot
     /// be named (a security module that refuses the link, say): nothing was changed. Dropped
     /// instead, it vanishes.
-    fn land(self, expected: Option<Expected<'_>>) -> io::Result<Option<WriteOutcome>> {
+    pub(crate) fn land(self, expected: Option<Expected<'_>>) -> io::Result<Option<WriteOutcome>> {
         let Place { real, dir, name } = self.place;
         let temp = loop {
             let temp = temp_path(&dir, &name);

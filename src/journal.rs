@@ -91,6 +91,8 @@ pub(crate) struct Lines {
     text: Vec<u8>,
     /// The entries alone fill the journal's budget: they replace it.
     replaces_all: bool,
+    /// Those lines, written and synced ahead of the append ([`Lines::write_ahead`]).
+    ahead: Option<fsx::Prepared>,
 }
 
 impl Lines {
@@ -112,12 +114,31 @@ impl Lines {
         Lines {
             text: lines.into_iter().rev().flatten().collect(),
             replaces_all: size > budget,
+            ahead: None,
+        }
+    }
+
+    /// Lines that replace the journal whole do not depend on what it holds: they are written and
+    /// synced now, to a file with no name beside it, and the append only names that file. A pass
+    /// so writes them while its target's write lands. Nothing is seen until the append, and
+    /// nothing is left if the lines are dropped instead. Where no such file can be made, the
+    /// append writes them as before.
+    pub(crate) fn write_ahead(&mut self, state_dir: &StateDir) {
+        if self.replaces_all {
+            let path = state_dir.root().join(FILE);
+            self.ahead = fsx::prepare(&path, |out| out.write_all(&self.text))
+                .ok()
+                .flatten();
         }
     }
 
     /// Appends the lines under the journal's lock, trimming it past its bound.
     pub(crate) fn append(self, state_dir: &StateDir) -> Result<(), StateError> {
-        let Lines { text, replaces_all } = self;
+        let Lines {
+            text,
+            replaces_all,
+            ahead,
+        } = self;
         if text.is_empty() && !replaces_all {
             return Ok(());
         }
@@ -125,6 +146,11 @@ impl Lines {
             let path = root.join(FILE);
             if replaces_all {
                 fsx::remove_stale_temps(root, FILE);
+                if let Some(ahead) = ahead
+                    && ahead.land(None)?.is_some()
+                {
+                    return Ok(());
+                }
                 return fsx::write_atomic_with(&path, None, |out| out.write_all(&text)).map(|_| ());
             }
             let mut options = fs::OpenOptions::new();
@@ -346,6 +372,41 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_batch_written_ahead_is_seen_once_appended_and_never_if_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = StateDir::new(dir.path().to_owned());
+        append(&state_dir, [entry(1, "model")].iter()).unwrap();
+        let before = fs::read_to_string(dir.path().join(FILE)).unwrap();
+        let listing = || {
+            let mut names: Vec<_> = (fs::read_dir(dir.path()).unwrap())
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            names.sort();
+            names
+        };
+        let names = listing();
+        let many: Vec<Entry> = (0..5000)
+            .map(|i| entry(100 + i, "agent.build.model"))
+            .collect();
+        let all: String = (many.iter())
+            .map(|e| serde_json::to_string(e).unwrap() + "\n")
+            .collect();
+
+        let mut dropped = Lines::of(many.iter());
+        dropped.write_ahead(&state_dir);
+        drop(dropped);
+        let mut lines = Lines::of(many.iter());
+        lines.write_ahead(&state_dir);
+        // Written ahead, nothing shows: neither the lines nor a file of them.
+        assert_eq!(fs::read_to_string(dir.path().join(FILE)).unwrap(), before);
+        assert_eq!(listing(), names);
+        lines.append(&state_dir).unwrap();
+        let text = fs::read_to_string(dir.path().join(FILE)).unwrap();
+        assert_eq!(text, newest(&all, MAX_BYTES / 2));
+        assert_eq!(listing(), names);
     }
 
     #[test]

@@ -67,6 +67,11 @@ impl StateDir {
         }
     }
 
+    /// The dir's path.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The same dir, waiting for its shared lock as `patience` says.
     pub(crate) fn with_patience(self, patience: Patience) -> StateDir {
         StateDir { patience, ..self }
