@@ -103,8 +103,11 @@ pub(crate) fn build<'a>(
         let config: Arc<Path> = state.target.as_path().into();
         let scope: Option<Arc<Path>> =
             scope_of(&state.target, state.kind, opencode_dir).map(Into::into);
+        let file_agent = (state.kind == Kind::OpenCodeAgent)
+            .then(|| agent_name(&state.target, opencode_dir))
+            .flatten();
         for r in &state.switches {
-            let Some(agent) = agent_of(state, r.slot.keys()) else {
+            let Some(agent) = agent_of(state.kind, r.slot.keys(), file_agent.as_ref()) else {
                 continue;
             };
             let to = state.kind.decode(&r.written);
@@ -188,18 +191,49 @@ pub(crate) fn carry<'a>(
 
 /// The agent a slot configures: `Some(None)` for every agent (the top-level `model`),
 /// `Some(Some(name))` for one, `None` for a slot no prompt is sent with (`small_model` names the
-/// model of titles and summaries, which OpenCode picks without asking the plugin).
-fn agent_of<'a>(state: &'a TargetState, keys: &'a [CompactString]) -> Option<Option<Cow<'a, str>>> {
-    if !routable(state.kind, keys) {
+/// model of titles and summaries, which OpenCode picks without asking the plugin). An agent
+/// file's slot configures `file_agent`, the agent the file defines.
+fn agent_of<'a>(
+    kind: Kind,
+    keys: &'a [CompactString],
+    file_agent: Option<&Cow<'a, str>>,
+) -> Option<Option<Cow<'a, str>>> {
+    if !routable(kind, keys) {
         return None;
     }
     match keys {
-        _ if state.kind == Kind::OpenCodeAgent => {
-            Some(Some(state.target.file_stem()?.to_string_lossy()))
-        }
+        _ if kind == Kind::OpenCodeAgent => Some(Some(file_agent?.clone())),
         [_, name, _] => Some(Some(Cow::Borrowed(name.as_str()))),
         _ => Some(None),
     }
+}
+
+/// The name OpenCode gives the agent an agent file defines: the file's path below its agent
+/// dir, without the extension (`.opencode/agent/team/review.md` is `team/review`); the stem of a
+/// file given elsewhere.
+fn agent_name<'p>(file: &'p Path, opencode_dir: Option<&Path>) -> Option<Cow<'p, str>> {
+    let Some(below) = agent_dir(file, opencode_dir).and_then(|dir| file.strip_prefix(dir).ok())
+    else {
+        return Some(file.file_stem()?.to_string_lossy());
+    };
+    let below = below.with_extension("");
+    let keys: Vec<_> = below.iter().map(|key| key.to_string_lossy()).collect();
+    Some(Cow::Owned(keys.join("/")))
+}
+
+/// The agent dir that holds an agent file, in any nested folder: the `agent` or `agents` dir of
+/// a project's `.opencode/` or of OpenCode's config dir. The outermost, since a folder of agents
+/// may itself be named `agent`; `None` for a file given elsewhere.
+fn agent_dir<'p>(file: &'p Path, opencode_dir: Option<&Path>) -> Option<&'p Path> {
+    let is_config_dir =
+        |dir: &Path| dir.file_name().is_some_and(|n| n == ".opencode") || Some(dir) == opencode_dir;
+    (file.ancestors().skip(1))
+        .filter(|dir| {
+            dir.file_name()
+                .is_some_and(|n| n == "agent" || n == "agents")
+                && dir.parent().is_some_and(is_config_dir)
+        })
+        .last()
 }
 
 /// Whether running OpenCode sessions can follow a switch of this slot through the plugin: the
@@ -225,8 +259,11 @@ pub(crate) fn scope_of(config: &Path, kind: Kind, opencode_dir: Option<&Path>) -
     }
     let mut dir = config.parent()?;
     if kind == Kind::OpenCodeAgent {
-        // `<project>/.opencode/agent(s)/<name>.md`
-        dir = dir.parent()?;
+        // `<project>/.opencode/agent(s)/<folders>/<name>.md`
+        dir = match agent_dir(config, opencode_dir) {
+            Some(agents) => agents.parent()?,
+            None => dir.parent()?,
+        };
     }
     if dir.file_name().is_some_and(|n| n == ".opencode") {
         dir = dir.parent()?;

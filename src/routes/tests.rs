@@ -164,6 +164,52 @@ fn scopes_global_dotdir_and_agent_files() {
 }
 
 #[test]
+fn an_agent_in_a_nested_folder_is_named_by_its_path_and_scoped_to_its_project() {
+    // OpenCode names an agent file by its path below `agent(s)/`, without `.md`.
+    let cfg = Path::new("/home/u/.config/opencode");
+    let agent = |path: &str| {
+        let record = record(&["model"], "zai/glm-4.6", "deepseek/deepseek-chat");
+        state(path, Kind::OpenCodeAgent, vec![record])
+    };
+    let states = [
+        agent("/q/.opencode/agent/team/review.md"),
+        agent("/q/.opencode/agents/agent/v1.2.md"),
+        agent("/home/u/.config/opencode/agent/ops/deep/deploy.md"),
+        // Given elsewhere, with `--kind opencode-agent`: its stem, and the dir above its own.
+        agent("/x/notes/agent/docs.md"),
+    ];
+    let routes = build(&states, Some(cfg));
+    let got: Vec<_> = (routes.routes.iter())
+        .map(|r| {
+            let scope = r.scope.as_deref().map(|s| s.to_str().unwrap());
+            (scope, r.agent.as_deref())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (None, Some("ops/deep/deploy")),
+            (Some("/q"), Some("team/review")),
+            (Some("/q"), Some("agent/v1.2")),
+            (Some("/x/notes"), Some("docs")),
+        ]
+    );
+    for state in &states {
+        assert_eq!(
+            scope_of(&state.target, Kind::OpenCodeAgent, Some(cfg)),
+            routes
+                .routes
+                .iter()
+                .find(|r| *r.config == *state.target)
+                .unwrap()
+                .scope
+                .as_deref()
+                .map(Path::to_owned),
+        );
+    }
+}
+
+#[test]
 fn no_records_no_routes_and_the_document_holds_no_reason_or_provider() {
     assert!(build(&[], None).routes.is_empty());
     let states = [state(
