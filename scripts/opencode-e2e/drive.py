@@ -142,15 +142,20 @@ def main():
             "options": {"baseURL": "%s/%s/v1" % (url, p), "apiKey": "test-key"},
             "models": {m: {"name": m}},
         }
-        for p, m in (("provA", "model-a"), ("provB", "model-b"), ("provC", "model-c"))
+        for p, m in (("provA", "model-a"), ("provB", "model-b"), ("provC", "model-c"), ("provD", "model-d"))
     }
     config = {"$schema": "https://opencode.ai/config.json", "provider": providers, "model": "provA/model-a", "small_model": "provC/model-c"}
     target = os.path.join(PROJECT, "opencode.json")
     with open(target, "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
+    # An agent in a nested folder: OpenCode names it by its path below agent/, `team/review`.
+    nested = os.path.join(PROJECT, ".opencode/agent/team/review.md")
+    os.makedirs(os.path.dirname(nested))
+    with open(nested, "w") as f:
+        f.write("---\ndescription: Reviews a change\nmode: primary\nmodel: provD/model-d\n---\nReview the change.\n")
     with open(os.path.join(WORK, "switcher.json5"), "w") as f:
-        f.write('{ sources: [], fallbacks: { "provA/model-a": ["provB/model-b"] } }\n')
+        f.write('{ sources: [], fallbacks: { "provA/model-a": ["provB/model-b"], "provD/model-d": ["provB/model-b"] } }\n')
 
     log("switcher setup opencode")
     p = switcher("setup", "opencode")
@@ -220,6 +225,30 @@ def main():
         models = prompt2("serve 2, turn 2")
         check("serve 2, started before the restore on model-b, goes back to model-a (restored route)", models == ["model-a"], models)
         serve2.terminate()
+    os.remove(status)
+
+    log("an agent in a nested folder (.opencode/agent/team/review.md, provD/model-d) in the running session")
+
+    # A session of its own: the main one stays with the default agent.
+    agent_session = http("POST", base + "/session", {})["id"]
+
+    def prompt_agent(text):
+        start = mark()
+        http("POST", "%s/session/%s/message" % (base, agent_session), {"agent": "team/review", "parts": [{"type": "text", "text": text}]})
+        return prompt_models(start)
+
+    models = prompt_agent("agent turn 1")
+    check("the nested agent team/review calls model-d", models == ["model-d"], models)
+    with open(status, "w") as f:
+        f.write('{"provD": {"status": "RED"}}\n')
+    switcher("watch", "opencode.json", "--once", "--quota-file", status)
+    check("the agent file now names provB/model-b", "model: provB/model-b" in open(nested).read())
+    check("routes.json routes the agent team/review from provD/model-d to provB/model-b",
+          [(r.get("agent"), r["from"], r["to"]) for r in routes()] == [("team/review", "provD/model-d", "provB/model-b")], routes())
+    models = prompt_agent("agent turn 2, same session")
+    check("the nested agent's next turn in the same running session calls model-b", models == ["model-b"], models)
+    switcher("watch", "--restore")
+    check("the agent file names provD/model-d again", "model: provD/model-d" in open(nested).read())
     os.remove(status)
 
     log("timing: prompts with no switch in force, then with one (plugin included)")
