@@ -17,7 +17,7 @@ use crate::error::TargetError;
 use crate::fsx::{self, FileLock, WriteOutcome};
 use crate::journal;
 use crate::jsonc::Document;
-use crate::plan::{Change, Plan, Planner, SlotView, TargetState, advance_streaks, live};
+use crate::plan::{Change, Plan, Planner, SeenAs, SlotView, TargetState, advance_streaks, live};
 use crate::routes;
 use crate::settings::{AgentScope, Settings, TargetSpec};
 use crate::setup::OpenCodePlugin;
@@ -181,21 +181,28 @@ impl<'a> Context<'a> {
         found
     }
 
-    /// What switcher's plugin is where the sessions of the OpenCode config or agent file at
-    /// `path` (symlinks resolved) load plugins.
-    pub(crate) fn opencode_plugin(&self, path: &Path, kind: Kind) -> OpenCodePlugin {
-        let dir = self.opencode_dir.get_or_init(|| {
+    /// OpenCode's user config dir, as settings has it and with its symlinks resolved: a path
+    /// through either is in it.
+    fn opencode_dirs(&self) -> Vec<&Path> {
+        let real = self.opencode_dir.get_or_init(|| {
             (self.settings.opencode_dir())
                 .map(|d| fsx::canonical(d).unwrap_or_else(|_| d.to_owned()))
         });
-        let project = routes::scope_of(path, kind, dir.as_deref());
+        [self.settings.opencode_dir(), real.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// What switcher's plugin is where the sessions of the OpenCode config or agent file at
+    /// `path` (as given or found) load plugins.
+    pub(crate) fn opencode_plugin(&self, path: &Path, kind: Kind) -> OpenCodePlugin {
+        let dirs = self.opencode_dirs();
+        let dir = dirs.last().copied();
+        let project = routes::scope_of(path, kind, &dirs);
         let mut known = self.plugins.lock().unwrap_or_else(|e| e.into_inner());
         (known.entry(project).or_insert_with_key(|project| {
-            crate::setup::opencode_installed(
-                dir.as_deref(),
-                project.as_deref(),
-                &self.settings.state_dir,
-            )
+            crate::setup::opencode_installed(dir, project.as_deref(), &self.settings.state_dir)
         }))
         .clone()
     }
@@ -355,6 +362,7 @@ impl Target {
         let mut on_disk = self.load(ctx.state_dir).map_err(state_err)?;
         let mut base = TargetState::clone(&on_disk);
         base.display = self.display.clone();
+        base.seen_as = self.seen_as(ctx);
         if mode == Mode::Switch {
             advance_streaks(&mut base, ctx.observed, ctx.judge);
         }
@@ -512,11 +520,24 @@ impl Target {
             profiles: &ctx.settings.profiles,
             endpoint,
             opencode_plugin: self.kind.is_opencode()
-                && ctx.opencode_plugin(&self.path, self.kind) == OpenCodePlugin::Installed,
+                && ctx.opencode_plugin(&self.given, self.kind) == OpenCodePlugin::Installed,
             now: ctx.judge.now,
             healths: Default::default(),
             providers: Default::default(),
         }
+    }
+
+    /// How OpenCode sees an agent file found through a link, or by a path with `..` (the routes
+    /// name it and its project by the path OpenCode finds it by); `None` otherwise.
+    fn seen_as(&self, ctx: &Context<'_>) -> Option<SeenAs> {
+        if self.kind != Kind::OpenCodeAgent || self.given == self.path {
+            return None;
+        }
+        let dirs = ctx.opencode_dirs();
+        let agent = routes::agent_name(&self.given, &dirs)?.into_owned();
+        let scope = (routes::scope_of(&self.given, self.kind, &dirs))
+            .map(|dir| fsx::canonical(&dir).unwrap_or(dir));
+        Some(SeenAs { agent, scope })
     }
 
     /// A Claude Code agent file's endpoint, from its scope's settings.

@@ -450,7 +450,7 @@ fn warn_other_state_dir(ctx: &Context<'_>, runs: &[TargetRun]) {
         if !kind.is_opencode() || run.slots.iter().all(|s| s.reason.is_none()) {
             continue;
         }
-        let plugin = ctx.opencode_plugin(&run.path, kind);
+        let plugin = ctx.opencode_plugin(&spec.path, kind);
         if let setup::OpenCodePlugin::Elsewhere { file, state_dir } = plugin
             && told.insert(file.clone())
         {

@@ -25,7 +25,8 @@ use crate::target::{Candidate, Doc, Kind, Slot};
 
 use profile::Profile;
 pub(crate) use records::{
-    Clearing, EnvBefore, ProfileRecord, SteerRecord, SwitchRecord, TargetState, TouchedKey, Written,
+    Clearing, EnvBefore, ProfileRecord, SeenAs, SteerRecord, SwitchRecord, TargetState, TouchedKey,
+    Written,
 };
 
 /// Everything a plan needs besides the document and its records.

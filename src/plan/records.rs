@@ -38,6 +38,18 @@ pub(crate) struct TargetState {
     /// their value; each is removed once the sessions have read it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) clearing: Vec<Clearing>,
+    /// How OpenCode sees an agent file found through a link (`target` is resolved): the routes
+    /// name and scope its switches by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) seen_as: Option<SeenAs>,
+}
+
+/// An OpenCode agent as OpenCode names it, by the path it finds the file by, and the project dir
+/// (resolved) whose sessions load it; `None` for OpenCode's config dir (every session).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SeenAs {
+    pub(crate) agent: String,
+    pub(crate) scope: Option<PathBuf>,
 }
 
 /// An `env.ANTHROPIC_DEFAULT_<ALIAS>_MODEL` key this tool added beside a switched slot whose
@@ -312,6 +324,7 @@ impl TargetState {
             profile: None,
             steers: Vec::new(),
             clearing: Vec::new(),
+            seen_as: None,
         }
     }
 
@@ -327,6 +340,7 @@ impl TargetState {
             profile: self.profile.clone(),
             steers: self.steers.clone(),
             clearing: self.clearing.clone(),
+            seen_as: self.seen_as.clone(),
         }
     }
 

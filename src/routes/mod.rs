@@ -91,6 +91,7 @@ pub(crate) fn build<'a>(
     states: impl IntoIterator<Item = &'a TargetState>,
     opencode_dir: Option<&Path>,
 ) -> Routes<'a> {
+    let opencode_dirs = opencode_dir.as_slice();
     let states: Vec<&TargetState> = (states.into_iter())
         .filter(|s| s.kind.is_opencode())
         .collect();
@@ -101,11 +102,19 @@ pub(crate) fn build<'a>(
     let mut routes: Vec<Route<'a>> = Vec::with_capacity(most);
     for state in states {
         let config: Arc<Path> = state.target.as_path().into();
-        let scope: Option<Arc<Path>> =
-            scope_of(&state.target, state.kind, opencode_dir).map(Into::into);
-        let file_agent = (state.kind == Kind::OpenCodeAgent)
-            .then(|| agent_name(&state.target, opencode_dir))
-            .flatten();
+        // An agent file found through a link: as OpenCode sees it.
+        let (scope, file_agent): (Option<Arc<Path>>, _) = match &state.seen_as {
+            Some(seen) => (
+                seen.scope.as_deref().map(Into::into),
+                Some(Cow::Borrowed(&*seen.agent)),
+            ),
+            None => (
+                scope_of(&state.target, state.kind, opencode_dirs).map(Into::into),
+                (state.kind == Kind::OpenCodeAgent)
+                    .then(|| agent_name(&state.target, opencode_dirs))
+                    .flatten(),
+            ),
+        };
         for r in &state.switches {
             let Some(agent) = agent_of(state.kind, r.slot.keys(), file_agent.as_ref()) else {
                 continue;
@@ -210,9 +219,9 @@ fn agent_of<'a>(
 
 /// The name OpenCode gives the agent an agent file defines: the file's path below its agent
 /// dir, without the extension (`.opencode/agent/team/review.md` is `team/review`); the stem of a
-/// file given elsewhere.
-fn agent_name<'p>(file: &'p Path, opencode_dir: Option<&Path>) -> Option<Cow<'p, str>> {
-    let Some(below) = agent_dir(file, opencode_dir).and_then(|dir| file.strip_prefix(dir).ok())
+/// file given elsewhere. `opencode_dirs`: OpenCode's config dir, as given and resolved.
+pub(crate) fn agent_name<'p>(file: &'p Path, opencode_dirs: &[&Path]) -> Option<Cow<'p, str>> {
+    let Some(below) = agent_dir(file, opencode_dirs).and_then(|dir| file.strip_prefix(dir).ok())
     else {
         return Some(file.file_stem()?.to_string_lossy());
     };
@@ -224,9 +233,10 @@ fn agent_name<'p>(file: &'p Path, opencode_dir: Option<&Path>) -> Option<Cow<'p,
 /// The agent dir that holds an agent file, in any nested folder: the `agent` or `agents` dir of
 /// a project's `.opencode/` or of OpenCode's config dir. The outermost, since a folder of agents
 /// may itself be named `agent`; `None` for a file given elsewhere.
-fn agent_dir<'p>(file: &'p Path, opencode_dir: Option<&Path>) -> Option<&'p Path> {
-    let is_config_dir =
-        |dir: &Path| dir.file_name().is_some_and(|n| n == ".opencode") || Some(dir) == opencode_dir;
+fn agent_dir<'p>(file: &'p Path, opencode_dirs: &[&Path]) -> Option<&'p Path> {
+    let is_config_dir = |dir: &Path| {
+        dir.file_name().is_some_and(|n| n == ".opencode") || opencode_dirs.contains(&dir)
+    };
     (file.ancestors().skip(1))
         .filter(|dir| {
             dir.file_name()
@@ -253,14 +263,14 @@ pub(crate) fn routable(kind: Kind, keys: &[CompactString]) -> bool {
 /// The dir whose sessions load a config: OpenCode finds `opencode.json(c)`, `.opencode/` and its
 /// agent dirs by walking up from the session's dir, so a project's files hold for the project
 /// dir and below.
-pub(crate) fn scope_of(config: &Path, kind: Kind, opencode_dir: Option<&Path>) -> Option<PathBuf> {
-    if opencode_dir.is_some_and(|d| config.starts_with(d)) {
+pub(crate) fn scope_of(config: &Path, kind: Kind, opencode_dirs: &[&Path]) -> Option<PathBuf> {
+    if opencode_dirs.iter().any(|d| config.starts_with(d)) {
         return None;
     }
     let mut dir = config.parent()?;
     if kind == Kind::OpenCodeAgent {
         // `<project>/.opencode/agent(s)/<folders>/<name>.md`
-        dir = match agent_dir(config, opencode_dir) {
+        dir = match agent_dir(config, opencode_dirs) {
             Some(agents) => agents.parent()?,
             None => dir.parent()?,
         };

@@ -196,7 +196,7 @@ fn an_agent_in_a_nested_folder_is_named_by_its_path_and_scoped_to_its_project() 
     );
     for state in &states {
         assert_eq!(
-            scope_of(&state.target, Kind::OpenCodeAgent, Some(cfg)),
+            scope_of(&state.target, Kind::OpenCodeAgent, &[cfg]),
             routes
                 .routes
                 .iter()

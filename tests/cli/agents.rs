@@ -288,6 +288,48 @@ fn agent_files_reached_through_links_are_one_target_each_under_their_real_path()
 }
 
 #[test]
+fn agents_in_linked_agent_dirs_are_routed_by_the_names_and_projects_opencode_sees() {
+    use std::os::unix::fs::symlink;
+    let s = Sandbox::new();
+    let glm = "---\nmodel: zai-coding-plan/glm-4.7\n---\n";
+    s.write("project/opencode.json", "{}\n")
+        .write("shared/agents/team/review.md", glm)
+        .write("dotfiles/agents/ops/deploy.md", glm)
+        .write("dotfiles/agents/flat.md", glm)
+        .config(r#"{fallbacks: {"zai-coding-plan/glm-4.7": ["deepseek/deepseek-chat"]}}"#)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    // A project's agent dir and OpenCode's own are links to folders elsewhere, which OpenCode
+    // reads through them: it names each agent by its path below `agent(s)/`.
+    fs::create_dir(s.path("project/.opencode")).unwrap();
+    symlink(s.path("shared/agents"), s.path("project/.opencode/agent")).unwrap();
+    let global = s.home().join(".config/opencode");
+    fs::create_dir_all(&global).unwrap();
+    fs::write(global.join("opencode.json"), "{}\n").unwrap();
+    symlink(s.path("dotfiles/agents"), global.join("agents")).unwrap();
+    s.once("project/opencode.json").code(0);
+    s.once(global.join("opencode.json").to_str().unwrap())
+        .code(0);
+    let routes: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(s.state_dir().join("routes.json")).unwrap())
+            .unwrap();
+    let mut got: Vec<(String, serde_json::Value)> = (routes["routes"].as_array().unwrap().iter())
+        .map(|r| (r["agent"].as_str().unwrap().to_owned(), r["scope"].clone()))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let project = fs::canonicalize(s.path("project")).unwrap();
+    assert_eq!(
+        got,
+        [
+            ("flat".to_owned(), serde_json::Value::Null),
+            ("ops/deploy".to_owned(), serde_json::Value::Null),
+            ("team/review".to_owned(), project.to_str().unwrap().into()),
+        ]
+    );
+    s.run(&["watch", "--restore"]).code(0);
+    assert_eq!(s.read("shared/agents/team/review.md"), glm);
+}
+
+#[test]
 fn an_agent_file_given_as_target_or_with_kind() {
     let s = project();
     s.write(
