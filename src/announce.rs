@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, TryRecvError};
 use std::thread;
 use std::time::Instant;
 
@@ -115,9 +115,14 @@ pub(crate) fn beside<E>(
             // they were left as they were. The journal's lines are written meanwhile.
             let mut landed = None;
             let mut wait = || {
-                *landed.get_or_insert_with(|| {
-                    lines.write_ahead(state_dir);
-                    told.recv() == Ok(true)
+                *landed.get_or_insert_with(|| match told.try_recv() {
+                    Ok(landed) => landed,
+                    // Only while there is time: a verdict already given is not kept waiting.
+                    Err(TryRecvError::Empty) => {
+                        lines.write_ahead(state_dir);
+                        told.recv() == Ok(true)
+                    }
+                    Err(TryRecvError::Disconnected) => false,
                 })
             };
             let routed = routes::refresh_when(state_dir, opencode_dir, &[records], &mut wait);

@@ -149,6 +149,8 @@ impl Lines {
                 if let Some(ahead) = ahead
                     && ahead.land(None)?.is_some()
                 {
+                    #[cfg(test)]
+                    NAMED_AHEAD.set(NAMED_AHEAD.get() + 1);
                     return Ok(());
                 }
                 return fsx::write_atomic_with(&path, None, |out| out.write_all(&text)).map(|_| ());
@@ -168,6 +170,12 @@ impl Lines {
             Ok(())
         })
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: how many appends on this thread named lines written ahead.
+    static NAMED_AHEAD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// The newest whole lines of `text` that fit in `budget` bytes.
@@ -400,10 +408,13 @@ mod tests {
         drop(dropped);
         let mut lines = Lines::of(many.iter());
         lines.write_ahead(&state_dir);
+        // Where the filesystem makes files with no name: the append names that file.
+        let ahead = lines.ahead.is_some();
         // Written ahead, nothing shows: neither the lines nor a file of them.
         assert_eq!(fs::read_to_string(dir.path().join(FILE)).unwrap(), before);
         assert_eq!(listing(), names);
         lines.append(&state_dir).unwrap();
+        assert_eq!(NAMED_AHEAD.get(), usize::from(ahead));
         let text = fs::read_to_string(dir.path().join(FILE)).unwrap();
         assert_eq!(text, newest(&all, MAX_BYTES / 2));
         assert_eq!(listing(), names);

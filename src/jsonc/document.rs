@@ -22,7 +22,7 @@ const INDEX_ABOVE: usize = 16;
 pub(crate) type KeyHash = foldhash::fast::FixedState;
 
 /// A byte range of a document's text in half the room of a `Range<usize>`: a big config's tree
-/// holds one per value and per key. Texts longer than `u32::MAX` bytes are not parsed.
+/// holds one per value and per key. Texts longer than [`MAX_TEXT`] bytes are not parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Span {
     start: u32,
