@@ -50,6 +50,7 @@ def env(extra=None):
         "XDG_DATA_HOME": os.path.join(HOME, ".local/share"),
         "XDG_CACHE_HOME": os.path.join(HOME, ".cache"),
         "XDG_STATE_HOME": os.path.join(HOME, ".local/state"),
+        "TMPDIR": os.path.join(WORK, "tmp"),
         "PATH": os.path.dirname(OPENCODE) + ":/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "TERM": "dumb",
@@ -123,7 +124,7 @@ def median(xs):
 
 
 def main():
-    for d in (PROJECT, STATE, os.path.join(HOME, ".config")):
+    for d in (PROJECT, STATE, os.path.join(HOME, ".config"), os.path.join(WORK, "tmp")):
         os.makedirs(d, exist_ok=True)
     with open(FAIL_FILE, "w") as f:
         f.write("{}")

@@ -13,12 +13,19 @@ if [[ -z "${SWITCHER_BIN:-}" ]]; then
     SWITCHER_BIN=/tmp/e2e-target/release/switcher
 fi
 OPENCODE_BIN="$NPM_DIR/node_modules/.bin/opencode"
-if ! [[ -x "$OPENCODE_BIN" ]] || [[ "$("$OPENCODE_BIN" --version 2>/dev/null)" != "$VERSION" ]]; then
+# OpenCode makes its dirs in HOME and TMPDIR as it starts, even for --version: scratch ones.
+opencode_version() {
+    local home="$NPM_DIR/.version-home"
+    mkdir -p "$home/tmp"
+    env -i "HOME=$home" "TMPDIR=$home/tmp" "PATH=$PATH" OPENCODE_DISABLE_AUTOUPDATE=1 \
+        "$OPENCODE_BIN" --version 2>/dev/null
+}
+if ! [[ -x "$OPENCODE_BIN" ]] || [[ "$(opencode_version)" != "$VERSION" ]]; then
     echo "== npm install opencode-ai@$VERSION into $NPM_DIR"
     mkdir -p "$NPM_DIR"
     npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error "opencode-ai@$VERSION"
 fi
-echo "== opencode $("$OPENCODE_BIN" --version), switcher $("$SWITCHER_BIN" --version)"
+echo "== opencode $(opencode_version), switcher $("$SWITCHER_BIN" --version)"
 
 E2E_WORK="$(mktemp -d /tmp/opencode-e2e.XXXXXX)"
 if [[ "${OPENCODE_E2E_KEEP:-0}" == 1 ]]; then
