@@ -181,14 +181,19 @@ impl<'a> Context<'a> {
         found
     }
 
-    /// OpenCode's user config dir, as settings has it and with its symlinks resolved: a path
-    /// through either is in it.
-    fn opencode_dirs(&self) -> Vec<&Path> {
-        let real = self.opencode_dir.get_or_init(|| {
+    /// OpenCode's user config dir with its symlinks resolved, resolved once per context.
+    fn real_opencode_dir(&self) -> Option<&Path> {
+        (self.opencode_dir.get_or_init(|| {
             (self.settings.opencode_dir())
                 .map(|d| fsx::canonical(d).unwrap_or_else(|_| d.to_owned()))
-        });
-        [self.settings.opencode_dir(), real.as_deref()]
+        }))
+        .as_deref()
+    }
+
+    /// OpenCode's user config dir, as settings has it and resolved: a path through either is in
+    /// it.
+    fn opencode_dirs(&self) -> Vec<&Path> {
+        [self.settings.opencode_dir(), self.real_opencode_dir()]
             .into_iter()
             .flatten()
             .collect()
@@ -197,11 +202,10 @@ impl<'a> Context<'a> {
     /// What switcher's plugin is where the sessions of the OpenCode config or agent file at
     /// `path` (as given or found) load plugins.
     pub(crate) fn opencode_plugin(&self, path: &Path, kind: Kind) -> OpenCodePlugin {
-        let dirs = self.opencode_dirs();
-        let dir = dirs.last().copied();
-        let project = routes::scope_of(path, kind, &dirs);
+        let project = routes::scope_of(path, kind, &self.opencode_dirs());
         let mut known = self.plugins.lock().unwrap_or_else(|e| e.into_inner());
         (known.entry(project).or_insert_with_key(|project| {
+            let dir = self.real_opencode_dir();
             crate::setup::opencode_installed(dir, project.as_deref(), &self.settings.state_dir)
         }))
         .clone()

@@ -309,9 +309,7 @@ fn agents_in_linked_agent_dirs_are_routed_by_the_names_and_projects_opencode_see
     s.once("project/opencode.json").code(0);
     s.once(global.join("opencode.json").to_str().unwrap())
         .code(0);
-    let routes: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(s.state_dir().join("routes.json")).unwrap())
-            .unwrap();
+    let routes = s.routes();
     let mut got: Vec<(String, serde_json::Value)> = (routes["routes"].as_array().unwrap().iter())
         .map(|r| (r["agent"].as_str().unwrap().to_owned(), r["scope"].clone()))
         .collect();

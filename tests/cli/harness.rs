@@ -43,6 +43,12 @@ impl Sandbox {
         self.dir.path().join("state")
     }
 
+    /// The routes file (`<state dir>/routes.json`) as JSON.
+    pub fn routes(&self) -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(self.state_dir().join("routes.json")).unwrap())
+            .unwrap()
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.work().join(rel)
     }

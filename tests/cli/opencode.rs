@@ -23,11 +23,6 @@ fn on_red_zai(target: &str) -> Sandbox {
     s
 }
 
-/// The routes file as JSON.
-fn routes(s: &Sandbox) -> serde_json::Value {
-    serde_json::from_str(&fs::read_to_string(s.state_dir().join("routes.json")).unwrap()).unwrap()
-}
-
 #[test]
 fn setup_installs_once_bakes_the_state_dir_and_removes_only_its_own_file() {
     let s = Sandbox::new();
@@ -128,7 +123,7 @@ fn routes_follow_every_switch_and_restore() {
         .quota(r#"{"zai": {"status": "RED"}, "copilot": {"status": "RED"}}"#);
     let file = s.state_dir().join("routes.json");
     s.once("opencode.json").code(0);
-    let doc = routes(&s);
+    let doc = s.routes();
     let config = fs::canonicalize(s.path("opencode.json")).unwrap();
     let scope = fs::canonicalize(s.work()).unwrap();
     assert_eq!(doc["version"], 1);
@@ -174,7 +169,7 @@ fn routes_follow_every_switch_and_restore() {
     assert_eq!(fs::metadata(&file).unwrap().modified().unwrap(), before);
 
     s.run(&["watch", "--restore"]).code(0);
-    let doc = routes(&s);
+    let doc = s.routes();
     assert_eq!(doc["routes"], serde_json::json!([]));
     assert_eq!(doc["restored"].as_array().unwrap().len(), 2);
     assert_eq!(s.read("opencode.json"), TARGET);
@@ -266,7 +261,7 @@ fn every_model_a_slot_held_routes_to_its_current_value_and_back_after_a_restore(
     s.quota(r#"{"zai": {"status": "RED"}, "deepseek": {"status": "RED"}}"#);
     s.once("opencode.json").code(0);
     assert!(s.read("opencode.json").contains("kimi-for-coding/k2"));
-    let doc = routes(&s);
+    let doc = s.routes();
     assert_eq!(
         route_list(&doc, "routes"),
         [
@@ -279,7 +274,7 @@ fn every_model_a_slot_held_routes_to_its_current_value_and_back_after_a_restore(
     // Restored: every fallback written routes back to the original, for older sessions only.
     s.run(&["watch", "--restore"]).code(0);
     assert_eq!(s.read("opencode.json"), TARGET);
-    let doc = routes(&s);
+    let doc = s.routes();
     assert_eq!(route_list(&doc, "routes"), []);
     assert_eq!(
         route_list(&doc, "restored"),
@@ -552,7 +547,7 @@ fn a_big_config_s_routes_and_journal_made_beside_its_write_hold_its_switches_and
         "{}",
         run.stderr
     );
-    let doc = routes(&s);
+    let doc = s.routes();
     let list = doc["routes"].as_array().unwrap();
     let config = |r: &serde_json::Value| r["config"].as_str().unwrap().to_owned();
     let big_config = fs::canonicalize(s.path("opencode.json")).unwrap();
@@ -575,7 +570,7 @@ fn a_big_config_s_routes_and_journal_made_beside_its_write_hold_its_switches_and
     assert_eq!(journal.lines().count(), 602);
 
     s.run(&["watch", "opencode.json", "--restore"]).code(0);
-    let doc = routes(&s);
+    let doc = s.routes();
     assert_eq!(doc["routes"].as_array().unwrap().len(), 1);
     assert_eq!(doc["restored"].as_array().unwrap().len(), 601);
     assert_eq!(s.read("opencode.json"), big);
