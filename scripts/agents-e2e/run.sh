@@ -30,10 +30,12 @@ build_switcher() {
     [[ -x "$SWITCHER_BIN" ]] || die "no binary at $SWITCHER_BIN"
 }
 
-# version_of BIN: the agent's --version, run with a scratch HOME and updates/telemetry off.
+# version_of BIN: the agent's --version, run with a scratch HOME and TMPDIR (OpenCode makes its
+# dirs in both as it starts, even for --version) and updates/telemetry off.
 version_of() {
-    mkdir -p "$NPM_DIR/.version-home"
-    env -i "HOME=$NPM_DIR/.version-home" "PATH=$NPM_BIN:/usr/local/bin:/usr/bin:/bin" \
+    mkdir -p "$NPM_DIR/.version-home/tmp"
+    env -i "HOME=$NPM_DIR/.version-home" "TMPDIR=$NPM_DIR/.version-home/tmp" \
+        "PATH=$NPM_BIN:/usr/local/bin:/usr/bin:/bin" \
         OPENCODE_DISABLE_AUTOUPDATE=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 \
         timeout 60 "$NPM_BIN/$1" --version 2>/dev/null
 }
@@ -54,15 +56,21 @@ install_agents() {
     else
         log "install agent CLIs into $NPM_DIR"
         mkdir -p "$NPM_DIR"
-        npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error \
+        # opencode-ai's install script runs `opencode --version`, which makes OpenCode's dirs:
+        # scratch XDG dirs and TMPDIR for it (HOME stays, for npm's own config).
+        local h="$NPM_DIR/.version-home"
+        local install_env=(env "XDG_CONFIG_HOME=$h/.config" "XDG_DATA_HOME=$h/.local/share"
+            "XDG_CACHE_HOME=$h/.cache" "XDG_STATE_HOME=$h/.local/state" "TMPDIR=$h/tmp")
+        mkdir -p "$h/tmp"
+        "${install_env[@]}" npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error \
             "opencode-ai${oc_ver:+@$oc_ver}" "@anthropic-ai/claude-code${cc_ver:+@$cc_ver}"
         # Both packages ship a placeholder bin that their postinstall script replaces with the
         # platform's native binary. If this npm did not run install scripts, run them now.
         if ! agent_installed opencode ""; then
-            (cd "$NPM_DIR/node_modules/opencode-ai" && node ./postinstall.mjs)
+            (cd "$NPM_DIR/node_modules/opencode-ai" && "${install_env[@]}" node ./postinstall.mjs)
         fi
         if ! agent_installed claude ""; then
-            (cd "$NPM_DIR/node_modules/@anthropic-ai/claude-code" && node install.cjs)
+            (cd "$NPM_DIR/node_modules/@anthropic-ai/claude-code" && "${install_env[@]}" node install.cjs)
         fi
         agent_installed opencode "" || die "opencode does not run after install"
         agent_installed claude "" || die "claude does not run after install"
@@ -156,9 +164,10 @@ mark() { wc -l <"$MOCK_LOG" | tr -d ' '; }
 # environment (API keys, OPENCODE_*, ANTHROPIC_*, proxies) leaks in.
 setup_env() {
     local h="$WORK/home"
-    mkdir -p "$h/.config" "$h/.local/share" "$h/.cache" "$h/.local/state"
+    mkdir -p "$h/.config" "$h/.local/share" "$h/.cache" "$h/.local/state" "$h/tmp"
     BASE_ENV=(
         "HOME=$h"
+        "TMPDIR=$h/tmp"
         "XDG_CONFIG_HOME=$h/.config"
         "XDG_DATA_HOME=$h/.local/share"
         "XDG_CACHE_HOME=$h/.cache"

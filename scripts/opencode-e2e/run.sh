@@ -23,7 +23,13 @@ opencode_version() {
 if ! [[ -x "$OPENCODE_BIN" ]] || [[ "$(opencode_version)" != "$VERSION" ]]; then
     echo "== npm install opencode-ai@$VERSION into $NPM_DIR"
     mkdir -p "$NPM_DIR"
-    npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error "opencode-ai@$VERSION"
+    # Its install script runs `opencode --version` too: scratch XDG dirs and TMPDIR for it (HOME
+    # stays, for npm's own config).
+    home="$NPM_DIR/.version-home"
+    mkdir -p "$home/tmp"
+    env "XDG_CONFIG_HOME=$home/.config" "XDG_DATA_HOME=$home/.local/share" \
+        "XDG_CACHE_HOME=$home/.cache" "XDG_STATE_HOME=$home/.local/state" "TMPDIR=$home/tmp" \
+        npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error "opencode-ai@$VERSION"
 fi
 echo "== opencode $(opencode_version), switcher $("$SWITCHER_BIN" --version)"
 
