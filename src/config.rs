@@ -263,8 +263,10 @@ impl Config {
         }
         let mut de = json5::Deserializer::from_str(text);
         let written: Written = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            // `?` stands for a member the deserializer had not named yet.
             let path = e.path().to_string();
-            let field = (path != "?" && path != ".").then_some(path);
+            let path = path.strip_suffix(".?").unwrap_or(&path);
+            let field = (path != "?" && path != ".").then(|| path.to_owned());
             syntax_error(text, file, field, e.into_inner())
         })?;
         // The deserializer stops after the config object; a second object or a stray tail after
@@ -414,17 +416,20 @@ fn syntax_error(text: &str, file: &Path, field: Option<String>, e: json5::Error)
         .map_or(position, |at| Some(line_column(text, at))),
         _ => position,
     };
-    let message = if e.code() == Some(C::TrailingCharacters) {
-        "unexpected text after the config object".to_owned()
-    } else {
-        let message = e.to_string();
-        let message = match message.rfind(" at line ") {
-            Some(i) => message[..i].to_owned(),
-            None => message,
-        };
-        match message.strip_prefix("EOF parsing ") {
-            Some(what) if eof => format!("the file ends inside {what}"),
-            _ => message,
+    let message = match e.code() {
+        Some(C::TrailingCharacters) => "unexpected text after the config object".to_owned(),
+        Some(C::ExpectedOpeningBracket) => "expected an array, `[…]`".to_owned(),
+        Some(C::ExpectedOpeningBrace) => "expected an object, `{…}`".to_owned(),
+        _ => {
+            let message = e.to_string();
+            let message = match message.rfind(" at line ") {
+                Some(i) => message[..i].to_owned(),
+                None => message,
+            };
+            match message.strip_prefix("EOF parsing ") {
+                Some(what) if eof => format!("the file ends inside {what}"),
+                _ => message,
+            }
         }
     };
     ConfigError {
@@ -983,6 +988,18 @@ mod tests {
         assert_eq!(
             parse("{\n  fallbacks: {opus: ['son").unwrap_err(),
             "config c.json5:2:21: fallbacks.opus[0]: the file ends inside string"
+        );
+        assert_eq!(
+            parse("{ fallbacks: {").unwrap_err(),
+            "config c.json5:1:14: fallbacks: the file ends inside object"
+        );
+        assert_eq!(
+            parse("{ targets: 'x' }").unwrap_err(),
+            "config c.json5:1:12: targets: expected an array, `[…]`"
+        );
+        assert_eq!(
+            parse("{ thresholds: 3 }").unwrap_err(),
+            "config c.json5:1:15: thresholds: expected an object, `{…}`"
         );
     }
 }

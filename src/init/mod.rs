@@ -68,11 +68,11 @@ pub(crate) fn run(global: &Global, init: &Init, env: &Env) -> Result<Outcome, Er
         summary.push_str("  none (looked for ./opencode.json(c), OpenCode's user config and Claude Code's settings)\n");
     }
     for t in &found {
+        let n = t.slots.len();
+        let s = if n == 1 { "" } else { "s" };
         summary.push_str(&format!(
-            "  {} ({}, {} model slots)\n",
-            t.display,
-            t.kind,
-            t.slots.len()
+            "  {} ({}, {n} model slot{s})\n",
+            t.display, t.kind
         ));
     }
     summary.push_str("Quota sources it can use:\n");
@@ -96,7 +96,8 @@ pub(crate) fn run(global: &Global, init: &Init, env: &Env) -> Result<Outcome, Er
     }
     let old = if exists {
         let old = fsx::read_limited(&path, fsx::MAX_FILE).map_err(write_err)?;
-        std::fs::write(backup(&path), &old).map_err(write_err)?;
+        // A copy keeps the old file's mode: a config may hold API keys.
+        std::fs::copy(&path, backup(&path)).map_err(write_err)?;
         summary.push_str(&format!(
             "Kept the old config as {}\n",
             backup(&path).display()

@@ -36,6 +36,10 @@ struct Installed {
     written: String,
     /// The file did not exist: setup made it.
     created: bool,
+    /// The dirs setup made for the file, deepest first (records older than this field have
+    /// none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    created_dirs: Vec<PathBuf>,
 }
 
 /// What the command was asked.
@@ -182,6 +186,7 @@ fn install(text: &str, ours: &str) -> Result<Option<(String, Installed)>, String
         previous,
         written,
         created: false,
+        created_dirs: Vec::new(),
     };
     Ok(Some((edited.render(), installed)))
 }
@@ -252,6 +257,7 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
             Some((after, mut installed)) => {
                 installed.settings = real.clone();
                 installed.created = existing.is_none();
+                installed.created_dirs = super::missing_dirs(&real);
                 // Replacing what an earlier setup wrote: `--remove` still goes back to what was
                 // there before that one.
                 let earlier = fsx::read_limited(&record, fsx::MAX_FILE)
@@ -262,6 +268,7 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
                     updated = true;
                     installed.previous = earlier.previous;
                     installed.created = earlier.created;
+                    installed.created_dirs = earlier.created_dirs;
                 }
                 (after, installed)
             }
@@ -288,11 +295,13 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
     if request.remove {
         if delete {
             std::fs::remove_file(&settings).map_err(io)?;
+            super::remove_empty_dirs(&installed.created_dirs);
+            println!("{shown}: removed (switcher setup made it)");
         } else {
             super::write(&settings, existing.as_deref(), &after).map_err(io)?;
+            println!("{shown}: statusLine restored");
         }
         let _ = std::fs::remove_file(&record);
-        println!("{shown}: statusLine restored");
     } else {
         // Settings that cannot be written leave no record behind.
         fsx::refuse_protected(&settings).map_err(io)?;

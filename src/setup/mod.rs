@@ -173,12 +173,18 @@ fn remove_created_dirs(record: &Path) {
         .ok()
         .and_then(|v| serde_json::from_value(v["created"].clone()).ok())
         .unwrap_or_default();
-    for dir in created {
-        if fs::remove_dir(&dir).is_err() {
+    remove_empty_dirs(&created);
+    let _ = fs::remove_file(record);
+}
+
+/// Deletes each of `dirs` (deepest first) while it is empty: a dir holding anything stays, and
+/// so do those above it.
+fn remove_empty_dirs(dirs: &[PathBuf]) {
+    for dir in dirs {
+        if fs::remove_dir(dir).is_err() {
             break;
         }
     }
-    let _ = fs::remove_file(record);
 }
 
 /// Reads what is at `path` now; `None` when nothing is.

@@ -45,6 +45,12 @@ impl Drop for Screen {
 }
 
 pub(crate) fn run(settings: &Settings) -> Result<Outcome, Error> {
+    if !io::IsTerminal::is_terminal(&io::stdout()) {
+        return Err(Error::Setup(
+            "the live view needs a terminal; `switcher status` prints once (`--json` for scripts)"
+                .into(),
+        ));
+    }
     let setup = |e: io::Error| Error::Setup(format!("cannot run the live view: {e}"));
     // Changes to the state dir (quota book, records, journal) and to the targets' dirs.
     let (changed, changes) = mpsc::channel();

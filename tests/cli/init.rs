@@ -37,6 +37,11 @@ fn writes_a_config_switcher_reads_with_chains_from_named_models_only() {
         "{}",
         out.stdout
     );
+    assert!(
+        (out.stdout).contains("~/.claude/settings.json (claude, 1 model slot)\n"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("  zai (covers zai)"), "{}", out.stdout);
     let path = s.home().join(".config/switcher/config.json5");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -103,11 +108,30 @@ fn never_overwrites_without_force_and_force_keeps_a_backup() {
         "{ recovery_hold: 5 }\n"
     );
 
+    // The backup keeps the old config's mode (it may hold API keys), also over an older backup.
+    let bak = path.with_file_name("config.json5.bak");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::write(&bak, "older\n").unwrap();
+        std::fs::set_permissions(&bak, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
     s.run_exact(&["init", "--force"]).code(0);
     assert_eq!(
-        std::fs::read_to_string(path.with_file_name("config.json5.bak")).unwrap(),
+        std::fs::read_to_string(&bak).unwrap(),
         "{ recovery_hold: 5 }\n"
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&bak).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the backup is as private as the config was"
+        );
+    }
     assert_eq!(std::fs::read_to_string(&path).unwrap(), {
         let mut dry = dry.stdout.clone();
         dry.truncate(dry.len());

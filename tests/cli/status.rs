@@ -64,6 +64,14 @@ fn no_colour_unless_a_terminal() {
 }
 
 #[test]
+fn the_live_view_without_a_terminal_says_what_to_run_instead() {
+    sandbox()
+        .run(&["status", "opencode.json", "--watch"])
+        .code(1)
+        .stderr_has("the live view needs a terminal; `switcher status` prints once");
+}
+
+#[test]
 fn json() {
     let s = sandbox();
     let json = s.run(&["status", "opencode.json", "--json"]).json();

@@ -228,8 +228,9 @@ fn setup_claude_made_under_a_relative_or_symlinked_path_is_removed() {
     assert!(!stale.exists());
     s.run_exact(&["setup", "claude", "--project", ".", "--remove"])
         .code(0)
-        .stdout_is("./.claude/settings.json: statusLine restored\n");
+        .stdout_is("./.claude/settings.json: removed (switcher setup made it)\n");
     assert!(!s.path(".claude/settings.json").exists());
+    assert!(s.path(".claude").is_dir(), "a dir setup did not make stays");
     // HOME through a symlink, its .claude dir not made yet.
     let mut s = Sandbox::new();
     let link = s.work().join("home-link");
@@ -238,7 +239,10 @@ fn setup_claude_made_under_a_relative_or_symlinked_path_is_removed() {
     s.run_exact(&["setup", "claude"]).code(0);
     assert!(s.home().join(".claude/settings.json").exists());
     s.run_exact(&["setup", "claude", "--remove"]).code(0);
-    assert!(!s.home().join(".claude/settings.json").exists());
+    assert!(
+        !s.home().join(".claude").exists(),
+        "the file setup made is gone, and the dir it made for it"
+    );
 }
 
 #[test]
