@@ -108,7 +108,7 @@ pub(crate) fn beside<E>(
         // Made inside the scope: should `write` panic, unwinding drops the sender before the
         // scope waits for the thread, whose wait then ends in a no.
         let (verdict, told) = mpsc::channel();
-        let helper = scope.spawn(move || {
+        let helper = thread::Builder::new().spawn_scoped(scope, move || {
             // Made first: made later, while the pass holds the most memory, they raise its peak.
             let mut lines = lines();
             // The verdict, asked once: by the routes before their rename, or after them when
@@ -138,6 +138,10 @@ pub(crate) fn beside<E>(
                 journaled: true,
             }
         });
+        // No thread to be had (a process limit): the write alone, announced as usual after it.
+        let Ok(helper) = helper else {
+            return (write(), Beside::default());
+        };
         let written = write();
         let landed = matches!(written, Ok(WriteOutcome::Written));
         // Sent before the join, which waits for it (a closed channel is a no).

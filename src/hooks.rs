@@ -106,7 +106,9 @@ pub(crate) fn kill_tree(child: &mut Child) {
 /// Runs the hook for `runs` in the background: nothing waits for it.
 pub(crate) fn detach(argv: &[String], runs: &[TargetRun]) {
     let children = spawn(argv, runs);
+    // Without a thread (a process limit), the hook runs on unwatched: no time limit, and it
+    // stays a zombie after it ends until switcher exits.
     if !children.is_empty() {
-        std::thread::spawn(move || reap(children, Instant::now() + TIMEOUT));
+        let _ = std::thread::Builder::new().spawn(move || reap(children, Instant::now() + TIMEOUT));
     }
 }

@@ -214,27 +214,7 @@ fn for_targets(
     let results: Vec<_> = if targets.len() <= PARALLEL_ABOVE {
         targets.iter().map(&each).collect()
     } else {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let slots: Vec<std::sync::Mutex<Option<_>>> = targets
-            .iter()
-            .map(|_| std::sync::Mutex::default())
-            .collect();
-        std::thread::scope(|scope| {
-            for _ in 0..WORKERS.min(targets.len()) {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(spec) = targets.get(i) else { break };
-                        let result = each(spec);
-                        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-                    }
-                });
-            }
-        });
-        slots
-            .into_iter()
-            .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
-            .collect()
+        on_threads(targets.len(), |i| each(&targets[i]))
     };
     let mut runs = Vec::new();
     let mut outcome = Outcome::Ok;
@@ -253,6 +233,47 @@ fn for_targets(
         }
     }
     (runs, outcome)
+}
+
+/// `each(i)` for every `i` below `n`, on up to [`WORKERS`] threads, this one among them; the
+/// results in the order of `i`. Where the system grants fewer threads (a container's process
+/// limit), the ones it grants do the work.
+fn on_threads<T: Send>(n: usize, each: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<T>>> =
+        (0..n).map(|_| std::sync::Mutex::default()).collect();
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(slot) = slots.get(i) else { break };
+            let result = each(i);
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..WORKERS.min(n) {
+            #[cfg(test)]
+            if NO_THREADS.get() {
+                break;
+            }
+            if std::thread::Builder::new()
+                .spawn_scoped(scope, work)
+                .is_err()
+            {
+                break;
+            }
+        }
+        work();
+    });
+    (slots.into_iter())
+        .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: no thread can be started, as under a process limit.
+    static NO_THREADS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 fn print(text: &str) {
@@ -495,4 +516,24 @@ fn log(settings: &Settings, since: Option<journal::Since>) -> Result<Outcome, Er
 fn print_ok(text: &str) -> Outcome {
     print(text);
     Outcome::Ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_on_threads_comes_back_whole_and_in_order_even_with_no_thread_to_be_had() {
+        let expected: Vec<usize> = (0..100).map(|i| i * i).collect();
+        assert_eq!(on_threads(100, |i| i * i), expected);
+        NO_THREADS.set(true);
+        let here = std::thread::current().id();
+        let runs = on_threads(100, |i| (i * i, std::thread::current().id()));
+        NO_THREADS.set(false);
+        assert_eq!(runs.iter().map(|r| r.0).collect::<Vec<_>>(), expected);
+        assert!(
+            runs.iter().all(|r| r.1 == here),
+            "all on the calling thread"
+        );
+    }
 }

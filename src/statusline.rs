@@ -245,15 +245,17 @@ fn then(command: &[String], stdin: &[u8]) -> Option<String> {
     };
     // Fed and read aside, so that a command that reads nothing, or writes much, cannot block
     // the wait below. A command that does not read its stdin closes the pipe: not an error.
+    // Without a thread (a process limit), the command reads an empty stdin, and its output is
+    // not shown.
     if let Some(mut input) = child.stdin.take() {
         let stdin = stdin.to_vec();
-        std::thread::spawn(move || {
+        let _ = std::thread::Builder::new().spawn(move || {
             let _ = input.write_all(&stdin);
         });
     }
     let (tx, rx) = std::sync::mpsc::channel();
     if let Some(output) = child.stdout.take() {
-        std::thread::spawn(move || {
+        let _ = std::thread::Builder::new().spawn(move || {
             let mut bytes = Vec::new();
             let _ = output.take(MAX_INPUT).read_to_end(&mut bytes);
             let _ = tx.send(bytes);
