@@ -572,6 +572,11 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     sys::create_private_dir(dir)
 }
 
+/// How many files this process may have open at once; `None` if the system sets no limit.
+pub fn open_files_limit() -> Option<u64> {
+    sys::open_files_limit()
+}
+
 /// Makes a file private to the user if it is not (state written by an older or careless
 /// process). Best effort.
 pub fn make_private(path: &Path) {

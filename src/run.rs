@@ -205,6 +205,17 @@ const PARALLEL_ABOVE: usize = 8;
 /// about two thirds of the time 8 take; 64 no faster).
 const WORKERS: usize = 32;
 
+/// How many threads a pass over many targets may use with `open_files` files open at most: a
+/// thread's target holds a few files open at once (its lock, the target, a temp file, their
+/// dirs), and the rest of the run some more.
+fn workers(open_files: Option<u64>) -> usize {
+    let Some(limit) = open_files else {
+        return WORKERS;
+    };
+    let spare = usize::try_from(limit.saturating_sub(64) / 8).unwrap_or(usize::MAX);
+    spare.clamp(1, WORKERS)
+}
+
 /// Runs `each` over the targets, reporting errors; the runs keep the targets' order and the
 /// outcome is the worst seen.
 fn for_targets(
@@ -235,9 +246,9 @@ fn for_targets(
     (runs, outcome)
 }
 
-/// `each(i)` for every `i` below `n`, on up to [`WORKERS`] threads, this one among them; the
-/// results in the order of `i`. Where the system grants fewer threads (a container's process
-/// limit), the ones it grants do the work.
+/// `each(i)` for every `i` below `n`, on up to [`WORKERS`] threads (fewer under a low limit of
+/// open files), this one among them; the results in the order of `i`. Where the system grants
+/// fewer threads (a container's process limit), the ones it grants do the work.
 fn on_threads<T: Send>(n: usize, each: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<T>>> =
@@ -250,8 +261,9 @@ fn on_threads<T: Send>(n: usize, each: impl Fn(usize) -> T + Sync) -> Vec<T> {
             *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
         }
     };
+    let threads = workers(crate::fsx::open_files_limit()).min(n);
     std::thread::scope(|scope| {
-        for _ in 1..WORKERS.min(n) {
+        for _ in 1..threads {
             #[cfg(test)]
             if NO_THREADS.get() {
                 break;
@@ -535,5 +547,14 @@ mod tests {
             runs.iter().all(|r| r.1 == here),
             "all on the calling thread"
         );
+    }
+
+    #[test]
+    fn threads_stay_within_the_open_files_limit() {
+        assert_eq!(workers(None), WORKERS);
+        assert_eq!(workers(Some(1024)), WORKERS);
+        assert_eq!(workers(Some(256)), 24);
+        assert_eq!(workers(Some(100)), 4);
+        assert_eq!(workers(Some(20)), 1);
     }
 }

@@ -77,6 +77,11 @@ pub fn sync_dir(dir: &Path) {
     }
 }
 
+/// How many files this process may have open at once (the soft limit); `None` if unlimited.
+pub fn open_files_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
 pub fn process_alive(pid: u32) -> bool {
     let Some(pid) = i32::try_from(pid)
         .ok()

@@ -57,6 +57,11 @@ pub fn keep_mode_and_owner(_file: &File, _meta: &Metadata) -> io::Result<()> {
 /// A directory cannot be flushed on Windows; NTFS journals the rename itself.
 pub fn sync_dir(_dir: &Path) {}
 
+/// Windows sets no limit a pass of many targets could reach.
+pub fn open_files_limit() -> Option<u64> {
+    None
+}
+
 pub fn process_alive(pid: u32) -> bool {
     // SAFETY: plain calls with a process id; the handle, when one is returned, is closed here.
     unsafe {
