@@ -10,6 +10,8 @@
 #   benches/fresh-fs.sh            # RUNS (default 5) runs per row, rows alternated
 #   BENCH_DIR=/mnt/x benches/fresh-fs.sh   # the image file under /mnt/x rather than $TMPDIR
 set -euo pipefail
+# A step that fails inside `$(one …)` stops the script too.
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 root=$PWD
 runs=${RUNS:-5}
@@ -20,7 +22,7 @@ bin="$root/target/release/switcher"
 work=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}")
 mnt="$work/mnt"
 cleanup() {
-  mountpoint -q "$mnt" && umount "$mnt"
+  if mountpoint -q "$mnt"; then umount "$mnt" || umount -l "$mnt" || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -57,10 +57,12 @@ install_agents() {
         log "install agent CLIs into $NPM_DIR"
         mkdir -p "$NPM_DIR"
         # opencode-ai's install script runs `opencode --version`, which makes OpenCode's dirs:
-        # scratch XDG dirs and TMPDIR for it (HOME stays, for npm's own config).
+        # scratch XDG dirs and TMPDIR for it (HOME stays, for npm's own config); npm's cache goes
+        # beside the install unless one is set.
         local h="$NPM_DIR/.version-home"
         local install_env=(env "XDG_CONFIG_HOME=$h/.config" "XDG_DATA_HOME=$h/.local/share"
-            "XDG_CACHE_HOME=$h/.cache" "XDG_STATE_HOME=$h/.local/state" "TMPDIR=$h/tmp")
+            "XDG_CACHE_HOME=$h/.cache" "XDG_STATE_HOME=$h/.local/state" "TMPDIR=$h/tmp"
+            "npm_config_cache=${npm_config_cache:-$NPM_DIR/.npm-cache}")
         mkdir -p "$h/tmp"
         "${install_env[@]}" npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error \
             "opencode-ai${oc_ver:+@$oc_ver}" "@anthropic-ai/claude-code${cc_ver:+@$cc_ver}"

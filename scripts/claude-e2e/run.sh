@@ -33,7 +33,9 @@ have="$(version_of || true)"
 if [[ -z "$have" || ( -n "$want" && "$have" != "$want"* ) ]]; then
     log "install @anthropic-ai/claude-code${want:+@$want} into $NPM_DIR"
     mkdir -p "$NPM_DIR"
-    npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error "@anthropic-ai/claude-code${want:+@$want}"
+    # npm's cache goes beside the install unless one is set.
+    npm_config_cache="${npm_config_cache:-$NPM_DIR/.npm-cache}" \
+        npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error "@anthropic-ai/claude-code${want:+@$want}"
     if ! version_of >/dev/null; then
         (cd "$NPM_DIR/node_modules/@anthropic-ai/claude-code" && node install.cjs)
     fi

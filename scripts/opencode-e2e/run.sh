@@ -24,11 +24,12 @@ if ! [[ -x "$OPENCODE_BIN" ]] || [[ "$(opencode_version)" != "$VERSION" ]]; then
     echo "== npm install opencode-ai@$VERSION into $NPM_DIR"
     mkdir -p "$NPM_DIR"
     # Its install script runs `opencode --version` too: scratch XDG dirs and TMPDIR for it (HOME
-    # stays, for npm's own config).
+    # stays, for npm's own config); npm's cache goes beside the install unless one is set.
     home="$NPM_DIR/.version-home"
     mkdir -p "$home/tmp"
     env "XDG_CONFIG_HOME=$home/.config" "XDG_DATA_HOME=$home/.local/share" \
         "XDG_CACHE_HOME=$home/.cache" "XDG_STATE_HOME=$home/.local/state" "TMPDIR=$home/tmp" \
+        "npm_config_cache=${npm_config_cache:-$NPM_DIR/.npm-cache}" \
         npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error "opencode-ai@$VERSION"
 fi
 echo "== opencode $(opencode_version), switcher $("$SWITCHER_BIN" --version)"

@@ -95,13 +95,19 @@ pub(crate) fn run(global: &Global, init: &Init, env: &Env) -> Result<Outcome, Er
         std::fs::create_dir_all(dir).map_err(write_err)?;
     }
     let old = if exists {
+        // A config switcher may not write keeps its backup too.
+        fsx::refuse_protected(&path).map_err(write_err)?;
         let old = fsx::read_limited(&path, fsx::MAX_FILE).map_err(write_err)?;
-        // A copy keeps the old file's mode: a config may hold API keys.
-        std::fs::copy(&path, backup(&path)).map_err(write_err)?;
-        summary.push_str(&format!(
-            "Kept the old config as {}\n",
-            backup(&path).display()
-        ));
+        // A fresh copy keeps the old file's mode (a config may hold API keys), whatever mode or
+        // link an older backup had.
+        let bak = backup(&path);
+        let bak_err = |e: std::io::Error| Error::Setup(format!("{}: {e}", bak.display()));
+        match std::fs::remove_file(&bak) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(bak_err(e)),
+            _ => {}
+        }
+        std::fs::copy(&path, &bak).map_err(bak_err)?;
+        summary.push_str(&format!("Kept the old config as {}\n", bak.display()));
         Some(old)
     } else {
         None

@@ -303,18 +303,22 @@ pub(crate) fn run(request: &Request<'_>, state_dir: &Path, env: &Env) -> Result<
         }
         let _ = std::fs::remove_file(&record);
     } else {
-        // Settings that cannot be written leave no record behind.
+        // Settings that cannot be written, or whose dir cannot be made, leave no record behind.
         fsx::refuse_protected(&settings).map_err(io)?;
+        if let Some(parent) = settings.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
         // The record first: a crash between the two writes leaves a record whose settings do
         // not hold what it wrote, which `--remove` refuses rather than guesses.
         let dir = record.parent().expect("a file in the state dir");
-        fsx::create_private_dir(state_dir).map_err(io)?;
-        fsx::create_private_dir(dir).map_err(io)?;
         let mut text = serde_json::to_string_pretty(&installed).expect("a record serialises");
         text.push('\n');
-        super::write(&record, None, &text).map_err(io)?;
-        if let Some(parent) = settings.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
+        let recorded = (fsx::create_private_dir(state_dir))
+            .and_then(|()| fsx::create_private_dir(dir))
+            .and_then(|()| super::write(&record, None, &text));
+        if let Err(e) = recorded {
+            super::remove_empty_dirs(&installed.created_dirs);
+            return Err(io(e));
         }
         super::write(&settings, existing.as_deref(), &after).map_err(io)?;
         let how = if updated { " (updated)" } else { "" };

@@ -108,14 +108,21 @@ fn never_overwrites_without_force_and_force_keeps_a_backup() {
         "{ recovery_hold: 5 }\n"
     );
 
-    // The backup keeps the old config's mode (it may hold API keys), also over an older backup.
+    // The backup keeps the old config's mode (it may hold API keys), also over an older backup
+    // that is read-only; a config switcher may not write leaves the older backup as it was.
     let bak = path.with_file_name("config.json5.bak");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mode = |p: &std::path::Path, m| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
         std::fs::write(&bak, "older\n").unwrap();
-        std::fs::set_permissions(&bak, std::fs::Permissions::from_mode(0o644)).unwrap();
+        mode(&path, 0o400);
+        (s.run_exact(&["init", "--force"]).code(1)).stderr_has("read-only");
+        assert_eq!(std::fs::read_to_string(&bak).unwrap(), "older\n");
+        mode(&path, 0o600);
+        mode(&bak, 0o400);
     }
     s.run_exact(&["init", "--force"]).code(0);
     assert_eq!(

@@ -320,3 +320,13 @@ fn setup_claude_leaves_read_only_settings_alone() {
     assert_eq!(s.read("proj/.claude/settings.json"), settings);
     assert!(!s.state_dir().join("setup").exists(), "no record of it");
 }
+
+#[test]
+fn setup_claude_whose_dir_cannot_be_made_leaves_no_record() {
+    let s = Sandbox::new();
+    // `~/.claude` a link to nowhere: its dir cannot be made.
+    std::os::unix::fs::symlink(s.work().join("gone"), s.home().join(".claude")).unwrap();
+    s.run_exact(&["setup", "claude"]).code(1);
+    assert!(!s.state_dir().join("setup").exists(), "no record of it");
+    assert!(!s.work().join("gone").exists());
+}
