@@ -24,8 +24,9 @@ fi
 
 # Claude Code from npm, pinned with CLAUDE_E2E_VERSION (default: the latest).
 version_of() {
-    mkdir -p "$NPM_DIR/.version-home"
-    env -i "HOME=$NPM_DIR/.version-home" "PATH=/usr/local/bin:/usr/bin:/bin" DISABLE_AUTOUPDATER=1 \
+    mkdir -p "$NPM_DIR/.version-home/tmp"
+    env -i "HOME=$NPM_DIR/.version-home" "TMPDIR=$NPM_DIR/.version-home/tmp" \
+        "PATH=/usr/local/bin:/usr/bin:/bin" DISABLE_AUTOUPDATER=1 \
         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 timeout 60 "$CLAUDE_BIN" --version 2>/dev/null
 }
 want="${CLAUDE_E2E_VERSION:-}"
@@ -96,14 +97,16 @@ class Case:
     def __init__(self, name, settings, shell_env):
         self.dir = os.path.join(WORK, name)
         self.home, self.cfg = os.path.join(self.dir, "home"), os.path.join(self.dir, "config")
-        os.makedirs(self.home), os.makedirs(self.cfg)
+        # Claude Code makes dirs in TMPDIR (`claude-<uid>/`, `cc-socks/`): a scratch one.
+        tmp = os.path.join(self.dir, "tmp")
+        os.makedirs(self.home), os.makedirs(self.cfg), os.makedirs(tmp)
         self.settings = os.path.join(self.cfg, "settings.json")
         with open(self.settings, "w") as f:
             f.write(settings)
         shutil.copyfile(self.settings, self.settings + ".orig")
         self.env = {
             "HOME": self.home, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TERM": "dumb",
-            "CLAUDE_CONFIG_DIR": self.cfg, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "CLAUDE_CONFIG_DIR": self.cfg, "TMPDIR": tmp, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1",
             # Proxy trap: anything but the mock is logged by it and refused.
             "HTTP_PROXY": URL, "HTTPS_PROXY": URL, "NO_PROXY": "127.0.0.1,localhost",
