@@ -226,6 +226,16 @@ fn project() -> Sandbox {
     s
 }
 
+/// An agent file on GLM, and a sandbox that switches it: zai RED, its chain to DeepSeek.
+const GLM: &str = "---\nmodel: zai-coding-plan/glm-4.7\n---\n";
+
+fn zai_red() -> Sandbox {
+    let s = Sandbox::new();
+    s.config(r#"{fallbacks: {"zai-coding-plan/glm-4.7": ["deepseek/deepseek-chat"]}}"#)
+        .quota(r#"{"zai": {"status": "RED"}}"#);
+    s
+}
+
 #[test]
 fn a_json_target_brings_its_agents_and_unmanaged_forms_are_named_with_their_line() {
     let s = project();
@@ -249,13 +259,10 @@ fn a_json_target_brings_its_agents_and_unmanaged_forms_are_named_with_their_line
 #[test]
 fn agent_files_reached_through_links_are_one_target_each_under_their_real_path() {
     use std::os::unix::fs::symlink;
-    let s = Sandbox::new();
-    let glm = "---\nmodel: zai-coding-plan/glm-4.7\n---\n";
+    let s = zai_red();
     s.write("opencode.json", "{}\n")
-        .write("kept/agents/plan.md", glm)
-        .write("shared/review.md", glm)
-        .config(r#"{fallbacks: {"zai-coding-plan/glm-4.7": ["deepseek/deepseek-chat"]}}"#)
-        .quota(r#"{"zai": {"status": "RED"}}"#);
+        .write("kept/agents/plan.md", GLM)
+        .write("shared/review.md", GLM);
     fs::create_dir(s.path(".opencode")).unwrap();
     // The agent dir is a link, a folder in it is one, and one file is there twice: it is named
     // by the first of its names in order.
@@ -283,21 +290,18 @@ fn agent_files_reached_through_links_are_one_target_each_under_their_real_path()
         2
     );
     s.run(&["watch", "--restore"]).code(0);
-    assert_eq!(s.read("kept/agents/plan.md"), glm);
-    assert_eq!(s.read("shared/review.md"), glm);
+    assert_eq!(s.read("kept/agents/plan.md"), GLM);
+    assert_eq!(s.read("shared/review.md"), GLM);
 }
 
 #[test]
 fn agents_in_linked_agent_dirs_are_routed_by_the_names_and_projects_opencode_sees() {
     use std::os::unix::fs::symlink;
-    let s = Sandbox::new();
-    let glm = "---\nmodel: zai-coding-plan/glm-4.7\n---\n";
+    let s = zai_red();
     s.write("project/opencode.json", "{}\n")
-        .write("shared/agents/team/review.md", glm)
-        .write("dotfiles/agents/ops/deploy.md", glm)
-        .write("dotfiles/agents/flat.md", glm)
-        .config(r#"{fallbacks: {"zai-coding-plan/glm-4.7": ["deepseek/deepseek-chat"]}}"#)
-        .quota(r#"{"zai": {"status": "RED"}}"#);
+        .write("shared/agents/team/review.md", GLM)
+        .write("dotfiles/agents/ops/deploy.md", GLM)
+        .write("dotfiles/agents/flat.md", GLM);
     // A project's agent dir and OpenCode's own are links to folders elsewhere, which OpenCode
     // reads through them: it names each agent by its path below `agent(s)/`.
     fs::create_dir(s.path("project/.opencode")).unwrap();
@@ -324,7 +328,7 @@ fn agents_in_linked_agent_dirs_are_routed_by_the_names_and_projects_opencode_see
         ]
     );
     s.run(&["watch", "--restore"]).code(0);
-    assert_eq!(s.read("shared/agents/team/review.md"), glm);
+    assert_eq!(s.read("shared/agents/team/review.md"), GLM);
 }
 
 #[test]
@@ -449,10 +453,7 @@ fn the_daemon_manages_agent_files_created_later_in_nested_folders() {
     d.wait("the first switch", || {
         s.read(".opencode/agent/plan.md").contains("deepseek")
     });
-    s.write(
-        ".opencode/agent/new/deeper/late.md",
-        "---\nmodel: zai-coding-plan/glm-4.7\n---\n",
-    );
+    s.write(".opencode/agent/new/deeper/late.md", GLM);
     d.wait("the late file's switch", || {
         s.read(".opencode/agent/new/deeper/late.md")
             .contains("deepseek")
@@ -481,12 +482,9 @@ fn the_daemon_manages_agent_files_created_later_in_nested_folders() {
 
 #[test]
 fn the_daemon_manages_agent_files_created_later_in_a_linked_agent_dir() {
-    let s = Sandbox::new();
-    let glm = "---\nmodel: zai-coding-plan/glm-4.7\n---\n";
+    let s = zai_red();
     s.write("opencode.json", "{}\n")
-        .write("kept/agents/plan.md", glm)
-        .config(r#"{fallbacks: {"zai-coding-plan/glm-4.7": ["deepseek/deepseek-chat"]}}"#)
-        .quota(r#"{"zai": {"status": "RED"}}"#);
+        .write("kept/agents/plan.md", GLM);
     fs::create_dir(s.path(".opencode")).unwrap();
     std::os::unix::fs::symlink(s.path("kept/agents"), s.path(".opencode/agent")).unwrap();
     let d = s.daemon(&["opencode.json"]);
@@ -494,7 +492,7 @@ fn the_daemon_manages_agent_files_created_later_in_a_linked_agent_dir() {
         s.read("kept/agents/plan.md").contains("deepseek")
     });
     // Its change events name the new file through the dir the link leads to.
-    s.write("kept/agents/late.md", glm);
+    s.write("kept/agents/late.md", GLM);
     d.wait("the late file's switch", || {
         s.read("kept/agents/late.md").contains("deepseek")
     });
