@@ -332,6 +332,46 @@ fn agents_in_linked_agent_dirs_are_routed_by_the_names_and_projects_opencode_see
 }
 
 #[test]
+fn a_project_of_many_agents_switches_whole_under_a_low_open_files_limit() {
+    use std::os::unix::process::CommandExt;
+    let s = zai_red();
+    s.write("opencode.json", "{}\n");
+    for i in 0..40 {
+        s.write(&format!(".opencode/agent/a{i:02}.md"), GLM);
+    }
+    // Too few files for a thread per target: the pass takes as many threads as the limit allows.
+    let mut cmd = s.command(&[
+        "watch",
+        "opencode.json",
+        "--once",
+        "--quota-file",
+        "quota.json",
+        "--config",
+        "switcher.json5",
+    ]);
+    // SAFETY: a single system call between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+            let hard = getrlimit(Resource::Nofile).maximum;
+            let low = Rlimit {
+                current: Some(40),
+                maximum: hard,
+            };
+            setrlimit(Resource::Nofile, low).map_err(std::io::Error::from)
+        });
+    }
+    let out = crate::harness::run_with_deadline(cmd);
+    out.code(0);
+    assert!(!out.stderr.contains("error"), "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 40, "{}", out.stdout);
+    assert!(
+        s.read(".opencode/agent/a39.md")
+            .contains("deepseek/deepseek-chat")
+    );
+}
+
+#[test]
 fn an_agent_file_given_as_target_or_with_kind() {
     let s = project();
     s.write(
